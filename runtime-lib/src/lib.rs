@@ -1,0 +1,1 @@
+//! `wasock`: write a network socket app once, run it on WasmEdge (wasm32-wasip1) and natively.
