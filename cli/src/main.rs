@@ -1,9 +1,102 @@
 //! `cargo-wasock`: scaffold, build and run WasmEdge socket apps (invoked as `cargo wasock`).
+//!
+//! This file only parses the command line and maps results to exit codes; each subcommand
+//! lives in `commands/`, the work below it in the library modules.
 
-mod launch_spec;
+mod aot;
+mod cargo_build;
+mod commands;
 #[cfg(feature = "embedded")]
 mod engine;
+mod errors;
+mod launch;
+mod launch_spec;
+mod metadata;
+mod printer;
+mod scaffold;
+mod wasmedge;
+
+use std::ffi::OsString;
+
+use clap::{Parser, Subcommand};
+
+use crate::printer::{Printer, Verbosity};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo-wasock",
+    bin_name = "cargo wasock",
+    version,
+    about = "Scaffold, build and run WasmEdge network socket apps written in Rust",
+    long_about = "Scaffold, build and run WasmEdge network socket apps written in Rust.\n\n\
+Apps build for wasm32-wasip1 and run on WasmEdge when it is installed, or on the engine built \
+into cargo-wasock when it is not. Status goes to stderr; stdout belongs to the app.",
+    after_help = "Quick start:\n  cargo wasock new hello --template poll\n  cd hello\n  cargo wasock build --aot\n  cargo wasock run --port 8080\n\n\
+Run `cargo wasock doctor` to check the set-up."
+)]
+struct Cli {
+    /// Print only errors and warnings
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Print more detail, including the commands run
+    #[arg(short, long, global = true)]
+    verbose: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+// No doc comments here: they would replace the long help each Args struct defines.
+enum Command {
+    New(commands::new::NewArgs),
+    Templates(commands::templates::TemplatesArgs),
+    Build(commands::build::BuildArgs),
+    Run(commands::run::RunArgs),
+    Doctor(commands::doctor::DoctorArgs),
+}
+
+/// Cargo runs `cargo-wasock wasock ARGS` for `cargo wasock ARGS`; drop that word.
+fn arguments() -> Vec<OsString> {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|arg| arg == "wasock") {
+        args.remove(1);
+    }
+    args
+}
 
 fn main() {
-    println!("cargo-wasock (skeleton)");
+    let cli = Cli::parse_from(arguments());
+    let verbosity = match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let printer = Printer::new(verbosity);
+    let result = match cli.command {
+        Command::New(args) => commands::new::run(args, &printer),
+        Command::Templates(args) => commands::templates::run(args, &printer),
+        Command::Build(args) => commands::build::run(args, &printer),
+        Command::Run(args) => commands::run::run(args, &printer),
+        Command::Doctor(args) => commands::doctor::run(args, &printer),
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(error) => {
+            errors::report(&error, &printer);
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

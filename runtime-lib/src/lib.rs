@@ -1,3 +1,44 @@
 //! `wasock`: write a network socket app once, run it on WasmEdge (wasm32-wasip1) and natively.
+//!
+//! One API, two backends: on `wasm32-wasip1` the sockets are WasmEdge's socket extension
+//! (through `wasmedge_wasi_socket`), natively they are `std::net` with `polling` as the
+//! readiness poller. App code needs no `cfg`.
+//!
+//! - [`net`]: TCP listener and stream, UDP socket, name resolution.
+//! - [`event`]: a level-triggered readiness loop (register sockets with tokens, wait).
+//! - [`http`]: an incremental HTTP/1.1 codec on `httparse` and the `http` crate's types.
+//! - [`server`]: a blocking [`Server`] and a single-threaded many-connection [`PollServer`].
+//! - [`client`]: blocking [`get`]/[`post`]/[`send`] and concurrent [`Client::send_all`].
+//!
+//! ```no_run
+//! use wasock::prelude::*;
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let server = PollServer::bind(("0.0.0.0", 8080), ServerConfig::default())?;
+//!     announce(server.local_addr()?)?;
+//!     server.run(|request: Request<Vec<u8>>| {
+//!         let mut body = b"echo: ".to_vec();
+//!         body.extend_from_slice(request.body());
+//!         Response::new(body)
+//!     })
+//! }
+//! ```
 
+pub mod client;
+pub mod event;
 pub mod http;
+pub mod net;
+pub mod server;
+
+pub use client::{build_request, get, post, send, Client, ClientConfig, ClientError};
+pub use event::{Event, EventLoop, Interest, Token};
+pub use net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+pub use server::{announce, serve, serve_poll, PollServer, Server, ServerConfig, ShutdownHandle};
+
+/// The names most apps need: `use wasock::prelude::*;`.
+pub mod prelude {
+    pub use crate::client::{Client, ClientConfig, ClientError};
+    pub use crate::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+    pub use crate::net::{TcpListener, TcpStream, UdpSocket};
+    pub use crate::server::{announce, PollServer, Server, ServerConfig, ShutdownHandle};
+}

@@ -1,0 +1,130 @@
+//! Ahead-of-time compilation: `wasmedge compile` with a cache record, or the embedded
+//! engine's precompilation when WasmEdge is absent.
+//!
+//! The WasmEdge output is a sibling `NAME.aot.wasm` of the cargo artifact, and beside it
+//! `NAME.aot.wasm.wasock-cache.json` records what it was made from: the input's SHA-256,
+//! the WasmEdge version, the compile flags and the output's SHA-256. When all match, the
+//! compile is skipped; anything else (a rebuilt module, another WasmEdge, an edited output)
+//! redoes it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::errors::hint;
+use crate::printer::{human_size, Printer};
+use crate::wasmedge::WasmEdge;
+
+/// Flags we give `wasmedge compile` beyond its paths; part of the cache key.
+const COMPILE_FLAGS: &[&str] = &[];
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct CacheRecord {
+    input_sha256: String,
+    wasmedge_version: String,
+    flags: Vec<String>,
+    output_sha256: String,
+}
+
+/// `app.wasm` → `app.aot.wasm` in the same directory.
+pub fn aot_path(module: &Path) -> PathBuf {
+    let stem = module.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "app".into());
+    module.with_file_name(format!("{stem}.aot.wasm"))
+}
+
+fn record_path(output: &Path) -> PathBuf {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(".wasock-cache.json");
+    output.with_file_name(name)
+}
+
+pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    let bytes = fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
+    let digest = Sha256::digest(&bytes);
+    Ok(digest.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// Compile `input` with WasmEdge into its `.aot.wasm` sibling, unless the record says it is current.
+pub fn wasmedge_compile(wasmedge: &WasmEdge, input: &Path, printer: &Printer) -> anyhow::Result<PathBuf> {
+    let output = aot_path(input);
+    let record_file = record_path(&output);
+    let input_sha256 = sha256_file(input)?;
+    let flags: Vec<String> = COMPILE_FLAGS.iter().map(|flag| (*flag).to_owned()).collect();
+
+    let previous: Option<CacheRecord> =
+        fs::read(&record_file).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    if let Some(previous) = previous {
+        let unchanged = previous.input_sha256 == input_sha256
+            && previous.wasmedge_version == wasmedge.version
+            && previous.flags == flags
+            && output.is_file()
+            && sha256_file(&output).is_ok_and(|sha| sha == previous.output_sha256);
+        if unchanged {
+            printer.status("Fresh", format!("{} (AOT, unchanged since the last compile)", output.display()));
+            return Ok(output);
+        }
+    }
+
+    // A failed compile must not leave a record that vouches for an old output.
+    if record_file.exists() {
+        fs::remove_file(&record_file).with_context(|| format!("could not remove `{}`", record_file.display()))?;
+    }
+    printer.status("Compiling", format!("{} with WasmEdge {} (AOT)", input.display(), wasmedge.version));
+    let spinner = printer.spinner("AOT", format!("wasmedge compile {}", input.display()));
+    let mut command = wasmedge.compile_command(input, &output);
+    command.args(COMPILE_FLAGS);
+    let shown = format!("{} compile {} {}", wasmedge.path.display(), input.display(), output.display());
+    let result = command
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("could not run `{shown}`"))?;
+    drop(spinner);
+    if !result.status.success() {
+        return Err(hint(
+            format!(
+                "`{shown}` failed ({}): {}{}",
+                result.status,
+                String::from_utf8_lossy(&result.stdout).trim(),
+                String::from_utf8_lossy(&result.stderr).trim()
+            ),
+            "run the command yourself to see its full output, or build without `--aot`",
+        ));
+    }
+    printer.verbose(String::from_utf8_lossy(&result.stderr).trim());
+    if !output.is_file() {
+        return Err(hint(format!("`{shown}` succeeded but wrote no `{}`", output.display()), "check the WasmEdge installation"));
+    }
+    let record = CacheRecord { input_sha256, wasmedge_version: wasmedge.version.clone(), flags, output_sha256: sha256_file(&output)? };
+    let json = serde_json::to_vec_pretty(&record).context("could not encode the AOT cache record")?;
+    fs::write(&record_file, json).with_context(|| format!("could not write `{}`", record_file.display()))?;
+    Ok(output)
+}
+
+/// Precompile for the embedded engine into `<target-dir>/wasock/`.
+#[cfg(feature = "embedded")]
+pub fn embedded_precompile(input: &Path, target_dir: &Path, printer: &Printer) -> anyhow::Result<PathBuf> {
+    let cache_dir = target_dir.join("wasock");
+    fs::create_dir_all(&cache_dir).with_context(|| format!("could not create `{}`", cache_dir.display()))?;
+    let spinner = printer.spinner("AOT", format!("precompiling {} for the embedded engine", input.display()));
+    let precompiled = crate::engine::precompile(input, &cache_dir)
+        .with_context(|| format!("could not precompile `{}` for the embedded engine", input.display()))?;
+    drop(spinner);
+    if precompiled.reused {
+        printer.status("Fresh", format!("{} (precompiled, unchanged)", precompiled.path.display()));
+    } else {
+        printer.status("Precompiled", format!("{} for {}", input.display(), crate::engine::version()));
+    }
+    Ok(precompiled.path)
+}
+
+/// `path (size)` for the final "built" lines.
+pub fn describe(path: &Path) -> String {
+    match fs::metadata(path) {
+        Ok(meta) => format!("{} ({})", path.display(), human_size(meta.len())),
+        Err(_) => path.display().to_string(),
+    }
+}

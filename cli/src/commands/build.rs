@@ -1,0 +1,160 @@
+//! `cargo wasock build`: compile the app to WASI, optionally ahead of time.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::aot;
+use crate::cargo_build::{self, BuiltModule, CargoFlags};
+use crate::errors::hint;
+use crate::metadata::{self, Project, ResolveFlags};
+use crate::printer::Printer;
+use crate::wasmedge::{self, WasmEdge};
+
+/// The `cargo build` options `build` and `run` accept and pass through.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Cargo options")]
+pub struct CargoArgs {
+    /// Build with the release profile
+    #[arg(short, long, conflicts_with = "profile")]
+    pub release: bool,
+    /// Build with the given profile
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Package to build
+    #[arg(short, long, value_name = "SPEC")]
+    pub package: Option<String>,
+    /// Binary to build (when the package has several)
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+    /// Features to activate (space or comma separated; repeatable)
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    pub features: Vec<String>,
+    /// Activate all features
+    #[arg(long)]
+    pub all_features: bool,
+    /// Do not activate the `default` feature
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Directory for all generated artifacts
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+    /// Assert that Cargo.lock will remain unchanged
+    #[arg(long)]
+    pub locked: bool,
+    /// Run without accessing the network
+    #[arg(long)]
+    pub offline: bool,
+    /// Equivalent to --locked and --offline
+    #[arg(long)]
+    pub frozen: bool,
+}
+
+impl CargoArgs {
+    pub fn resolve_flags(&self) -> ResolveFlags {
+        ResolveFlags { locked: self.locked, offline: self.offline, frozen: self.frozen }
+    }
+
+    fn to_flags(&self) -> CargoFlags {
+        CargoFlags {
+            release: self.release,
+            profile: self.profile.clone(),
+            package: self.package.clone(),
+            bin: self.bin.clone(),
+            features: self.features.iter().flat_map(|f| f.split([' ', ','])).filter(|f| !f.is_empty()).map(str::to_owned).collect(),
+            all_features: self.all_features,
+            no_default_features: self.no_default_features,
+            manifest_path: self.manifest_path.clone(),
+            target_dir: self.target_dir.clone(),
+            resolve: self.resolve_flags(),
+        }
+    }
+
+    /// The directory rustup should consult for a toolchain file.
+    fn project_dir(&self) -> PathBuf {
+        match self.manifest_path.as_deref().and_then(Path::parent) {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+#[command(
+    about = "Build the app for WASI (and optionally ahead of time)",
+    long_about = "Build the app for WASI (wasm32-wasip1; wasm32-wasi before Rust 1.78).\n\n\
+The target is installed with rustup when missing. The module is found from cargo's JSON \
+messages. With --aot, `wasmedge compile` writes NAME.aot.wasm beside it, skipped when the \
+module, the WasmEdge version and the flags are unchanged; without WasmEdge the embedded \
+engine precompiles the module into <target-dir>/wasock/ instead.",
+    after_help = "Examples:\n  cargo wasock build\n  cargo wasock build --release --aot\n  cargo wasock build -p api --bin server --features tls"
+)]
+pub struct BuildArgs {
+    /// Also compile ahead of time (WasmEdge's `compile`, or the embedded engine's precompile)
+    #[arg(long)]
+    pub aot: bool,
+
+    #[command(flatten)]
+    pub cargo: CargoArgs,
+}
+
+/// Who compiles ahead of time, if anyone.
+pub enum AotBy<'a> {
+    Nobody,
+    WasmEdge(&'a WasmEdge),
+    #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
+    EmbeddedEngine,
+}
+
+/// What a build produced.
+pub struct Built {
+    pub module: BuiltModule,
+    /// The AOT output: WasmEdge's `.aot.wasm` or the embedded engine's precompiled file.
+    pub aot: Option<PathBuf>,
+    pub project: Project,
+}
+
+/// Target check, `cargo metadata`, `cargo build`, then AOT: shared by `build` and `run`.
+pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyhow::Result<Built> {
+    let target = cargo_build::ensure_wasi_target(&args.project_dir(), printer)?;
+    printer.verbose(format!("rustc {} → target {}", target.rustc_version, target.triple));
+    let project = metadata::load(args.manifest_path.as_deref(), args.package.as_deref(), target.triple, &args.resolve_flags())?;
+    let module = cargo_build::build(&args.to_flags(), &target, &project, printer)?;
+    printer.status("Built", aot::describe(&module.path));
+    let aot = match aot_by {
+        AotBy::Nobody => None,
+        AotBy::WasmEdge(wasmedge) => Some(aot::wasmedge_compile(wasmedge, &module.path, printer)?),
+        #[cfg(feature = "embedded")]
+        AotBy::EmbeddedEngine => Some(aot::embedded_precompile(&module.path, &project.target_dir(), printer)?),
+        #[cfg(not(feature = "embedded"))]
+        AotBy::EmbeddedEngine => unreachable!("the embedded engine is not compiled in"),
+    };
+    if let Some(aot) = &aot {
+        printer.status("AOT", aot::describe(aot));
+    }
+    Ok(Built { module, aot, project })
+}
+
+/// `--aot` uses WasmEdge when found, else the embedded engine, else fails before building.
+pub fn aot_compiler(wasmedge: Option<&WasmEdge>) -> anyhow::Result<AotBy<'_>> {
+    if let Some(wasmedge) = wasmedge {
+        return Ok(AotBy::WasmEdge(wasmedge));
+    }
+    if cfg!(feature = "embedded") {
+        return Ok(AotBy::EmbeddedEngine);
+    }
+    Err(hint(
+        format!("`--aot` needs WasmEdge, which was not found on {}", wasmedge::SEARCH_DESCRIPTION),
+        format!("{}, build without `--aot`, or install a cargo-wasock built with its embedded engine (default features)", wasmedge::INSTALL_HELP),
+    ))
+}
+
+pub fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<i32> {
+    let wasmedge = if args.aot { wasmedge::detect()? } else { None };
+    let aot_by = if args.aot { aot_compiler(wasmedge.as_ref())? } else { AotBy::Nobody };
+    build_app(&args.cargo, aot_by, printer)?;
+    Ok(0)
+}

@@ -1,0 +1,123 @@
+//! `cargo wasock doctor`: is everything `new`, `build` and `run` need in place?
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use clap::Args;
+use console::style;
+
+use crate::cargo_build;
+use crate::printer::Printer;
+use crate::wasmedge;
+
+#[derive(Args, Debug)]
+#[command(
+    about = "Check the tools cargo-wasock needs",
+    long_about = "Check cargo, rustup, the WASI target, WasmEdge and the embedded engine.\n\n\
+Each line is ✓ or ✗; every ✗ comes with the command that fixes it. The exit status is non-zero \
+when something required is missing: cargo and the WASI target always, and a runtime (WasmEdge \
+or the embedded engine).",
+    after_help = "Example:\n  cargo wasock doctor"
+)]
+pub struct DoctorArgs {}
+
+struct Check {
+    name: &'static str,
+    detail: Result<String, String>,
+    /// What to run when the check fails.
+    fix: String,
+    required: bool,
+}
+
+fn tool_version(program: impl Into<PathBuf>) -> Result<String, String> {
+    let program = program.into();
+    let path = which::which(&program).map_err(|_| format!("`{}` not found on PATH", program.display()))?;
+    match Command::new(&path).arg("--version").output() {
+        Ok(output) if output.status.success() => {
+            let text = String::from_utf8_lossy(&output.stdout);
+            Ok(format!("{} ({})", text.lines().next().unwrap_or_default().trim(), path.display()))
+        }
+        Ok(output) => Err(format!("`{} --version` failed ({})", path.display(), output.status)),
+        Err(error) => Err(format!("could not run `{}`: {error}", path.display())),
+    }
+}
+
+pub fn run(_args: DoctorArgs, _printer: &Printer) -> anyhow::Result<i32> {
+    let mut checks = Vec::new();
+    checks.push(Check {
+        name: "cargo",
+        detail: tool_version(cargo_build::cargo_program()),
+        fix: "install Rust with rustup: curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh".into(),
+        required: true,
+    });
+    let rustup = tool_version("rustup");
+    let has_rustup = rustup.is_ok();
+    checks.push(Check {
+        name: "rustup",
+        detail: rustup,
+        fix: "install rustup (https://rustup.rs); it installs the WASI target for you".into(),
+        required: false,
+    });
+    let (target_detail, target_fix) = wasi_target_check(has_rustup);
+    checks.push(Check { name: "WASI target", detail: target_detail, fix: target_fix, required: true });
+
+    let found = wasmedge::detect();
+    let has_wasmedge = matches!(found, Ok(Some(_)));
+    let embedded = embedded_engine();
+    let has_embedded = embedded.is_ok();
+    checks.push(Check {
+        name: "wasmedge",
+        detail: match found {
+            Ok(Some(found)) => Ok(format!("WasmEdge {} ({})", found.version, found.path.display())),
+            Ok(None) => Err(format!("not found on {}", wasmedge::SEARCH_DESCRIPTION)),
+            Err(error) => Err(format!("{error:#}")),
+        },
+        fix: "curl -sSf https://raw.githubusercontent.com/WasmEdge/WasmEdge/master/utils/install.sh | bash".into(),
+        required: !has_embedded,
+    });
+    checks.push(Check {
+        name: "embedded engine",
+        detail: embedded,
+        fix: "cargo install --path cli --locked   (default features include the engine)".into(),
+        required: !has_wasmedge,
+    });
+
+    let mut missing_required = false;
+    for check in &checks {
+        match &check.detail {
+            Ok(detail) => println!("{} {:<16} {detail}", style("✓").green().bold(), check.name),
+            Err(problem) => {
+                let mark = if check.required { style("✗").red().bold() } else { style("✗").yellow().bold() };
+                let label = if check.required { "" } else { " (optional)" };
+                println!("{mark} {:<16} {problem}{label}", check.name);
+                println!("  {:<16} fix: {}", "", check.fix);
+                missing_required |= check.required;
+            }
+        }
+    }
+    Ok(if missing_required { 1 } else { 0 })
+}
+
+fn wasi_target_check(has_rustup: bool) -> (Result<String, String>, String) {
+    let (version, parsed) = match cargo_build::rustc_version() {
+        Ok(found) => found,
+        Err(error) => return (Err(format!("{error:#}")), "install Rust with rustup (https://rustup.rs)".into()),
+    };
+    let triple = cargo_build::wasi_triple_for(parsed);
+    let fix = if has_rustup { format!("rustup target add {triple}") } else { format!("install rustup, then run `rustup target add {triple}`") };
+    match cargo_build::target_installed(triple, which::which("rustup").ok().as_deref(), std::path::Path::new(".")) {
+        Ok(true) => (Ok(format!("{triple} (rustc {version})")), fix),
+        Ok(false) => (Err(format!("{triple} is not installed for rustc {version}")), fix),
+        Err(error) => (Err(format!("{error:#}")), fix),
+    }
+}
+
+#[cfg(feature = "embedded")]
+fn embedded_engine() -> Result<String, String> {
+    Ok(format!("built in ({})", crate::engine::version()))
+}
+
+#[cfg(not(feature = "embedded"))]
+fn embedded_engine() -> Result<String, String> {
+    Err("not built in (cargo-wasock was compiled without the `embedded` feature)".into())
+}

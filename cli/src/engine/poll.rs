@@ -1,0 +1,339 @@
+//! `poll_oneoff` over sockets, clocks and preview1's own fds, level-triggered.
+//!
+//! Every call asks the kernel afresh with `poll(2)` on the real socket fds, so a socket
+//! with unread data is reported readable on every call until it is drained, as in
+//! WasmEdge's level-triggered `poll_oneoff`. Clock subscriptions become the timeout
+//! and are reported when they expire. A call with no socket at all is handed whole to
+//! wasmtime-wasi's preview1.
+//!
+//! A call that mixes sockets with preview1 fds (stdin, files) polls the preview1 side
+//! without waiting, through preview1's own `poll_oneoff` on a rewritten subscription
+//! list (restored afterwards), and waits on the sockets in slices of at most
+//! [`MIXED_POLL_SLICE`], so a ready stdin is noticed within that slice.
+//!
+//! Differences from WasmEdge 0.17.1, all on the side of reporting what is true: a
+//! socket in error (`POLLERR`) wakes both read and write subscribers, so the guest
+//! learns of it from its next call; `nbytes` of a read event is the real `FIONREAD`
+//! count (WasmEdge reports 1).
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use wasmtime::Caller;
+
+use super::abi::*;
+use super::host::{guest_memory, HostState};
+use super::sockets::is_socket_fd;
+
+/// Longest wait on sockets before preview1 fds are looked at again in a mixed call.
+pub const MIXED_POLL_SLICE: Duration = Duration::from_millis(10);
+
+const SUBSCRIPTION_SIZE: u32 = 48;
+const EVENT_SIZE: u32 = 32;
+
+#[derive(Clone, Copy)]
+enum Interest {
+    Clock { id: u32, timeout: u64, flags: u16 },
+    Read(u32),
+    Write(u32),
+    BadTag(u8),
+}
+
+struct Subscription {
+    userdata: u64,
+    interest: Interest,
+    raw: [u8; SUBSCRIPTION_SIZE as usize],
+}
+
+#[derive(Clone, Copy)]
+struct Event {
+    userdata: u64,
+    error: Errno,
+    kind: u8,
+    nbytes: u64,
+    flags: u16,
+}
+
+impl Event {
+    fn error(sub: &Subscription, kind: u8, error: Errno) -> Self {
+        Event { userdata: sub.userdata, error, kind, nbytes: 0, flags: 0 }
+    }
+}
+
+fn read_subscriptions(memory: &GuestMemory, in_ptr: u32, out_ptr: u32, count: u32, nevents_ptr: u32) -> Result<Vec<Subscription>, Errno> {
+    memory.check(in_ptr, count.checked_mul(SUBSCRIPTION_SIZE).ok_or(ERRNO_FAULT)?)?;
+    memory.check(out_ptr, count.checked_mul(EVENT_SIZE).ok_or(ERRNO_FAULT)?)?;
+    memory.check(nevents_ptr, 4)?;
+    let mut subs = Vec::with_capacity(count as usize);
+    for index in 0..count {
+        let base = in_ptr + index * SUBSCRIPTION_SIZE;
+        let mut raw = [0u8; SUBSCRIPTION_SIZE as usize];
+        raw.copy_from_slice(memory.slice(base, SUBSCRIPTION_SIZE)?);
+        let userdata = memory.read_u64(base)?;
+        let tag = memory.read_u8(base + 8)?;
+        let interest = match tag {
+            EVENTTYPE_CLOCK => Interest::Clock {
+                id: memory.read_u32(base + 16)?,
+                timeout: memory.read_u64(base + 24)?,
+                flags: memory.read_u16(base + 40)?,
+            },
+            EVENTTYPE_FD_READ => Interest::Read(memory.read_u32(base + 16)?),
+            EVENTTYPE_FD_WRITE => Interest::Write(memory.read_u32(base + 16)?),
+            other => Interest::BadTag(other),
+        };
+        subs.push(Subscription { userdata, interest, raw });
+    }
+    Ok(subs)
+}
+
+fn write_events(memory: &mut GuestMemory, out_ptr: u32, nevents_ptr: u32, events: &[Event]) -> Result<(), Errno> {
+    for (index, event) in events.iter().enumerate() {
+        let base = out_ptr + index as u32 * EVENT_SIZE;
+        memory.write_bytes(base, &[0u8; EVENT_SIZE as usize])?;
+        memory.write_u64(base, event.userdata)?;
+        memory.write_u16(base + 8, event.error)?;
+        memory.write_u8(base + 10, event.kind)?;
+        memory.write_u64(base + 16, event.nbytes)?;
+        memory.write_u16(base + 24, event.flags)?;
+    }
+    memory.write_u32(nevents_ptr, events.len() as u32)
+}
+
+fn realtime_now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+/// Bytes waiting to be read, or 1 when the kernel will not say (e.g. a listener).
+fn readable_bytes(fd: i32) -> u64 {
+    let mut available: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut available) } == 0 && available >= 0 {
+        available as u64
+    } else {
+        1
+    }
+}
+
+/// Free space in the send buffer, or 1 when the kernel will not say.
+fn writable_bytes(fd: i32) -> u64 {
+    let mut size: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let mut queued: libc::c_int = 0;
+    // SAFETY: both calls write one int each.
+    let ok = unsafe {
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, (&mut size as *mut libc::c_int).cast(), &mut len) == 0
+            && libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) == 0
+    };
+    if ok && size > queued {
+        (size - queued) as u64
+    } else {
+        1
+    }
+}
+
+/// The host side of `poll_oneoff(in, out, nsubscriptions, nevents)`.
+pub fn poll_oneoff(caller: &mut Caller<'_, HostState>, in_ptr: i32, out_ptr: i32, count: i32, nevents_ptr: i32) -> wasmtime::Result<i32> {
+    let memory = match guest_memory(caller) {
+        Ok(memory) => memory,
+        Err(errno) => return Ok(errno as i32),
+    };
+    let (in_ptr, out_ptr, count_u, nevents_ptr_u) = (in_ptr as u32, out_ptr as u32, count as u32, nevents_ptr as u32);
+    let subs = match read_subscriptions(&GuestMemory::new(memory.data_mut(&mut *caller)), in_ptr, out_ptr, count_u, nevents_ptr_u) {
+        Ok(subs) => subs,
+        Err(errno) => return Ok(errno as i32),
+    };
+    let touches_socket = subs
+        .iter()
+        .any(|sub| matches!(sub.interest, Interest::Read(fd) | Interest::Write(fd) if is_socket_fd(fd)));
+    let preview1 = caller.data().preview1()?;
+    if !touches_socket {
+        return preview1.poll_oneoff.call(&mut *caller, (in_ptr as i32, out_ptr as i32, count, nevents_ptr));
+    }
+
+    let start = Instant::now();
+    let mut events: Vec<Event> = Vec::new();
+    let mut clocks: Vec<(usize, Instant)> = Vec::new();
+    let mut pollfds: Vec<libc::pollfd> = Vec::new();
+    let mut pollfd_subs: Vec<usize> = Vec::new();
+    let mut others: Vec<usize> = Vec::new();
+    for (index, sub) in subs.iter().enumerate() {
+        match sub.interest {
+            Interest::BadTag(tag) => events.push(Event::error(sub, tag, ERRNO_INVAL)),
+            Interest::Clock { id, timeout, flags } => {
+                if flags & !SUBCLOCKFLAGS_ABSTIME != 0 || id > 3 {
+                    events.push(Event::error(sub, EVENTTYPE_CLOCK, ERRNO_INVAL));
+                    continue;
+                }
+                let remaining = if flags & SUBCLOCKFLAGS_ABSTIME == 0 {
+                    timeout
+                } else if id == CLOCKID_REALTIME {
+                    timeout.saturating_sub(realtime_now_ns())
+                } else {
+                    // The guest's monotonic clock is preview1's; ask it, using the event
+                    // array (ours to overwrite) as scratch space.
+                    let status = preview1.clock_time_get.call(&mut *caller, (CLOCKID_MONOTONIC as i32, 0, out_ptr as i32))?;
+                    let now = GuestMemory::new(memory.data_mut(&mut *caller)).read_u64(out_ptr).unwrap_or(0);
+                    if status != 0 { 0 } else { timeout.saturating_sub(now) }
+                };
+                clocks.push((index, start + Duration::from_nanos(remaining)));
+            }
+            Interest::Read(fd) | Interest::Write(fd) => {
+                let kind = if matches!(sub.interest, Interest::Read(_)) { EVENTTYPE_FD_READ } else { EVENTTYPE_FD_WRITE };
+                if !is_socket_fd(fd) {
+                    others.push(index);
+                    continue;
+                }
+                match caller.data().sockets.raw_fd(fd) {
+                    Ok(raw_fd) => {
+                        let wanted = if kind == EVENTTYPE_FD_READ { libc::POLLIN } else { libc::POLLOUT };
+                        pollfds.push(libc::pollfd { fd: raw_fd, events: wanted, revents: 0 });
+                        pollfd_subs.push(index);
+                    }
+                    Err(errno) => events.push(Event::error(sub, kind, errno)),
+                }
+            }
+        }
+    }
+    let deadline = clocks.iter().map(|&(_, at)| at).min();
+
+    loop {
+        let now = Instant::now();
+        let mut wait = match deadline {
+            Some(at) => Some(at.saturating_duration_since(now)),
+            None => None,
+        };
+        if !others.is_empty() {
+            wait = Some(wait.map_or(MIXED_POLL_SLICE, |w| w.min(MIXED_POLL_SLICE)));
+        }
+        if !events.is_empty() {
+            wait = Some(Duration::ZERO);
+        }
+        let timeout_ms: libc::c_int = match wait {
+            // Round up so a wait never ends just before its deadline and spins.
+            Some(w) => w.as_nanos().div_ceil(1_000_000).min(libc::c_int::MAX as u128) as libc::c_int,
+            None => -1,
+        };
+        for pollfd in pollfds.iter_mut() {
+            pollfd.revents = 0;
+        }
+        // SAFETY: `pollfds` is a live array of `len` pollfd entries.
+        let ready = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, timeout_ms) };
+        if ready < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINTR) {
+                return Ok(errno_from_io(&err) as i32);
+            }
+        }
+        for (pollfd, &index) in pollfds.iter().zip(&pollfd_subs) {
+            let sub = &subs[index];
+            let revents = pollfd.revents;
+            if revents == 0 {
+                continue;
+            }
+            let reading = pollfd.events == libc::POLLIN;
+            let kind = if reading { EVENTTYPE_FD_READ } else { EVENTTYPE_FD_WRITE };
+            if revents & libc::POLLNVAL != 0 {
+                events.push(Event::error(sub, kind, ERRNO_BADF));
+                continue;
+            }
+            let hangup = revents & libc::POLLHUP != 0;
+            let failed = revents & libc::POLLERR != 0;
+            let ready = if reading { revents & libc::POLLIN != 0 } else { revents & libc::POLLOUT != 0 };
+            if !(ready || hangup || failed) {
+                continue;
+            }
+            let nbytes = if reading { readable_bytes(pollfd.fd) } else { writable_bytes(pollfd.fd) };
+            let flags = if hangup { EVENTRWFLAGS_HANGUP } else { 0 };
+            events.push(Event { userdata: sub.userdata, error: ERRNO_SUCCESS, kind, nbytes, flags });
+        }
+        if !others.is_empty() {
+            match poll_preview1_now(caller, &memory, in_ptr, out_ptr, nevents_ptr_u, &subs, &others)? {
+                Ok(found) => events.extend(found),
+                Err(errno) => return Ok(errno as i32),
+            }
+        }
+        let now = Instant::now();
+        for &(index, at) in &clocks {
+            if at <= now {
+                events.push(Event { userdata: subs[index].userdata, error: ERRNO_SUCCESS, kind: EVENTTYPE_CLOCK, nbytes: 0, flags: 0 });
+            }
+        }
+        if !events.is_empty() {
+            events.truncate(count_u as usize);
+            let mut guest = GuestMemory::new(memory.data_mut(&mut *caller));
+            return Ok(match write_events(&mut guest, out_ptr, nevents_ptr_u, &events) {
+                Ok(()) => 0,
+                Err(errno) => errno as i32,
+            });
+        }
+    }
+}
+
+/// Ask preview1, without waiting, which of the non-socket subscriptions are ready.
+///
+/// The guest's subscription array is borrowed as the argument buffer: the non-socket
+/// subscriptions plus one zero-timeout clock are written at its start, preview1 is
+/// called, and the original bytes are put back before returning.
+fn poll_preview1_now(
+    caller: &mut Caller<'_, HostState>,
+    memory: &wasmtime::Memory,
+    in_ptr: u32,
+    out_ptr: u32,
+    nevents_ptr: u32,
+    subs: &[Subscription],
+    others: &[usize],
+) -> wasmtime::Result<Result<Vec<Event>, Errno>> {
+    let count = others.len() as u32 + 1;
+    let saved = {
+        let mut guest = GuestMemory::new(memory.data_mut(&mut *caller));
+        let saved = match guest.slice(in_ptr, count * SUBSCRIPTION_SIZE) {
+            Ok(bytes) => bytes.to_vec(),
+            Err(errno) => return Ok(Err(errno)),
+        };
+        for (slot, &index) in others.iter().enumerate() {
+            if let Err(errno) = guest.write_bytes(in_ptr + slot as u32 * SUBSCRIPTION_SIZE, &subs[index].raw) {
+                return Ok(Err(errno));
+            }
+        }
+        let mut clock = [0u8; SUBSCRIPTION_SIZE as usize];
+        clock[8] = EVENTTYPE_CLOCK;
+        clock[16..20].copy_from_slice(&CLOCKID_MONOTONIC.to_le_bytes());
+        if let Err(errno) = guest.write_bytes(in_ptr + others.len() as u32 * SUBSCRIPTION_SIZE, &clock) {
+            return Ok(Err(errno));
+        }
+        saved
+    };
+    let preview1 = caller.data().preview1()?;
+    let status = preview1.poll_oneoff.call(&mut *caller, (in_ptr as i32, out_ptr as i32, count as i32, nevents_ptr as i32));
+    let mut guest = GuestMemory::new(memory.data_mut(&mut *caller));
+    if let Err(errno) = guest.write_bytes(in_ptr, &saved) {
+        return Ok(Err(errno));
+    }
+    let status = status?;
+    if status != 0 {
+        return Ok(Err(status as Errno));
+    }
+    let reported = match guest.read_u32(nevents_ptr) {
+        Ok(n) => n.min(count),
+        Err(errno) => return Ok(Err(errno)),
+    };
+    let mut found = Vec::new();
+    for index in 0..reported {
+        let base = out_ptr + index * EVENT_SIZE;
+        let read = || -> Result<Event, Errno> {
+            Ok(Event {
+                userdata: guest.read_u64(base)?,
+                error: guest.read_u16(base + 8)?,
+                kind: guest.read_u8(base + 10)?,
+                nbytes: guest.read_u64(base + 16)?,
+                flags: guest.read_u16(base + 24)?,
+            })
+        };
+        match read() {
+            // The only clock in that call is our own zero timeout.
+            Ok(event) if event.kind == EVENTTYPE_CLOCK => {}
+            Ok(event) => found.push(event),
+            Err(errno) => return Ok(Err(errno)),
+        }
+    }
+    Ok(Ok(found))
+}

@@ -1,0 +1,235 @@
+//! Engine tests on real guests: the crates in `tests/guests/`, built once per test run
+//! with real cargo for wasm32-wasip1, and small WAT modules for what Rust will not emit
+//! (bad pointers, missing imports).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::*;
+use crate::launch_spec::{DirMapping, LaunchSpec};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ has a parent").to_path_buf()
+}
+
+fn guest_target_dir() -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
+    base.join("engine-guests")
+}
+
+/// Build every guest crate once per test run; the paths of their `.wasm` files.
+fn guests() -> &'static Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let target_dir = guest_target_dir();
+        for name in ["socket-checks", "process-checks"] {
+            let manifest = repo_root().join("tests/guests").join(name).join("Cargo.toml");
+            let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--release", "--quiet", "--target", "wasm32-wasip1", "--manifest-path"])
+                .arg(&manifest)
+                .env("CARGO_TARGET_DIR", &target_dir)
+                .output()
+                .map_err(|err| format!("could not run cargo: {err}"))?;
+            if !output.status.success() {
+                return Err(format!("building {name} failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+            }
+        }
+        Ok(target_dir.join("wasm32-wasip1/release"))
+    })
+}
+
+fn guest(name: &str) -> PathBuf {
+    match guests() {
+        Ok(dir) => dir.join(format!("{name}.wasm")),
+        Err(why) => panic!("{why}"),
+    }
+}
+
+fn spec(module: PathBuf, args: &[&str]) -> LaunchSpec {
+    LaunchSpec { module, args: args.iter().map(|a| a.to_string()).collect(), env: Vec::new(), dirs: Vec::new() }
+}
+
+fn run_spec(spec: &LaunchSpec) -> i32 {
+    let app = prepare(spec, None).expect("prepare");
+    app.run().expect("run")
+}
+
+fn write_wat(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write wat");
+    path
+}
+
+#[test]
+fn socket_guest_passes_every_check() {
+    assert_eq!(run_spec(&spec(guest("socket-checks"), &[])), 0, "see the `not ok` lines above");
+}
+
+#[test]
+fn proc_exit_code_passes_through() {
+    assert_eq!(run_spec(&spec(guest("process-checks"), &["exit", "7"])), 7);
+    assert_eq!(run_spec(&spec(guest("process-checks"), &["exit", "0"])), 0);
+}
+
+#[test]
+fn trap_and_panic_exit_non_zero() {
+    assert_eq!(run_spec(&spec(guest("process-checks"), &["trap"])), TRAP_EXIT_CODE);
+    assert_eq!(run_spec(&spec(guest("process-checks"), &["panic"])), TRAP_EXIT_CODE);
+}
+
+#[test]
+fn args_and_env_reach_the_guest() {
+    let mut launch = spec(guest("process-checks"), &["env", "GREETING=hello world", "PORT=8080"]);
+    launch.env = vec![("GREETING".into(), "hello world".into()), ("PORT".into(), "8080".into())];
+    assert_eq!(run_spec(&launch), 0);
+    launch.env.pop();
+    assert_eq!(run_spec(&launch), 3, "a missing variable must fail the guest's check");
+}
+
+#[test]
+fn preopened_dirs_honour_readonly() {
+    let host = tempfile::tempdir().expect("tempdir");
+    std::fs::write(host.path().join("input.txt"), "hello\n").expect("write input");
+    let mut launch = spec(guest("process-checks"), &["dirs", "/data", "readonly"]);
+    launch.dirs = vec![DirMapping { guest: "/data".into(), host: host.path().to_path_buf(), readonly: true }];
+    assert_eq!(run_spec(&launch), 0);
+    assert!(!host.path().join("output.txt").exists(), "read-only mapping was written to");
+
+    let mut launch = spec(guest("process-checks"), &["dirs", "/data", "readwrite"]);
+    launch.dirs = vec![DirMapping { guest: "/data".into(), host: host.path().to_path_buf(), readonly: false }];
+    assert_eq!(run_spec(&launch), 0);
+    let written = std::fs::read_to_string(host.path().join("output.txt")).expect("guest wrote output.txt");
+    assert_eq!(written, "written by the guest");
+}
+
+#[test]
+fn missing_imports_fail_prepare_with_their_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = write_wat(
+        dir.path(),
+        "missing.wat",
+        r#"(module
+             (import "env" "not_provided" (func (param i32)))
+             (import "wasi_snapshot_preview1" "sock_frobnicate" (func (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")))"#,
+    );
+    let error = match prepare(&spec(module, &[]), None) {
+        Ok(_) => panic!("prepare accepted a module with unknown imports"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("env::not_provided"), "{error}");
+    assert!(error.contains("wasi_snapshot_preview1::sock_frobnicate"), "{error}");
+}
+
+#[test]
+fn wrongly_typed_socket_import_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = write_wat(
+        dir.path(),
+        "typed.wat",
+        r#"(module
+             (import "wasi_snapshot_preview1" "sock_listen" (func (param i64) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")))"#,
+    );
+    let error = match prepare(&spec(module, &[]), None) {
+        Ok(_) => panic!("prepare accepted a wrongly typed import"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("sock_listen"), "{error}");
+}
+
+/// Every call below hands the host a pointer outside memory or a bad value; each must
+/// come back as an errno (exit code = index of the first wrong answer), never a panic.
+#[test]
+fn bad_guest_pointers_are_errnos_not_panics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = write_wat(
+        dir.path(),
+        "pointers.wat",
+        r#"(module
+          (import "wasi_snapshot_preview1" "sock_open" (func $open (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_bind" (func $bind (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_send" (func $send (param i32 i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_recv_from" (func $recv_from (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_getlocaladdr" (func $local (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_getsockopt" (func $getopt (param i32 i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_setsockopt" (func $setopt (param i32 i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_getaddrinfo" (func $gai (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func $expect (param $got i32) (param $want i32) (param $code i32)
+            (if (i32.ne (local.get $got) (local.get $want)) (then (call $exit (local.get $code)))))
+          (func (export "_start") (local $fd i32)
+            ;; FAULT = 21, INVAL = 28, BADF = 8
+            (call $expect (call $open (i32.const 1) (i32.const 2) (i32.const 65534)) (i32.const 21) (i32.const 10))
+            (call $expect (call $open (i32.const 9) (i32.const 2) (i32.const 0)) (i32.const 28) (i32.const 11))
+            (call $expect (call $open (i32.const 1) (i32.const 2) (i32.const 0)) (i32.const 0) (i32.const 12))
+            (local.set $fd (i32.load (i32.const 0)))
+            (call $expect (call $bind (local.get $fd) (i32.const -16) (i32.const 80)) (i32.const 21) (i32.const 13))
+            (i32.store (i32.const 16) (i32.const -65536))
+            (i32.store (i32.const 20) (i32.const 4))
+            (call $expect (call $bind (local.get $fd) (i32.const 16) (i32.const 80)) (i32.const 21) (i32.const 14))
+            (i32.store (i32.const 16) (i32.const 64))
+            (i32.store (i32.const 20) (i32.const 7))
+            (call $expect (call $bind (local.get $fd) (i32.const 16) (i32.const 80)) (i32.const 28) (i32.const 15))
+            (call $expect (call $accept (local.get $fd) (i32.const 65533)) (i32.const 21) (i32.const 16))
+            (call $expect (call $recv (local.get $fd) (i32.const 65532) (i32.const 4) (i32.const 0) (i32.const 100) (i32.const 104)) (i32.const 21) (i32.const 17))
+            (call $expect (call $recv (local.get $fd) (i32.const 0) (i32.const 100000) (i32.const 0) (i32.const 100) (i32.const 104)) (i32.const 28) (i32.const 18))
+            (i32.store (i32.const 32) (i32.const 65000))
+            (i32.store (i32.const 36) (i32.const 4096))
+            (call $expect (call $send (local.get $fd) (i32.const 32) (i32.const 1) (i32.const 0) (i32.const 100)) (i32.const 21) (i32.const 19))
+            (call $expect (call $send (i32.const 1073741823) (i32.const 32) (i32.const 0) (i32.const 0) (i32.const 100)) (i32.const 8) (i32.const 20))
+            (call $expect (call $recv_from (local.get $fd) (i32.const 0) (i32.const 0) (i32.const -8) (i32.const 0) (i32.const 100) (i32.const 104) (i32.const 108)) (i32.const 21) (i32.const 21))
+            (call $expect (call $local (local.get $fd) (i32.const 65535) (i32.const 100) (i32.const 104)) (i32.const 21) (i32.const 22))
+            (i32.store (i32.const 40) (i32.const 100000))
+            (call $expect (call $getopt (local.get $fd) (i32.const 0) (i32.const 0) (i32.const 64) (i32.const 40)) (i32.const 21) (i32.const 23))
+            (call $expect (call $getopt (local.get $fd) (i32.const 1) (i32.const 0) (i32.const 64) (i32.const 40)) (i32.const 28) (i32.const 24))
+            (call $expect (call $setopt (local.get $fd) (i32.const 0) (i32.const 99) (i32.const 64) (i32.const 4)) (i32.const 28) (i32.const 25))
+            (call $expect (call $setopt (local.get $fd) (i32.const 0) (i32.const 0) (i32.const 65534) (i32.const 4)) (i32.const 21) (i32.const 26))
+            (call $expect (call $gai (i32.const 65530) (i32.const 100) (i32.const 0) (i32.const 0) (i32.const 200) (i32.const 300) (i32.const 1) (i32.const 304)) (i32.const 21) (i32.const 27))
+            (call $expect (call $poll (i32.const 0) (i32.const 0) (i32.const 100000) (i32.const 100)) (i32.const 21) (i32.const 28))
+            (call $expect (call $fd_write (local.get $fd) (i32.const 65530) (i32.const 2) (i32.const 100)) (i32.const 21) (i32.const 29))
+            (call $expect (call $fdstat (local.get $fd) (i32.const 65530)) (i32.const 21) (i32.const 30))
+            (call $expect (call $fdstat (local.get $fd) (i32.const 200)) (i32.const 0) (i32.const 31))
+            ;; a socket's fdstat says SOCKET_STREAM (6)
+            (call $expect (i32.load8_u (i32.const 200)) (i32.const 6) (i32.const 32))
+            (call $exit (i32.const 0))))"#,
+    );
+    assert_eq!(run_spec(&spec(module, &[])), 0, "exit code names the first check that went wrong");
+}
+
+#[test]
+fn precompiled_modules_are_cached_and_run() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let module = guest("process-checks");
+    let first = precompile(&module, cache.path()).expect("precompile");
+    assert!(!first.reused);
+    assert!(first.path.is_file());
+    let second = precompile(&module, cache.path()).expect("precompile again");
+    assert!(second.reused);
+    assert_eq!(first.path, second.path);
+    let app = prepare(&spec(module, &["exit", "5"]), Some(&second.path)).expect("prepare precompiled");
+    assert_eq!(app.run().expect("run"), 5);
+}
+
+#[test]
+fn version_matches_the_lock_file() {
+    let lock = std::fs::read_to_string(repo_root().join("Cargo.lock")).expect("Cargo.lock");
+    let mut lines = lock.lines();
+    let locked = loop {
+        match lines.next() {
+            Some("name = \"wasmtime\"") => break lines.next().unwrap_or_default().to_owned(),
+            Some(_) => continue,
+            None => panic!("wasmtime is not in Cargo.lock"),
+        }
+    };
+    assert_eq!(locked, format!("version = \"{WASMTIME_VERSION}\""), "update WASMTIME_VERSION in engine/mod.rs");
+}

@@ -1,0 +1,63 @@
+//! Errors a user can act on: a message plus the `help:` line that says what to do next.
+//!
+//! The message travels through anyhow's context chain like any other; `report` looks for
+//! the first [`Hint`] in the chain so the help always ends up last, after the causes.
+
+use std::fmt;
+
+use crate::printer::Printer;
+
+/// A failure with advice attached.
+#[derive(Debug)]
+pub struct Hint {
+    pub message: String,
+    pub help: String,
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hint {}
+
+/// An error that says what went wrong and what to do about it.
+pub fn hint(message: impl Into<String>, help: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Hint { message: message.into(), help: help.into() })
+}
+
+/// Attach a message and advice to a lower-level error.
+pub trait HintExt<T> {
+    fn hint_context(self, message: impl Into<String>, help: impl Into<String>) -> anyhow::Result<T>;
+}
+
+impl<T, E> HintExt<T> for Result<T, E>
+where
+    E: Into<anyhow::Error>,
+{
+    fn hint_context(self, message: impl Into<String>, help: impl Into<String>) -> anyhow::Result<T> {
+        self.map_err(|error| error.into().context(Hint { message: message.into(), help: help.into() }))
+    }
+}
+
+/// Print an error as `error: outer: cause: root` followed by its `help:` line.
+pub fn report(error: &anyhow::Error, printer: &Printer) {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        // Some errors repeat their source in their own message; say it once.
+        if text.ends_with(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    printer.error(&text);
+    // anyhow's downcast sees context layers too, which `chain()` items do not expose.
+    if let Some(hint) = error.downcast_ref::<Hint>() {
+        printer.help(&hint.help);
+    }
+}

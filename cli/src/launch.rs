@@ -1,0 +1,117 @@
+//! Starting the app: the port checks around it and the WasmEdge child process.
+//!
+//! A WasmEdge child inherits stdio, gets SIGINT/SIGTERM/SIGHUP/SIGQUIT forwarded, is killed
+//! by the kernel if the CLI dies first (`PR_SET_PDEATHSIG`), and its exit status becomes
+//! ours: the code it exited with, or 128 + the signal that ended it, as a shell reports it.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::errors::hint;
+use crate::printer::Printer;
+
+/// Fail early, naming the port, when something already listens on it.
+pub fn check_port_free(port: u16) -> anyhow::Result<()> {
+    // Binding the wildcard address conflicts with a listener on any local address.
+    match TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => Err(hint(
+            format!("port {port} is already in use"),
+            format!("stop whatever listens on port {port} (`ss -ltnp 'sport = :{port}'` shows it) or pick another with `--port N`"),
+        )),
+        Err(error) => Err(error).with_context(|| format!("could not check whether port {port} is free")),
+    }
+}
+
+/// Watches for the app's listener and prints its URL once it accepts connections.
+pub struct PortWatch {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// How long to wait before saying the app has not started listening.
+const SLOW_START_NOTICE: Duration = Duration::from_secs(30);
+
+pub fn watch_port(port: u16, printer: Printer) -> PortWatch {
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread_stop = Arc::clone(&stop);
+    let thread = std::thread::spawn(move || {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let started = Instant::now();
+        let mut noticed = false;
+        while !thread_stop.load(Ordering::Relaxed) {
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                printer.status("Listening", format!("http://127.0.0.1:{port}/"));
+                return;
+            }
+            if !noticed && started.elapsed() > SLOW_START_NOTICE {
+                printer.note(format!("the app has not accepted a connection on port {port} yet"));
+                noticed = true;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    });
+    PortWatch { stop, thread: Some(thread) }
+}
+
+impl Drop for PortWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Run `command` as our child until it ends; returns the shell-style exit code.
+pub fn run_child(mut command: Command, shown: &str, port: Option<u16>, printer: &Printer) -> anyhow::Result<i32> {
+    // Registered before the spawn so a Ctrl-C in between is not lost (and does not kill
+    // us while the child lives on).
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).context("could not install signal handlers")?;
+    // SAFETY: prctl only sets a flag on the forked child; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().map_err(|error| {
+        hint(format!("could not start `{shown}`: {error}"), "check that the program exists and is executable")
+    })?;
+    let pid = child.id() as libc::pid_t;
+    let handle = signals.handle();
+    let forwarder = std::thread::spawn(move || {
+        for signal in signals.forever() {
+            // SAFETY: kill(2) on our own child's pid; a stale pid is harmless as we have not reaped it.
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+    });
+    let watch = port.map(|port| watch_port(port, printer.clone()));
+    let status = child.wait().with_context(|| format!("could not wait for `{shown}`"));
+    drop(watch);
+    handle.close();
+    let _ = forwarder.join();
+    let status = status?;
+    Ok(exit_code(status))
+}
+
+pub fn exit_code(status: std::process::ExitStatus) -> i32 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => 128 + signal,
+        (None, None) => 1,
+    }
+}

@@ -1,0 +1,141 @@
+//! The project as cargo sees it, and our defaults in `[package.metadata.wasock]`.
+//!
+//! ```toml
+//! [package.metadata.wasock]
+//! port = 1234                       # PORT for `run`
+//! env = { RUST_LOG = "info" }       # variables set for the app
+//! dirs = ["/data:data:readonly"]    # GUEST:HOST[:readonly], HOST relative to the package
+//! ```
+//!
+//! Flags given to `run` override these.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use cargo_metadata::{Metadata, MetadataCommand, Package};
+use serde::Deserialize;
+
+use crate::errors::{hint, HintExt as _};
+use crate::launch_spec::DirMapping;
+
+/// `[package.metadata.wasock]`, with host paths made absolute.
+#[derive(Debug, Default, Clone)]
+pub struct WasockDefaults {
+    pub port: Option<u16>,
+    pub env: Vec<(String, String)>,
+    pub dirs: Vec<DirMapping>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawDefaults {
+    port: Option<u16>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    dirs: Vec<String>,
+}
+
+/// What `cargo metadata` told us about the project being built.
+pub struct Project {
+    pub metadata: Metadata,
+    /// The package `build`/`run` is about: `-p`, else the root package, else the only member.
+    pub package: Option<Package>,
+}
+
+/// Flags that change how cargo resolves, shared with `cargo build`.
+#[derive(Debug, Default, Clone)]
+pub struct ResolveFlags {
+    pub locked: bool,
+    pub offline: bool,
+    pub frozen: bool,
+}
+
+impl ResolveFlags {
+    pub fn as_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for (set, flag) in [(self.locked, "--locked"), (self.offline, "--offline"), (self.frozen, "--frozen")] {
+            if set {
+                args.push(flag.to_owned());
+            }
+        }
+        args
+    }
+}
+
+/// Run `cargo metadata` for `manifest_path` (or the current directory) filtered to `triple`.
+pub fn load(
+    manifest_path: Option<&Path>,
+    package: Option<&str>,
+    triple: &str,
+    flags: &ResolveFlags,
+) -> anyhow::Result<Project> {
+    let mut command = MetadataCommand::new();
+    if let Some(path) = manifest_path {
+        command.manifest_path(path);
+    }
+    let mut other = vec!["--filter-platform".to_owned(), triple.to_owned()];
+    other.extend(flags.as_args());
+    command.other_options(other);
+    let metadata = command.exec().hint_context(
+        match manifest_path {
+            Some(path) => format!("could not read the cargo project at `{}`", path.display()),
+            None => "could not read the cargo project in the current directory".to_owned(),
+        },
+        "run this inside a cargo project (one made by `cargo wasock new`), or pass `--manifest-path PATH/Cargo.toml`",
+    )?;
+
+    let members: Vec<&Package> = metadata.workspace_packages();
+    let selected = match package {
+        Some(name) => Some(
+            members
+                .iter()
+                .find(|p| p.name.as_str() == name)
+                .map(|p| (*p).clone())
+                .ok_or_else(|| {
+                    let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+                    hint(format!("package `{name}` is not in this workspace"), format!("choose one of: {}", names.join(", ")))
+                })?,
+        ),
+        None => match metadata.root_package() {
+            Some(root) => Some(root.clone()),
+            None if members.len() == 1 => Some(members[0].clone()),
+            None => None,
+        },
+    };
+    Ok(Project { package: selected, metadata })
+}
+
+impl Project {
+    #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
+    pub fn target_dir(&self) -> PathBuf {
+        self.metadata.target_directory.clone().into_std_path_buf()
+    }
+
+    /// How many crates a full build compiles for the target: the progress bar's length.
+    pub fn crate_estimate(&self) -> u64 {
+        self.metadata.resolve.as_ref().map_or(0, |resolve| resolve.nodes.len() as u64)
+    }
+
+    /// The selected package's `[package.metadata.wasock]`, or nothing when absent.
+    pub fn defaults(&self) -> anyhow::Result<WasockDefaults> {
+        let Some(package) = &self.package else { return Ok(WasockDefaults::default()) };
+        let Some(section) = package.metadata.get("wasock") else { return Ok(WasockDefaults::default()) };
+        let manifest = package.manifest_path.as_std_path();
+        let bad = |detail: String| {
+            hint(
+                format!("invalid [package.metadata.wasock] in `{}`: {detail}", manifest.display()),
+                "expected `port = 1234`, `env = { KEY = \"value\" }` and `dirs = [\"GUEST:HOST[:readonly]\"]`",
+            )
+        };
+        let raw: RawDefaults = serde_json::from_value(section.clone()).map_err(|error| bad(error.to_string()))?;
+        let base = manifest.parent().context("manifest path has no parent")?;
+        let mut dirs = Vec::new();
+        for text in &raw.dirs {
+            let mut mapping: DirMapping = text.parse().map_err(|error: crate::launch_spec::DirMappingError| bad(error.to_string()))?;
+            mapping.host = base.join(&mapping.host);
+            dirs.push(mapping);
+        }
+        Ok(WasockDefaults { port: raw.port, env: raw.env.into_iter().collect(), dirs })
+    }
+}

@@ -1,0 +1,376 @@
+//! HTTP/1.1 clients: blocking [`get`], [`post`] and [`send`], and [`Client::send_all`],
+//! which drives many requests at once over one [`EventLoop`] on one thread.
+//!
+//! URLs are `http://host[:port]/path?query` (no TLS). Each request uses its own connection
+//! (`Connection: close`), so a response may also be delimited by the server closing.
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use crate::event::{EventLoop, Interest, Token};
+use crate::http::{
+    encode_request, HeaderValue, HttpError, Limits, Method, Request, Response, ResponseDecoder,
+};
+use crate::net::{TcpStream, ToSocketAddrs};
+
+/// Why a request got no response.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The URL could not be used.
+    #[error("invalid url `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Connecting, sending or receiving failed.
+    #[error("i/o error talking to {target}: {source}")]
+    Io {
+        /// `host:port` of the server.
+        target: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The server's response was not valid HTTP or was too large.
+    #[error("bad response from {target}: {source}")]
+    Http {
+        /// `host:port` of the server.
+        target: String,
+        /// What the response decoder rejected.
+        source: HttpError,
+    },
+    /// No complete response within the configured timeout.
+    #[error("no response from {target} within {timeout:?}")]
+    Timeout {
+        /// `host:port` of the server.
+        target: String,
+        /// The timeout that passed.
+        timeout: Duration,
+    },
+    /// The server closed the connection before a complete response arrived.
+    #[error("{target} closed the connection before a complete response")]
+    Incomplete {
+        /// `host:port` of the server.
+        target: String,
+    },
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Bounds on the response head and body.
+    pub limits: Limits,
+    /// Time allowed for one request from connecting to the last byte of its response.
+    pub timeout: Duration,
+    /// At most this many requests in flight at once in [`Client::send_all`].
+    pub max_in_flight: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            limits: Limits { max_body_bytes: 64 * 1024 * 1024, ..Limits::default() },
+            timeout: Duration::from_secs(30),
+            max_in_flight: 256,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Sets [`ClientConfig::timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// Sets [`ClientConfig::max_in_flight`].
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max.max(1);
+        self
+    }
+    /// Sets [`ClientConfig::limits`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// Sends `GET url` with default settings and returns the response.
+pub fn get(url: &str) -> Result<Response<Vec<u8>>, ClientError> {
+    Client::default().get(url)
+}
+
+/// Sends `POST url` with `body` with default settings and returns the response.
+pub fn post(url: &str, body: impl Into<Vec<u8>>) -> Result<Response<Vec<u8>>, ClientError> {
+    Client::default().post(url, body)
+}
+
+/// Sends `request` (its URI must be an absolute `http://` URL) and returns the response.
+pub fn send(request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, ClientError> {
+    Client::default().send(request)
+}
+
+/// An HTTP client with its settings.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    config: ClientConfig,
+}
+
+impl Client {
+    /// A client with the given settings.
+    pub fn new(config: ClientConfig) -> Client {
+        Client { config }
+    }
+
+    /// Sends `GET url`.
+    pub fn get(&self, url: &str) -> Result<Response<Vec<u8>>, ClientError> {
+        self.send(build_request(Method::GET, url, Vec::new())?)
+    }
+
+    /// Sends `POST url` with `body`.
+    pub fn post(&self, url: &str, body: impl Into<Vec<u8>>) -> Result<Response<Vec<u8>>, ClientError> {
+        self.send(build_request(Method::POST, url, body.into())?)
+    }
+
+    /// Sends `request` and waits (blocking) for its response.
+    ///
+    /// Waiting goes through the event loop, so [`ClientConfig::timeout`] holds on every
+    /// backend without relying on socket timeout options.
+    pub fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, ClientError> {
+        let target = request.uri().to_string();
+        self.send_all(vec![request])
+            .pop()
+            .unwrap_or(Err(ClientError::Incomplete { target }))
+    }
+
+    /// Sends all `requests` concurrently (at most [`ClientConfig::max_in_flight`] at once)
+    /// on this thread over non-blocking sockets, and returns their outcomes in order.
+    ///
+    /// One request failing does not affect the others. Connecting itself blocks briefly
+    /// (WasmEdge's socket extension offers only blocking connect); sending and receiving
+    /// never block.
+    pub fn send_all(&self, requests: Vec<Request<Vec<u8>>>) -> Vec<Result<Response<Vec<u8>>, ClientError>> {
+        let mut results: Vec<Option<Result<Response<Vec<u8>>, ClientError>>> =
+            requests.iter().map(|_| None).collect();
+        let mut queue = requests.into_iter().enumerate();
+        let mut events = match EventLoop::new() {
+            Ok(events) => events,
+            Err(source) => {
+                return results
+                    .into_iter()
+                    .map(|_| Err(ClientError::Io { target: "event loop".into(), source: io::Error::new(source.kind(), source.to_string()) }))
+                    .collect();
+            }
+        };
+        let mut in_flight: Vec<Option<InFlight>> = Vec::new();
+        let mut active = 0usize;
+        let mut input = vec![0u8; 64 * 1024];
+        let mut ready = Vec::new();
+        let mut exhausted = false;
+        loop {
+            while !exhausted && active < self.config.max_in_flight {
+                let Some((index, request)) = queue.next() else {
+                    exhausted = true;
+                    break;
+                };
+                match self.start(request, index, &mut events, &mut in_flight) {
+                    Ok(()) => active += 1,
+                    Err(error) => results[index] = Some(Err(error)),
+                }
+            }
+            if active == 0 {
+                break;
+            }
+            let now = Instant::now();
+            let next_deadline = in_flight.iter().flatten().map(|f| f.deadline).min().unwrap_or(now);
+            let timeout = next_deadline.saturating_duration_since(now).min(Duration::from_millis(100));
+            if let Err(source) = events.wait(&mut ready, Some(timeout)) {
+                // The loop itself broke: fail what is in flight rather than spin.
+                for slot in in_flight.iter_mut() {
+                    if let Some(flight) = slot.take() {
+                        let _ = events.deregister(&flight.stream);
+                        let source = io::Error::new(source.kind(), source.to_string());
+                        results[flight.index] = Some(Err(ClientError::Io { target: flight.prepared.target, source }));
+                    }
+                }
+                break;
+            }
+            for event in &ready {
+                let slot = event.token.0;
+                let Some(Some(flight)) = in_flight.get_mut(slot) else { continue };
+                if let Some(outcome) = flight.advance(&mut input, &mut events) {
+                    if let Some(flight) = in_flight[slot].take() {
+                        let _ = events.deregister(&flight.stream);
+                        results[flight.index] = Some(outcome);
+                        active -= 1;
+                    }
+                }
+            }
+            let now = Instant::now();
+            for slot in in_flight.iter_mut() {
+                if slot.as_ref().is_some_and(|flight| now >= flight.deadline) {
+                    if let Some(flight) = slot.take() {
+                        let _ = events.deregister(&flight.stream);
+                        results[flight.index] = Some(Err(flight.prepared.timeout(self.config.timeout)));
+                        active -= 1;
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or_else(|| Err(ClientError::Incomplete { target: String::new() })))
+            .collect()
+    }
+
+    fn start(
+        &self,
+        request: Request<Vec<u8>>,
+        index: usize,
+        events: &mut EventLoop,
+        in_flight: &mut Vec<Option<InFlight>>,
+    ) -> Result<(), ClientError> {
+        let prepared = Prepared::new(request)?;
+        let stream = connect(&prepared)?;
+        let io_error = |source| ClientError::Io { target: prepared.target.clone(), source };
+        stream.set_nonblocking(true).map_err(io_error)?;
+        let slot = match in_flight.iter().position(Option::is_none) {
+            Some(slot) => slot,
+            None => {
+                in_flight.push(None);
+                in_flight.len() - 1
+            }
+        };
+        events.register(&stream, Token(slot), Interest::WRITABLE).map_err(io_error)?;
+        in_flight[slot] = Some(InFlight {
+            index,
+            stream,
+            written: 0,
+            decoder: ResponseDecoder::new(self.config.limits),
+            deadline: Instant::now() + self.config.timeout,
+            token: Token(slot),
+            prepared,
+        });
+        Ok(())
+    }
+}
+
+/// A request ready to go: where to, its method, and its bytes on the wire.
+struct Prepared {
+    target: String,
+    host: String,
+    port: u16,
+    method: Method,
+    bytes: Vec<u8>,
+}
+
+impl Prepared {
+    fn new(request: Request<Vec<u8>>) -> Result<Prepared, ClientError> {
+        let url = request.uri().to_string();
+        let invalid = |reason: &str| ClientError::InvalidUrl { url: url.clone(), reason: reason.to_string() };
+        match request.uri().scheme_str() {
+            Some("http") => {}
+            Some("https") => return Err(invalid("https is not supported; help: use an http:// URL")),
+            Some(_) => return Err(invalid("only http:// URLs are supported")),
+            None => return Err(invalid("expected an absolute URL such as http://127.0.0.1:8080/")),
+        }
+        let host = request.uri().host().ok_or_else(|| invalid("the URL has no host"))?.to_string();
+        let port = request.uri().port_u16().unwrap_or(80);
+        let authority = request.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_else(|| host.clone());
+        let path = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let (mut parts, body) = request.into_parts();
+        parts.uri = path.parse().map_err(|_| invalid("the path is not valid"))?;
+        if !parts.headers.contains_key(::http::header::HOST) {
+            let value = HeaderValue::from_str(&authority).map_err(|_| invalid("the host is not valid"))?;
+            parts.headers.insert(::http::header::HOST, value);
+        }
+        parts.headers.insert(::http::header::CONNECTION, HeaderValue::from_static("close"));
+        let method = parts.method.clone();
+        let mut bytes = Vec::with_capacity(body.len() + 256);
+        encode_request(&Request::from_parts(parts, body), &mut bytes);
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        Ok(Prepared { target: authority, host, port, method, bytes })
+    }
+
+    fn timeout(&self, timeout: Duration) -> ClientError {
+        ClientError::Timeout { target: self.target.clone(), timeout }
+    }
+
+    fn http(&self, source: HttpError) -> ClientError {
+        ClientError::Http { target: self.target.clone(), source }
+    }
+
+    /// The server closed: the response ends here, if it was close-delimited.
+    fn finish(&self, decoder: &mut ResponseDecoder) -> Result<Response<Vec<u8>>, ClientError> {
+        match decoder.finish(&self.method) {
+            Ok(Some(response)) => Ok(response),
+            Ok(None) => Err(ClientError::Incomplete { target: self.target.clone() }),
+            Err(source) => Err(self.http(source)),
+        }
+    }
+}
+
+fn connect(prepared: &Prepared) -> Result<TcpStream, ClientError> {
+    let io_error = |source| ClientError::Io { target: prepared.target.clone(), source };
+    let addrs = (prepared.host.as_str(), prepared.port).to_socket_addrs().map_err(io_error)?;
+    let stream = TcpStream::connect(addrs.as_slice()).map_err(io_error)?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+struct InFlight {
+    index: usize,
+    stream: TcpStream,
+    written: usize,
+    decoder: ResponseDecoder,
+    deadline: Instant,
+    token: Token,
+    prepared: Prepared,
+}
+
+impl InFlight {
+    /// Moves the exchange forward as far as it goes without blocking; `Some` once it is over.
+    fn advance(&mut self, input: &mut [u8], events: &mut EventLoop) -> Option<Result<Response<Vec<u8>>, ClientError>> {
+        while self.written < self.prepared.bytes.len() {
+            match self.stream.write(&self.prepared.bytes[self.written..]) {
+                Ok(0) => return Some(Err(ClientError::Incomplete { target: self.prepared.target.clone() })),
+                Ok(n) => self.written += n,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => return Some(Err(ClientError::Io { target: self.prepared.target.clone(), source })),
+            }
+        }
+        if let Err(source) = events.reregister(&self.stream, self.token, Interest::READABLE) {
+            return Some(Err(ClientError::Io { target: self.prepared.target.clone(), source }));
+        }
+        loop {
+            match self.stream.read(input) {
+                Ok(0) => return Some(self.prepared.finish(&mut self.decoder)),
+                Ok(n) => {
+                    self.decoder.feed(&input[..n]);
+                    match self.decoder.next_response(&self.prepared.method) {
+                        Ok(Some(response)) => return Some(Ok(response)),
+                        Ok(None) => {}
+                        Err(source) => return Some(Err(self.prepared.http(source))),
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => return Some(Err(ClientError::Io { target: self.prepared.target.clone(), source })),
+            }
+        }
+    }
+}
+
+/// Builds a request for `method url` with `body`, checking the URL.
+pub fn build_request(method: Method, url: &str, body: Vec<u8>) -> Result<Request<Vec<u8>>, ClientError> {
+    let uri: ::http::Uri = url
+        .parse()
+        .map_err(|error: ::http::uri::InvalidUri| ClientError::InvalidUrl { url: url.to_string(), reason: error.to_string() })?;
+    let mut request = Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    Ok(request)
+}

@@ -1,0 +1,463 @@
+//! TCP and UDP sockets with one API on both backends.
+//!
+//! On `wasm32-wasip1` these wrap `wasmedge_wasi_socket` (WasmEdge's socket extension);
+//! natively they wrap `std::net`. Name resolution goes through [`ToSocketAddrs`]:
+//! `sock_getaddrinfo` on WasmEdge, the system resolver natively.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::time::Duration;
+
+pub use std::net::{Shutdown, SocketAddr};
+
+#[cfg(target_os = "wasi")]
+use wasmedge_wasi_socket as backend;
+
+#[cfg(not(target_os = "wasi"))]
+use std::net as backend;
+
+/// Something that names one or more socket addresses: a `SocketAddr`, `"host:port"`,
+/// `("host", port)`, or an IP and port.
+///
+/// Host names are resolved with `sock_getaddrinfo` on WasmEdge and the system resolver natively.
+pub trait ToSocketAddrs {
+    /// Resolves to every address this value names.
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>>;
+}
+
+impl ToSocketAddrs for SocketAddr {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        Ok(vec![*self])
+    }
+}
+
+impl ToSocketAddrs for SocketAddrV4 {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        Ok(vec![SocketAddr::V4(*self)])
+    }
+}
+
+impl ToSocketAddrs for SocketAddrV6 {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        Ok(vec![SocketAddr::V6(*self)])
+    }
+}
+
+impl ToSocketAddrs for (IpAddr, u16) {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        Ok(vec![SocketAddr::new(self.0, self.1)])
+    }
+}
+
+impl ToSocketAddrs for (Ipv4Addr, u16) {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        Ok(vec![SocketAddr::new(IpAddr::V4(self.0), self.1)])
+    }
+}
+
+impl ToSocketAddrs for (Ipv6Addr, u16) {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        Ok(vec![SocketAddr::new(IpAddr::V6(self.0), self.1)])
+    }
+}
+
+impl ToSocketAddrs for (&str, u16) {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        resolve(self.0, self.1)
+    }
+}
+
+impl ToSocketAddrs for (String, u16) {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        resolve(&self.0, self.1)
+    }
+}
+
+impl ToSocketAddrs for str {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        if let Ok(addr) = self.parse::<SocketAddr>() {
+            return Ok(vec![addr]);
+        }
+        let (host, port) = self.rsplit_once(':').ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid socket address `{self}`: expected host:port"),
+            )
+        })?;
+        let port: u16 = port.parse().map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("invalid port in `{self}`"))
+        })?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        resolve(host, port)
+    }
+}
+
+impl ToSocketAddrs for String {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        self.as_str().to_socket_addrs()
+    }
+}
+
+impl ToSocketAddrs for [SocketAddr] {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        Ok(self.to_vec())
+    }
+}
+
+impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {
+    fn to_socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        (**self).to_socket_addrs()
+    }
+}
+
+/// Resolves `host` (a name or an IP literal) to socket addresses with the given port.
+///
+/// Fails with `NotFound` when the name resolves to nothing.
+pub fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let addrs = resolve_name(host, port)?;
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("host `{host}` resolved to no address"),
+        ));
+    }
+    Ok(addrs)
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn resolve_name(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    std::net::ToSocketAddrs::to_socket_addrs(&(host, port)).map(Iterator::collect)
+}
+
+#[cfg(target_os = "wasi")]
+fn resolve_name(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    // WasmEdge's getaddrinfo does not always know `localhost`; answer it ourselves.
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)]);
+    }
+    let mut addrs = backend::nslookup(host, "http")?;
+    for addr in &mut addrs {
+        addr.set_port(port);
+    }
+    Ok(addrs)
+}
+
+fn try_each<T>(
+    addrs: impl ToSocketAddrs,
+    mut attempt: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last_error = None;
+    for addr in addrs.to_socket_addrs()? {
+        match attempt(addr) {
+            Ok(value) => return Ok(value),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "no socket address to try")
+    }))
+}
+
+/// A TCP socket listening for connections.
+#[derive(Debug)]
+pub struct TcpListener {
+    inner: backend::TcpListener,
+}
+
+impl TcpListener {
+    /// Binds to the first of `addrs` that works and starts listening (blocking mode).
+    pub fn bind(addrs: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        try_each(addrs, |addr| Ok(TcpListener { inner: bind_listener(addr)? }))
+    }
+
+    /// Accepts one connection; the stream is in blocking mode.
+    ///
+    /// On a non-blocking listener this returns `WouldBlock` when nobody is waiting.
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = accept_blocking(&self.inner)?;
+        Ok((TcpStream { inner: stream }, peer))
+    }
+
+    /// The address the listener is bound to (useful after binding port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Switches the listener between blocking and non-blocking `accept`.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        listener_set_nonblocking(&self.inner, nonblocking)
+    }
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn bind_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(addr)
+}
+
+#[cfg(target_os = "wasi")]
+fn bind_listener(addr: SocketAddr) -> io::Result<backend::TcpListener> {
+    use backend::socket::{AddressFamily, Socket, SocketOptLevel, SocketOptName, SocketType};
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    // Built by hand rather than with the crate's `bind` so the backlog is large enough for
+    // bursts of connections (the crate fixes it at 128).
+    let socket = Socket::new(AddressFamily::from(&addr), SocketType::Stream)?;
+    socket.setsockopt(SocketOptLevel::SolSocket, SocketOptName::SoReuseaddr, 1i32)?;
+    socket.bind(&addr)?;
+    socket.listen(1024)?;
+    // SAFETY: the fd comes from a socket we own and give up here.
+    Ok(unsafe { backend::TcpListener::from_raw_fd(socket.into_raw_fd()) })
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn accept_blocking(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    let (stream, peer) = listener.accept()?;
+    stream.set_nonblocking(false)?;
+    Ok((stream, peer))
+}
+
+#[cfg(target_os = "wasi")]
+fn accept_blocking(listener: &backend::TcpListener) -> io::Result<(backend::TcpStream, SocketAddr)> {
+    listener.accept(false)
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn listener_set_nonblocking(listener: &std::net::TcpListener, on: bool) -> io::Result<()> {
+    listener.set_nonblocking(on)
+}
+
+#[cfg(target_os = "wasi")]
+fn listener_set_nonblocking(listener: &backend::TcpListener, on: bool) -> io::Result<()> {
+    listener.as_ref().set_nonblocking(on)
+}
+
+/// A TCP connection. Implements `Read` and `Write` (also on `&TcpStream`).
+#[derive(Debug)]
+pub struct TcpStream {
+    inner: backend::TcpStream,
+}
+
+impl TcpStream {
+    /// Connects (blocking) to the first of `addrs` that accepts.
+    ///
+    /// WasmEdge's socket extension connects over IPv4 only.
+    pub fn connect(addrs: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        try_each(addrs, |addr| Ok(TcpStream { inner: backend::TcpStream::connect(addr)? }))
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Shuts down the read half, the write half or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+
+    /// Switches between blocking and non-blocking reads and writes.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.inner.set_nonblocking(nonblocking)
+    }
+
+    /// Bounds how long a blocking read waits; `None` waits forever.
+    ///
+    /// A read that times out fails with `WouldBlock` or `TimedOut`.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        stream_set_timeouts(&self.inner, Some(timeout), None)
+    }
+
+    /// Bounds how long a blocking write waits; `None` waits forever.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        stream_set_timeouts(&self.inner, None, Some(timeout))
+    }
+
+    /// Disables Nagle's algorithm where the backend supports it (natively); a no-op on WasmEdge.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        stream_set_nodelay(&self.inner, nodelay)
+    }
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn stream_set_timeouts(
+    stream: &std::net::TcpStream,
+    read: Option<Option<Duration>>,
+    write: Option<Option<Duration>>,
+) -> io::Result<()> {
+    if let Some(read) = read {
+        stream.set_read_timeout(read)?;
+    }
+    if let Some(write) = write {
+        stream.set_write_timeout(write)?;
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "wasi")]
+fn stream_set_timeouts(
+    stream: &backend::TcpStream,
+    read: Option<Option<Duration>>,
+    write: Option<Option<Duration>>,
+) -> io::Result<()> {
+    if let Some(read) = read {
+        stream.as_ref().set_recv_timeout(read)?;
+    }
+    if let Some(write) = write {
+        stream.as_ref().set_send_timeout(write)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn stream_set_nodelay(stream: &std::net::TcpStream, nodelay: bool) -> io::Result<()> {
+    stream.set_nodelay(nodelay)
+}
+
+#[cfg(target_os = "wasi")]
+fn stream_set_nodelay(_stream: &backend::TcpStream, _nodelay: bool) -> io::Result<()> {
+    // WasmEdge's socket extension has no TCP-level options.
+    Ok(())
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.inner).read(buf)
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.inner).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&self.inner).flush()
+    }
+}
+
+/// A UDP socket.
+#[derive(Debug)]
+pub struct UdpSocket {
+    inner: backend::UdpSocket,
+}
+
+impl UdpSocket {
+    /// Binds to the first of `addrs` that works.
+    pub fn bind(addrs: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        try_each(addrs, |addr| Ok(UdpSocket { inner: backend::UdpSocket::bind(addr)? }))
+    }
+
+    /// Sends one datagram to `addr`; returns the bytes sent.
+    pub fn send_to(&self, buf: &[u8], addr: SocketAddr) -> io::Result<usize> {
+        self.inner.send_to(buf, addr)
+    }
+
+    /// Receives one datagram and the sender's address.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.inner.recv_from(buf)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        udp_local_addr(&self.inner)
+    }
+
+    /// Switches between blocking and non-blocking sends and receives.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        udp_set_nonblocking(&self.inner, nonblocking)
+    }
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn udp_local_addr(socket: &std::net::UdpSocket) -> io::Result<SocketAddr> {
+    socket.local_addr()
+}
+
+#[cfg(target_os = "wasi")]
+fn udp_local_addr(socket: &backend::UdpSocket) -> io::Result<SocketAddr> {
+    socket.as_ref().get_local()
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn udp_set_nonblocking(socket: &std::net::UdpSocket, on: bool) -> io::Result<()> {
+    socket.set_nonblocking(on)
+}
+
+#[cfg(target_os = "wasi")]
+fn udp_set_nonblocking(socket: &backend::UdpSocket, on: bool) -> io::Result<()> {
+    socket.as_ref().set_nonblocking(on)
+}
+
+/// The raw descriptor of a socket, for the event loop. Sealed: only this crate's sockets.
+pub trait Source: sealed::Sealed {
+    #[doc(hidden)]
+    fn raw_fd(&self) -> std::os::fd::RawFd;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::TcpListener {}
+    impl Sealed for super::TcpStream {}
+    impl Sealed for super::UdpSocket {}
+}
+
+impl Source for TcpListener {
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.inner)
+    }
+}
+
+impl Source for TcpStream {
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.inner)
+    }
+}
+
+impl Source for UdpSocket {
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_addresses_without_resolving() {
+        assert_eq!(
+            "127.0.0.1:80".to_socket_addrs().unwrap(),
+            vec!["127.0.0.1:80".parse::<SocketAddr>().unwrap()]
+        );
+        assert_eq!(("::1", 8080).to_socket_addrs().unwrap()[0].port(), 8080);
+        assert!("no-port".to_socket_addrs().is_err());
+        assert!("host:notaport".to_socket_addrs().is_err());
+    }
+
+    #[test]
+    fn resolves_localhost_natively() {
+        let addrs = resolve("localhost", 9).unwrap();
+        assert!(addrs.iter().all(|a| a.port() == 9 && a.ip().is_loopback()));
+    }
+}

@@ -1,0 +1,182 @@
+//! `build`: target detection and its refusal, binary choice, and `--aot` through WasmEdge
+//! with its cache record.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::support::*;
+
+const HELLO: &str = "fn main() { println!(\"hello\"); }\n";
+
+fn build(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> std::process::Output {
+    let _lock = build_lock();
+    sandbox.cmd().current_dir(project).arg("build").args(extra).arg("--target-dir").arg(shared_target_dir()).output().unwrap()
+}
+
+fn compile_invocations(fake: &FakeWasmEdge) -> Vec<Vec<String>> {
+    fake.work_invocations().into_iter().filter(|args| args[0] == "compile").collect()
+}
+
+#[test]
+fn aot_compiles_with_wasmedge_and_skips_an_unchanged_module() {
+    let sandbox = Sandbox::new();
+    let fake = sandbox.fake_wasmedge("0.17.1");
+    let project = minimal_project(&sandbox.work(), "aot-cache", HELLO, "");
+
+    let first = build(&sandbox, &project, &["--aot"]);
+    let stderr = stderr_of(&first);
+    assert!(first.status.success(), "{stderr}");
+    let module = printed_path(&stderr, "Built");
+    let aot = printed_path(&stderr, "AOT");
+    assert_eq!(aot, module.with_file_name("aot-cache.aot.wasm"));
+    assert_eq!(
+        compile_invocations(&fake),
+        vec![vec!["compile".to_owned(), module.display().to_string(), aot.display().to_string()]]
+    );
+    assert_eq!(fake.version_queries(), 1, "wasmedge --version must be read once");
+    assert!(fs::read(&aot).unwrap().ends_with(b"aot-by-0.17.1"));
+    assert!(aot.with_file_name("aot-cache.aot.wasm.wasock-cache.json").is_file());
+
+    fake.clear();
+    let unchanged = build(&sandbox, &project, &["--aot"]);
+    assert!(unchanged.status.success(), "{}", stderr_of(&unchanged));
+    assert!(compile_invocations(&fake).is_empty(), "an unchanged module was compiled again");
+    assert!(stderr_of(&unchanged).contains("unchanged"), "{}", stderr_of(&unchanged));
+
+    // A changed module is compiled again.
+    fs::write(project.join("src/main.rs"), "fn main() { println!(\"changed\"); }\n").unwrap();
+    let changed = build(&sandbox, &project, &["--aot"]);
+    assert!(changed.status.success(), "{}", stderr_of(&changed));
+    assert_eq!(compile_invocations(&fake).len(), 1, "a changed module was not recompiled");
+
+    // So is an unchanged module under another WasmEdge version.
+    fake.clear();
+    let newer = sandbox.fake_wasmedge("0.17.2");
+    let upgraded = build(&sandbox, &project, &["--aot"]);
+    assert!(upgraded.status.success(), "{}", stderr_of(&upgraded));
+    assert_eq!(compile_invocations(&newer).len(), 1, "a new WasmEdge version did not recompile");
+    assert!(fs::read(&aot).unwrap().ends_with(b"aot-by-0.17.2"));
+
+    // And an output someone replaced.
+    fake.clear();
+    fs::write(&aot, b"tampered").unwrap();
+    let repaired = build(&sandbox, &project, &["--aot"]);
+    assert!(repaired.status.success(), "{}", stderr_of(&repaired));
+    assert_eq!(compile_invocations(&newer).len(), 1, "an edited output was trusted");
+}
+
+#[test]
+fn wasmedge_is_found_in_wasmedge_dir() {
+    let sandbox = Sandbox::new();
+    let install = sandbox.root.path().join("wasmedge-install");
+    let fake = sandbox.fake_wasmedge_in(&install.join("bin"), "0.16.1");
+    let project = minimal_project(&sandbox.work(), "aot-wasmedge-dir", HELLO, "");
+    let _lock = build_lock();
+    let output = sandbox
+        .cmd()
+        .current_dir(&project)
+        .env("WASMEDGE_DIR", &install)
+        .args(["build", "--aot", "--target-dir"])
+        .arg(shared_target_dir())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(compile_invocations(&fake).len(), 1);
+    assert!(stderr_of(&output).contains("WasmEdge 0.16.1"), "{}", stderr_of(&output));
+}
+
+#[test]
+fn several_binaries_need_a_choice_and_bin_picks_one() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "two-bins", HELLO, "");
+    fs::create_dir_all(project.join("src/bin")).unwrap();
+    fs::write(project.join("src/bin/other.rs"), HELLO).unwrap();
+
+    let ambiguous = build(&sandbox, &project, &[]);
+    let stderr = stderr_of(&ambiguous);
+    assert!(!ambiguous.status.success());
+    assert!(stderr.contains("cargo built several binaries: `other` (package `two-bins`), `two-bins` (package `two-bins`)") || stderr.contains("cargo built several binaries: `two-bins` (package `two-bins`), `other` (package `two-bins`)"), "{stderr}");
+    assert!(stderr.contains("help: pick one with `--bin NAME`"), "{stderr}");
+
+    let chosen = build(&sandbox, &project, &["--bin", "other"]);
+    assert!(chosen.status.success(), "{}", stderr_of(&chosen));
+    let module = printed_path(&stderr_of(&chosen), "Built");
+    assert_eq!(module.file_name().unwrap(), "other.wasm");
+    assert!(is_wasm_module(&module));
+}
+
+#[test]
+fn compile_errors_are_shown_as_cargo_renders_them() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "broken-app", "fn main() { let x: u8 = \"no\"; }\n", "");
+    let output = build(&sandbox, &project, &[]);
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success());
+    assert!(stderr.contains("error[E0308]: mismatched types"), "{stderr}");
+    assert!(stderr.contains("src/main.rs:1"), "{stderr}");
+    assert!(stderr.contains("help: fix the errors cargo reported above"), "{stderr}");
+    assert!(output.stdout.is_empty(), "stdout is reserved: {}", stdout_of(&output));
+}
+
+/// A `rustc` that reports `version` and a sysroot without any WASI standard library.
+fn fake_rustc(sandbox: &Sandbox, version: &str) -> PathBuf {
+    let sysroot = sandbox.root.path().join("sysroot");
+    fs::create_dir_all(sysroot.join("lib/rustlib/x86_64-unknown-linux-gnu/lib")).unwrap();
+    let script = format!(
+        "#!/bin/sh\ncase \"$1\" in\n  --version) echo 'rustc {version} (0000000 2026-01-01)';;\n  --print) echo '{}';;\n  *) exit 1;;\nesac\n",
+        sysroot.display()
+    );
+    let path = sandbox.bin().join("rustc");
+    fs::write(&path, script).unwrap();
+    make_executable(&path);
+    sandbox.bin()
+}
+
+#[test]
+fn a_missing_target_without_rustup_is_refused_with_the_command() {
+    // PATH holds only the fake rustc and the system folders: no rustup, no cargo.
+    for (version, triple) in [("1.95.0", "wasm32-wasip1"), ("1.77.2", "wasm32-wasi")] {
+        let sandbox = Sandbox::new();
+        let bin = fake_rustc(&sandbox, version);
+        let project = minimal_project(&sandbox.work(), "no-target", HELLO, "");
+        let before = listing(&sandbox.work());
+        let output = sandbox
+            .cmd()
+            .current_dir(&project)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .arg("build")
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&output);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(&format!("the WASI target `{triple}` is not installed for rustc {version}, and rustup was not found")),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&format!("help: run `rustup target add {triple}`")), "{stderr}");
+        assert_eq!(listing(&sandbox.work()), before, "a refused build wrote something");
+    }
+}
+
+#[test]
+fn quiet_builds_say_nothing_and_stdout_stays_empty() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "quiet-app", HELLO, "");
+    let _lock = build_lock();
+    let output = sandbox.cmd().current_dir(&project).args(["-q", "build", "--target-dir"]).arg(shared_target_dir()).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stderr_of(&output), "");
+    assert_eq!(stdout_of(&output), "");
+}
+
+#[test]
+fn building_outside_a_project_is_refused() {
+    let sandbox = Sandbox::new();
+    let before = listing(&sandbox.work());
+    let output = sandbox.cmd().arg("build").output().unwrap();
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success());
+    assert!(stderr.contains("error: could not read the cargo project in the current directory"), "{stderr}");
+    assert!(stderr.contains("help: run this inside a cargo project"), "{stderr}");
+    assert_eq!(listing(&sandbox.work()), before);
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the `cargo-wasock` binary: real cargo builds to wasm32-wasip1, a
+//! recording stand-in `wasmedge` for exact command lines, and every refusal.
+
+mod build;
+mod doctor;
+mod help;
+mod new;
+mod run;
+mod support;

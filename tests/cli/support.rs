@@ -1,0 +1,206 @@
+//! Shared test fixtures: a sandbox per test (its own HOME, a bin folder of stand-in tools
+//! first on PATH), a recording stand-in `wasmedge`, small cargo projects, and one cargo
+//! target directory that every project build shares so dependencies compile once.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use assert_cmd::Command;
+
+/// The path of the binary under test.
+pub fn cli_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("cargo-wasock")
+}
+
+/// One target directory for all project builds in this test run.
+pub fn shared_target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasock-apps")
+}
+
+static BUILD_LOCK: Mutex<()> = Mutex::new(());
+
+/// Builds share a target directory; take turns so one test does not time out waiting on
+/// cargo's lock while another compiles, and so AOT outputs of a test are not raced.
+pub fn build_lock() -> MutexGuard<'static, ()> {
+    BUILD_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn real_home() -> PathBuf {
+    PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+}
+
+/// A temporary world for one test.
+pub struct Sandbox {
+    pub root: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().expect("create a temp dir");
+        for dir in ["home", "bin", "work"] {
+            fs::create_dir_all(root.path().join(dir)).expect("create sandbox folder");
+        }
+        Sandbox { root }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.root.path().join("home")
+    }
+
+    /// Stand-in tools put here come first on PATH.
+    pub fn bin(&self) -> PathBuf {
+        self.root.path().join("bin")
+    }
+
+    /// Where the test's projects and files live.
+    pub fn work(&self) -> PathBuf {
+        self.root.path().join("work")
+    }
+
+    /// `cargo-wasock` with the sandbox's PATH and HOME (cargo and rustup keep their real
+    /// homes), WasmEdge discoverable only through the sandbox, and `work/` as cwd.
+    pub fn cmd(&self) -> Command {
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same as [`Sandbox::cmd`], for tests that spawn and signal the process.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(cli_path());
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut entries = vec![self.bin()];
+        entries.extend(std::env::split_paths(&path).filter(|dir| !dir.join("wasmedge").exists()));
+        command
+            .current_dir(self.work())
+            .env("PATH", std::env::join_paths(entries).expect("valid PATH"))
+            .env("HOME", self.home())
+            .env("CARGO_HOME", std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| real_home().join(".cargo")))
+            .env("RUSTUP_HOME", std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| real_home().join(".rustup")))
+            .env_remove("WASMEDGE_DIR")
+            .env_remove("RUSTC")
+            .env_remove("CARGO_TARGET_DIR")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// Install the recording stand-in `wasmedge` (reporting `version`) into `dir`.
+    pub fn fake_wasmedge_in(&self, dir: &Path, version: &str) -> FakeWasmEdge {
+        fs::create_dir_all(dir).expect("create fake wasmedge dir");
+        let log = self.root.path().join("wasmedge.log");
+        let script = format!(
+            r#"#!/bin/sh
+# Stand-in for WasmEdge: records every invocation (arguments separated by 0x1f, one
+# invocation per line), answers --version, and "compiles" by copying plus a marker.
+for arg in "$@"; do printf '%s\037' "$arg" >> '{log}'; done
+printf '\n' >> '{log}'
+if [ "$1" = "--version" ]; then echo "wasmedge version {version}"; exit 0; fi
+if [ "$1" = "compile" ]; then cat "$2" > "$3" && printf 'aot-by-{version}' >> "$3"; exit $?; fi
+if [ -n "$FAKE_WASMEDGE_THEN" ]; then eval "$FAKE_WASMEDGE_THEN"; fi
+exit "${{FAKE_WASMEDGE_EXIT:-0}}"
+"#,
+            log = log.display()
+        );
+        let path = dir.join("wasmedge");
+        fs::write(&path, script).expect("write fake wasmedge");
+        make_executable(&path);
+        FakeWasmEdge { log, path }
+    }
+
+    /// The stand-in `wasmedge` on the sandbox's PATH.
+    pub fn fake_wasmedge(&self, version: &str) -> FakeWasmEdge {
+        self.fake_wasmedge_in(&self.bin(), version)
+    }
+}
+
+pub fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod +x");
+}
+
+pub struct FakeWasmEdge {
+    pub log: PathBuf,
+    pub path: PathBuf,
+}
+
+impl FakeWasmEdge {
+    /// Every recorded invocation's arguments, oldest first.
+    pub fn invocations(&self) -> Vec<Vec<String>> {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .map(|line| line.split('\x1f').filter(|arg| !arg.is_empty()).map(str::to_owned).collect())
+            .collect()
+    }
+
+    /// Invocations other than `--version`.
+    pub fn work_invocations(&self) -> Vec<Vec<String>> {
+        self.invocations().into_iter().filter(|args| args.first().map(String::as_str) != Some("--version")).collect()
+    }
+
+    pub fn version_queries(&self) -> usize {
+        self.invocations().iter().filter(|args| args.first().map(String::as_str) == Some("--version")).count()
+    }
+
+    pub fn clear(&self) {
+        let _ = fs::remove_file(&self.log);
+    }
+}
+
+/// A dependency-free app package (quick to build); `extra` is appended to its manifest.
+pub fn minimal_project(dir: &Path, name: &str, main_rs: &str, extra_manifest: &str) -> PathBuf {
+    let project = dir.join(name);
+    fs::create_dir_all(project.join("src")).expect("create project");
+    fs::write(
+        project.join("Cargo.toml"),
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n{extra_manifest}"),
+    )
+    .expect("write Cargo.toml");
+    fs::write(project.join("src/main.rs"), main_rs).expect("write main.rs");
+    project
+}
+
+/// Every path below `dir`, relative and sorted, to prove a refusal wrote nothing.
+pub fn listing(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    fn walk(base: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            found.push(path.strip_prefix(base).expect("below base").to_path_buf());
+            if path.is_dir() {
+                walk(base, &path, found);
+            }
+        }
+    }
+    walk(dir, dir, &mut found);
+    found.sort();
+    found
+}
+
+/// True when the file starts with the wasm magic number.
+pub fn is_wasm_module(path: &Path) -> bool {
+    fs::read(path).is_ok_and(|bytes| bytes.starts_with(b"\0asm"))
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The path printed on a `Built <path> (<size>)` status line.
+pub fn printed_path(stderr: &str, verb: &str) -> PathBuf {
+    let line = stderr
+        .lines()
+        .find(|line| line.trim_start().starts_with(&format!("{verb} ")))
+        .unwrap_or_else(|| panic!("no `{verb}` line in:\n{stderr}"));
+    let rest = line.trim_start()[verb.len()..].trim();
+    let path = rest.rsplit_once(" (").map_or(rest, |(path, _)| path);
+    PathBuf::from(path)
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
+}

@@ -1,0 +1,349 @@
+//! A self-checking guest for the embedded engine's WasmEdge socket layer.
+//!
+//! It talks only to itself over loopback, prints `ok - NAME` or `not ok - NAME: WHY` for
+//! each check and exits 0 only when every check passed, so it runs to completion on its
+//! own. It uses `wasmedge_wasi_socket` 0.5 as apps do, and the raw imports where that
+//! crate has no wrapper (IPv6 connect).
+
+use std::io::{self, Read, Write};
+use std::mem::ManuallyDrop;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::time::{Duration, Instant, SystemTime};
+
+use wasmedge_wasi_socket::poll::{self, EventType, Subscription};
+use wasmedge_wasi_socket::socket::{AddressFamily, Socket, SocketOptLevel, SocketOptName, SocketType, WasiAddress};
+use wasmedge_wasi_socket::{nslookup, TcpListener, TcpStream, UdpSocket};
+
+mod raw {
+    use wasmedge_wasi_socket::socket::WasiAddress;
+
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    extern "C" {
+        pub fn sock_connect(fd: u32, addr: *mut WasiAddress, port: u32) -> u32;
+    }
+}
+
+// WASI errno numbers as the guest sees them.
+const EAGAIN: i32 = 6;
+const EBADF: i32 = 8;
+const ECONNREFUSED: i32 = 14;
+const EINPROGRESS: i32 = 26;
+
+type CheckResult = Result<(), String>;
+
+fn ensure(condition: bool, why: impl FnOnce() -> String) -> CheckResult {
+    if condition {
+        Ok(())
+    } else {
+        Err(why())
+    }
+}
+
+fn io<T>(what: &str, result: io::Result<T>) -> Result<T, String> {
+    result.map_err(|err| format!("{what}: {err}"))
+}
+
+/// A raw fd as a poll subject (stdout, or a socket we only borrow).
+struct Fd(RawFd);
+
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+fn tcp_pair_v4() -> Result<(TcpListener, TcpStream, TcpStream), String> {
+    let listener = io("bind", TcpListener::bind("127.0.0.1:0", false))?;
+    let addr = io("local_addr", listener.local_addr())?;
+    let client = io("connect", TcpStream::connect(addr))?;
+    let (server, _) = io("accept", listener.accept(false))?;
+    Ok((listener, client, server))
+}
+
+fn read_exactly(stream: &mut TcpStream, len: usize) -> Result<Vec<u8>, String> {
+    let mut buf = vec![0u8; len];
+    io("read_exact", stream.read_exact(&mut buf))?;
+    Ok(buf)
+}
+
+fn tcp_ipv4_blocking() -> CheckResult {
+    let (listener, mut client, mut server) = tcp_pair_v4()?;
+    let listen_addr = io("local_addr", listener.local_addr())?;
+    ensure(listen_addr.port() != 0, || "listener got port 0".into())?;
+    let client_local = io("client local_addr", client.local_addr())?;
+    let server_peer = io("server peer_addr", server.peer_addr())?;
+    ensure(client_local == server_peer, || format!("client local {client_local} != server peer {server_peer}"))?;
+    let client_peer = io("client peer_addr", client.peer_addr())?;
+    ensure(client_peer == listen_addr, || format!("client peer {client_peer} != listener {listen_addr}"))?;
+    io("write", client.write_all(b"ping"))?;
+    ensure(read_exactly(&mut server, 4)? == b"ping", || "server did not read ping".into())?;
+    io("write", server.write_all(b"pong"))?;
+    ensure(read_exactly(&mut client, 4)? == b"pong", || "client did not read pong".into())
+}
+
+fn tcp_ipv6_blocking() -> CheckResult {
+    let listener = io("open", Socket::new(AddressFamily::Inet6, SocketType::Stream))?;
+    io("reuseaddr", listener.setsockopt(SocketOptLevel::SolSocket, SocketOptName::SoReuseaddr, 1i32))?;
+    io("bind", listener.bind(&SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0)))?;
+    io("listen", listener.listen(16))?;
+    let local = io("get_local", listener.get_local())?;
+    ensure(local.is_ipv6() && local.port() != 0, || format!("bad v6 local address {local}"))?;
+
+    let client = io("open", Socket::new(AddressFamily::Inet6, SocketType::Stream))?;
+    let octets = Ipv6Addr::LOCALHOST.octets();
+    let mut address = WasiAddress { buf: octets.as_ptr(), size: 16 };
+    let status = unsafe { raw::sock_connect(client.as_raw_fd() as u32, &mut address, local.port() as u32) };
+    ensure(status == 0, || format!("sock_connect over IPv6 returned {status}"))?;
+    let server = io("accept", listener.accept(false))?;
+    let peer = io("get_peer", server.get_peer())?;
+    let client_local = io("client get_local", client.get_local())?;
+    ensure(peer == client_local, || format!("server sees {peer}, client is {client_local}"))?;
+    ensure(peer.ip() == IpAddr::V6(Ipv6Addr::LOCALHOST), || format!("peer {peer} is not ::1"))?;
+    ensure(io("send", client.send(b"six"))? == 3, || "short send".into())?;
+    let mut buf = [0u8; 8];
+    let got = io("recv", server.recv(&mut buf))?;
+    ensure(&buf[..got] == b"six", || format!("received {:?}", &buf[..got]))
+}
+
+fn udp_round_trip(localhost: IpAddr) -> CheckResult {
+    let a = io("bind a", UdpSocket::bind(SocketAddr::new(localhost, 0)))?;
+    let b = io("bind b", UdpSocket::bind(SocketAddr::new(localhost, 0)))?;
+    let a_addr = io("a local", a.as_ref().get_local())?;
+    let b_addr = io("b local", b.as_ref().get_local())?;
+    ensure(io("send_to", a.send_to(b"hello", b_addr))? == 5, || "short send_to".into())?;
+    let mut buf = [0u8; 32];
+    let (got, from) = io("recv_from", b.recv_from(&mut buf))?;
+    ensure(&buf[..got] == b"hello", || format!("received {:?}", &buf[..got]))?;
+    // The peer port in host order: a byte-swapped port would send the reply astray.
+    ensure(from == a_addr, || format!("recv_from reported {from}, sender is {a_addr}"))?;
+    io("reply", b.send_to(b"world", from))?;
+    let (got, from) = io("recv_from reply", a.recv_from(&mut buf))?;
+    ensure(&buf[..got] == b"world" && from == b_addr, || format!("reply {:?} from {from}", &buf[..got]))
+}
+
+fn nonblocking_accept_and_recv() -> CheckResult {
+    let listener = io("bind", TcpListener::bind("127.0.0.1:0", true))?;
+    match listener.accept(true) {
+        Err(err) if err.raw_os_error() == Some(EAGAIN) => {}
+        Err(err) => return Err(format!("accept failed with {err}, expected EAGAIN")),
+        Ok(_) => return Err("accept succeeded with nobody connecting".into()),
+    }
+    let addr = io("local_addr", listener.local_addr())?;
+    let _client = io("connect", TcpStream::connect(addr))?;
+    // The connection is queued: poll until the listener is readable, then accept.
+    let events = io("poll", poll::poll(&[Subscription::io(1, &listener, true, false, Some(SystemTime::now() + Duration::from_secs(5)))]))?;
+    ensure(events.iter().any(|e| matches!(e.event_type, EventType::Read)), || "listener never became readable".into())?;
+    let (mut server, _) = io("accept", listener.accept(true))?;
+    ensure(io("nonblocking()", server.as_ref().nonblocking())?, || "accepted socket is not non-blocking".into())?;
+    let mut buf = [0u8; 16];
+    match server.read(&mut buf) {
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(()),
+        other => Err(format!("read on an empty non-blocking socket gave {other:?}")),
+    }
+}
+
+fn nonblocking_connect() -> CheckResult {
+    let listener = io("bind", TcpListener::bind("127.0.0.1:0", false))?;
+    let addr = io("local_addr", listener.local_addr())?;
+    let socket = io("open", Socket::new(AddressFamily::Inet4, SocketType::Stream))?;
+    io("set_nonblocking", socket.set_nonblocking(true))?;
+    match socket.connect(&addr) {
+        Ok(()) => {}
+        Err(err) if err.raw_os_error() == Some(EINPROGRESS) => {}
+        Err(err) => return Err(format!("non-blocking connect: {err}")),
+    }
+    let deadline = SystemTime::now() + Duration::from_secs(5);
+    let events = io("poll", poll::poll(&[Subscription::io(7, &Fd(socket.as_raw_fd()), false, true, Some(deadline))]))?;
+    ensure(events.iter().any(|e| e.userdata == 7 && matches!(e.event_type, EventType::Write)), || "connect never became writable".into())?;
+    io("SO_ERROR", socket.take_error())?;
+    let peer = io("get_peer", socket.get_peer())?;
+    ensure(peer == addr, || format!("connected to {peer}, wanted {addr}"))
+}
+
+fn connect_refused() -> CheckResult {
+    let port = {
+        let listener = io("bind", TcpListener::bind("127.0.0.1:0", false))?;
+        io("local_addr", listener.local_addr())?.port()
+    };
+    match TcpStream::connect(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)) {
+        Err(err) if err.raw_os_error() == Some(ECONNREFUSED) => Ok(()),
+        other => Err(format!("connect to a closed port gave {other:?}")),
+    }
+}
+
+fn poll_is_level_triggered_and_times_out() -> CheckResult {
+    let (_listener, mut client, server) = tcp_pair_v4()?;
+    io("write", client.write_all(b"abc"))?;
+    let subject = Fd(server.as_raw_fd());
+    for round in 0..2 {
+        let timeout = SystemTime::now() + Duration::from_secs(5);
+        let events = io("poll", poll::poll(&[Subscription::io(42, &subject, true, false, Some(timeout))]))?;
+        ensure(events.iter().any(|e| e.userdata == 42 && matches!(e.event_type, EventType::Read)), || {
+            format!("round {round}: unread data not reported readable")
+        })?;
+    }
+    let mut server = server;
+    ensure(read_exactly(&mut server, 3)? == b"abc", || "did not read abc".into())?;
+    let began = Instant::now();
+    let timeout = SystemTime::now() + Duration::from_millis(80);
+    let events = io("poll", poll::poll(&[Subscription::io(43, &subject, true, false, Some(timeout))]))?;
+    let waited = began.elapsed();
+    ensure(events.iter().all(|e| matches!(e.event_type, EventType::Timeout)) && !events.is_empty(), || {
+        format!("drained socket reported {} non-timeout events", events.len())
+    })?;
+    ensure(waited >= Duration::from_millis(60), || format!("timeout fired after {waited:?}, asked for 80 ms"))
+}
+
+fn poll_without_timeout() -> CheckResult {
+    let (_listener, mut client, server) = tcp_pair_v4()?;
+    io("write", client.write_all(b"x"))?;
+    let events = io("poll", poll::poll(&[
+        Subscription::io(1, &Fd(server.as_raw_fd()), true, false, None),
+        Subscription::io(2, &Fd(client.as_raw_fd()), false, true, None),
+    ]))?;
+    ensure(events.iter().any(|e| e.userdata == 1 && matches!(e.event_type, EventType::Read)), || "readable socket missing".into())?;
+    ensure(events.iter().any(|e| e.userdata == 2 && matches!(e.event_type, EventType::Write)), || "writable socket missing".into())
+}
+
+fn poll_pure_timeout() -> CheckResult {
+    let began = Instant::now();
+    let events = io("poll", poll::poll(&[Subscription::timeout(9, SystemTime::now() + Duration::from_millis(30))]))?;
+    ensure(events.len() == 1 && events[0].userdata == 9 && matches!(events[0].event_type, EventType::Timeout), || {
+        format!("{} events for a lone timeout", events.len())
+    })?;
+    ensure(began.elapsed() >= Duration::from_millis(20), || format!("lone timeout returned after {:?}", began.elapsed()))
+}
+
+fn poll_mixes_sockets_and_stdout() -> CheckResult {
+    let (_listener, _client, server) = tcp_pair_v4()?;
+    let timeout = Some(SystemTime::now() + Duration::from_secs(5));
+    let events = io("poll", poll::poll(&[
+        Subscription::io(10, &Fd(server.as_raw_fd()), true, false, timeout),
+        Subscription::io(11, &Fd(1), false, true, None),
+    ]))?;
+    ensure(events.iter().any(|e| e.userdata == 11 && matches!(e.event_type, EventType::Write)), || {
+        format!("stdout not reported writable next to a socket ({} events)", events.len())
+    })?;
+    ensure(!events.iter().any(|e| e.userdata == 10 && matches!(e.event_type, EventType::Read)), || "idle socket reported readable".into())
+}
+
+fn hangup_is_reported_and_reads_eof() -> CheckResult {
+    let (_listener, client, mut server) = tcp_pair_v4()?;
+    io("shutdown", client.shutdown(Shutdown::Write))?;
+    let timeout = Some(SystemTime::now() + Duration::from_secs(5));
+    let events = io("poll", poll::poll(&[Subscription::io(5, &Fd(server.as_raw_fd()), true, false, timeout)]))?;
+    ensure(events.iter().any(|e| e.userdata == 5 && matches!(e.event_type, EventType::Read)), || "half-close not readable".into())?;
+    let mut buf = [0u8; 8];
+    ensure(io("read", server.read(&mut buf))? == 0, || "expected end of stream".into())
+}
+
+fn getaddrinfo_with_service() -> CheckResult {
+    let found = io("nslookup localhost http", nslookup("localhost", "http"))?;
+    let wanted = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 80);
+    ensure(found.contains(&wanted), || format!("localhost/http resolved to {found:?}"))?;
+    let numeric = io("nslookup numeric", nslookup("127.0.0.1", "8080"))?;
+    ensure(numeric.iter().all(|a| a.port() == 8080) && !numeric.is_empty(), || format!("127.0.0.1/8080 resolved to {numeric:?}"))?;
+    match nslookup("no-such-host.invalid", "80") {
+        Err(_) => Ok(()),
+        Ok(found) if found.is_empty() => Ok(()),
+        Ok(found) => Err(format!("an .invalid name resolved to {found:?}")),
+    }
+}
+
+fn socket_options() -> CheckResult {
+    let (listener, client, _server) = tcp_pair_v4()?;
+    let socket = client.as_ref();
+    ensure(io("SO_ACCEPTCONN", listener.as_ref().is_listener())?, || "listener not SO_ACCEPTCONN".into())?;
+    ensure(!io("SO_ACCEPTCONN", socket.is_listener())?, || "client reported as listener".into())?;
+    ensure(matches!(io("SO_TYPE", socket.r#type())?, SocketType::Stream), || "TCP socket not Stream".into())?;
+    ensure(io("SO_REUSEADDR", listener.as_ref().reuse_address())?, || "SO_REUSEADDR not set by bind".into())?;
+    io("set SO_KEEPALIVE", socket.setsockopt(SocketOptLevel::SolSocket, SocketOptName::SoKeepalive, 1i32))?;
+    ensure(io("SO_KEEPALIVE", socket.keepalive())?, || "SO_KEEPALIVE did not stick".into())?;
+    io("set SO_RCVBUF", socket.setsockopt(SocketOptLevel::SolSocket, SocketOptName::SoRcvbuf, 65536i32))?;
+    let rcvbuf = io("SO_RCVBUF", socket.recv_buffer_size())?;
+    ensure(rcvbuf >= 65536, || format!("SO_RCVBUF is {rcvbuf}"))?;
+    ensure(io("SO_SNDBUF", socket.send_buffer_size())? > 0, || "SO_SNDBUF is 0".into())?;
+    io("SO_ERROR", socket.take_error())?;
+    io("set SO_RCVTIMEO", socket.set_recv_timeout(Some(Duration::from_millis(150))))?;
+    let timeout = io("SO_RCVTIMEO", socket.get_recv_timeout())?;
+    ensure(timeout == Some(Duration::from_millis(150)), || format!("SO_RCVTIMEO read back as {timeout:?}"))?;
+    let mut buf = [0u8; 4];
+    match socket.recv(&mut buf) {
+        Err(err) if err.raw_os_error() == Some(EAGAIN) => {}
+        other => return Err(format!("recv past SO_RCVTIMEO gave {other:?}")),
+    }
+    io("set SO_SNDTIMEO", socket.set_send_timeout(Some(Duration::from_secs(2))))?;
+    ensure(io("SO_SNDTIMEO", socket.get_send_timeout())? == Some(Duration::from_secs(2)), || "SO_SNDTIMEO did not stick".into())?;
+    let udp = io("udp", UdpSocket::bind("127.0.0.1:0"))?;
+    ensure(matches!(io("SO_TYPE", udp.as_ref().r#type())?, SocketType::Datagram), || "UDP socket not Datagram".into())?;
+    io("set SO_BROADCAST", udp.as_ref().setsockopt(SocketOptLevel::SolSocket, SocketOptName::SoBroadcast, 1i32))?;
+    ensure(io("SO_BROADCAST", udp.as_ref().broadcast())?, || "SO_BROADCAST did not stick".into())
+}
+
+fn fd_read_and_write_on_sockets() -> CheckResult {
+    let (_listener, client, server) = tcp_pair_v4()?;
+    // std's File goes through fd_write/fd_read, not sock_send/sock_recv.
+    let mut as_file = ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(client.as_raw_fd()) });
+    io("fd_write", as_file.write_all(b"via fd_write"))?;
+    let mut server_file = ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(server.as_raw_fd()) });
+    let mut buf = [0u8; 12];
+    io("fd_read", server_file.read_exact(&mut buf))?;
+    ensure(&buf == b"via fd_write", || format!("read {:?}", buf))
+}
+
+fn peek_then_read() -> CheckResult {
+    let (_listener, mut client, server) = tcp_pair_v4()?;
+    io("write", client.write_all(b"peek"))?;
+    let mut peeked = [std::mem::MaybeUninit::<u8>::uninit(); 4];
+    let (got, _) = io("recv MSG_PEEK", server.as_ref().recv_with_flags(&mut peeked, wasmedge_wasi_socket::socket::MSG_PEEK))?;
+    let peeked: Vec<u8> = peeked[..got].iter().map(|b| unsafe { b.assume_init() }).collect();
+    let mut server = server;
+    let read = read_exactly(&mut server, 4)?;
+    ensure(peeked == b"peek" && read == b"peek", || format!("peeked {peeked:?}, then read {read:?}"))
+}
+
+fn closed_fd_is_ebadf() -> CheckResult {
+    let socket = io("open", Socket::new(AddressFamily::Inet4, SocketType::Datagram))?;
+    let fd = socket.as_raw_fd();
+    drop(socket);
+    let stale = ManuallyDrop::new(unsafe { Socket::from_raw_fd(fd) });
+    match stale.send(b"x") {
+        Err(err) if err.raw_os_error() == Some(EBADF) => Ok(()),
+        other => Err(format!("send on a closed fd gave {other:?}")),
+    }
+}
+
+fn main() {
+    let checks: &[(&str, fn() -> CheckResult)] = &[
+        ("tcp ipv4 blocking connect/accept/send/recv and addresses", tcp_ipv4_blocking),
+        ("tcp ipv6 blocking connect/accept/send/recv and addresses", tcp_ipv6_blocking),
+        ("udp ipv4 send_to/recv_from with the right peer port", || udp_round_trip(IpAddr::V4(Ipv4Addr::LOCALHOST))),
+        ("udp ipv6 send_to/recv_from with the right peer port", || udp_round_trip(IpAddr::V6(Ipv6Addr::LOCALHOST))),
+        ("non-blocking accept and recv return EAGAIN", nonblocking_accept_and_recv),
+        ("non-blocking connect completes through poll", nonblocking_connect),
+        ("connect to a closed port is ECONNREFUSED", connect_refused),
+        ("poll is level-triggered and honours its timeout", poll_is_level_triggered_and_times_out),
+        ("poll without a timeout returns ready sockets", poll_without_timeout),
+        ("poll with only a clock sleeps until it", poll_pure_timeout),
+        ("poll mixes sockets with preview1 fds", poll_mixes_sockets_and_stdout),
+        ("half-close is readable and reads end of stream", hangup_is_reported_and_reads_eof),
+        ("getaddrinfo with a service", getaddrinfo_with_service),
+        ("socket options", socket_options),
+        ("fd_write and fd_read on sockets", fd_read_and_write_on_sockets),
+        ("recv with MSG_PEEK", peek_then_read),
+        ("a closed socket fd is EBADF", closed_fd_is_ebadf),
+    ];
+    let mut failed = 0;
+    for (name, check) in checks {
+        match check() {
+            Ok(()) => println!("ok - {name}"),
+            Err(why) => {
+                failed += 1;
+                println!("not ok - {name}: {why}");
+            }
+        }
+    }
+    println!("{} checks, {failed} failed", checks.len());
+    std::process::exit(if failed == 0 { 0 } else { 1 });
+}
