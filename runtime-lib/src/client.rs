@@ -72,7 +72,10 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
-            limits: Limits { max_body_bytes: 64 * 1024 * 1024, ..Limits::default() },
+            limits: Limits {
+                max_body_bytes: 64 * 1024 * 1024,
+                ..Limits::default()
+            },
             timeout: Duration::from_secs(30),
             max_in_flight: 256,
         }
@@ -130,7 +133,11 @@ impl Client {
     }
 
     /// Sends `POST url` with `body`.
-    pub fn post(&self, url: &str, body: impl Into<Vec<u8>>) -> Result<Response<Vec<u8>>, ClientError> {
+    pub fn post(
+        &self,
+        url: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> Result<Response<Vec<u8>>, ClientError> {
         self.send(build_request(Method::POST, url, body.into())?)
     }
 
@@ -151,7 +158,10 @@ impl Client {
     /// One request failing does not affect the others. Connecting itself blocks briefly
     /// (WasmEdge's socket extension offers only blocking connect); sending and receiving
     /// never block.
-    pub fn send_all(&self, requests: Vec<Request<Vec<u8>>>) -> Vec<Result<Response<Vec<u8>>, ClientError>> {
+    pub fn send_all(
+        &self,
+        requests: Vec<Request<Vec<u8>>>,
+    ) -> Vec<Result<Response<Vec<u8>>, ClientError>> {
         let mut results: Vec<Option<Result<Response<Vec<u8>>, ClientError>>> =
             requests.iter().map(|_| None).collect();
         let mut queue = requests.into_iter().enumerate();
@@ -160,7 +170,12 @@ impl Client {
             Err(source) => {
                 return results
                     .into_iter()
-                    .map(|_| Err(ClientError::Io { target: "event loop".into(), source: io::Error::new(source.kind(), source.to_string()) }))
+                    .map(|_| {
+                        Err(ClientError::Io {
+                            target: "event loop".into(),
+                            source: io::Error::new(source.kind(), source.to_string()),
+                        })
+                    })
                     .collect();
             }
         };
@@ -184,22 +199,34 @@ impl Client {
                 break;
             }
             let now = Instant::now();
-            let next_deadline = in_flight.iter().flatten().map(|f| f.deadline).min().unwrap_or(now);
-            let timeout = next_deadline.saturating_duration_since(now).min(Duration::from_millis(100));
+            let next_deadline = in_flight
+                .iter()
+                .flatten()
+                .map(|f| f.deadline)
+                .min()
+                .unwrap_or(now);
+            let timeout = next_deadline
+                .saturating_duration_since(now)
+                .min(Duration::from_millis(100));
             if let Err(source) = events.wait(&mut ready, Some(timeout)) {
                 // The loop itself broke: fail what is in flight rather than spin.
                 for slot in in_flight.iter_mut() {
                     if let Some(flight) = slot.take() {
                         let _ = events.deregister(&flight.stream);
                         let source = io::Error::new(source.kind(), source.to_string());
-                        results[flight.index] = Some(Err(ClientError::Io { target: flight.prepared.target, source }));
+                        results[flight.index] = Some(Err(ClientError::Io {
+                            target: flight.prepared.target,
+                            source,
+                        }));
                     }
                 }
                 break;
             }
             for event in &ready {
                 let slot = event.token.0;
-                let Some(Some(flight)) = in_flight.get_mut(slot) else { continue };
+                let Some(Some(flight)) = in_flight.get_mut(slot) else {
+                    continue;
+                };
                 if let Some(outcome) = flight.advance(&mut input, &mut events) {
                     if let Some(flight) = in_flight[slot].take() {
                         let _ = events.deregister(&flight.stream);
@@ -213,7 +240,8 @@ impl Client {
                 if slot.as_ref().is_some_and(|flight| now >= flight.deadline) {
                     if let Some(flight) = slot.take() {
                         let _ = events.deregister(&flight.stream);
-                        results[flight.index] = Some(Err(flight.prepared.timeout(self.config.timeout)));
+                        results[flight.index] =
+                            Some(Err(flight.prepared.timeout(self.config.timeout)));
                         active -= 1;
                     }
                 }
@@ -221,7 +249,13 @@ impl Client {
         }
         results
             .into_iter()
-            .map(|outcome| outcome.unwrap_or_else(|| Err(ClientError::Incomplete { target: String::new() })))
+            .map(|outcome| {
+                outcome.unwrap_or_else(|| {
+                    Err(ClientError::Incomplete {
+                        target: String::new(),
+                    })
+                })
+            })
             .collect()
     }
 
@@ -234,7 +268,10 @@ impl Client {
     ) -> Result<(), ClientError> {
         let prepared = Prepared::new(request)?;
         let stream = connect(&prepared)?;
-        let io_error = |source| ClientError::Io { target: prepared.target.clone(), source };
+        let io_error = |source| ClientError::Io {
+            target: prepared.target.clone(),
+            source,
+        };
         stream.set_nonblocking(true).map_err(io_error)?;
         let slot = match in_flight.iter().position(Option::is_none) {
             Some(slot) => slot,
@@ -243,11 +280,14 @@ impl Client {
                 in_flight.len() - 1
             }
         };
-        events.register(&stream, Token(slot), Interest::WRITABLE).map_err(io_error)?;
+        events
+            .register(&stream, Token(slot), Interest::WRITABLE)
+            .map_err(io_error)?;
         in_flight[slot] = Some(InFlight {
             index,
             stream,
             written: 0,
+            write_error: None,
             decoder: ResponseDecoder::new(self.config.limits),
             deadline: Instant::now() + self.config.timeout,
             token: Token(slot),
@@ -269,52 +309,99 @@ struct Prepared {
 impl Prepared {
     fn new(request: Request<Vec<u8>>) -> Result<Prepared, ClientError> {
         let url = request.uri().to_string();
-        let invalid = |reason: &str| ClientError::InvalidUrl { url: url.clone(), reason: reason.to_string() };
+        let invalid = |reason: &str| ClientError::InvalidUrl {
+            url: url.clone(),
+            reason: reason.to_string(),
+        };
         match request.uri().scheme_str() {
             Some("http") => {}
-            Some("https") => return Err(invalid("https is not supported; help: use an http:// URL")),
+            Some("https") => {
+                return Err(invalid("https is not supported; help: use an http:// URL"))
+            }
             Some(_) => return Err(invalid("only http:// URLs are supported")),
-            None => return Err(invalid("expected an absolute URL such as http://127.0.0.1:8080/")),
+            None => {
+                return Err(invalid(
+                    "expected an absolute URL such as http://127.0.0.1:8080/",
+                ))
+            }
         }
-        let host = request.uri().host().ok_or_else(|| invalid("the URL has no host"))?.to_string();
+        let host = request
+            .uri()
+            .host()
+            .ok_or_else(|| invalid("the URL has no host"))?
+            .to_string();
         let port = request.uri().port_u16().unwrap_or(80);
-        let authority = request.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_else(|| host.clone());
-        let path = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let authority = request
+            .uri()
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_else(|| host.clone());
+        let path = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
         let (mut parts, body) = request.into_parts();
         parts.uri = path.parse().map_err(|_| invalid("the path is not valid"))?;
         if !parts.headers.contains_key(::http::header::HOST) {
-            let value = HeaderValue::from_str(&authority).map_err(|_| invalid("the host is not valid"))?;
+            let value =
+                HeaderValue::from_str(&authority).map_err(|_| invalid("the host is not valid"))?;
             parts.headers.insert(::http::header::HOST, value);
         }
-        parts.headers.insert(::http::header::CONNECTION, HeaderValue::from_static("close"));
+        parts.headers.insert(
+            ::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
         let method = parts.method.clone();
         let mut bytes = Vec::with_capacity(body.len() + 256);
         encode_request(&Request::from_parts(parts, body), &mut bytes);
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-        Ok(Prepared { target: authority, host, port, method, bytes })
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        Ok(Prepared {
+            target: authority,
+            host,
+            port,
+            method,
+            bytes,
+        })
     }
 
     fn timeout(&self, timeout: Duration) -> ClientError {
-        ClientError::Timeout { target: self.target.clone(), timeout }
+        ClientError::Timeout {
+            target: self.target.clone(),
+            timeout,
+        }
     }
 
     fn http(&self, source: HttpError) -> ClientError {
-        ClientError::Http { target: self.target.clone(), source }
+        ClientError::Http {
+            target: self.target.clone(),
+            source,
+        }
     }
 
     /// The server closed: the response ends here, if it was close-delimited.
     fn finish(&self, decoder: &mut ResponseDecoder) -> Result<Response<Vec<u8>>, ClientError> {
         match decoder.finish(&self.method) {
             Ok(Some(response)) => Ok(response),
-            Ok(None) => Err(ClientError::Incomplete { target: self.target.clone() }),
+            Ok(None) => Err(ClientError::Incomplete {
+                target: self.target.clone(),
+            }),
             Err(source) => Err(self.http(source)),
         }
     }
 }
 
 fn connect(prepared: &Prepared) -> Result<TcpStream, ClientError> {
-    let io_error = |source| ClientError::Io { target: prepared.target.clone(), source };
-    let addrs = (prepared.host.as_str(), prepared.port).to_socket_addrs().map_err(io_error)?;
+    let io_error = |source| ClientError::Io {
+        target: prepared.target.clone(),
+        source,
+    };
+    let addrs = (prepared.host.as_str(), prepared.port)
+        .to_socket_addrs()
+        .map_err(io_error)?;
     let stream = TcpStream::connect(addrs.as_slice()).map_err(io_error)?;
     let _ = stream.set_nodelay(true);
     Ok(stream)
@@ -324,6 +411,7 @@ struct InFlight {
     index: usize,
     stream: TcpStream,
     written: usize,
+    write_error: Option<io::Error>,
     decoder: ResponseDecoder,
     deadline: Instant,
     token: Token,
@@ -332,22 +420,47 @@ struct InFlight {
 
 impl InFlight {
     /// Moves the exchange forward as far as it goes without blocking; `Some` once it is over.
-    fn advance(&mut self, input: &mut [u8], events: &mut EventLoop) -> Option<Result<Response<Vec<u8>>, ClientError>> {
+    fn advance(
+        &mut self,
+        input: &mut [u8],
+        events: &mut EventLoop,
+    ) -> Option<Result<Response<Vec<u8>>, ClientError>> {
         while self.written < self.prepared.bytes.len() {
             match self.stream.write(&self.prepared.bytes[self.written..]) {
-                Ok(0) => return Some(Err(ClientError::Incomplete { target: self.prepared.target.clone() })),
+                Ok(0) => {
+                    return Some(Err(ClientError::Incomplete {
+                        target: self.prepared.target.clone(),
+                    }))
+                }
                 Ok(n) => self.written += n,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => return Some(Err(ClientError::Io { target: self.prepared.target.clone(), source })),
+                Err(source) => {
+                    // The server may have answered early (e.g. 413 to a large upload) and
+                    // stopped reading: its response is worth more than our write error.
+                    self.written = self.prepared.bytes.len();
+                    self.write_error = Some(source);
+                }
             }
         }
         if let Err(source) = events.reregister(&self.stream, self.token, Interest::READABLE) {
-            return Some(Err(ClientError::Io { target: self.prepared.target.clone(), source }));
+            return Some(Err(ClientError::Io {
+                target: self.prepared.target.clone(),
+                source,
+            }));
         }
         loop {
             match self.stream.read(input) {
-                Ok(0) => return Some(self.prepared.finish(&mut self.decoder)),
+                Ok(0) => {
+                    let outcome = self.prepared.finish(&mut self.decoder);
+                    return Some(match (outcome, self.write_error.take()) {
+                        (Err(_), Some(source)) => Err(ClientError::Io {
+                            target: self.prepared.target.clone(),
+                            source,
+                        }),
+                        (outcome, _) => outcome,
+                    });
+                }
                 Ok(n) => {
                     self.decoder.feed(&input[..n]);
                     match self.decoder.next_response(&self.prepared.method) {
@@ -358,17 +471,30 @@ impl InFlight {
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => return Some(Err(ClientError::Io { target: self.prepared.target.clone(), source })),
+                Err(source) => {
+                    let source = self.write_error.take().unwrap_or(source);
+                    return Some(Err(ClientError::Io {
+                        target: self.prepared.target.clone(),
+                        source,
+                    }));
+                }
             }
         }
     }
 }
 
 /// Builds a request for `method url` with `body`, checking the URL.
-pub fn build_request(method: Method, url: &str, body: Vec<u8>) -> Result<Request<Vec<u8>>, ClientError> {
-    let uri: ::http::Uri = url
-        .parse()
-        .map_err(|error: ::http::uri::InvalidUri| ClientError::InvalidUrl { url: url.to_string(), reason: error.to_string() })?;
+pub fn build_request(
+    method: Method,
+    url: &str,
+    body: Vec<u8>,
+) -> Result<Request<Vec<u8>>, ClientError> {
+    let uri: ::http::Uri =
+        url.parse()
+            .map_err(|error: ::http::uri::InvalidUri| ClientError::InvalidUrl {
+                url: url.to_string(),
+                reason: error.to_string(),
+            })?;
     let mut request = Request::new(body);
     *request.method_mut() = method;
     *request.uri_mut() = uri;

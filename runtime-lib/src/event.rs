@@ -25,11 +25,20 @@ pub struct Interest {
 
 impl Interest {
     /// Report when the socket can be read (or accepted from, or has hung up).
-    pub const READABLE: Interest = Interest { readable: true, writable: false };
+    pub const READABLE: Interest = Interest {
+        readable: true,
+        writable: false,
+    };
     /// Report when the socket can be written.
-    pub const WRITABLE: Interest = Interest { readable: false, writable: true };
+    pub const WRITABLE: Interest = Interest {
+        readable: false,
+        writable: true,
+    };
     /// Report both.
-    pub const BOTH: Interest = Interest { readable: true, writable: true };
+    pub const BOTH: Interest = Interest {
+        readable: true,
+        writable: true,
+    };
 
     /// Whether read readiness is asked for.
     pub fn is_readable(self) -> bool {
@@ -64,21 +73,34 @@ pub struct EventLoop {
 
 impl std::fmt::Debug for EventLoop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventLoop").field("registered", &self.registered.len()).finish()
+        f.debug_struct("EventLoop")
+            .field("registered", &self.registered.len())
+            .finish()
     }
 }
 
 impl EventLoop {
     /// Creates an event loop.
     pub fn new() -> io::Result<EventLoop> {
-        Ok(EventLoop { backend: Backend::new()?, registered: HashMap::new() })
+        Ok(EventLoop {
+            backend: Backend::new()?,
+            registered: HashMap::new(),
+        })
     }
 
     /// Starts watching `source` for `interest`, reporting it as `token`.
-    pub fn register(&mut self, source: &impl Source, token: Token, interest: Interest) -> io::Result<()> {
+    pub fn register(
+        &mut self,
+        source: &impl Source,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
         let fd = source.raw_fd();
         if self.registered.contains_key(&fd) {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "socket is already registered"));
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "socket is already registered",
+            ));
         }
         self.backend.add(fd, token, interest)?;
         self.registered.insert(fd, (token, interest));
@@ -86,7 +108,12 @@ impl EventLoop {
     }
 
     /// Changes the token or interest of a registered socket.
-    pub fn reregister(&mut self, source: &impl Source, token: Token, interest: Interest) -> io::Result<()> {
+    pub fn reregister(
+        &mut self,
+        source: &impl Source,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
         let fd = source.raw_fd();
         match self.registered.get_mut(&fd) {
             Some(entry) => {
@@ -96,7 +123,10 @@ impl EventLoop {
                 }
                 Ok(())
             }
-            None => Err(io::Error::new(io::ErrorKind::NotFound, "socket is not registered")),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "socket is not registered",
+            )),
         }
     }
 
@@ -104,7 +134,10 @@ impl EventLoop {
     pub fn deregister(&mut self, source: &impl Source) -> io::Result<()> {
         let fd = source.raw_fd();
         if self.registered.remove(&fd).is_none() {
-            return Err(io::Error::new(io::ErrorKind::NotFound, "socket is not registered"));
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "socket is not registered",
+            ));
         }
         self.backend.delete(fd)
     }
@@ -144,7 +177,10 @@ struct Backend {
 #[cfg(not(target_os = "wasi"))]
 impl Backend {
     fn new() -> io::Result<Backend> {
-        Ok(Backend { poller: polling::Poller::new()?, events: polling::Events::new() })
+        Ok(Backend {
+            poller: polling::Poller::new()?,
+            events: polling::Events::new(),
+        })
     }
 
     fn interest(token: Token, interest: Interest) -> polling::Event {
@@ -154,13 +190,28 @@ impl Backend {
     fn add(&mut self, fd: std::os::fd::RawFd, token: Token, interest: Interest) -> io::Result<()> {
         // SAFETY: `EventLoop` documents that a socket is deregistered before it is closed,
         // and our servers and clients do so.
-        unsafe { self.poller.add_with_mode(fd, Self::interest(token, interest), polling::PollMode::Level) }
+        unsafe {
+            self.poller.add_with_mode(
+                fd,
+                Self::interest(token, interest),
+                polling::PollMode::Level,
+            )
+        }
     }
 
-    fn modify(&mut self, fd: std::os::fd::RawFd, token: Token, interest: Interest) -> io::Result<()> {
+    fn modify(
+        &mut self,
+        fd: std::os::fd::RawFd,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
         // SAFETY: the fd is registered, hence open (see `add`).
         let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        self.poller.modify_with_mode(fd, Self::interest(token, interest), polling::PollMode::Level)
+        self.poller.modify_with_mode(
+            fd,
+            Self::interest(token, interest),
+            polling::PollMode::Level,
+        )
     }
 
     fn delete(&mut self, fd: std::os::fd::RawFd) -> io::Result<()> {
@@ -202,11 +253,21 @@ impl Backend {
         Ok(Backend)
     }
 
-    fn add(&mut self, _fd: std::os::fd::RawFd, _token: Token, _interest: Interest) -> io::Result<()> {
+    fn add(
+        &mut self,
+        _fd: std::os::fd::RawFd,
+        _token: Token,
+        _interest: Interest,
+    ) -> io::Result<()> {
         Ok(())
     }
 
-    fn modify(&mut self, _fd: std::os::fd::RawFd, _token: Token, _interest: Interest) -> io::Result<()> {
+    fn modify(
+        &mut self,
+        _fd: std::os::fd::RawFd,
+        _token: Token,
+        _interest: Interest,
+    ) -> io::Result<()> {
         Ok(())
     }
 
@@ -269,7 +330,11 @@ impl Backend {
                 }
                 None => {
                     index_of.insert(token, events.len());
-                    events.push(Event { token, readable, writable });
+                    events.push(Event {
+                        token,
+                        readable,
+                        writable,
+                    });
                 }
             }
         }

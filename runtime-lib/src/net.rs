@@ -85,7 +85,10 @@ impl ToSocketAddrs for str {
             )
         })?;
         let port: u16 = port.parse().map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("invalid port in `{self}`"))
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid port in `{self}`"),
+            )
         })?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         resolve(host, port)
@@ -156,9 +159,8 @@ fn try_each<T>(
             Err(error) => last_error = Some(error),
         }
     }
-    Err(last_error.unwrap_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "no socket address to try")
-    }))
+    Err(last_error
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no socket address to try")))
 }
 
 /// A TCP socket listening for connections.
@@ -170,7 +172,11 @@ pub struct TcpListener {
 impl TcpListener {
     /// Binds to the first of `addrs` that works and starts listening (blocking mode).
     pub fn bind(addrs: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        try_each(addrs, |addr| Ok(TcpListener { inner: bind_listener(addr)? }))
+        try_each(addrs, |addr| {
+            Ok(TcpListener {
+                inner: bind_listener(addr)?,
+            })
+        })
     }
 
     /// Accepts one connection; the stream is in blocking mode.
@@ -212,14 +218,18 @@ fn bind_listener(addr: SocketAddr) -> io::Result<backend::TcpListener> {
 }
 
 #[cfg(not(target_os = "wasi"))]
-fn accept_blocking(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+fn accept_blocking(
+    listener: &std::net::TcpListener,
+) -> io::Result<(std::net::TcpStream, SocketAddr)> {
     let (stream, peer) = listener.accept()?;
     stream.set_nonblocking(false)?;
     Ok((stream, peer))
 }
 
 #[cfg(target_os = "wasi")]
-fn accept_blocking(listener: &backend::TcpListener) -> io::Result<(backend::TcpStream, SocketAddr)> {
+fn accept_blocking(
+    listener: &backend::TcpListener,
+) -> io::Result<(backend::TcpStream, SocketAddr)> {
     listener.accept(false)
 }
 
@@ -244,7 +254,11 @@ impl TcpStream {
     ///
     /// WasmEdge's socket extension connects over IPv4 only.
     pub fn connect(addrs: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        try_each(addrs, |addr| Ok(TcpStream { inner: backend::TcpStream::connect(addr)? }))
+        try_each(addrs, |addr| {
+            Ok(TcpStream {
+                inner: backend::TcpStream::connect(addr)?,
+            })
+        })
     }
 
     /// The remote address.
@@ -365,7 +379,11 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Binds to the first of `addrs` that works.
     pub fn bind(addrs: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        try_each(addrs, |addr| Ok(UdpSocket { inner: backend::UdpSocket::bind(addr)? }))
+        try_each(addrs, |addr| {
+            Ok(UdpSocket {
+                inner: backend::UdpSocket::bind(addr)?,
+            })
+        })
     }
 
     /// Sends one datagram to `addr`; returns the bytes sent.

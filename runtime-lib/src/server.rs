@@ -151,7 +151,11 @@ pub struct Server {
 impl Server {
     /// Binds the listening socket.
     pub fn bind(addr: impl ToSocketAddrs, config: ServerConfig) -> io::Result<Server> {
-        Ok(Server { listener: TcpListener::bind(addr)?, config, shutdown: ShutdownHandle::default() })
+        Ok(Server {
+            listener: TcpListener::bind(addr)?,
+            config,
+            shutdown: ShutdownHandle::default(),
+        })
     }
 
     /// The bound address (with the real port after binding port 0).
@@ -227,7 +231,12 @@ struct Readiness {
 }
 
 impl BlockingConnection<'_> {
-    fn serve<H>(&mut self, config: &ServerConfig, handler: &H, shutdown: &ShutdownHandle) -> io::Result<()>
+    fn serve<H>(
+        &mut self,
+        config: &ServerConfig,
+        handler: &H,
+        shutdown: &ShutdownHandle,
+    ) -> io::Result<()>
     where
         H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
     {
@@ -235,7 +244,8 @@ impl BlockingConnection<'_> {
         let _ = stream.set_nodelay(true);
         // Best effort: bounds how long a peer that never reads can stall a write.
         let _ = stream.set_write_timeout(Some(config.idle_timeout));
-        self.events.register(stream, CONNECTION, Interest::READABLE)?;
+        self.events
+            .register(stream, CONNECTION, Interest::READABLE)?;
         let mut decoder = RequestDecoder::new(config.limits);
         let mut input = vec![0u8; READ_CHUNK];
         let mut output = Vec::new();
@@ -272,11 +282,17 @@ impl BlockingConnection<'_> {
                 let started = *request_started.get_or_insert(now);
                 if now.duration_since(started) >= config.header_read_timeout {
                     output.clear();
-                    encode_status(StatusCode::REQUEST_TIMEOUT, "request not received in time\n", &mut output);
+                    encode_status(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request not received in time\n",
+                        &mut output,
+                    );
                     (&*stream).write_all(&output)?;
                     return self.close_gracefully();
                 }
-            } else if shutdown.is_shutdown() || now.duration_since(last_activity) >= config.idle_timeout {
+            } else if shutdown.is_shutdown()
+                || now.duration_since(last_activity) >= config.idle_timeout
+            {
                 // Nothing is in progress, so closing loses nothing.
                 return Ok(());
             }
@@ -304,7 +320,8 @@ impl BlockingConnection<'_> {
     fn wait(&mut self, watch_listener: bool) -> io::Result<Readiness> {
         if watch_listener != self.listener_registered {
             if watch_listener {
-                self.events.register(self.listener, LISTENER, Interest::READABLE)?;
+                self.events
+                    .register(self.listener, LISTENER, Interest::READABLE)?;
             } else {
                 self.events.deregister(self.listener)?;
             }
@@ -344,7 +361,8 @@ impl BlockingConnection<'_> {
     fn finish(self) -> io::Result<()> {
         let _ = self.events.deregister(self.stream);
         if !self.listener_registered {
-            self.events.register(self.listener, LISTENER, Interest::READABLE)?;
+            self.events
+                .register(self.listener, LISTENER, Interest::READABLE)?;
         }
         Ok(())
     }
@@ -353,7 +371,12 @@ impl BlockingConnection<'_> {
 /// Calls the handler (turning a panic into a 500 where panics unwind, i.e. natively) and
 /// encodes its response.
 /// Returns whether the connection stays open.
-fn respond<H>(request: Request<Vec<u8>>, handler: &H, shutting_down: bool, output: &mut Vec<u8>) -> bool
+fn respond<H>(
+    request: Request<Vec<u8>>,
+    handler: &H,
+    shutting_down: bool,
+    output: &mut Vec<u8>,
+) -> bool
 where
     H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
 {
@@ -370,7 +393,11 @@ where
         .iter()
         .any(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
     let keep_alive = client_keep_alive && !handler_closes && !shutting_down;
-    let context = ResponseContext { request_method: method, request_version: version, keep_alive };
+    let context = ResponseContext {
+        request_method: method,
+        request_version: version,
+        keep_alive,
+    };
     encode_response(&response, &context, output);
     keep_alive
 }
@@ -386,8 +413,11 @@ fn plain_response(status: StatusCode, body: &str) -> Response<Vec<u8>> {
 }
 
 fn encode_status(status: StatusCode, body: &str, output: &mut Vec<u8>) {
-    let context =
-        ResponseContext { request_method: Method::GET, request_version: Version::HTTP_11, keep_alive: false };
+    let context = ResponseContext {
+        request_method: Method::GET,
+        request_version: Version::HTTP_11,
+        keep_alive: false,
+    };
     encode_response(&plain_response(status, body), &context, output);
 }
 
@@ -449,7 +479,9 @@ fn is_resource_exhausted(error: &io::Error) -> bool {
     const CODES: [i32; 4] = [33, 41, 42, 48];
     #[cfg(not(target_os = "wasi"))]
     const CODES: [i32; 4] = [24, 23, 105, 12];
-    error.raw_os_error().is_some_and(|code| CODES.contains(&code))
+    error
+        .raw_os_error()
+        .is_some_and(|code| CODES.contains(&code))
 }
 
 /// Non-blocking HTTP server: one thread, many keep-alive connections over the [`EventLoop`].
@@ -469,7 +501,11 @@ const LISTENER: Token = Token(0);
 impl PollServer {
     /// Binds the listening socket.
     pub fn bind(addr: impl ToSocketAddrs, config: ServerConfig) -> io::Result<PollServer> {
-        Ok(PollServer { listener: TcpListener::bind(addr)?, config, shutdown: ShutdownHandle::default() })
+        Ok(PollServer {
+            listener: TcpListener::bind(addr)?,
+            config,
+            shutdown: ShutdownHandle::default(),
+        })
     }
 
     /// The bound address (with the real port after binding port 0).
@@ -583,7 +619,8 @@ enum Next {
 impl PollState {
     fn set_listening(&mut self, listener: &TcpListener, on: bool) -> io::Result<()> {
         if on && !self.listening {
-            self.events.register(listener, LISTENER, Interest::READABLE)?;
+            self.events
+                .register(listener, LISTENER, Interest::READABLE)?;
         } else if !on && self.listening {
             self.events.deregister(listener)?;
         }
@@ -614,7 +651,9 @@ impl PollState {
 
     fn add_connection(&mut self, stream: TcpStream) {
         if let Err(error) = stream.set_nonblocking(true) {
-            log(format_args!("could not make a connection non-blocking: {error}"));
+            log(format_args!(
+                "could not make a connection non-blocking: {error}"
+            ));
             return;
         }
         let _ = stream.set_nodelay(true);
@@ -625,7 +664,10 @@ impl PollState {
                 self.connections.len() - 1
             }
         };
-        if let Err(error) = self.events.register(&stream, Token(slot + 1), Interest::READABLE) {
+        if let Err(error) = self
+            .events
+            .register(&stream, Token(slot + 1), Interest::READABLE)
+        {
             log(format_args!("could not watch a connection: {error}"));
             self.free_slots.push(slot);
             return;
@@ -662,7 +704,13 @@ impl PollState {
         let Some(Some(connection)) = self.connections.get_mut(slot) else {
             return;
         };
-        let next = connection.on_ready(event, &mut self.input, &self.config, self.shutting_down, handler);
+        let next = connection.on_ready(
+            event,
+            &mut self.input,
+            &self.config,
+            self.shutting_down,
+            handler,
+        );
         let next = match next {
             Next::Keep => connection.update_interest(&mut self.events, &self.config),
             Next::Close => Next::Close,
@@ -746,7 +794,10 @@ impl Connection {
             if let Next::Close = self.flush() {
                 return Next::Close;
             }
-            if self.pending_output() > 0 || self.phase != Phase::Open || self.decoder.wants_more_input() {
+            if self.pending_output() > 0
+                || self.phase != Phase::Open
+                || self.decoder.wants_more_input()
+            {
                 return Next::Keep;
             }
         }
@@ -759,7 +810,9 @@ impl Connection {
     {
         while self.phase == Phase::Open && self.pending_output() < config.max_buffered_output {
             match self.decoder.next_event() {
-                Ok(Some(RequestEvent::ContinueExpected)) => self.output.extend_from_slice(CONTINUE_RESPONSE),
+                Ok(Some(RequestEvent::ContinueExpected)) => {
+                    self.output.extend_from_slice(CONTINUE_RESPONSE)
+                }
                 Ok(Some(RequestEvent::Request(request))) => {
                     self.request_started = None;
                     if !respond(request, handler, shutting_down, &mut self.output) {
@@ -804,7 +857,9 @@ impl Connection {
                 if self.peer_closed || self.stream.shutdown(Shutdown::Write).is_err() {
                     return Next::Close;
                 }
-                self.phase = Phase::Lingering { until: Instant::now() + LINGER };
+                self.phase = Phase::Lingering {
+                    until: Instant::now() + LINGER,
+                };
             }
         } else if self.written >= READ_CHUNK {
             self.output.drain(..self.written);
@@ -829,7 +884,11 @@ impl Connection {
     fn check_timeouts(&mut self, now: Instant, config: &ServerConfig, shutting_down: bool) -> Next {
         match self.phase {
             Phase::Lingering { until } => {
-                return if now >= until { Next::Close } else { Next::Keep };
+                return if now >= until {
+                    Next::Close
+                } else {
+                    Next::Keep
+                };
             }
             Phase::Closing | Phase::Open if self.pending_output() > 0 => {
                 // A peer that stopped reading is given the idle timeout, then dropped.
@@ -843,12 +902,18 @@ impl Connection {
         }
         match self.request_started {
             Some(started) if now.duration_since(started) >= config.header_read_timeout => {
-                encode_status(StatusCode::REQUEST_TIMEOUT, "request not received in time\n", &mut self.output);
+                encode_status(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request not received in time\n",
+                    &mut self.output,
+                );
                 self.phase = Phase::Closing;
                 self.flush()
             }
             Some(_) => Next::Keep,
-            None if shutting_down || now.duration_since(self.last_activity) >= config.idle_timeout => {
+            None if shutting_down
+                || now.duration_since(self.last_activity) >= config.idle_timeout =>
+            {
                 Next::Close
             }
             None => Next::Keep,
@@ -871,7 +936,10 @@ impl Connection {
             (false, false) => return Next::Close,
         };
         if interest != self.interest {
-            if events.reregister(&self.stream, self.token, interest).is_err() {
+            if events
+                .reregister(&self.stream, self.token, interest)
+                .is_err()
+            {
                 return Next::Close;
             }
             self.interest = interest;

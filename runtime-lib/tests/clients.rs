@@ -49,7 +49,10 @@ fn host_names_resolve_through_the_system_resolver() {
 fn send_all_drives_many_requests_at_once() {
     let server = Running::start(Kind::Poll);
     let requests: Vec<_> = (0..500)
-        .map(|i| build_request(Method::POST, &server.url("/"), format!("r{i}").into_bytes()).expect("request"))
+        .map(|i| {
+            build_request(Method::POST, &server.url("/"), format!("r{i}").into_bytes())
+                .expect("request")
+        })
         .collect();
     let client = Client::new(ClientConfig::default().max_in_flight(200));
     let outcomes = client.send_all(requests);
@@ -63,18 +66,38 @@ fn send_all_drives_many_requests_at_once() {
 #[test]
 fn send_all_reports_each_failure_on_its_own() {
     let server = Running::start(Kind::Poll);
-    let closed_port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let closed_port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let requests = vec![
         build_request(Method::GET, &server.url("/"), Vec::new()).expect("request"),
-        build_request(Method::GET, &format!("http://127.0.0.1:{closed_port}/"), Vec::new()).expect("request"),
+        build_request(
+            Method::GET,
+            &format!("http://127.0.0.1:{closed_port}/"),
+            Vec::new(),
+        )
+        .expect("request"),
         build_request(Method::GET, "https://127.0.0.1/", Vec::new()).expect("request"),
         build_request(Method::GET, &server.url("/big?100000"), Vec::new()).expect("request"),
     ];
     let outcomes = Client::default().send_all(requests);
     assert!(outcomes[0].is_ok());
-    assert!(matches!(outcomes[1], Err(ClientError::Io { .. })), "{:?}", outcomes[1]);
-    assert!(matches!(outcomes[2], Err(ClientError::InvalidUrl { .. })), "{:?}", outcomes[2]);
-    assert_eq!(outcomes[3].as_ref().expect("big response").body().len(), 100_000);
+    assert!(
+        matches!(outcomes[1], Err(ClientError::Io { .. })),
+        "{:?}",
+        outcomes[1]
+    );
+    assert!(
+        matches!(outcomes[2], Err(ClientError::InvalidUrl { .. })),
+        "{:?}",
+        outcomes[2]
+    );
+    assert_eq!(
+        outcomes[3].as_ref().expect("big response").body().len(),
+        100_000
+    );
 }
 
 /// A one-shot peer that answers whatever it receives with `response` written in pieces.
@@ -109,8 +132,12 @@ fn chunked_and_close_delimited_responses() {
     assert_eq!(response.body().as_slice(), b"hello world");
     peer.join().expect("peer");
 
-    let (port, peer) = raw_peer(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end", true);
-    let response = wasock::get(&format!("http://127.0.0.1:{port}/")).expect("close-delimited response");
+    let (port, peer) = raw_peer(
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
+        true,
+    );
+    let response =
+        wasock::get(&format!("http://127.0.0.1:{port}/")).expect("close-delimited response");
     assert_eq!(response.body().as_slice(), b"until the end");
     peer.join().expect("peer");
 }
@@ -119,7 +146,10 @@ fn chunked_and_close_delimited_responses() {
 fn malformed_and_truncated_responses_are_errors() {
     let (port, peer) = raw_peer(b"NOT HTTP\r\n\r\n", true);
     let outcome = wasock::get(&format!("http://127.0.0.1:{port}/"));
-    assert!(matches!(outcome, Err(ClientError::Http { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(ClientError::Http { .. })),
+        "{outcome:?}"
+    );
     peer.join().expect("peer");
 
     let (port, peer) = raw_peer(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", true);
@@ -135,17 +165,31 @@ fn a_silent_server_times_out() {
     let client = Client::new(ClientConfig::default().timeout(Duration::from_millis(300)));
     let started = Instant::now();
     let outcome = client.get(&url);
-    assert!(matches!(outcome, Err(ClientError::Timeout { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(ClientError::Timeout { .. })),
+        "{outcome:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 
-    let outcomes = client.send_all(vec![build_request(Method::GET, &url, Vec::new()).expect("request")]);
-    assert!(matches!(outcomes[0], Err(ClientError::Timeout { .. })), "{:?}", outcomes[0]);
+    let outcomes = client.send_all(vec![
+        build_request(Method::GET, &url, Vec::new()).expect("request")
+    ]);
+    assert!(
+        matches!(outcomes[0], Err(ClientError::Timeout { .. })),
+        "{:?}",
+        outcomes[0]
+    );
     drop(listener);
 }
 
 #[test]
 fn bad_urls_are_refused_with_a_reason() {
-    for url in ["not a url", "ftp://127.0.0.1/", "https://127.0.0.1/", "/relative/path"] {
+    for url in [
+        "not a url",
+        "ftp://127.0.0.1/",
+        "https://127.0.0.1/",
+        "/relative/path",
+    ] {
         let outcome = wasock::get(url);
         match outcome {
             Err(ClientError::InvalidUrl { reason, .. }) => assert!(!reason.is_empty()),
@@ -161,9 +205,33 @@ fn bad_urls_are_refused_with_a_reason() {
 fn udp_round_trip() {
     let a = wasock::UdpSocket::bind("127.0.0.1:0").expect("bind a");
     let b = wasock::UdpSocket::bind("127.0.0.1:0").expect("bind b");
-    a.send_to(b"ping", b.local_addr().expect("addr")).expect("send");
+    a.send_to(b"ping", b.local_addr().expect("addr"))
+        .expect("send");
     let mut buffer = [0u8; 16];
     let (n, from) = b.recv_from(&mut buffer).expect("recv");
     assert_eq!(&buffer[..n], b"ping");
     assert_eq!(from, a.local_addr().expect("addr"));
+}
+
+#[test]
+fn an_oversized_upload_gets_the_servers_413() {
+    let config = wasock::ServerConfig::default().limits(wasock::http::Limits {
+        max_body_bytes: 64 * 1024,
+        ..wasock::http::Limits::default()
+    });
+    for kind in common::BOTH {
+        let server = Running::with_config(kind, config.clone());
+        let outcome = wasock::post(&server.url("/"), vec![b'u'; 4 * 1024 * 1024]);
+        // The server refuses at the head (Content-Length), answers 413, and drains the rest of
+        // the upload before closing, so the client gets to read the 413 rather than a reset.
+        let response = outcome.expect("a response to the oversized upload");
+        assert_eq!(response.status(), 413, "{kind:?}");
+        assert_eq!(
+            wasock::post(&server.url("/"), "small")
+                .expect("after")
+                .body()
+                .as_slice(),
+            b"echo: small"
+        );
+    }
 }

@@ -23,40 +23,71 @@ fn reports_readiness_until_drained_and_follows_interest_changes() {
     server.set_nonblocking(true).expect("nonblocking");
     let mut events = EventLoop::new().expect("event loop");
     let mut ready = Vec::new();
-    events.register(&server, Token(7), Interest::READABLE).expect("register");
+    events
+        .register(&server, Token(7), Interest::READABLE)
+        .expect("register");
 
-    events.wait(&mut ready, Some(Duration::from_millis(50))).expect("wait");
-    assert!(find(&ready, Token(7)).is_none(), "nothing sent yet: {ready:?}");
+    events
+        .wait(&mut ready, Some(Duration::from_millis(50)))
+        .expect("wait");
+    assert!(
+        find(&ready, Token(7)).is_none(),
+        "nothing sent yet: {ready:?}"
+    );
 
     client.write_all(b"hello").expect("send");
     for _ in 0..2 {
         // Level-triggered: reported again while unread.
-        events.wait(&mut ready, Some(Duration::from_secs(5))).expect("wait");
-        assert!(find(&ready, Token(7)).is_some_and(|e| e.readable), "{ready:?}");
+        events
+            .wait(&mut ready, Some(Duration::from_secs(5)))
+            .expect("wait");
+        assert!(
+            find(&ready, Token(7)).is_some_and(|e| e.readable),
+            "{ready:?}"
+        );
     }
     let mut buffer = [0u8; 16];
     assert_eq!(server.read(&mut buffer).expect("read"), 5);
-    events.wait(&mut ready, Some(Duration::from_millis(50))).expect("wait");
+    events
+        .wait(&mut ready, Some(Duration::from_millis(50)))
+        .expect("wait");
     assert!(find(&ready, Token(7)).is_none(), "drained: {ready:?}");
 
-    events.reregister(&server, Token(8), Interest::WRITABLE).expect("reregister");
-    events.wait(&mut ready, Some(Duration::from_secs(5))).expect("wait");
-    assert!(find(&ready, Token(8)).is_some_and(|e| e.writable), "{ready:?}");
+    events
+        .reregister(&server, Token(8), Interest::WRITABLE)
+        .expect("reregister");
+    events
+        .wait(&mut ready, Some(Duration::from_secs(5)))
+        .expect("wait");
+    assert!(
+        find(&ready, Token(8)).is_some_and(|e| e.writable),
+        "{ready:?}"
+    );
 
     events.deregister(&server).expect("deregister");
     assert!(events.is_empty());
-    assert!(events.deregister(&server).is_err(), "double deregister is refused");
+    assert!(
+        events.deregister(&server).is_err(),
+        "double deregister is refused"
+    );
 }
 
 #[test]
 fn hang_up_is_reported_as_readable() {
     let (_listener, client, server) = pair();
     let mut events = EventLoop::new().expect("event loop");
-    events.register(&server, Token(1), Interest::READABLE).expect("register");
+    events
+        .register(&server, Token(1), Interest::READABLE)
+        .expect("register");
     drop(client);
     let mut ready = Vec::new();
-    events.wait(&mut ready, Some(Duration::from_secs(5))).expect("wait");
-    assert!(find(&ready, Token(1)).is_some_and(|e| e.readable), "{ready:?}");
+    events
+        .wait(&mut ready, Some(Duration::from_secs(5)))
+        .expect("wait");
+    assert!(
+        find(&ready, Token(1)).is_some_and(|e| e.readable),
+        "{ready:?}"
+    );
     events.deregister(&server).expect("deregister");
 }
 
@@ -65,11 +96,18 @@ fn listener_readiness_means_a_pending_connection() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let mut events = EventLoop::new().expect("event loop");
-    events.register(&listener, Token(0), Interest::READABLE).expect("register");
-    assert_eq!(listener.accept().map(|_| ()).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    events
+        .register(&listener, Token(0), Interest::READABLE)
+        .expect("register");
+    assert_eq!(
+        listener.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
     let _client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
     let mut ready = Vec::new();
-    events.wait(&mut ready, Some(Duration::from_secs(5))).expect("wait");
+    events
+        .wait(&mut ready, Some(Duration::from_secs(5)))
+        .expect("wait");
     assert!(find(&ready, Token(0)).is_some());
     assert!(listener.accept().is_ok());
     events.deregister(&listener).expect("deregister");
@@ -80,13 +118,22 @@ fn wait_honours_its_timeout_and_refuses_to_block_forever() {
     let mut events = EventLoop::new().expect("event loop");
     let mut ready = Vec::new();
     let started = Instant::now();
-    events.wait(&mut ready, Some(Duration::from_millis(100))).expect("wait");
+    events
+        .wait(&mut ready, Some(Duration::from_millis(100)))
+        .expect("wait");
     assert!(ready.is_empty());
     assert!(started.elapsed() >= Duration::from_millis(90));
     assert!(events.wait(&mut ready, None).is_err());
 
     let (_listener, _client, server) = pair();
-    events.register(&server, Token(3), Interest::READABLE).expect("register");
-    assert!(events.register(&server, Token(4), Interest::READABLE).is_err(), "double register is refused");
+    events
+        .register(&server, Token(3), Interest::READABLE)
+        .expect("register");
+    assert!(
+        events
+            .register(&server, Token(4), Interest::READABLE)
+            .is_err(),
+        "double register is refused"
+    );
     events.deregister(&server).expect("deregister");
 }

@@ -3,6 +3,8 @@
 
 mod build;
 mod doctor;
+#[cfg(feature = "embedded")]
+mod embedded;
 mod help;
 mod new;
 mod run;

@@ -3,15 +3,15 @@
 //!
 //! The shadowed functions (`fd_close`, `fd_fdstat_get`, `fd_fdstat_set_flags`,
 //! `fd_read`, `fd_write`, `poll_oneoff`) send socket fds to [`super::sockets`] and every
-//! other fd to the preview1 implementation, which is taken out of the linker as a
-//! `Func` before it is shadowed and called through the override's `Caller`.
+//! other fd to the preview1 implementation, which stays reachable under another module
+//! name and is called through small wasm trampolines (see [`PREVIEW1_TRAMPOLINES`]).
 //!
 //! Rust's std declares preview1's own `sock_accept(fd, flags, ro_fd)` while WasmEdge's
 //! guests use `sock_accept(fd, ro_fd)`; like WasmEdge, the form each module gets is
 //! chosen from the type it imports (likewise the 7- and 8-parameter `sock_recv_from`).
+//! WasmEdge's `_v2` names are registered too, with the forms WasmEdge gives them.
 
-use anyhow::Context;
-use wasmtime::{Caller, Extern, Linker, Memory, Module, Store, TypedFunc};
+use wasmtime::{Caller, Engine, Extern, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use super::abi::*;
@@ -45,7 +45,7 @@ impl HostState {
     }
 
     pub fn preview1(&self) -> wasmtime::Result<Preview1> {
-        self.preview1.clone().ok_or_else(|| wasmtime::format_err!("preview1 functions were not captured before linking"))
+        self.preview1.clone().ok_or_else(|| wasmtime::format_err!("preview1 is not reachable: the guest exports no memory or is still starting"))
     }
 }
 
@@ -73,18 +73,36 @@ fn with_guest(caller: &mut Caller<'_, HostState>, op: impl FnOnce(&mut SocketTab
     }
 }
 
-fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
-    linker: &Linker<HostState>,
-    store: &mut Store<HostState>,
-    name: &str,
-) -> anyhow::Result<TypedFunc<P, R>> {
-    let func = linker
-        .get(&mut *store, WASI, name)
-        .ok()
-        .and_then(Extern::into_func)
-        .with_context(|| format!("wasmtime-wasi does not define `{WASI}::{name}`"))?;
-    func.typed::<P, R>(&*store).map_err(anyhow::Error::from).with_context(|| format!("unexpected type of preview1 `{name}`"))
-}
+/// Where preview1's original definitions stay reachable after the guest-facing names
+/// are shadowed, and where the guest's memory is offered to the trampoline module.
+const PREVIEW1_ALIAS: &str = "wasock_preview1";
+const GUEST_ALIAS: &str = "wasock_guest";
+
+/// Trampolines into preview1. wiggle's preview1 functions find guest memory through
+/// their caller's `memory` export, and a host function has no calling instance when the
+/// host calls it; calling through this module makes the caller an instance whose
+/// `memory` export *is* the guest's memory.
+const PREVIEW1_TRAMPOLINES: &str = r#"(module
+  (import "wasock_guest" "memory" (memory 0))
+  (import "wasock_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+  (import "wasock_preview1" "fd_fdstat_get" (func $fd_fdstat_get (param i32 i32) (result i32)))
+  (import "wasock_preview1" "fd_fdstat_set_flags" (func $fd_fdstat_set_flags (param i32 i32) (result i32)))
+  (import "wasock_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasock_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasock_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
+  (import "wasock_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
+  (export "memory" (memory 0))
+  (func (export "fd_close") (param i32) (result i32) (call $fd_close (local.get 0)))
+  (func (export "fd_fdstat_get") (param i32 i32) (result i32) (call $fd_fdstat_get (local.get 0) (local.get 1)))
+  (func (export "fd_fdstat_set_flags") (param i32 i32) (result i32) (call $fd_fdstat_set_flags (local.get 0) (local.get 1)))
+  (func (export "fd_read") (param i32 i32 i32 i32) (result i32)
+    (call $fd_read (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+  (func (export "fd_write") (param i32 i32 i32 i32) (result i32)
+    (call $fd_write (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+  (func (export "poll_oneoff") (param i32 i32 i32 i32) (result i32)
+    (call $poll_oneoff (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+  (func (export "clock_time_get") (param i32 i64 i32) (result i32)
+    (call $clock_time_get (local.get 0) (local.get 1) (local.get 2))))"#;
 
 /// The number of parameters of `name` as `module` imports it from `wasi_snapshot_preview1`.
 fn imported_arity(module: &Module, name: &str) -> Option<usize> {
@@ -94,24 +112,33 @@ fn imported_arity(module: &Module, name: &str) -> Option<usize> {
         .and_then(|import| import.ty().func().map(|ty| ty.params().len()))
 }
 
-/// Build the linker for `module` in `store`: preview1, then sockets and the shadows.
-pub fn link(store: &mut Store<HostState>, module: &Module) -> anyhow::Result<Linker<HostState>> {
-    let mut linker: Linker<HostState> = Linker::new(store.engine());
+/// Build the linker for `module`: preview1, then the socket extension and the shadows.
+pub fn link(engine: &Engine, module: &Module) -> anyhow::Result<Linker<HostState>> {
+    let mut linker: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| &mut state.wasi).map_err(anyhow::Error::from)?;
-    let preview1 = Preview1 {
-        fd_close: typed(&linker, store, "fd_close")?,
-        fd_fdstat_get: typed(&linker, store, "fd_fdstat_get")?,
-        fd_fdstat_set_flags: typed(&linker, store, "fd_fdstat_set_flags")?,
-        fd_read: typed(&linker, store, "fd_read")?,
-        fd_write: typed(&linker, store, "fd_write")?,
-        poll_oneoff: typed(&linker, store, "poll_oneoff")?,
-        clock_time_get: typed(&linker, store, "clock_time_get")?,
-    };
-    store.data_mut().preview1 = Some(preview1);
+    linker.alias_module(WASI, PREVIEW1_ALIAS).map_err(anyhow::Error::from)?;
     linker.allow_shadowing(true);
     define_shadows(&mut linker)?;
     define_sockets(&mut linker, module)?;
     Ok(linker)
+}
+
+/// Once the guest is instantiated: give the shadows their way into preview1.
+pub fn attach_preview1(linker: &mut Linker<HostState>, store: &mut Store<HostState>, memory: Memory) -> anyhow::Result<()> {
+    linker.define(&mut *store, GUEST_ALIAS, "memory", memory).map_err(anyhow::Error::from)?;
+    let trampolines = Module::new(store.engine(), PREVIEW1_TRAMPOLINES).map_err(anyhow::Error::from)?;
+    let instance = linker.instantiate(&mut *store, &trampolines).map_err(anyhow::Error::from)?;
+    let preview1 = Preview1 {
+        fd_close: instance.get_typed_func(&mut *store, "fd_close").map_err(anyhow::Error::from)?,
+        fd_fdstat_get: instance.get_typed_func(&mut *store, "fd_fdstat_get").map_err(anyhow::Error::from)?,
+        fd_fdstat_set_flags: instance.get_typed_func(&mut *store, "fd_fdstat_set_flags").map_err(anyhow::Error::from)?,
+        fd_read: instance.get_typed_func(&mut *store, "fd_read").map_err(anyhow::Error::from)?,
+        fd_write: instance.get_typed_func(&mut *store, "fd_write").map_err(anyhow::Error::from)?,
+        poll_oneoff: instance.get_typed_func(&mut *store, "poll_oneoff").map_err(anyhow::Error::from)?,
+        clock_time_get: instance.get_typed_func(&mut *store, "clock_time_get").map_err(anyhow::Error::from)?,
+    };
+    store.data_mut().preview1 = Some(preview1);
+    Ok(())
 }
 
 fn define_shadows(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
@@ -175,155 +202,142 @@ fn define_shadows(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Register `func` under each of `names` (WasmEdge's original and `_v2` names).
+fn define_as<Params, Args>(linker: &mut Linker<HostState>, names: &[&str], func: impl wasmtime::IntoFunc<HostState, Params, Args> + Copy) -> anyhow::Result<()> {
+    for name in names {
+        linker.func_wrap(WASI, name, func).map_err(anyhow::Error::from)?;
+    }
+    Ok(())
+}
+
 fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Result<()> {
-    linker.func_wrap(WASI, "sock_open", |mut caller: Caller<'_, HostState>, family: i32, kind: i32, ro_fd: i32| -> i32 {
+    let open = |mut caller: Caller<'_, HostState>, family: i32, kind: i32, ro_fd: i32| -> i32 {
         with_guest(&mut caller, |table, memory| sockets::open(table, memory, family as u32, kind as u32, ro_fd as u32))
-    })?;
-    linker.func_wrap(WASI, "sock_bind", |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
+    };
+    define_as(linker, &["sock_open", "sock_open_v2"], open)?;
+    let bind = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
         with_guest(&mut caller, |table, memory| sockets::bind(table, memory, fd as u32, addr as u32, port as u32))
-    })?;
-    linker.func_wrap(WASI, "sock_listen", |mut caller: Caller<'_, HostState>, fd: i32, backlog: i32| -> i32 {
+    };
+    define_as(linker, &["sock_bind", "sock_bind_v2"], bind)?;
+    let listen = |mut caller: Caller<'_, HostState>, fd: i32, backlog: i32| -> i32 {
         with_guest(&mut caller, |table, _| sockets::listen(table, fd as u32, backlog))
-    })?;
+    };
+    define_as(linker, &["sock_listen", "sock_listen_v2"], listen)?;
+    let accept_with_flags = |mut caller: Caller<'_, HostState>, fd: i32, flags: i32, ro_fd: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| sockets::accept(table, memory, fd as u32, flags as u32, ro_fd as u32))
+    };
+    let accept = |mut caller: Caller<'_, HostState>, fd: i32, ro_fd: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| sockets::accept(table, memory, fd as u32, 0, ro_fd as u32))
+    };
     if imported_arity(module, "sock_accept") == Some(3) {
-        linker.func_wrap(WASI, "sock_accept", |mut caller: Caller<'_, HostState>, fd: i32, flags: i32, ro_fd: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| sockets::accept(table, memory, fd as u32, flags as u32, ro_fd as u32))
-        })?;
+        define_as(linker, &["sock_accept"], accept_with_flags)?;
     } else {
-        linker.func_wrap(WASI, "sock_accept", |mut caller: Caller<'_, HostState>, fd: i32, ro_fd: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| sockets::accept(table, memory, fd as u32, 0, ro_fd as u32))
-        })?;
+        define_as(linker, &["sock_accept"], accept)?;
     }
-    linker.func_wrap(WASI, "sock_connect", |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
+    define_as(linker, &["sock_accept_v2"], accept_with_flags)?;
+    let connect = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
         with_guest(&mut caller, |table, memory| sockets::connect(table, memory, fd as u32, addr as u32, port as u32))
-    })?;
-    linker.func_wrap(
-        WASI,
-        "sock_recv",
-        |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, ri_flags: i32, ro_len: i32, ro_flags: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                sockets::recv(table, memory, fd as u32, iovs as u32, iovs_len as u32, ri_flags as u32, ro_len as u32, ro_flags as u32)
-            })
-        },
-    )?;
-    if imported_arity(module, "sock_recv_from") == Some(7) {
-        linker.func_wrap(
-            WASI,
-            "sock_recv_from",
-            |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, addr: i32, ri_flags: i32, ro_len: i32, ro_flags: i32| -> i32 {
-                with_guest(&mut caller, |table, memory| {
-                    let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
-                    sockets::recv_from(table, memory, fd, iovs, iovs_len, addr, ri_flags as u32, None, ro_len as u32, ro_flags as u32)
-                })
-            },
-        )?;
-    } else {
-        linker.func_wrap(
-            WASI,
-            "sock_recv_from",
-            |mut caller: Caller<'_, HostState>,
-             fd: i32,
-             iovs: i32,
-             iovs_len: i32,
-             addr: i32,
-             ri_flags: i32,
-             port: i32,
-             ro_len: i32,
-             ro_flags: i32|
-             -> i32 {
-                with_guest(&mut caller, |table, memory| {
-                    let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
-                    let port = Some(port as u32);
-                    sockets::recv_from(table, memory, fd, iovs, iovs_len, addr, ri_flags as u32, port, ro_len as u32, ro_flags as u32)
-                })
-            },
-        )?;
-    }
-    linker.func_wrap(
-        WASI,
-        "sock_send",
-        |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, si_flags: i32, so_len: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                sockets::send(table, memory, fd as u32, iovs as u32, iovs_len as u32, si_flags as u32, so_len as u32)
-            })
-        },
-    )?;
-    linker.func_wrap(
-        WASI,
-        "sock_send_to",
-        |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, addr: i32, port: i32, si_flags: i32, so_len: i32| -> i32 {
+    };
+    define_as(linker, &["sock_connect", "sock_connect_v2"], connect)?;
+    let recv = |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, ri_flags: i32, ro_len: i32, ro_flags: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| {
+            sockets::recv(table, memory, fd as u32, iovs as u32, iovs_len as u32, ri_flags as u32, ro_len as u32, ro_flags as u32)
+        })
+    };
+    define_as(linker, &["sock_recv", "sock_recv_v2"], recv)?;
+    let recv_from_without_port =
+        |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, addr: i32, ri_flags: i32, ro_len: i32, ro_flags: i32| -> i32 {
             with_guest(&mut caller, |table, memory| {
                 let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
-                sockets::send_to(table, memory, fd, iovs, iovs_len, addr, port as u32, si_flags as u32, so_len as u32)
+                sockets::recv_from(table, memory, fd, iovs, iovs_len, addr, ri_flags as u32, None, ro_len as u32, ro_flags as u32)
             })
-        },
-    )?;
-    linker.func_wrap(WASI, "sock_shutdown", |mut caller: Caller<'_, HostState>, fd: i32, how: i32| -> i32 {
+        };
+    let recv_from = |mut caller: Caller<'_, HostState>,
+                     fd: i32,
+                     iovs: i32,
+                     iovs_len: i32,
+                     addr: i32,
+                     ri_flags: i32,
+                     port: i32,
+                     ro_len: i32,
+                     ro_flags: i32|
+     -> i32 {
+        with_guest(&mut caller, |table, memory| {
+            let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
+            let port = Some(port as u32);
+            sockets::recv_from(table, memory, fd, iovs, iovs_len, addr, ri_flags as u32, port, ro_len as u32, ro_flags as u32)
+        })
+    };
+    if imported_arity(module, "sock_recv_from") == Some(7) {
+        define_as(linker, &["sock_recv_from"], recv_from_without_port)?;
+    } else {
+        define_as(linker, &["sock_recv_from"], recv_from)?;
+    }
+    define_as(linker, &["sock_recv_from_v2"], recv_from)?;
+    let send = |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, si_flags: i32, so_len: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| {
+            sockets::send(table, memory, fd as u32, iovs as u32, iovs_len as u32, si_flags as u32, so_len as u32)
+        })
+    };
+    define_as(linker, &["sock_send", "sock_send_v2"], send)?;
+    let send_to = |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, addr: i32, port: i32, si_flags: i32, so_len: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| {
+            let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
+            sockets::send_to(table, memory, fd, iovs, iovs_len, addr, port as u32, si_flags as u32, so_len as u32)
+        })
+    };
+    define_as(linker, &["sock_send_to", "sock_send_to_v2"], send_to)?;
+    let shutdown = |mut caller: Caller<'_, HostState>, fd: i32, how: i32| -> i32 {
         with_guest(&mut caller, |table, _| sockets::shutdown(table, fd as u32, how as u32))
-    })?;
-    linker.func_wrap(
-        WASI,
-        "sock_getlocaladdr",
-        |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                sockets::socket_address(table, memory, fd as u32, addr as u32, addr_type as u32, port as u32, false)
-            })
-        },
-    )?;
-    linker.func_wrap(
-        WASI,
-        "sock_getpeeraddr",
-        |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                sockets::socket_address(table, memory, fd as u32, addr as u32, addr_type as u32, port as u32, true)
-            })
-        },
-    )?;
-    linker.func_wrap(
-        WASI,
-        "sock_getsockopt",
-        |mut caller: Caller<'_, HostState>, fd: i32, level: i32, name: i32, flag: i32, flag_size: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                sockets::get_option(table, memory, fd as u32, level as u32, name as u32, flag as u32, flag_size as u32)
-            })
-        },
-    )?;
-    linker.func_wrap(
-        WASI,
-        "sock_setsockopt",
-        |mut caller: Caller<'_, HostState>, fd: i32, level: i32, name: i32, flag: i32, flag_size: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                sockets::set_option(table, memory, fd as u32, level as u32, name as u32, flag as u32, flag_size as u32)
-            })
-        },
-    )?;
-    linker.func_wrap(
-        WASI,
-        "sock_getaddrinfo",
-        |mut caller: Caller<'_, HostState>,
-         node: i32,
-         node_len: i32,
-         service: i32,
-         service_len: i32,
-         hints: i32,
-         res: i32,
-         max_len: i32,
-         res_len: i32|
-         -> i32 {
-            with_guest(&mut caller, |_, memory| {
-                sockets::getaddrinfo(
-                    memory,
-                    node as u32,
-                    node_len as u32,
-                    service as u32,
-                    service_len as u32,
-                    hints as u32,
-                    res as u32,
-                    max_len as u32,
-                    res_len as u32,
-                )
-            })
-        },
-    )?;
+    };
+    define_as(linker, &["sock_shutdown"], shutdown)?;
+    let local_address = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| {
+            sockets::socket_address(table, memory, fd as u32, addr as u32, Some(addr_type as u32), port as u32, false)
+        })
+    };
+    define_as(linker, &["sock_getlocaladdr"], local_address)?;
+    let peer_address = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| {
+            sockets::socket_address(table, memory, fd as u32, addr as u32, Some(addr_type as u32), port as u32, true)
+        })
+    };
+    define_as(linker, &["sock_getpeeraddr"], peer_address)?;
+    let local_address_v2 = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| sockets::socket_address(table, memory, fd as u32, addr as u32, None, port as u32, false))
+    };
+    define_as(linker, &["sock_getlocaladdr_v2"], local_address_v2)?;
+    let peer_address_v2 = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| sockets::socket_address(table, memory, fd as u32, addr as u32, None, port as u32, true))
+    };
+    define_as(linker, &["sock_getpeeraddr_v2"], peer_address_v2)?;
+    let get_option = |mut caller: Caller<'_, HostState>, fd: i32, level: i32, name: i32, flag: i32, flag_size: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| {
+            sockets::get_option(table, memory, fd as u32, level as u32, name as u32, flag as u32, flag_size as u32)
+        })
+    };
+    define_as(linker, &["sock_getsockopt"], get_option)?;
+    let set_option = |mut caller: Caller<'_, HostState>, fd: i32, level: i32, name: i32, flag: i32, flag_size: i32| -> i32 {
+        with_guest(&mut caller, |table, memory| {
+            sockets::set_option(table, memory, fd as u32, level as u32, name as u32, flag as u32, flag_size as u32)
+        })
+    };
+    define_as(linker, &["sock_setsockopt"], set_option)?;
+    let getaddrinfo = |mut caller: Caller<'_, HostState>,
+                       node: i32,
+                       node_len: i32,
+                       service: i32,
+                       service_len: i32,
+                       hints: i32,
+                       res: i32,
+                       max_len: i32,
+                       res_len: i32|
+     -> i32 {
+        with_guest(&mut caller, |_, memory| {
+            let (node, node_len, service, service_len) = (node as u32, node_len as u32, service as u32, service_len as u32);
+            sockets::getaddrinfo(memory, node, node_len, service, service_len, hints as u32, res as u32, max_len as u32, res_len as u32)
+        })
+    };
+    define_as(linker, &["sock_getaddrinfo"], getaddrinfo)?;
     Ok(())
 }

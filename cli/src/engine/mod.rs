@@ -98,7 +98,7 @@ pub fn prepare(spec: &LaunchSpec, precompiled: Option<&Path>) -> anyhow::Result<
             .with_context(|| format!("could not compile `{}`\nhelp: check that it is a wasm module built for wasm32-wasip1", spec.module.display()))?,
     };
     let mut store = Store::new(&engine, HostState::new(build_wasi(spec)?));
-    let linker = host::link(&mut store, &module)?;
+    let mut linker = host::link(&engine, &module)?;
 
     let missing: Vec<String> = module
         .imports()
@@ -118,7 +118,11 @@ pub fn prepare(spec: &LaunchSpec, precompiled: Option<&Path>) -> anyhow::Result<
         .instantiate(&mut store, &module)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("could not instantiate `{}`", spec.module.display()))?;
-    store.data_mut().memory = instance.get_memory(&mut store, "memory");
+    let memory = instance.get_memory(&mut store, "memory");
+    store.data_mut().memory = memory;
+    if let Some(memory) = memory {
+        host::attach_preview1(&mut linker, &mut store, memory)?;
+    }
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start").map_err(anyhow::Error::from).with_context(|| {
         format!("`{}` has no `_start` function\nhelp: build a binary crate (src/main.rs), not a library", spec.module.display())
     })?;

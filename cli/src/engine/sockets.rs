@@ -385,20 +385,30 @@ pub fn shutdown(table: &SocketTable, fd: u32, how: u32) -> Result<(), Errno> {
     table.get(fd)?.shutdown(how).map_err(io_errno)
 }
 
-/// `sock_getlocaladdr` / `sock_getpeeraddr`: `(fd, addr: *address, addr_type: *u32, port: *u32)`
-/// where `addr_type` is 4 or 6, as WasmEdge's (compatibility) V1 form writes it.
-pub fn socket_address(table: &SocketTable, memory: &mut GuestMemory, fd: u32, address_ptr: u32, type_ptr: u32, port_ptr: u32, peer: bool) -> Result<(), Errno> {
+/// `sock_getlocaladdr` / `sock_getpeeraddr`: `(fd, addr: *address, addr_type: *u32,
+/// port: *u32)` with a 4/16-byte buffer and `addr_type` 4 or 6, as WasmEdge's
+/// compatibility form writes it; without `type_ptr`, the `_v2` form `(fd, addr, port)`
+/// whose buffer must be a 128-byte storage that receives the family.
+pub fn socket_address(table: &SocketTable, memory: &mut GuestMemory, fd: u32, address_ptr: u32, type_ptr: Option<u32>, port_ptr: u32, peer: bool) -> Result<(), Errno> {
     let out = AddressOut::read(memory, address_ptr)?;
-    if !matches!(out.len, 4 | 16) {
+    let valid_len = match type_ptr {
+        Some(_) => matches!(out.len, 4 | 16),
+        None => out.len == 128,
+    };
+    if !valid_len {
         return Err(ERRNO_INVAL);
     }
-    memory.check(type_ptr, 4)?;
+    if let Some(type_ptr) = type_ptr {
+        memory.check(type_ptr, 4)?;
+    }
     memory.check(port_ptr, 4)?;
     let socket = table.get(fd)?;
     let address = if peer { socket.peer_addr() } else { socket.local_addr() }.map_err(io_errno)?;
     let address = address.as_socket().ok_or(ERRNO_NOSYS)?;
     out.write(memory, address.ip())?;
-    memory.write_u32(type_ptr, if address.is_ipv4() { 4 } else { 6 })?;
+    if let Some(type_ptr) = type_ptr {
+        memory.write_u32(type_ptr, if address.is_ipv4() { 4 } else { 6 })?;
+    }
     memory.write_u32(port_ptr, address.port() as u32)
 }
 

@@ -206,6 +206,53 @@ fn bad_guest_pointers_are_errnos_not_panics() {
     assert_eq!(run_spec(&spec(module, &[])), 0, "exit code names the first check that went wrong");
 }
 
+/// WasmEdge's `_v2` forms: a 128-byte address storage (u16 family, then the IP) for
+/// bind and getlocaladdr, and the 3-parameter accept.
+#[test]
+fn v2_address_storage_round_trips() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = write_wat(
+        dir.path(),
+        "v2.wat",
+        r#"(module
+          (import "wasi_snapshot_preview1" "sock_open_v2" (func $open (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_bind_v2" (func $bind (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_listen_v2" (func $listen (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_accept_v2" (func $accept (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_getlocaladdr_v2" (func $local (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_fdstat_set_flags" (func $setflags (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func $expect (param $got i32) (param $want i32) (param $code i32)
+            (if (i32.ne (local.get $got) (local.get $want)) (then (call $exit (local.get $code)))))
+          (func (export "_start") (local $fd i32)
+            (call $expect (call $open (i32.const 1) (i32.const 2) (i32.const 0)) (i32.const 0) (i32.const 10))
+            (local.set $fd (i32.load (i32.const 0)))
+            ;; address struct at 16 -> storage at 256 (128 bytes): family 1, 127.0.0.1
+            (i32.store (i32.const 16) (i32.const 256))
+            (i32.store (i32.const 20) (i32.const 128))
+            (i32.store16 (i32.const 256) (i32.const 1))
+            (i32.store (i32.const 258) (i32.const 0x0100007f))
+            (call $expect (call $bind (local.get $fd) (i32.const 16) (i32.const 0)) (i32.const 0) (i32.const 11))
+            (call $expect (call $listen (local.get $fd) (i32.const 4)) (i32.const 0) (i32.const 12))
+            ;; read it back into a zeroed storage at 512
+            (i32.store (i32.const 24) (i32.const 512))
+            (i32.store (i32.const 28) (i32.const 128))
+            (call $expect (call $local (local.get $fd) (i32.const 24) (i32.const 32)) (i32.const 0) (i32.const 13))
+            (call $expect (i32.load16_u (i32.const 512)) (i32.const 1) (i32.const 14))
+            (call $expect (i32.load (i32.const 514)) (i32.const 0x0100007f) (i32.const 15))
+            (call $expect (i32.eqz (i32.load (i32.const 32))) (i32.const 0) (i32.const 16))
+            ;; a 16-byte buffer is not a storage: INVAL (28)
+            (i32.store (i32.const 28) (i32.const 16))
+            (call $expect (call $local (local.get $fd) (i32.const 24) (i32.const 32)) (i32.const 28) (i32.const 17))
+            ;; non-blocking listener with nobody connecting: AGAIN (6) at once
+            (call $expect (call $setflags (local.get $fd) (i32.const 4)) (i32.const 0) (i32.const 18))
+            (call $expect (call $accept (local.get $fd) (i32.const 4) (i32.const 40)) (i32.const 6) (i32.const 19))
+            (call $exit (i32.const 0))))"#,
+    );
+    assert_eq!(run_spec(&spec(module, &[])), 0, "exit code names the first check that went wrong");
+}
+
 #[test]
 fn precompiled_modules_are_cached_and_run() {
     let cache = tempfile::tempdir().expect("tempdir");

@@ -50,29 +50,56 @@ fn roomy_limits() -> Limits {
     Limits { max_header_bytes: 1 << 20, max_headers: 10_000, max_body_bytes: 1 << 26 }
 }
 
-/// Feeds `data` to a [`RequestDecoder`] in seeded splits, draining events after every read.
+/// A decoded message in comparable form: method or status, target, version, fields, body, trailers.
+type Decoded = (String, String, Version, super::HeaderMap, Vec<u8>, Option<Trailers>);
+
+fn decoded_request(request: &super::Request<Vec<u8>>) -> Decoded {
+    let parts = (request.method().to_string(), request.uri().to_string(), request.version());
+    let trailers = request.extensions().get::<Trailers>().cloned();
+    (parts.0, parts.1, parts.2, request.headers().clone(), request.body().clone(), trailers)
+}
+
+fn decoded_response(response: &super::Response<Vec<u8>>) -> Decoded {
+    let trailers = response.extensions().get::<Trailers>().cloned();
+    let status = response.status().to_string();
+    (status, String::new(), response.version(), response.headers().clone(), response.body().clone(), trailers)
+}
+
+/// Feeds `data` to a [`RequestDecoder`] in seeded splits, draining events after every read,
+/// and checks that one single read decodes the same requests (split independence).
 pub fn request_decoder(data: &[u8]) {
     let (seed, stream) = match data {
         [a, b, rest @ ..] => ([*a, *b], rest),
         _ => return,
     };
     let limits = small_or_default_limits(seed[0]);
-    let mut decoder = RequestDecoder::new(limits);
-    let mut splitter = Splitter::new(seed);
+    let split = decode_requests(stream, &limits, Some(Splitter::new(seed)));
+    let whole = decode_requests(stream, &limits, None);
+    assert_eq!(split.0, whole.0, "requests depend on how the input was split");
+    assert_eq!(split.1, whole.1, "failure depends on how the input was split");
+}
+
+fn decode_requests(stream: &[u8], limits: &Limits, mut splitter: Option<Splitter>) -> (Vec<Decoded>, bool) {
+    let mut decoder = RequestDecoder::new(*limits);
+    let mut decoded = Vec::new();
     let mut rest = stream;
     let mut failed: Option<HttpError> = None;
     while !rest.is_empty() && failed.is_none() {
-        let (read, remainder) = rest.split_at(splitter.next_len().min(rest.len()));
+        let read_len = splitter.as_mut().map_or(rest.len(), Splitter::next_len);
+        let (read, remainder) = rest.split_at(read_len.min(rest.len()));
         rest = remainder;
         decoder.feed(read);
         loop {
             match decoder.next_event() {
-                Ok(Some(RequestEvent::Request(request))) => check_request_round_trip(&request, &limits),
+                Ok(Some(RequestEvent::Request(request))) => {
+                    check_request_round_trip(&request, limits);
+                    decoded.push(decoded_request(&request));
+                }
                 Ok(Some(RequestEvent::ContinueExpected)) => {}
                 Ok(None) => {
                     assert!(decoder.wants_more_input(), "decoder stalled without asking for input");
                     assert!(
-                        decoder.buffered_len() <= max_idle_buffer(&limits),
+                        decoder.buffered_len() <= max_idle_buffer(limits),
                         "decoder holds {} bytes while asking for more",
                         decoder.buffered_len()
                     );
@@ -86,10 +113,11 @@ pub fn request_decoder(data: &[u8]) {
             }
         }
     }
-    if let Some(error) = failed {
+    if let Some(error) = &failed {
         assert!(!decoder.wants_more_input());
-        assert_eq!(decoder.next_event().err(), Some(error), "an error must stick");
+        assert_eq!(decoder.next_event().err().as_ref(), Some(error), "an error must stick");
     }
+    (decoded, failed.is_some())
 }
 
 fn check_request_round_trip(request: &super::Request<Vec<u8>>, limits: &Limits) {
@@ -112,7 +140,8 @@ fn check_request_round_trip(request: &super::Request<Vec<u8>>, limits: &Limits) 
     assert!(!decoder.is_mid_request(), "re-encoded request left bytes behind");
 }
 
-/// Feeds `data` to a [`ResponseDecoder`] in seeded splits, then signals end of stream.
+/// Feeds `data` to a [`ResponseDecoder`] in seeded splits, then signals end of stream, and
+/// checks that one single read decodes the same responses.
 pub fn response_decoder(data: &[u8]) {
     let (seed, stream) = match data {
         [a, b, rest @ ..] => ([*a, *b], rest),
@@ -125,32 +154,51 @@ pub fn response_decoder(data: &[u8]) {
         2 => Method::POST,
         _ => Method::CONNECT,
     };
-    let mut decoder = ResponseDecoder::new(limits);
-    let mut splitter = Splitter::new(seed);
+    let split = decode_responses(stream, &limits, &method, Some(Splitter::new(seed)));
+    let whole = decode_responses(stream, &limits, &method, None);
+    assert_eq!(split.0, whole.0, "responses depend on how the input was split");
+    assert_eq!(split.1, whole.1, "failure depends on how the input was split");
+}
+
+fn decode_responses(
+    stream: &[u8],
+    limits: &Limits,
+    method: &Method,
+    mut splitter: Option<Splitter>,
+) -> (Vec<Decoded>, bool) {
+    let mut decoder = ResponseDecoder::new(*limits);
+    let mut decoded = Vec::new();
     let mut rest = stream;
     loop {
-        match decoder.next_response(&method) {
+        match decoder.next_response(method) {
             Ok(Some(response)) => {
-                check_response_round_trip(&response, &limits, &method);
+                check_response_round_trip(&response, limits, method);
+                decoded.push(decoded_response(&response));
                 continue;
             }
-            Ok(None) => {
-                assert!(decoder.buffered_len() <= max_idle_buffer(&limits).max(limits.max_body_bytes));
-            }
+            Ok(None) => {}
             Err(error) => {
-                assert_eq!(decoder.next_response(&method).err(), Some(error), "an error must stick");
-                return;
+                assert_eq!(decoder.next_response(method).err(), Some(error), "an error must stick");
+                return (decoded, true);
             }
         }
         if rest.is_empty() {
             break;
         }
-        let (read, remainder) = rest.split_at(splitter.next_len().min(rest.len()));
+        let read_len = splitter.as_mut().map_or(rest.len(), Splitter::next_len);
+        let (read, remainder) = rest.split_at(read_len.min(rest.len()));
         rest = remainder;
         decoder.feed(read);
     }
-    while let Ok(Some(response)) = decoder.finish(&method) {
-        check_response_round_trip(&response, &limits, &method);
+    loop {
+        match decoder.finish(method) {
+            Ok(Some(response)) => {
+                check_response_round_trip(&response, limits, method);
+                decoded.push(decoded_response(&response));
+            }
+            Ok(None) => return (decoded, false),
+            Err(_) => return (decoded, true),
+        }
     }
 }
 

@@ -168,11 +168,14 @@ fn parse_head(
     let end = match scanner.scan(pending, limits.max_header_bytes)? {
         HeadScan::Incomplete => return Ok(None),
         HeadScan::StartLineReady => {
-            // Only to reject a bad request line before its headers arrive.
+            // Only to reject a bad request line before its headers arrive. The request line
+            // alone is parsed, so the verdict does not depend on how reads were split.
+            let line_end = pending.iter().position(|&b| b == b'\n').map_or(pending.len(), |newline| newline + 1);
+            let start_line = pending.get(..line_end).unwrap_or_default();
             let mut slots = header_slots(limits.max_headers);
             let mut parsed = httparse::Request::new(&mut slots);
-            if let Err(error) = parsed.parse(pending) {
-                return Err(map_parse_error(error, pending, limits.max_headers));
+            if let Err(error) = parsed.parse(start_line) {
+                return Err(map_parse_error(error, start_line, limits.max_headers));
             }
             return Ok(None);
         }

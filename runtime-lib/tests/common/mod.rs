@@ -47,7 +47,11 @@ impl Running {
                 (addr, stop, std::thread::spawn(move || server.run(handler)))
             }
         };
-        Running { addr, stop, thread: Some(thread) }
+        Running {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -56,8 +60,12 @@ impl Running {
 
     pub fn connect(&self) -> TcpStream {
         let stream = TcpStream::connect(self.addr).expect("connect to the test server");
-        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("read timeout");
-        stream.set_write_timeout(Some(Duration::from_secs(20))).expect("write timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("read timeout");
+        stream
+            .set_write_timeout(Some(Duration::from_secs(20)))
+            .expect("write timeout");
         stream
     }
 
@@ -82,7 +90,11 @@ impl Drop for Running {
 pub fn handler(request: Request<Vec<u8>>) -> Response<Vec<u8>> {
     let path = request.uri().path();
     if path == "/big" {
-        let size: usize = request.uri().query().and_then(|q| q.parse().ok()).unwrap_or(0);
+        let size: usize = request
+            .uri()
+            .query()
+            .and_then(|q| q.parse().ok())
+            .unwrap_or(0);
         return Response::new(vec![b'x'; size]);
     }
     if path == "/panic" {
@@ -102,8 +114,12 @@ pub fn handler(request: Request<Vec<u8>>) -> Response<Vec<u8>> {
 pub fn raise_fd_limit() {
     // SAFETY: plain getrlimit/setrlimit on a local struct.
     unsafe {
-        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
             limit.rlim_cur = limit.rlim_max.min(65_536);
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
@@ -113,7 +129,10 @@ pub fn raise_fd_limit() {
 /// Makes the next close of `stream` send a reset instead of a FIN.
 pub fn set_linger_zero(stream: &TcpStream) {
     use std::os::fd::AsRawFd;
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     // SAFETY: setsockopt with a valid fd and a correctly sized option value.
     let rc = unsafe {
         libc::setsockopt(
@@ -137,7 +156,10 @@ pub struct RawResponse {
 
 impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -150,7 +172,10 @@ pub struct ResponseReader {
 
 impl ResponseReader {
     pub fn new(stream: TcpStream) -> ResponseReader {
-        ResponseReader { stream, buffer: Vec::new() }
+        ResponseReader {
+            stream,
+            buffer: Vec::new(),
+        }
     }
 
     fn fill(&mut self) -> io::Result<bool> {
@@ -171,7 +196,12 @@ impl ResponseReader {
                     let headers: Vec<(String, String)> = parsed
                         .headers
                         .iter()
-                        .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                        .map(|h| {
+                            (
+                                h.name.to_string(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
                         .collect();
                     let length: usize = headers
                         .iter()
@@ -180,30 +210,53 @@ impl ResponseReader {
                         .unwrap_or(0);
                     while self.buffer.len() < head_len + length {
                         if !self.fill()? {
-                            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body cut short"));
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "body cut short",
+                            ));
                         }
                     }
                     let body = self.buffer[head_len..head_len + length].to_vec();
                     self.buffer.drain(..head_len + length);
-                    return Ok(Some(RawResponse { status, headers, body }));
+                    return Ok(Some(RawResponse {
+                        status,
+                        headers,
+                        body,
+                    }));
                 }
                 Ok(httparse::Status::Partial) => {
                     if !self.fill()? {
                         return if self.buffer.is_empty() {
                             Ok(None)
                         } else {
-                            Err(io::Error::new(io::ErrorKind::UnexpectedEof, "head cut short"))
+                            Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "head cut short",
+                            ))
                         };
                     }
                 }
-                Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error.to_string())),
+                Err(error) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        error.to_string(),
+                    ))
+                }
             }
         }
     }
 
-    /// True when the server closes (EOF or reset) with nothing more to read.
+    /// True when the server closes (EOF or reset) with nothing more to read; false when
+    /// more data comes or the read times out.
     pub fn at_eof(&mut self) -> bool {
-        matches!(self.next(), Ok(None) | Err(_))
+        match self.next() {
+            Ok(None) => true,
+            Ok(Some(_)) => false,
+            Err(error) => matches!(
+                error.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+            ),
+        }
     }
 }
 
@@ -212,11 +265,18 @@ pub fn exchange(server: &Running, bytes: &[u8]) -> RawResponse {
     let mut stream = server.connect();
     stream.write_all(bytes).expect("send request");
     let mut reader = ResponseReader::new(stream);
-    reader.next().expect("read response").expect("a response before EOF")
+    reader
+        .next()
+        .expect("read response")
+        .expect("a response before EOF")
 }
 
 pub fn post_request(path: &str, body: &[u8]) -> Vec<u8> {
-    let mut request = format!("POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     request.extend_from_slice(body);
     request
 }

@@ -265,9 +265,11 @@ fn socket_options() -> CheckResult {
     ensure(rcvbuf >= 65536, || format!("SO_RCVBUF is {rcvbuf}"))?;
     ensure(io("SO_SNDBUF", socket.send_buffer_size())? > 0, || "SO_SNDBUF is 0".into())?;
     io("SO_ERROR", socket.take_error())?;
-    io("set SO_RCVTIMEO", socket.set_recv_timeout(Some(Duration::from_millis(150))))?;
+    io("set SO_RCVTIMEO", socket.set_recv_timeout(Some(Duration::from_millis(200))))?;
     let timeout = io("SO_RCVTIMEO", socket.get_recv_timeout())?;
-    ensure(timeout == Some(Duration::from_millis(150)), || format!("SO_RCVTIMEO read back as {timeout:?}"))?;
+    // The kernel keeps timeouts in scheduler ticks, so allow rounding up by one tick.
+    let in_range = timeout.is_some_and(|t| t >= Duration::from_millis(200) && t <= Duration::from_millis(210));
+    ensure(in_range, || format!("SO_RCVTIMEO read back as {timeout:?}"))?;
     let mut buf = [0u8; 4];
     match socket.recv(&mut buf) {
         Err(err) if err.raw_os_error() == Some(EAGAIN) => {}
