@@ -6,8 +6,13 @@
 use std::path::PathBuf;
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let workspace = manifest_dir.parent().expect("cli/ lives inside the workspace").to_path_buf();
+    let manifest_dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
+    let workspace = manifest_dir
+        .parent()
+        .expect("cli/ lives inside the workspace")
+        .to_path_buf();
 
     // A developer may point at a scratch copy of the templates while editing them elsewhere.
     println!("cargo:rerun-if-env-changed=WASOCK_TEMPLATES_DIR");
@@ -16,10 +21,16 @@ fn main() {
         None => workspace.join("templates"),
     };
     println!("cargo:rerun-if-changed={}", templates.display());
-    println!("cargo:rustc-env=WASOCK_TEMPLATES_DIR={}", templates.display());
+    println!(
+        "cargo:rustc-env=WASOCK_TEMPLATES_DIR={}",
+        templates.display()
+    );
 
     let runtime = workspace.join("runtime-lib");
-    println!("cargo:rerun-if-changed={}", runtime.join("Cargo.toml").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        runtime.join("Cargo.toml").display()
+    );
     println!("cargo:rerun-if-changed={}", runtime.join("src").display());
     let readme = runtime.join("README.md");
     println!("cargo:rerun-if-changed={}", readme.display());

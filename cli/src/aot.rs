@@ -32,7 +32,10 @@ struct CacheRecord {
 
 /// `app.wasm` → `app.aot.wasm` in the same directory.
 pub fn aot_path(module: &Path) -> PathBuf {
-    let stem = module.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "app".into());
+    let stem = module
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "app".into());
     module.with_file_name(format!("{stem}.aot.wasm"))
 }
 
@@ -49,14 +52,22 @@ pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Compile `input` with WasmEdge into its `.aot.wasm` sibling, unless the record says it is current.
-pub fn wasmedge_compile(wasmedge: &WasmEdge, input: &Path, printer: &Printer) -> anyhow::Result<PathBuf> {
+pub fn wasmedge_compile(
+    wasmedge: &WasmEdge,
+    input: &Path,
+    printer: &Printer,
+) -> anyhow::Result<PathBuf> {
     let output = aot_path(input);
     let record_file = record_path(&output);
     let input_sha256 = sha256_file(input)?;
-    let flags: Vec<String> = COMPILE_FLAGS.iter().map(|flag| (*flag).to_owned()).collect();
+    let flags: Vec<String> = COMPILE_FLAGS
+        .iter()
+        .map(|flag| (*flag).to_owned())
+        .collect();
 
-    let previous: Option<CacheRecord> =
-        fs::read(&record_file).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let previous: Option<CacheRecord> = fs::read(&record_file)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     if let Some(previous) = previous {
         let unchanged = previous.input_sha256 == input_sha256
             && previous.wasmedge_version == wasmedge.version
@@ -64,20 +75,36 @@ pub fn wasmedge_compile(wasmedge: &WasmEdge, input: &Path, printer: &Printer) ->
             && output.is_file()
             && sha256_file(&output).is_ok_and(|sha| sha == previous.output_sha256);
         if unchanged {
-            printer.status("Fresh", format!("{} (AOT, unchanged since the last compile)", output.display()));
+            printer.status(
+                "AOT",
+                describe_with(&output, "unchanged since the last compile"),
+            );
             return Ok(output);
         }
     }
 
     // A failed compile must not leave a record that vouches for an old output.
     if record_file.exists() {
-        fs::remove_file(&record_file).with_context(|| format!("could not remove `{}`", record_file.display()))?;
+        fs::remove_file(&record_file)
+            .with_context(|| format!("could not remove `{}`", record_file.display()))?;
     }
-    printer.status("Compiling", format!("{} with WasmEdge {} (AOT)", input.display(), wasmedge.version));
+    printer.status(
+        "Compiling",
+        format!(
+            "{} with WasmEdge {} (AOT)",
+            input.display(),
+            wasmedge.version
+        ),
+    );
     let spinner = printer.spinner("AOT", format!("wasmedge compile {}", input.display()));
     let mut command = wasmedge.compile_command(input, &output);
     command.args(COMPILE_FLAGS);
-    let shown = format!("{} compile {} {}", wasmedge.path.display(), input.display(), output.display());
+    let shown = format!(
+        "{} compile {} {}",
+        wasmedge.path.display(),
+        input.display(),
+        output.display()
+    );
     let result = command
         .stdin(Stdio::null())
         .output()
@@ -96,29 +123,67 @@ pub fn wasmedge_compile(wasmedge: &WasmEdge, input: &Path, printer: &Printer) ->
     }
     printer.verbose(String::from_utf8_lossy(&result.stderr).trim());
     if !output.is_file() {
-        return Err(hint(format!("`{shown}` succeeded but wrote no `{}`", output.display()), "check the WasmEdge installation"));
+        return Err(hint(
+            format!("`{shown}` succeeded but wrote no `{}`", output.display()),
+            "check the WasmEdge installation",
+        ));
     }
-    let record = CacheRecord { input_sha256, wasmedge_version: wasmedge.version.clone(), flags, output_sha256: sha256_file(&output)? };
-    let json = serde_json::to_vec_pretty(&record).context("could not encode the AOT cache record")?;
-    fs::write(&record_file, json).with_context(|| format!("could not write `{}`", record_file.display()))?;
+    let record = CacheRecord {
+        input_sha256,
+        wasmedge_version: wasmedge.version.clone(),
+        flags,
+        output_sha256: sha256_file(&output)?,
+    };
+    let json =
+        serde_json::to_vec_pretty(&record).context("could not encode the AOT cache record")?;
+    fs::write(&record_file, json)
+        .with_context(|| format!("could not write `{}`", record_file.display()))?;
+    printer.status("AOT", describe(&output));
     Ok(output)
 }
 
 /// Precompile for the embedded engine into `<target-dir>/wasock/`.
 #[cfg(feature = "embedded")]
-pub fn embedded_precompile(input: &Path, target_dir: &Path, printer: &Printer) -> anyhow::Result<PathBuf> {
+pub fn embedded_precompile(
+    input: &Path,
+    target_dir: &Path,
+    printer: &Printer,
+) -> anyhow::Result<PathBuf> {
     let cache_dir = target_dir.join("wasock");
-    fs::create_dir_all(&cache_dir).with_context(|| format!("could not create `{}`", cache_dir.display()))?;
-    let spinner = printer.spinner("AOT", format!("precompiling {} for the embedded engine", input.display()));
-    let precompiled = crate::engine::precompile(input, &cache_dir)
-        .with_context(|| format!("could not precompile `{}` for the embedded engine", input.display()))?;
+    fs::create_dir_all(&cache_dir)
+        .with_context(|| format!("could not create `{}`", cache_dir.display()))?;
+    let spinner = printer.spinner(
+        "AOT",
+        format!("precompiling {} for the embedded engine", input.display()),
+    );
+    let precompiled = crate::engine::precompile(input, &cache_dir).with_context(|| {
+        format!(
+            "could not precompile `{}` for the embedded engine",
+            input.display()
+        )
+    })?;
     drop(spinner);
     if precompiled.reused {
-        printer.status("Fresh", format!("{} (precompiled, unchanged)", precompiled.path.display()));
+        printer.status(
+            "AOT",
+            describe_with(&precompiled.path, "precompiled, unchanged"),
+        );
     } else {
-        printer.status("Precompiled", format!("{} for {}", input.display(), crate::engine::version()));
+        printer.status(
+            "Precompiled",
+            format!("{} for {}", input.display(), crate::engine::version()),
+        );
+        printer.status("AOT", describe(&precompiled.path));
     }
     Ok(precompiled.path)
+}
+
+/// `path (size; note)` for status lines.
+pub fn describe_with(path: &Path, note: &str) -> String {
+    match fs::metadata(path) {
+        Ok(meta) => format!("{} ({}; {note})", path.display(), human_size(meta.len())),
+        Err(_) => format!("{} ({note})", path.display()),
+    }
 }
 
 /// `path (size)` for the final "built" lines.

@@ -30,22 +30,32 @@ pub fn wasi_triple_for(version: (u64, u64, u64)) -> &'static str {
 
 /// `rustc`, or what `$RUSTC` names, as cargo itself does.
 fn rustc_program() -> PathBuf {
-    std::env::var_os("RUSTC").filter(|p| !p.is_empty()).map(PathBuf::from).unwrap_or_else(|| "rustc".into())
+    std::env::var_os("RUSTC")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "rustc".into())
 }
 
 /// `cargo`, or what `$CARGO` names (cargo sets it when it runs us as `cargo wasock`).
 pub fn cargo_program() -> PathBuf {
-    std::env::var_os("CARGO").filter(|p| !p.is_empty()).map(PathBuf::from).unwrap_or_else(|| "cargo".into())
+    std::env::var_os("CARGO")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "cargo".into())
 }
 
 fn run_for_stdout(command: &mut Command) -> anyhow::Result<String> {
     let shown = format!("{command:?}").replace('"', "");
-    let output = command
-        .stderr(Stdio::piped())
-        .output()
-        .hint_context(format!("could not run `{shown}`"), "install Rust with rustup (https://rustup.rs)")?;
+    let output = command.stderr(Stdio::piped()).output().hint_context(
+        format!("could not run `{shown}`"),
+        "install Rust with rustup (https://rustup.rs)",
+    )?;
     if !output.status.success() {
-        anyhow::bail!("`{shown}` failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
+        anyhow::bail!(
+            "`{shown}` failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
@@ -54,24 +64,50 @@ fn run_for_stdout(command: &mut Command) -> anyhow::Result<String> {
 pub fn rustc_version() -> anyhow::Result<(String, (u64, u64, u64))> {
     let text = run_for_stdout(Command::new(rustc_program()).arg("--version"))?;
     // "rustc 1.95.0 (59807616e 2026-04-14)"
-    let version = text.split_whitespace().nth(1).unwrap_or_default().to_owned();
+    let version = text
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     let core = version.split('-').next().unwrap_or_default();
-    let numbers: Vec<u64> = core.split('.').filter_map(|part| part.parse().ok()).collect();
+    let numbers: Vec<u64> = core
+        .split('.')
+        .filter_map(|part| part.parse().ok())
+        .collect();
     match numbers[..] {
         [major, minor, patch] => Ok((version, (major, minor, patch))),
-        _ => Err(hint(format!("could not read the version in `rustc --version`: {:?}", text.trim()), "check your Rust installation")),
+        _ => Err(hint(
+            format!(
+                "could not read the version in `rustc --version`: {:?}",
+                text.trim()
+            ),
+            "check your Rust installation",
+        )),
     }
 }
 
 /// Is the target's standard library installed for the compiler cargo will use?
-pub fn target_installed(triple: &str, rustup: Option<&Path>, project_dir: &Path) -> anyhow::Result<bool> {
+pub fn target_installed(
+    triple: &str,
+    rustup: Option<&Path>,
+    project_dir: &Path,
+) -> anyhow::Result<bool> {
     if let Some(rustup) = rustup {
         // Run where the project is, so a rust-toolchain file there picks the toolchain.
-        let list = run_for_stdout(Command::new(rustup).args(["target", "list", "--installed"]).current_dir(project_dir))?;
+        let list = run_for_stdout(
+            Command::new(rustup)
+                .args(["target", "list", "--installed"])
+                .current_dir(project_dir),
+        )?;
         return Ok(list.lines().any(|line| line.trim() == triple));
     }
     let sysroot = run_for_stdout(Command::new(rustc_program()).args(["--print", "sysroot"]))?;
-    Ok(Path::new(sysroot.trim()).join("lib").join("rustlib").join(triple).join("lib").is_dir())
+    Ok(Path::new(sysroot.trim())
+        .join("lib")
+        .join("rustlib")
+        .join(triple)
+        .join("lib")
+        .is_dir())
 }
 
 /// Find the WASI target; install it with rustup when it is missing (saying so).
@@ -80,7 +116,10 @@ pub fn ensure_wasi_target(project_dir: &Path, printer: &Printer) -> anyhow::Resu
     let triple = wasi_triple_for(parsed);
     let rustup = which::which("rustup").ok();
     if target_installed(triple, rustup.as_deref(), project_dir)? {
-        return Ok(WasiTarget { triple, rustc_version });
+        return Ok(WasiTarget {
+            triple,
+            rustc_version,
+        });
     }
     let install = format!("rustup target add {triple}");
     let Some(rustup) = rustup else {
@@ -97,9 +136,15 @@ pub fn ensure_wasi_target(project_dir: &Path, printer: &Printer) -> anyhow::Resu
         .status()
         .with_context(|| format!("could not run `{install}`"))?;
     if !status.success() {
-        return Err(hint(format!("`{install}` failed ({status})"), format!("run `{install}` yourself and look at its output")));
+        return Err(hint(
+            format!("`{install}` failed ({status})"),
+            format!("run `{install}` yourself and look at its output"),
+        ));
     }
-    Ok(WasiTarget { triple, rustc_version })
+    Ok(WasiTarget {
+        triple,
+        rustc_version,
+    })
 }
 
 /// The `cargo build` flags `build` and `run` pass through.
@@ -123,7 +168,11 @@ impl CargoFlags {
         if self.release {
             args.push("--release".to_owned());
         }
-        let pairs = [("--profile", &self.profile), ("--package", &self.package), ("--bin", &self.bin)];
+        let pairs = [
+            ("--profile", &self.profile),
+            ("--package", &self.package),
+            ("--bin", &self.bin),
+        ];
         for (flag, value) in pairs {
             if let Some(value) = value {
                 args.extend([flag.to_owned(), value.clone()]);
@@ -138,7 +187,10 @@ impl CargoFlags {
         if self.no_default_features {
             args.push("--no-default-features".to_owned());
         }
-        for (flag, value) in [("--manifest-path", &self.manifest_path), ("--target-dir", &self.target_dir)] {
+        for (flag, value) in [
+            ("--manifest-path", &self.manifest_path),
+            ("--target-dir", &self.target_dir),
+        ] {
             if let Some(value) = value {
                 args.extend([flag.to_owned(), value.display().to_string()]);
             }
@@ -157,10 +209,24 @@ pub struct BuiltModule {
 }
 
 /// Run `cargo build` for `target`, forwarding diagnostics, and return the binary's `.wasm`.
-pub fn build(flags: &CargoFlags, target: &WasiTarget, project: &Project, printer: &Printer) -> anyhow::Result<BuiltModule> {
+pub fn build(
+    flags: &CargoFlags,
+    target: &WasiTarget,
+    project: &Project,
+    printer: &Printer,
+) -> anyhow::Result<BuiltModule> {
     let mut command = Command::new(cargo_program());
-    command.args(["build", "--target", target.triple, "--message-format=json-render-diagnostics"]);
-    command.arg(if printer.is_terminal() { "--color=always" } else { "--color=never" });
+    command.args([
+        "build",
+        "--target",
+        target.triple,
+        "--message-format=json-render-diagnostics",
+    ]);
+    command.arg(if printer.is_terminal() {
+        "--color=always"
+    } else {
+        "--color=never"
+    });
     match printer.verbosity() {
         Verbosity::Quiet => {
             command.arg("--quiet");
@@ -171,7 +237,11 @@ pub fn build(flags: &CargoFlags, target: &WasiTarget, project: &Project, printer
         Verbosity::Normal => {}
     }
     command.args(flags.as_args());
-    let shown = format!("cargo build --target {} {}", target.triple, flags.as_args().join(" "));
+    let shown = format!(
+        "cargo build --target {} {}",
+        target.triple,
+        flags.as_args().join(" ")
+    );
     let shown = shown.trim_end().to_owned();
     printer.verbose(format!("running `{command:?}`"));
 
@@ -179,10 +249,16 @@ pub fn build(flags: &CargoFlags, target: &WasiTarget, project: &Project, printer
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .hint_context(format!("could not run `{shown}`"), "install Rust with rustup (https://rustup.rs)")?;
+        .hint_context(
+            format!("could not run `{shown}`"),
+            "install Rust with rustup (https://rustup.rs)",
+        )?;
 
     // cargo's own lines (Compiling…, warnings, errors) are printed above the bar.
-    let stderr = child.stderr.take().context("cargo's stderr was not captured")?;
+    let stderr = child
+        .stderr
+        .take()
+        .context("cargo's stderr was not captured")?;
     let stderr_printer = printer.clone();
     let stderr_pump = std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -191,7 +267,10 @@ pub fn build(flags: &CargoFlags, target: &WasiTarget, project: &Project, printer
     });
 
     let progress = printer.progress(project.crate_estimate().max(1), "Building");
-    let stdout = child.stdout.take().context("cargo's stdout was not captured")?;
+    let stdout = child
+        .stdout
+        .take()
+        .context("cargo's stdout was not captured")?;
     let mut candidates = Vec::new();
     for message in Message::parse_stream(BufReader::new(stdout)) {
         match message.context("could not read cargo's JSON output")? {
@@ -208,23 +287,35 @@ pub fn build(flags: &CargoFlags, target: &WasiTarget, project: &Project, printer
                         .iter()
                         .find(|p| p.id == artifact.package_id)
                         .map_or_else(|| artifact.package_id.repr.clone(), |p| p.name.to_string());
-                    candidates.push(BuiltModule { path: executable.into_std_path_buf(), bin: artifact.target.name, package });
+                    candidates.push(BuiltModule {
+                        path: executable.into_std_path_buf(),
+                        bin: artifact.target.name,
+                        package,
+                    });
                 }
             }
             Message::TextLine(line) => printer.raw(&line),
             _ => {}
         }
     }
-    let status = child.wait().with_context(|| format!("could not wait for `{shown}`"))?;
+    let status = child
+        .wait()
+        .with_context(|| format!("could not wait for `{shown}`"))?;
     drop(progress);
     let _ = stderr_pump.join();
     if !status.success() {
-        return Err(hint(format!("`{shown}` failed ({status})"), "fix the errors cargo reported above"));
+        return Err(hint(
+            format!("`{shown}` failed ({status})"),
+            "fix the errors cargo reported above",
+        ));
     }
     choose_module(candidates, flags)
 }
 
-fn choose_module(mut candidates: Vec<BuiltModule>, flags: &CargoFlags) -> anyhow::Result<BuiltModule> {
+fn choose_module(
+    mut candidates: Vec<BuiltModule>,
+    flags: &CargoFlags,
+) -> anyhow::Result<BuiltModule> {
     if let Some(bin) = &flags.bin {
         candidates.retain(|module| &module.bin == bin);
     }
@@ -257,10 +348,25 @@ mod tests {
 
     #[test]
     fn several_binaries_need_a_choice() {
-        let module = |bin: &str| BuiltModule { path: format!("{bin}.wasm").into(), bin: bin.into(), package: "p".into() };
-        let error = choose_module(vec![module("a"), module("b")], &CargoFlags::default()).unwrap_err();
-        assert!(error.to_string().contains("`a` (package `p`), `b` (package `p`)"));
-        let flags = CargoFlags { bin: Some("b".into()), ..Default::default() };
-        assert_eq!(choose_module(vec![module("a"), module("b")], &flags).unwrap().bin, "b");
+        let module = |bin: &str| BuiltModule {
+            path: format!("{bin}.wasm").into(),
+            bin: bin.into(),
+            package: "p".into(),
+        };
+        let error =
+            choose_module(vec![module("a"), module("b")], &CargoFlags::default()).unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("`a` (package `p`), `b` (package `p`)"));
+        let flags = CargoFlags {
+            bin: Some("b".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            choose_module(vec![module("a"), module("b")], &flags)
+                .unwrap()
+                .bin,
+            "b"
+        );
     }
 }

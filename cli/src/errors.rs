@@ -24,20 +24,33 @@ impl std::error::Error for Hint {}
 
 /// An error that says what went wrong and what to do about it.
 pub fn hint(message: impl Into<String>, help: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Hint { message: message.into(), help: help.into() })
+    anyhow::Error::new(Hint {
+        message: message.into(),
+        help: help.into(),
+    })
 }
 
 /// Attach a message and advice to a lower-level error.
 pub trait HintExt<T> {
-    fn hint_context(self, message: impl Into<String>, help: impl Into<String>) -> anyhow::Result<T>;
+    fn hint_context(self, message: impl Into<String>, help: impl Into<String>)
+        -> anyhow::Result<T>;
 }
 
 impl<T, E> HintExt<T> for Result<T, E>
 where
     E: Into<anyhow::Error>,
 {
-    fn hint_context(self, message: impl Into<String>, help: impl Into<String>) -> anyhow::Result<T> {
-        self.map_err(|error| error.into().context(Hint { message: message.into(), help: help.into() }))
+    fn hint_context(
+        self,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> anyhow::Result<T> {
+        self.map_err(|error| {
+            error.into().context(Hint {
+                message: message.into(),
+                help: help.into(),
+            })
+        })
     }
 }
 

@@ -5,7 +5,9 @@
 //! ours: the code it exited with, or 128 + the signal that ended it, as a shell reports it.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
+#[cfg(target_os = "linux")]
+use std::os::unix::process::CommandExt as _;
+use std::os::unix::process::ExitStatusExt as _;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-use signal_hook::iterator::Signals;
+use signal_hook::iterator::exfiltrator::WithOrigin;
+use signal_hook::iterator::SignalsInfo;
+use signal_hook::low_level::siginfo::Cause;
 
 use crate::errors::hint;
 use crate::printer::Printer;
@@ -54,13 +58,18 @@ pub fn watch_port(port: u16, printer: Printer) -> PortWatch {
                 return;
             }
             if !noticed && started.elapsed() > SLOW_START_NOTICE {
-                printer.note(format!("the app has not accepted a connection on port {port} yet"));
+                printer.note(format!(
+                    "the app has not accepted a connection on port {port} yet"
+                ));
                 noticed = true;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
     });
-    PortWatch { stop, thread: Some(thread) }
+    PortWatch {
+        stop,
+        thread: Some(thread),
+    }
 }
 
 impl Drop for PortWatch {
@@ -73,34 +82,58 @@ impl Drop for PortWatch {
 }
 
 /// Run `command` as our child until it ends; returns the shell-style exit code.
-pub fn run_child(mut command: Command, shown: &str, port: Option<u16>, printer: &Printer) -> anyhow::Result<i32> {
+pub fn run_child(
+    mut command: Command,
+    shown: &str,
+    port: Option<u16>,
+    printer: &Printer,
+) -> anyhow::Result<i32> {
     // Registered before the spawn so a Ctrl-C in between is not lost (and does not kill
     // us while the child lives on).
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).context("could not install signal handlers")?;
+    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .context("could not install signal handlers")?;
+    #[cfg(target_os = "linux")]
     // SAFETY: prctl only sets a flag on the forked child; nothing else runs between fork and exec.
     unsafe {
         command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) != 0 {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
         });
     }
     let mut child = command.spawn().map_err(|error| {
-        hint(format!("could not start `{shown}`: {error}"), "check that the program exists and is executable")
+        hint(
+            format!("could not start `{shown}`: {error}"),
+            "check that the program exists and is executable",
+        )
     })?;
     let pid = child.id() as libc::pid_t;
     let handle = signals.handle();
     let forwarder = std::thread::spawn(move || {
-        for signal in signals.forever() {
-            // SAFETY: kill(2) on our own child's pid; a stale pid is harmless as we have not reaped it.
+        for origin in signals.forever() {
+            // A Ctrl-C or Ctrl-\ at the terminal (sent by the kernel) already reached the child, which
+            // shares our foreground process group; a second copy could cut its shutdown short.
+            if origin.cause == Cause::Kernel {
+                continue;
+            }
+            // SAFETY: kill(2) on our own child's pid; it cannot be reused before we reap it.
             unsafe {
-                libc::kill(pid, signal);
+                libc::kill(pid, origin.signal);
             }
         }
     });
     let watch = port.map(|port| watch_port(port, printer.clone()));
-    let status = child.wait().with_context(|| format!("could not wait for `{shown}`"));
+    let status = child
+        .wait()
+        .with_context(|| format!("could not wait for `{shown}`"));
     drop(watch);
     handle.close();
     let _ = forwarder.join();

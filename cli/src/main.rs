@@ -36,11 +36,17 @@ Run `cargo wasock doctor` to check the set-up."
 )]
 struct Cli {
     /// Print only errors and warnings
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     quiet: bool,
 
     /// Print more detail, including the commands run
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     verbose: bool,
 
     #[command(subcommand)]

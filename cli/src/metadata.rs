@@ -54,7 +54,11 @@ pub struct ResolveFlags {
 impl ResolveFlags {
     pub fn as_args(&self) -> Vec<String> {
         let mut args = Vec::new();
-        for (set, flag) in [(self.locked, "--locked"), (self.offline, "--offline"), (self.frozen, "--frozen")] {
+        for (set, flag) in [
+            (self.locked, "--locked"),
+            (self.offline, "--offline"),
+            (self.frozen, "--frozen"),
+        ] {
             if set {
                 args.push(flag.to_owned());
             }
@@ -94,7 +98,10 @@ pub fn load(
                 .map(|p| (*p).clone())
                 .ok_or_else(|| {
                     let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
-                    hint(format!("package `{name}` is not in this workspace"), format!("choose one of: {}", names.join(", ")))
+                    hint(
+                        format!("package `{name}` is not in this workspace"),
+                        format!("choose one of: {}", names.join(", ")),
+                    )
                 })?,
         ),
         None => match metadata.root_package() {
@@ -103,7 +110,10 @@ pub fn load(
             None => None,
         },
     };
-    Ok(Project { package: selected, metadata })
+    Ok(Project {
+        package: selected,
+        metadata,
+    })
 }
 
 impl Project {
@@ -114,13 +124,20 @@ impl Project {
 
     /// How many crates a full build compiles for the target: the progress bar's length.
     pub fn crate_estimate(&self) -> u64 {
-        self.metadata.resolve.as_ref().map_or(0, |resolve| resolve.nodes.len() as u64)
+        self.metadata
+            .resolve
+            .as_ref()
+            .map_or(0, |resolve| resolve.nodes.len() as u64)
     }
 
     /// The selected package's `[package.metadata.wasock]`, or nothing when absent.
     pub fn defaults(&self) -> anyhow::Result<WasockDefaults> {
-        let Some(package) = &self.package else { return Ok(WasockDefaults::default()) };
-        let Some(section) = package.metadata.get("wasock") else { return Ok(WasockDefaults::default()) };
+        let Some(package) = &self.package else {
+            return Ok(WasockDefaults::default());
+        };
+        let Some(section) = package.metadata.get("wasock") else {
+            return Ok(WasockDefaults::default());
+        };
         let manifest = package.manifest_path.as_std_path();
         let bad = |detail: String| {
             hint(
@@ -128,14 +145,21 @@ impl Project {
                 "expected `port = 1234`, `env = { KEY = \"value\" }` and `dirs = [\"GUEST:HOST[:readonly]\"]`",
             )
         };
-        let raw: RawDefaults = serde_json::from_value(section.clone()).map_err(|error| bad(error.to_string()))?;
+        let raw: RawDefaults =
+            serde_json::from_value(section.clone()).map_err(|error| bad(error.to_string()))?;
         let base = manifest.parent().context("manifest path has no parent")?;
         let mut dirs = Vec::new();
         for text in &raw.dirs {
-            let mut mapping: DirMapping = text.parse().map_err(|error: crate::launch_spec::DirMappingError| bad(error.to_string()))?;
+            let mut mapping: DirMapping = text
+                .parse()
+                .map_err(|error: crate::launch_spec::DirMappingError| bad(error.to_string()))?;
             mapping.host = base.join(&mapping.host);
             dirs.push(mapping);
         }
-        Ok(WasockDefaults { port: raw.port, env: raw.env.into_iter().collect(), dirs })
+        Ok(WasockDefaults {
+            port: raw.port,
+            env: raw.env.into_iter().collect(),
+            dirs,
+        })
     }
 }

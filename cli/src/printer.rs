@@ -35,7 +35,11 @@ impl Printer {
         } else {
             ProgressDrawTarget::hidden()
         };
-        Printer { verbosity, terminal, bars: MultiProgress::with_draw_target(target) }
+        Printer {
+            verbosity,
+            terminal,
+            bars: MultiProgress::with_draw_target(target),
+        }
     }
 
     pub fn verbosity(&self) -> Verbosity {
@@ -62,7 +66,11 @@ impl Printer {
         if self.verbosity == Verbosity::Quiet {
             return;
         }
-        let verb = style(format!("{verb:>12}")).green().bold().for_stderr();
+        let verb = style(format!("{verb:>12}"))
+            .green()
+            .bright()
+            .bold()
+            .for_stderr();
         self.bars.suspend(|| eprintln!("{verb} {message}"));
     }
 
@@ -116,7 +124,9 @@ impl Printer {
             return Progress { bar: None };
         }
         let bar = self.bars.add(ProgressBar::new_spinner());
-        if let Ok(spinner_style) = ProgressStyle::with_template("{prefix:>12.cyan.bold} {spinner} {wide_msg} ({elapsed})") {
+        if let Ok(spinner_style) =
+            ProgressStyle::with_template("{prefix:>12.cyan.bold} {spinner} {wide_msg} ({elapsed})")
+        {
             bar.set_style(spinner_style);
         }
         bar.set_prefix(prefix.to_owned());
@@ -134,7 +144,10 @@ pub struct Progress {
 impl Progress {
     pub fn inc(&self, message: impl Display) {
         if let Some(bar) = &self.bar {
-            if bar.length().is_some_and(|length| bar.position() + 1 > length) {
+            if bar
+                .length()
+                .is_some_and(|length| bar.position() + 1 > length)
+            {
                 bar.inc_length(1);
             }
             bar.inc(1);

@@ -49,54 +49,109 @@ pub fn templates() -> anyhow::Result<Vec<Template>> {
             continue;
         }
         let manifest_path = dir.path().join("template.toml");
-        let Some(file) = TEMPLATES.get_file(&manifest_path) else { continue };
-        let text = file.contents_utf8().with_context(|| format!("embedded `templates/{}` is not UTF-8", manifest_path.display()))?;
-        let manifest: TemplateManifest =
-            toml::from_str(text).with_context(|| format!("invalid embedded `templates/{}`", manifest_path.display()))?;
-        found.push(Template { name, description: manifest.description, aliases: manifest.aliases });
+        let Some(file) = TEMPLATES.get_file(&manifest_path) else {
+            continue;
+        };
+        let text = file.contents_utf8().with_context(|| {
+            format!(
+                "embedded `templates/{}` is not UTF-8",
+                manifest_path.display()
+            )
+        })?;
+        let manifest: TemplateManifest = toml::from_str(text)
+            .with_context(|| format!("invalid embedded `templates/{}`", manifest_path.display()))?;
+        found.push(Template {
+            name,
+            description: manifest.description,
+            aliases: manifest.aliases,
+        });
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(found)
 }
 
 fn dir_name(dir: &Dir<'_>) -> String {
-    dir.path().file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
+    dir.path()
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The template called `name` or having it as an alias.
 pub fn find_template(name: &str) -> anyhow::Result<Template> {
     let all = templates()?;
-    if let Some(template) = all.iter().find(|t| t.name == name || t.aliases.iter().any(|alias| alias == name)) {
+    if let Some(template) = all
+        .iter()
+        .find(|t| t.name == name || t.aliases.iter().any(|alias| alias == name))
+    {
         return Ok(template.clone());
     }
     let valid: Vec<String> = all
         .iter()
-        .map(|t| if t.aliases.is_empty() { t.name.clone() } else { format!("{} (alias {})", t.name, t.aliases.join(", ")) })
+        .map(|t| {
+            if t.aliases.is_empty() {
+                t.name.clone()
+            } else {
+                format!("{} (alias {})", t.name, t.aliases.join(", "))
+            }
+        })
         .collect();
     Err(hint(
         format!("unknown template `{name}`"),
-        format!("choose one of: {}; `cargo wasock templates` describes them", valid.join(", ")),
+        format!(
+            "choose one of: {}; `cargo wasock templates` describes them",
+            valid.join(", ")
+        ),
     ))
 }
 
 /// Names that would break the project or cargo even though they are made of valid characters.
 const RESERVED_NAMES: &[&str] = &[
     // The standard library's crates and the test harness.
-    "std", "core", "alloc", "proc_macro", "proc-macro", "test",
+    "std",
+    "core",
+    "alloc",
+    "proc_macro",
+    "proc-macro",
+    "test",
     // Folders cargo creates in its target directory.
-    "build", "deps", "examples", "incremental",
+    "build",
+    "deps",
+    "examples",
+    "incremental",
     // Our own library: a package cannot depend on a crate of its own name.
     "wasock",
     // Windows device names.
-    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9",
-    "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    "com1",
+    "com2",
+    "com3",
+    "com4",
+    "com5",
+    "com6",
+    "com7",
+    "com8",
+    "com9",
+    "lpt1",
+    "lpt2",
+    "lpt3",
+    "lpt4",
+    "lpt5",
+    "lpt6",
+    "lpt7",
+    "lpt8",
+    "lpt9",
 ];
 
 const RUST_KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
-    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod",
-    "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
-    "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "Self", "static", "struct", "super", "trait", "true", "try", "type",
+    "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
 /// Cargo's package-name rules, plus the names that would not compile as a crate.
@@ -105,14 +160,26 @@ pub fn validate_package_name(name: &str) -> anyhow::Result<()> {
     let Some(first) = name.chars().next() else {
         return Err(hint("the package name is empty", help));
     };
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
-        return Err(hint(format!("invalid character `{bad}` in package name `{name}`"), help));
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(hint(
+            format!("invalid character `{bad}` in package name `{name}`"),
+            help,
+        ));
     }
     if first.is_ascii_digit() {
-        return Err(hint(format!("the package name `{name}` starts with a digit"), help));
+        return Err(hint(
+            format!("the package name `{name}` starts with a digit"),
+            help,
+        ));
     }
     if first == '-' {
-        return Err(hint(format!("the package name `{name}` starts with `-`"), help));
+        return Err(hint(
+            format!("the package name `{name}` starts with `-`"),
+            help,
+        ));
     }
     let crate_name = name.replace('-', "_");
     if RUST_KEYWORDS.contains(&name) || RUST_KEYWORDS.contains(&crate_name.as_str()) {
@@ -123,7 +190,10 @@ pub fn validate_package_name(name: &str) -> anyhow::Result<()> {
     }
     let lower = name.to_ascii_lowercase();
     if RESERVED_NAMES.contains(&lower.as_str()) || RESERVED_NAMES.contains(&crate_name.as_str()) {
-        return Err(hint(format!("the package name `{name}` is reserved"), format!("pick another name, e.g. `{name}-app`")));
+        return Err(hint(
+            format!("the package name `{name}` is reserved"),
+            format!("pick another name, e.g. `{name}-app`"),
+        ));
     }
     Ok(())
 }
@@ -138,7 +208,8 @@ pub fn runtime_version() -> anyhow::Result<String> {
     struct Package {
         version: String,
     }
-    let manifest: Manifest = toml::from_str(RUNTIME_MANIFEST).context("the embedded runtime-lib/Cargo.toml is invalid")?;
+    let manifest: Manifest = toml::from_str(RUNTIME_MANIFEST)
+        .context("the embedded runtime-lib/Cargo.toml is invalid")?;
     Ok(manifest.package.version)
 }
 
@@ -161,7 +232,10 @@ pub fn check_destination(destination: &Path) -> anyhow::Result<()> {
         Ok(mut entries) => {
             if entries.next().is_some() {
                 return Err(hint(
-                    format!("destination `{}` already exists and is not empty", destination.display()),
+                    format!(
+                        "destination `{}` already exists and is not empty",
+                        destination.display()
+                    ),
                     "choose another name or pass `--path DIR` with a new or empty directory",
                 ));
             }
@@ -169,10 +243,15 @@ pub fn check_destination(destination: &Path) -> anyhow::Result<()> {
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(_) if destination.exists() => Err(hint(
-            format!("destination `{}` already exists and is not a directory", destination.display()),
+            format!(
+                "destination `{}` already exists and is not a directory",
+                destination.display()
+            ),
             "choose another name or pass `--path DIR` with a new or empty directory",
         )),
-        Err(error) => Err(error).with_context(|| format!("could not read `{}`", destination.display())),
+        Err(error) => {
+            Err(error).with_context(|| format!("could not read `{}`", destination.display()))
+        }
     }
 }
 
@@ -182,27 +261,52 @@ pub fn create(project: &NewProject) -> anyhow::Result<Vec<PathBuf>> {
     let files = render(project)?;
 
     let destination = absolute(&project.destination)?;
-    let parent = destination.parent().context("the destination has no parent directory")?;
-    fs::create_dir_all(parent).with_context(|| format!("could not create `{}`", parent.display()))?;
+    let parent = destination
+        .parent()
+        .context("the destination has no parent directory")?;
+    fs::create_dir_all(parent)
+        .with_context(|| format!("could not create `{}`", parent.display()))?;
     let staging = tempfile::Builder::new()
         .prefix(".wasock-new-")
         .tempdir_in(parent)
-        .hint_context(format!("could not create a temporary directory in `{}`", parent.display()), "check that the directory is writable")?;
+        .hint_context(
+            format!(
+                "could not create a temporary directory in `{}`",
+                parent.display()
+            ),
+            "check that the directory is writable",
+        )?;
     for (relative, contents) in &files {
         let path = staging.path().join(relative);
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).with_context(|| format!("could not create `{}`", dir.display()))?;
+            fs::create_dir_all(dir)
+                .with_context(|| format!("could not create `{}`", dir.display()))?;
         }
-        fs::write(&path, contents).with_context(|| format!("could not write `{}`", path.display()))?;
+        fs::write(&path, contents)
+            .with_context(|| format!("could not write `{}`", path.display()))?;
     }
     // An empty destination directory is replaced by the rename; anything else was refused above.
-    if destination.is_dir() {
-        fs::remove_dir(&destination).with_context(|| format!("could not replace empty directory `{}`", destination.display()))?;
+    let replaced_empty_dir = destination.is_dir();
+    if replaced_empty_dir {
+        fs::remove_dir(&destination).with_context(|| {
+            format!(
+                "could not replace empty directory `{}`",
+                destination.display()
+            )
+        })?;
     }
     let staged = staging.keep();
     if let Err(error) = fs::rename(&staged, &destination) {
         let _ = fs::remove_dir_all(&staged);
-        return Err(error).with_context(|| format!("could not move the new project into `{}`", destination.display()));
+        if replaced_empty_dir {
+            let _ = fs::create_dir(&destination);
+        }
+        return Err(error).with_context(|| {
+            format!(
+                "could not move the new project into `{}`",
+                destination.display()
+            )
+        });
     }
     Ok(files.into_keys().collect())
 }
@@ -231,14 +335,21 @@ fn render(project: &NewProject) -> anyhow::Result<BTreeMap<PathBuf, Vec<u8>>> {
     let mut files = BTreeMap::new();
     for layer in [COMMON_TEMPLATE, project.template.name.as_str()] {
         let root = Path::new(layer).join("files");
-        let Some(dir) = TEMPLATES.get_dir(&root) else { continue };
+        let Some(dir) = TEMPLATES.get_dir(&root) else {
+            continue;
+        };
         let mut layer_files = Vec::new();
         collect_files(dir, &mut layer_files);
         for file in layer_files {
-            let relative = file.path().strip_prefix(&root).context("template file outside its folder")?;
+            let relative = file
+                .path()
+                .strip_prefix(&root)
+                .context("template file outside its folder")?;
             let template_path = format!("templates/{}", file.path().display());
             if relative.extension().is_some_and(|ext| ext == "hbs") {
-                let text = file.contents_utf8().with_context(|| format!("{template_path} is not UTF-8"))?;
+                let text = file
+                    .contents_utf8()
+                    .with_context(|| format!("{template_path} is not UTF-8"))?;
                 let rendered = handlebars
                     .render_template(text, &variables)
                     .with_context(|| format!("could not render {template_path}"))?;
@@ -253,14 +364,20 @@ fn render(project: &NewProject) -> anyhow::Result<BTreeMap<PathBuf, Vec<u8>>> {
     }
 
     let vendor = PathBuf::from(vendor);
-    files.insert(vendor.join("Cargo.toml"), RUNTIME_MANIFEST.as_bytes().to_vec());
+    files.insert(
+        vendor.join("Cargo.toml"),
+        RUNTIME_MANIFEST.as_bytes().to_vec(),
+    );
     if !RUNTIME_README.is_empty() {
         files.insert(vendor.join("README.md"), RUNTIME_README.as_bytes().to_vec());
     }
     let mut sources = Vec::new();
     collect_files(&RUNTIME_SOURCES, &mut sources);
     for file in sources {
-        files.insert(vendor.join("src").join(file.path()), file.contents().to_vec());
+        files.insert(
+            vendor.join("src").join(file.path()),
+            file.contents().to_vec(),
+        );
     }
     Ok(files)
 }
@@ -287,8 +404,13 @@ mod tests {
 
     #[test]
     fn refuses_bad_names() {
-        for name in ["", "1app", "-app", "my app", "café", "fn", "test", "std", "wasock", "self", "con"] {
-            assert!(validate_package_name(name).is_err(), "{name:?} was accepted");
+        for name in [
+            "", "1app", "-app", "my app", "café", "fn", "test", "std", "wasock", "self", "con",
+        ] {
+            assert!(
+                validate_package_name(name).is_err(),
+                "{name:?} was accepted"
+            );
         }
     }
 

@@ -47,14 +47,20 @@ pub fn find() -> Option<PathBuf> {
         candidates.push(PathBuf::from(dir).join("bin").join("wasmedge"));
     }
     if let Some(home) = std::env::var_os("HOME").filter(|home| !home.is_empty()) {
-        candidates.push(PathBuf::from(home).join(".wasmedge").join("bin").join("wasmedge"));
+        candidates.push(
+            PathBuf::from(home)
+                .join(".wasmedge")
+                .join("bin")
+                .join("wasmedge"),
+        );
     }
     candidates.into_iter().find(|path| is_executable(path))
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt as _;
-    path.metadata().is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 /// Find WasmEdge and ask it its version (the only time we run `--version`).
@@ -73,11 +79,19 @@ pub fn detect() -> anyhow::Result<Option<WasmEdge>> {
     let text = String::from_utf8_lossy(&output.stdout);
     let version = parse_version_text(&text).ok_or_else(|| {
         hint(
-            format!("could not read a version from `{} --version`: {:?}", path.display(), text.trim()),
+            format!(
+                "could not read a version from `{} --version`: {:?}",
+                path.display(),
+                text.trim()
+            ),
             "check the WasmEdge installation, or run with `--runtime embedded`",
         )
     })?;
-    Ok(Some(WasmEdge { parsed: parse_triple(&version), path, version }))
+    Ok(Some(WasmEdge {
+        parsed: parse_triple(&version),
+        path,
+        version,
+    }))
 }
 
 /// The first `X.Y.Z` token in `wasmedge --version`'s output (e.g. `wasmedge version 0.17.1`).
@@ -91,7 +105,11 @@ fn parse_version_text(text: &str) -> Option<String> {
 fn parse_triple(version: &str) -> Option<(u64, u64, u64)> {
     let core = version.split(['-', '+']).next()?;
     let mut parts = core.split('.').map(|part| part.parse::<u64>().ok());
-    let triple = (parts.next()??, parts.next()??, parts.next().unwrap_or(Some(0))?);
+    let triple = (
+        parts.next()??,
+        parts.next()??,
+        parts.next().unwrap_or(Some(0))?,
+    );
     Some(triple)
 }
 
@@ -142,14 +160,24 @@ mod tests {
 
     #[test]
     fn reads_versions_from_wasmedge_output() {
-        assert_eq!(parse_version_text("wasmedge version 0.17.1\n").as_deref(), Some("0.17.1"));
-        assert_eq!(parse_version_text("wasmedge version 0.14.1-rc.2 (abc)").as_deref(), Some("0.14.1-rc.2"));
+        assert_eq!(
+            parse_version_text("wasmedge version 0.17.1\n").as_deref(),
+            Some("0.17.1")
+        );
+        assert_eq!(
+            parse_version_text("wasmedge version 0.14.1-rc.2 (abc)").as_deref(),
+            Some("0.14.1-rc.2")
+        );
         assert_eq!(parse_version_text("nothing here"), None);
     }
 
     #[test]
     fn run_mode_flag_from_0_17() {
-        let at = |version: &str| WasmEdge { path: "wasmedge".into(), version: version.into(), parsed: parse_triple(version) };
+        let at = |version: &str| WasmEdge {
+            path: "wasmedge".into(),
+            version: version.into(),
+            parsed: parse_triple(version),
+        };
         assert!(!at("0.16.1").needs_run_mode_aot());
         assert!(at("0.17.0").needs_run_mode_aot());
         assert!(at("1.0.0").needs_run_mode_aot());
@@ -161,12 +189,30 @@ mod tests {
             module: "app.aot.wasm".into(),
             args: vec!["--flag".into(), "x y".into()],
             env: vec![("B".into(), "2".into()), ("A".into(), "1".into())],
-            dirs: vec![DirMapping { guest: "/d".into(), host: "/h".into(), readonly: true }],
+            dirs: vec![DirMapping {
+                guest: "/d".into(),
+                host: "/h".into(),
+                readonly: true,
+            }],
         };
-        let args: Vec<String> = run_arguments(&spec, true).into_iter().map(|a| a.into_string().unwrap()).collect();
+        let args: Vec<String> = run_arguments(&spec, true)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
         assert_eq!(
             args,
-            ["--dir", "/d:/h:readonly", "--env", "B=2", "--env", "A=1", "--run-mode=aot", "app.aot.wasm", "--flag", "x y"]
+            [
+                "--dir",
+                "/d:/h:readonly",
+                "--env",
+                "B=2",
+                "--env",
+                "A=1",
+                "--run-mode=aot",
+                "app.aot.wasm",
+                "--flag",
+                "x y"
+            ]
         );
     }
 }

@@ -104,6 +104,9 @@ const TICK: Duration = Duration::from_millis(100);
 const LINGER: Duration = Duration::from_secs(2);
 /// How long accepting pauses after the process ran out of descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long the blocking server waits for a new connection's first request before it lets
+/// a waiting peer take the connection's turn.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 /// Once shut down, in-flight connections get this long to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const READ_CHUNK: usize = 64 * 1024;
@@ -139,8 +142,9 @@ pub fn announce(addr: SocketAddr) -> io::Result<()> {
 
 /// Blocking HTTP server: one connection at a time, simple and correct.
 ///
-/// While a keep-alive connection sits idle and another peer is waiting to connect, the idle
-/// connection is closed so that one client cannot hold the server.
+/// While a keep-alive connection sits idle between requests and another peer is waiting to
+/// connect, the idle connection is closed so that one client cannot hold the server (a new
+/// connection first gets a second to send its first request).
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
@@ -249,7 +253,9 @@ impl BlockingConnection<'_> {
         let mut decoder = RequestDecoder::new(config.limits);
         let mut input = vec![0u8; READ_CHUNK];
         let mut output = Vec::new();
-        let mut last_activity = Instant::now();
+        let accepted_at = Instant::now();
+        let mut last_activity = accepted_at;
+        let mut served_any = false;
         let mut request_started: Option<Instant> = None;
         loop {
             match decoder.next_event() {
@@ -263,6 +269,7 @@ impl BlockingConnection<'_> {
                     (&*stream).write_all(&output)?;
                     last_activity = Instant::now();
                     request_started = None;
+                    served_any = true;
                     if !keep_alive {
                         return self.close_gracefully();
                     }
@@ -296,9 +303,12 @@ impl BlockingConnection<'_> {
                 // Nothing is in progress, so closing loses nothing.
                 return Ok(());
             }
-            // Waiting peers matter only between requests; watching the listener mid-request
-            // would make every wait return at once.
-            let readiness = self.wait(!mid_request)?;
+            // Waiting peers matter only between requests, and a new connection gets a moment
+            // to send its first one; otherwise the (level-triggered) listener would make every
+            // wait return at once.
+            let yields_to_peers = !mid_request
+                && (served_any || now.duration_since(accepted_at) >= FIRST_REQUEST_GRACE);
+            let readiness = self.wait(yields_to_peers)?;
             if !readiness.readable {
                 if readiness.peer_waiting {
                     return Ok(());

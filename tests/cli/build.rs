@@ -10,11 +10,22 @@ const HELLO: &str = "fn main() { println!(\"hello\"); }\n";
 
 fn build(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> std::process::Output {
     let _lock = build_lock();
-    sandbox.cmd().current_dir(project).arg("build").args(extra).arg("--target-dir").arg(shared_target_dir()).output().unwrap()
+    sandbox
+        .cmd()
+        .current_dir(project)
+        .arg("build")
+        .args(extra)
+        .arg("--target-dir")
+        .arg(shared_target_dir())
+        .output()
+        .unwrap()
 }
 
 fn compile_invocations(fake: &FakeWasmEdge) -> Vec<Vec<String>> {
-    fake.work_invocations().into_iter().filter(|args| args[0] == "compile").collect()
+    fake.work_invocations()
+        .into_iter()
+        .filter(|args| args[0] == "compile")
+        .collect()
 }
 
 #[test]
@@ -31,30 +42,59 @@ fn aot_compiles_with_wasmedge_and_skips_an_unchanged_module() {
     assert_eq!(aot, module.with_file_name("aot-cache.aot.wasm"));
     assert_eq!(
         compile_invocations(&fake),
-        vec![vec!["compile".to_owned(), module.display().to_string(), aot.display().to_string()]]
+        vec![vec![
+            "compile".to_owned(),
+            module.display().to_string(),
+            aot.display().to_string()
+        ]]
     );
-    assert_eq!(fake.version_queries(), 1, "wasmedge --version must be read once");
+    assert_eq!(
+        fake.version_queries(),
+        1,
+        "wasmedge --version must be read once"
+    );
     assert!(fs::read(&aot).unwrap().ends_with(b"aot-by-0.17.1"));
-    assert!(aot.with_file_name("aot-cache.aot.wasm.wasock-cache.json").is_file());
+    assert!(aot
+        .with_file_name("aot-cache.aot.wasm.wasock-cache.json")
+        .is_file());
 
     fake.clear();
     let unchanged = build(&sandbox, &project, &["--aot"]);
     assert!(unchanged.status.success(), "{}", stderr_of(&unchanged));
-    assert!(compile_invocations(&fake).is_empty(), "an unchanged module was compiled again");
-    assert!(stderr_of(&unchanged).contains("unchanged"), "{}", stderr_of(&unchanged));
+    assert!(
+        compile_invocations(&fake).is_empty(),
+        "an unchanged module was compiled again"
+    );
+    assert!(
+        stderr_of(&unchanged).contains("unchanged"),
+        "{}",
+        stderr_of(&unchanged)
+    );
 
     // A changed module is compiled again.
-    fs::write(project.join("src/main.rs"), "fn main() { println!(\"changed\"); }\n").unwrap();
+    fs::write(
+        project.join("src/main.rs"),
+        "fn main() { println!(\"changed\"); }\n",
+    )
+    .unwrap();
     let changed = build(&sandbox, &project, &["--aot"]);
     assert!(changed.status.success(), "{}", stderr_of(&changed));
-    assert_eq!(compile_invocations(&fake).len(), 1, "a changed module was not recompiled");
+    assert_eq!(
+        compile_invocations(&fake).len(),
+        1,
+        "a changed module was not recompiled"
+    );
 
     // So is an unchanged module under another WasmEdge version.
     fake.clear();
     let newer = sandbox.fake_wasmedge("0.17.2");
     let upgraded = build(&sandbox, &project, &["--aot"]);
     assert!(upgraded.status.success(), "{}", stderr_of(&upgraded));
-    assert_eq!(compile_invocations(&newer).len(), 1, "a new WasmEdge version did not recompile");
+    assert_eq!(
+        compile_invocations(&newer).len(),
+        1,
+        "a new WasmEdge version did not recompile"
+    );
     assert!(fs::read(&aot).unwrap().ends_with(b"aot-by-0.17.2"));
 
     // And an output someone replaced.
@@ -62,7 +102,11 @@ fn aot_compiles_with_wasmedge_and_skips_an_unchanged_module() {
     fs::write(&aot, b"tampered").unwrap();
     let repaired = build(&sandbox, &project, &["--aot"]);
     assert!(repaired.status.success(), "{}", stderr_of(&repaired));
-    assert_eq!(compile_invocations(&newer).len(), 1, "an edited output was trusted");
+    assert_eq!(
+        compile_invocations(&newer).len(),
+        1,
+        "an edited output was trusted"
+    );
 }
 
 #[test]
@@ -82,7 +126,11 @@ fn wasmedge_is_found_in_wasmedge_dir() {
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert_eq!(compile_invocations(&fake).len(), 1);
-    assert!(stderr_of(&output).contains("WasmEdge 0.16.1"), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("WasmEdge 0.16.1"),
+        "{}",
+        stderr_of(&output)
+    );
 }
 
 #[test]
@@ -96,7 +144,10 @@ fn several_binaries_need_a_choice_and_bin_picks_one() {
     let stderr = stderr_of(&ambiguous);
     assert!(!ambiguous.status.success());
     assert!(stderr.contains("cargo built several binaries: `other` (package `two-bins`), `two-bins` (package `two-bins`)") || stderr.contains("cargo built several binaries: `two-bins` (package `two-bins`), `other` (package `two-bins`)"), "{stderr}");
-    assert!(stderr.contains("help: pick one with `--bin NAME`"), "{stderr}");
+    assert!(
+        stderr.contains("help: pick one with `--bin NAME`"),
+        "{stderr}"
+    );
 
     let chosen = build(&sandbox, &project, &["--bin", "other"]);
     assert!(chosen.status.success(), "{}", stderr_of(&chosen));
@@ -108,14 +159,29 @@ fn several_binaries_need_a_choice_and_bin_picks_one() {
 #[test]
 fn compile_errors_are_shown_as_cargo_renders_them() {
     let sandbox = Sandbox::new();
-    let project = minimal_project(&sandbox.work(), "broken-app", "fn main() { let x: u8 = \"no\"; }\n", "");
+    let project = minimal_project(
+        &sandbox.work(),
+        "broken-app",
+        "fn main() { let x: u8 = \"no\"; }\n",
+        "",
+    );
     let output = build(&sandbox, &project, &[]);
     let stderr = stderr_of(&output);
     assert!(!output.status.success());
-    assert!(stderr.contains("error[E0308]: mismatched types"), "{stderr}");
+    assert!(
+        stderr.contains("error[E0308]: mismatched types"),
+        "{stderr}"
+    );
     assert!(stderr.contains("src/main.rs:1"), "{stderr}");
-    assert!(stderr.contains("help: fix the errors cargo reported above"), "{stderr}");
-    assert!(output.stdout.is_empty(), "stdout is reserved: {}", stdout_of(&output));
+    assert!(
+        stderr.contains("help: fix the errors cargo reported above"),
+        "{stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "stdout is reserved: {}",
+        stdout_of(&output)
+    );
 }
 
 /// A `rustc` that reports `version` and a sysroot without any WASI standard library.
@@ -153,8 +219,15 @@ fn a_missing_target_without_rustup_is_refused_with_the_command() {
             stderr.contains(&format!("the WASI target `{triple}` is not installed for rustc {version}, and rustup was not found")),
             "{stderr}"
         );
-        assert!(stderr.contains(&format!("help: run `rustup target add {triple}`")), "{stderr}");
-        assert_eq!(listing(&sandbox.work()), before, "a refused build wrote something");
+        assert!(
+            stderr.contains(&format!("help: run `rustup target add {triple}`")),
+            "{stderr}"
+        );
+        assert_eq!(
+            listing(&sandbox.work()),
+            before,
+            "a refused build wrote something"
+        );
     }
 }
 
@@ -163,7 +236,13 @@ fn quiet_builds_say_nothing_and_stdout_stays_empty() {
     let sandbox = Sandbox::new();
     let project = minimal_project(&sandbox.work(), "quiet-app", HELLO, "");
     let _lock = build_lock();
-    let output = sandbox.cmd().current_dir(&project).args(["-q", "build", "--target-dir"]).arg(shared_target_dir()).output().unwrap();
+    let output = sandbox
+        .cmd()
+        .current_dir(&project)
+        .args(["-q", "build", "--target-dir"])
+        .arg(shared_target_dir())
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert_eq!(stderr_of(&output), "");
     assert_eq!(stdout_of(&output), "");
@@ -176,7 +255,141 @@ fn building_outside_a_project_is_refused() {
     let output = sandbox.cmd().arg("build").output().unwrap();
     let stderr = stderr_of(&output);
     assert!(!output.status.success());
-    assert!(stderr.contains("error: could not read the cargo project in the current directory"), "{stderr}");
-    assert!(stderr.contains("help: run this inside a cargo project"), "{stderr}");
+    assert!(
+        stderr.contains("error: could not read the cargo project in the current directory"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: run this inside a cargo project"),
+        "{stderr}"
+    );
     assert_eq!(listing(&sandbox.work()), before);
+}
+
+/// A `rustup` that lists no WASI target and records what it is asked to do.
+fn fake_rustup(sandbox: &Sandbox, add_succeeds: bool) -> PathBuf {
+    let log = sandbox.root.path().join("rustup.log");
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> '{}'\nif [ \"$1 $2\" = \"target list\" ]; then echo x86_64-unknown-linux-gnu; exit 0; fi\n\
+if [ \"$1 $2\" = \"target add\" ]; then {}; fi\nexit 1\n",
+        log.display(),
+        if add_succeeds { "echo 'info: component installed' >&2; exit 0" } else { "echo 'error: no network' >&2; exit 1" }
+    );
+    let path = sandbox.bin().join("rustup");
+    fs::write(&path, script).unwrap();
+    make_executable(&path);
+    log
+}
+
+#[test]
+fn a_missing_target_is_installed_with_rustup_saying_so() {
+    let sandbox = Sandbox::new();
+    let log = fake_rustup(&sandbox, true);
+    let project = minimal_project(&sandbox.work(), "installs-target", HELLO, "");
+    let output = build(&sandbox, &project, &[]);
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Installing the WASI target with `rustup target add wasm32-wasip1`"),
+        "{stderr}"
+    );
+    let calls = fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        calls.lines().collect::<Vec<_>>(),
+        ["target list --installed", "target add wasm32-wasip1"]
+    );
+}
+
+#[test]
+fn a_failed_target_install_names_the_command() {
+    let sandbox = Sandbox::new();
+    fake_rustup(&sandbox, false);
+    let project = minimal_project(&sandbox.work(), "install-fails", HELLO, "");
+    let before = listing(&sandbox.work());
+    let output = build(&sandbox, &project, &[]);
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("error: `rustup target add wasm32-wasip1` failed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: run `rustup target add wasm32-wasip1` yourself"),
+        "{stderr}"
+    );
+    assert_eq!(listing(&sandbox.work()), before);
+}
+
+#[test]
+fn invalid_package_metadata_is_reported_with_its_manifest() {
+    let sandbox = Sandbox::new();
+    sandbox.fake_wasmedge("0.17.1");
+    let project = minimal_project(
+        &sandbox.work(),
+        "bad-metadata",
+        HELLO,
+        "[package.metadata.wasock]\nport = \"soon\"\n",
+    );
+    let _lock = build_lock();
+    let output = sandbox
+        .cmd()
+        .current_dir(&project)
+        .args(["run", "--target-dir"])
+        .arg(shared_target_dir())
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "invalid [package.metadata.wasock] in `{}`",
+            project.join("Cargo.toml").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("help: expected `port = 1234`"), "{stderr}");
+}
+
+#[test]
+fn progress_is_plain_lines_off_a_terminal_and_a_bar_on_one() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "progress-app", HELLO, "");
+    let target_dir = sandbox.root.path().join("own-target");
+
+    let _lock = build_lock();
+    let plain = sandbox
+        .cmd()
+        .current_dir(&project)
+        .args(["build", "--target-dir"])
+        .arg(&target_dir)
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&plain);
+    assert!(plain.status.success(), "{stderr}");
+    assert!(stderr.contains("Compiling progress-app v0.1.0"), "{stderr}");
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\x1b'),
+        "terminal control codes off a terminal:\n{stderr:?}"
+    );
+
+    // On a pseudo-terminal (from `script`) the bar is drawn: `Building [...] N/M`.
+    fs::write(
+        project.join("src/main.rs"),
+        "fn main() { println!(\"again\"); }\n",
+    )
+    .unwrap();
+    let line = format!(
+        "{} build --target-dir {}",
+        cli_path().display(),
+        target_dir.display()
+    );
+    let mut script = sandbox.on_terminal(&project, &line);
+    let on_tty = script
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("`script` (util-linux) runs");
+    let shown = String::from_utf8_lossy(&on_tty.stdout);
+    assert!(on_tty.status.success(), "{shown}");
+    assert!(shown.contains("Building"), "{shown}");
+    assert!(shown.contains("1/1"), "no N/M counter:\n{shown}");
 }

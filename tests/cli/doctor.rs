@@ -10,8 +10,17 @@ fn doctor_reports_wasmedge_with_path_and_version() {
     let stdout = stdout_of(&output);
     assert!(output.status.success(), "{stdout}{}", stderr_of(&output));
     assert!(stdout.contains("✓ cargo"), "{stdout}");
-    assert!(stdout.contains("✓ WASI target      wasm32-wasip1"), "{stdout}");
-    assert!(stdout.contains(&format!("✓ wasmedge         WasmEdge 0.17.1 ({})", fake.path.display())), "{stdout}");
+    assert!(
+        stdout.contains("✓ WASI target      wasm32-wasip1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "✓ wasmedge         WasmEdge 0.17.1 ({})",
+            fake.path.display()
+        )),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -33,8 +42,14 @@ fn doctor_fails_with_the_fix_when_the_target_is_missing() {
     let stdout = stdout_of(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("✗ cargo"), "{stdout}");
-    assert!(stdout.contains("✗ WASI target      wasm32-wasip1 is not installed for rustc 1.95.0"), "{stdout}");
-    assert!(stdout.contains("fix: install rustup, then run `rustup target add wasm32-wasip1`"), "{stdout}");
+    assert!(
+        stdout.contains("✗ WASI target      wasm32-wasip1 is not installed for rustc 1.95.0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fix: install rustup, then run `rustup target add wasm32-wasip1`"),
+        "{stdout}"
+    );
 }
 
 #[cfg(not(feature = "embedded"))]

@@ -299,3 +299,35 @@ fn aot_for_the_engine_is_cached_and_used_by_run() {
     assert!(String::from_utf8_lossy(&ran.stdout).contains("aot says hi"));
     assert!(stderr.contains("(precompiled)"), "run did not use the precompiled module:\n{stderr}");
 }
+
+#[test]
+fn env_dirs_and_args_reach_the_app_on_the_engine() {
+    let sandbox = Sandbox::new();
+    let main_rs = r#"fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    println!("args={}", args.join(","));
+    println!("GREETING={}", std::env::var("GREETING").unwrap_or_default());
+    println!("HOME_SET={}", std::env::var("HOME").is_ok());
+    println!("file={}", std::fs::read_to_string("/data/input.txt").unwrap_or_else(|e| e.to_string()).trim());
+    println!("write_denied={}", std::fs::write("/data/out.txt", "x").is_err());
+}
+"#;
+    let project = minimal_project(&sandbox.work(), "envapp", main_rs, "");
+    let data = sandbox.work().join("data");
+    std::fs::create_dir_all(&data).expect("create data dir");
+    std::fs::write(data.join("input.txt"), "from the host\n").expect("write input");
+    let dir_arg = format!("/data:{}:readonly", data.display());
+    let _build = build_lock();
+    let output = run_command(&sandbox, &project, &["--env", "GREETING=hi there", "--dir", &dir_arg, "--", "one", "two words"])
+        .output()
+        .expect("run envapp");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", stderr_of(&output));
+    assert!(stdout.contains("args=one,two words"), "{stdout}");
+    assert!(stdout.contains("GREETING=hi there"), "{stdout}");
+    // Like WasmEdge, the host environment is not inherited.
+    assert!(stdout.contains("HOME_SET=false"), "{stdout}");
+    assert!(stdout.contains("file=from the host"), "{stdout}");
+    assert!(stdout.contains("write_denied=true"), "{stdout}");
+    assert!(!data.join("out.txt").exists(), "the read-only mapping was written");
+}

@@ -8,7 +8,11 @@ fn works_as_a_cargo_subcommand_and_directly() {
     for args in [&["wasock", "--version"][..], &["--version"][..]] {
         let output = sandbox.cmd().args(args).output().unwrap();
         assert!(output.status.success(), "{args:?}");
-        assert!(stdout_of(&output).starts_with("cargo-wasock 0."), "{}", stdout_of(&output));
+        assert!(
+            stdout_of(&output).starts_with("cargo-wasock 0."),
+            "{}",
+            stdout_of(&output)
+        );
     }
 }
 
@@ -19,14 +23,19 @@ fn cargo_finds_it_as_the_wasock_subcommand() {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs = vec![cli_dir];
     dirs.extend(std::env::split_paths(&path));
-    let output = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["wasock", "templates"])
-        .current_dir(sandbox.work())
-        .env("PATH", std::env::join_paths(dirs).unwrap())
-        .output()
-        .unwrap();
+    let output =
+        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["wasock", "templates"])
+            .current_dir(sandbox.work())
+            .env("PATH", std::env::join_paths(dirs).unwrap())
+            .output()
+            .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
-    assert!(stdout_of(&output).contains("poll"), "{}", stdout_of(&output));
+    assert!(
+        stdout_of(&output).contains("poll"),
+        "{}",
+        stdout_of(&output)
+    );
 }
 
 #[test]

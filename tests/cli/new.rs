@@ -11,8 +11,14 @@ fn templates_are_listed_with_descriptions_and_aliases() {
     assert!(listed.status.success(), "{}", stderr_of(&listed));
     let stdout = stdout_of(&listed);
     for name in ["client", "server", "poll"] {
-        let line = stdout.lines().find(|line| line.starts_with(name)).unwrap_or_else(|| panic!("{name} missing:\n{stdout}"));
-        assert!(line.len() > name.len() + 10, "no description for {name}: {line:?}");
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{stdout}"));
+        assert!(
+            line.len() > name.len() + 10,
+            "no description for {name}: {line:?}"
+        );
     }
     assert!(stdout.contains("alias: poll-server"), "{stdout}");
     let via_new = sandbox.cmd().args(["new", "--list"]).output().unwrap();
@@ -25,34 +31,94 @@ fn every_template_scaffolds_and_builds_to_a_wasm_module() {
     let target_dir = shared_target_dir();
     for (index, template) in ["client", "server", "poll-server"].into_iter().enumerate() {
         let name = format!("app-{index}-{}", template.replace('-', ""));
-        let created = sandbox.cmd().args(["new", &name, "--template", template, "--port", "4321"]).output().unwrap();
-        assert!(created.status.success(), "new --template {template}: {}", stderr_of(&created));
+        let created = sandbox
+            .cmd()
+            .args(["new", &name, "--template", template, "--port", "4321"])
+            .output()
+            .unwrap();
+        assert!(
+            created.status.success(),
+            "new --template {template}: {}",
+            stderr_of(&created)
+        );
         let project = sandbox.work().join(&name);
         for file in ["Cargo.toml", "src/main.rs", "README.md"] {
             assert!(project.join(file).is_file(), "{template}: {file} missing");
         }
         let manifest = fs::read_to_string(project.join("Cargo.toml")).unwrap();
-        assert!(manifest.contains(&format!("name = \"{name}\"")), "{manifest}");
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "{manifest}"
+        );
         assert!(manifest.contains("[package.metadata.wasock]"), "{manifest}");
         assert!(manifest.contains("path = \"vendor/wasock-"), "{manifest}");
         assert!(!manifest.contains("git ="), "{manifest}");
-        let vendored: Vec<_> = fs::read_dir(project.join("vendor")).unwrap().flatten().collect();
+        let vendored: Vec<_> = fs::read_dir(project.join("vendor"))
+            .unwrap()
+            .flatten()
+            .collect();
         assert_eq!(vendored.len(), 1);
-        assert!(vendored[0].path().join("Cargo.toml").is_file() && vendored[0].path().join("src/lib.rs").is_file());
+        assert!(
+            vendored[0].path().join("Cargo.toml").is_file()
+                && vendored[0].path().join("src/lib.rs").is_file()
+        );
         if template != "client" {
-            assert!(manifest.contains("port = 4321"), "--port not written for {template}:\n{manifest}");
+            assert!(
+                manifest.contains("port = 4321"),
+                "--port not written for {template}:\n{manifest}"
+            );
         }
-        let leftovers: Vec<_> = listing(&sandbox.work()).into_iter().filter(|p| p.to_string_lossy().contains(".wasock-new-")).collect();
+        let leftovers: Vec<_> = listing(&sandbox.work())
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(".wasock-new-"))
+            .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
 
         let _lock = build_lock();
-        let built = sandbox.cmd().current_dir(&project).arg("build").arg("--target-dir").arg(&target_dir).output().unwrap();
+        let built = sandbox
+            .cmd()
+            .current_dir(&project)
+            .arg("build")
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .output()
+            .unwrap();
         let stderr = stderr_of(&built);
-        assert!(built.status.success(), "build of {template} failed:\n{stderr}");
+        assert!(
+            built.status.success(),
+            "build of {template} failed:\n{stderr}"
+        );
         let artifact = printed_path(&stderr, "Built");
-        assert!(artifact.starts_with(target_dir.join("wasm32-wasip1")), "{}", artifact.display());
-        assert_eq!(artifact.file_name().unwrap().to_string_lossy(), format!("{name}.wasm"));
-        assert!(is_wasm_module(&artifact), "{} is not a wasm module", artifact.display());
+        assert!(
+            artifact.starts_with(target_dir.join("wasm32-wasip1")),
+            "{}",
+            artifact.display()
+        );
+        assert_eq!(
+            artifact.file_name().unwrap().to_string_lossy(),
+            format!("{name}.wasm")
+        );
+        assert!(
+            is_wasm_module(&artifact),
+            "{} is not a wasm module",
+            artifact.display()
+        );
+
+        // The project's own test runs natively with plain cargo.
+        let native =
+            std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+                .current_dir(&project)
+                .arg("test")
+                .arg("--target-dir")
+                .arg(target_dir.join("native"))
+                .output()
+                .unwrap();
+        assert!(
+            native.status.success(),
+            "`cargo test` of the {template} project failed:\n{}{}",
+            stdout_of(&native),
+            stderr_of(&native)
+        );
     }
 }
 
@@ -61,10 +127,19 @@ fn new_fills_an_existing_empty_directory_given_with_path() {
     let sandbox = Sandbox::new();
     let destination = sandbox.work().join("nested/dir");
     fs::create_dir_all(&destination).unwrap();
-    let created = sandbox.cmd().args(["new", "inplace", "--template", "server", "--path"]).arg(&destination).output().unwrap();
+    let created = sandbox
+        .cmd()
+        .args(["new", "inplace", "--template", "server", "--path"])
+        .arg(&destination)
+        .output()
+        .unwrap();
     assert!(created.status.success(), "{}", stderr_of(&created));
     assert!(destination.join("Cargo.toml").is_file());
-    assert_eq!(fs::read_dir(sandbox.work().join("nested")).unwrap().count(), 1, "staging directory left behind");
+    assert_eq!(
+        fs::read_dir(sandbox.work().join("nested")).unwrap().count(),
+        1,
+        "staging directory left behind"
+    );
 }
 
 fn assert_refused_writing_nothing(sandbox: &Sandbox, args: &[&str], expected: &[&str]) {
@@ -73,7 +148,10 @@ fn assert_refused_writing_nothing(sandbox: &Sandbox, args: &[&str], expected: &[
     let stderr = stderr_of(&output);
     assert!(!output.status.success(), "{args:?} was accepted:\n{stderr}");
     for text in expected {
-        assert!(stderr.contains(text), "{args:?}: expected {text:?} in:\n{stderr}");
+        assert!(
+            stderr.contains(text),
+            "{args:?}: expected {text:?} in:\n{stderr}"
+        );
     }
     assert_eq!(listing(&sandbox.work()), before, "{args:?} wrote something");
 }
@@ -100,8 +178,18 @@ fn an_existing_non_empty_directory_is_refused_and_untouched() {
     let existing = sandbox.work().join("taken");
     fs::create_dir_all(&existing).unwrap();
     fs::write(existing.join("notes.txt"), "keep me").unwrap();
-    assert_refused_writing_nothing(&sandbox, &["new", "taken"], &["`taken` already exists and is not empty", "help: choose another name"]);
-    assert_eq!(fs::read_to_string(existing.join("notes.txt")).unwrap(), "keep me");
+    assert_refused_writing_nothing(
+        &sandbox,
+        &["new", "taken"],
+        &[
+            "`taken` already exists and is not empty",
+            "help: choose another name",
+        ],
+    );
+    assert_eq!(
+        fs::read_to_string(existing.join("notes.txt")).unwrap(),
+        "keep me"
+    );
 }
 
 #[test]
@@ -110,7 +198,10 @@ fn an_unknown_template_is_refused_with_the_valid_ones() {
     assert_refused_writing_nothing(
         &sandbox,
         &["new", "fine", "--template", "nope"],
-        &["unknown template `nope`", "help: choose one of: client, poll (alias poll-server), server"],
+        &[
+            "unknown template `nope`",
+            "help: choose one of: client, poll (alias poll-server), server",
+        ],
     );
 }
 
@@ -118,6 +209,10 @@ fn an_unknown_template_is_refused_with_the_valid_ones() {
 fn an_invalid_port_is_refused() {
     let sandbox = Sandbox::new();
     for port in ["0", "70000", "http"] {
-        assert_refused_writing_nothing(&sandbox, &["new", "fine", "--port", port], &["invalid value", "--port"]);
+        assert_refused_writing_nothing(
+            &sandbox,
+            &["new", "fine", "--port", port],
+            &["invalid value", "--port"],
+        );
     }
 }

@@ -23,7 +23,9 @@ static BUILD_LOCK: Mutex<()> = Mutex::new(());
 /// Builds share a target directory; take turns so one test does not time out waiting on
 /// cargo's lock while another compiles, and so AOT outputs of a test are not raced.
 pub fn build_lock() -> MutexGuard<'static, ()> {
-    BUILD_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    BUILD_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn real_home() -> PathBuf {
@@ -74,13 +76,38 @@ impl Sandbox {
             .current_dir(self.work())
             .env("PATH", std::env::join_paths(entries).expect("valid PATH"))
             .env("HOME", self.home())
-            .env("CARGO_HOME", std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| real_home().join(".cargo")))
-            .env("RUSTUP_HOME", std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| real_home().join(".rustup")))
+            .env(
+                "CARGO_HOME",
+                std::env::var_os("CARGO_HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| real_home().join(".cargo")),
+            )
+            .env(
+                "RUSTUP_HOME",
+                std::env::var_os("RUSTUP_HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| real_home().join(".rustup")),
+            )
             .env_remove("WASMEDGE_DIR")
             .env_remove("RUSTC")
             .env_remove("CARGO_TARGET_DIR")
             .env("NO_COLOR", "1");
         command
+    }
+
+    /// `script` running `line` (a shell command line) on a pseudo-terminal, in `cwd`, with
+    /// this sandbox's environment; bytes written to its stdin are typed at that terminal.
+    pub fn on_terminal(&self, cwd: &Path, line: &str) -> std::process::Command {
+        let sandboxed = self.std_cmd();
+        let mut script = std::process::Command::new("script");
+        script.args(["-qfec", line, "/dev/null"]).current_dir(cwd);
+        for (key, value) in sandboxed.get_envs() {
+            match value {
+                Some(value) => script.env(key, value),
+                None => script.env_remove(key),
+            };
+        }
+        script
     }
 
     /// Install the recording stand-in `wasmedge` (reporting `version`) into `dir`.
@@ -127,17 +154,28 @@ impl FakeWasmEdge {
     pub fn invocations(&self) -> Vec<Vec<String>> {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         text.lines()
-            .map(|line| line.split('\x1f').filter(|arg| !arg.is_empty()).map(str::to_owned).collect())
+            .map(|line| {
+                line.split('\x1f')
+                    .filter(|arg| !arg.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .collect()
     }
 
     /// Invocations other than `--version`.
     pub fn work_invocations(&self) -> Vec<Vec<String>> {
-        self.invocations().into_iter().filter(|args| args.first().map(String::as_str) != Some("--version")).collect()
+        self.invocations()
+            .into_iter()
+            .filter(|args| args.first().map(String::as_str) != Some("--version"))
+            .collect()
     }
 
     pub fn version_queries(&self) -> usize {
-        self.invocations().iter().filter(|args| args.first().map(String::as_str) == Some("--version")).count()
+        self.invocations()
+            .iter()
+            .filter(|args| args.first().map(String::as_str) == Some("--version"))
+            .count()
     }
 
     pub fn clear(&self) {
@@ -162,7 +200,9 @@ pub fn minimal_project(dir: &Path, name: &str, main_rs: &str, extra_manifest: &s
 pub fn listing(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     fn walk(base: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
-        let Ok(entries) = fs::read_dir(dir) else { return };
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             found.push(path.strip_prefix(base).expect("below base").to_path_buf());
@@ -202,5 +242,9 @@ pub fn printed_path(stderr: &str, verb: &str) -> PathBuf {
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .expect("local addr")
+        .port()
 }

@@ -55,7 +55,11 @@ pub struct CargoArgs {
 
 impl CargoArgs {
     pub fn resolve_flags(&self) -> ResolveFlags {
-        ResolveFlags { locked: self.locked, offline: self.offline, frozen: self.frozen }
+        ResolveFlags {
+            locked: self.locked,
+            offline: self.offline,
+            frozen: self.frozen,
+        }
     }
 
     fn to_flags(&self) -> CargoFlags {
@@ -64,7 +68,13 @@ impl CargoArgs {
             profile: self.profile.clone(),
             package: self.package.clone(),
             bin: self.bin.clone(),
-            features: self.features.iter().flat_map(|f| f.split([' ', ','])).filter(|f| !f.is_empty()).map(str::to_owned).collect(),
+            features: self
+                .features
+                .iter()
+                .flat_map(|f| f.split([' ', ',']))
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect(),
             all_features: self.all_features,
             no_default_features: self.no_default_features,
             manifest_path: self.manifest_path.clone(),
@@ -120,22 +130,35 @@ pub struct Built {
 /// Target check, `cargo metadata`, `cargo build`, then AOT: shared by `build` and `run`.
 pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyhow::Result<Built> {
     let target = cargo_build::ensure_wasi_target(&args.project_dir(), printer)?;
-    printer.verbose(format!("rustc {} → target {}", target.rustc_version, target.triple));
-    let project = metadata::load(args.manifest_path.as_deref(), args.package.as_deref(), target.triple, &args.resolve_flags())?;
+    printer.verbose(format!(
+        "rustc {} → target {}",
+        target.rustc_version, target.triple
+    ));
+    let project = metadata::load(
+        args.manifest_path.as_deref(),
+        args.package.as_deref(),
+        target.triple,
+        &args.resolve_flags(),
+    )?;
     let module = cargo_build::build(&args.to_flags(), &target, &project, printer)?;
     printer.status("Built", aot::describe(&module.path));
     let aot = match aot_by {
         AotBy::Nobody => None,
         AotBy::WasmEdge(wasmedge) => Some(aot::wasmedge_compile(wasmedge, &module.path, printer)?),
         #[cfg(feature = "embedded")]
-        AotBy::EmbeddedEngine => Some(aot::embedded_precompile(&module.path, &project.target_dir(), printer)?),
+        AotBy::EmbeddedEngine => Some(aot::embedded_precompile(
+            &module.path,
+            &project.target_dir(),
+            printer,
+        )?),
         #[cfg(not(feature = "embedded"))]
         AotBy::EmbeddedEngine => unreachable!("the embedded engine is not compiled in"),
     };
-    if let Some(aot) = &aot {
-        printer.status("AOT", aot::describe(aot));
-    }
-    Ok(Built { module, aot, project })
+    Ok(Built {
+        module,
+        aot,
+        project,
+    })
 }
 
 /// `--aot` uses WasmEdge when found, else the embedded engine, else fails before building.
@@ -154,7 +177,11 @@ pub fn aot_compiler(wasmedge: Option<&WasmEdge>) -> anyhow::Result<AotBy<'_>> {
 
 pub fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<i32> {
     let wasmedge = if args.aot { wasmedge::detect()? } else { None };
-    let aot_by = if args.aot { aot_compiler(wasmedge.as_ref())? } else { AotBy::Nobody };
+    let aot_by = if args.aot {
+        aot_compiler(wasmedge.as_ref())?
+    } else {
+        AotBy::Nobody
+    };
     build_app(&args.cargo, aot_by, printer)?;
     Ok(0)
 }

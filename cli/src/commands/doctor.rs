@@ -31,13 +31,22 @@ struct Check {
 
 fn tool_version(program: impl Into<PathBuf>) -> Result<String, String> {
     let program = program.into();
-    let path = which::which(&program).map_err(|_| format!("`{}` not found on PATH", program.display()))?;
+    let path =
+        which::which(&program).map_err(|_| format!("`{}` not found on PATH", program.display()))?;
     match Command::new(&path).arg("--version").output() {
         Ok(output) if output.status.success() => {
             let text = String::from_utf8_lossy(&output.stdout);
-            Ok(format!("{} ({})", text.lines().next().unwrap_or_default().trim(), path.display()))
+            Ok(format!(
+                "{} ({})",
+                text.lines().next().unwrap_or_default().trim(),
+                path.display()
+            ))
         }
-        Ok(output) => Err(format!("`{} --version` failed ({})", path.display(), output.status)),
+        Ok(output) => Err(format!(
+            "`{} --version` failed ({})",
+            path.display(),
+            output.status
+        )),
         Err(error) => Err(format!("could not run `{}`: {error}", path.display())),
     }
 }
@@ -59,7 +68,12 @@ pub fn run(_args: DoctorArgs, _printer: &Printer) -> anyhow::Result<i32> {
         required: false,
     });
     let (target_detail, target_fix) = wasi_target_check(has_rustup);
-    checks.push(Check { name: "WASI target", detail: target_detail, fix: target_fix, required: true });
+    checks.push(Check {
+        name: "WASI target",
+        detail: target_detail,
+        fix: target_fix,
+        required: true,
+    });
 
     let found = wasmedge::detect();
     let has_wasmedge = matches!(found, Ok(Some(_)));
@@ -87,7 +101,11 @@ pub fn run(_args: DoctorArgs, _printer: &Printer) -> anyhow::Result<i32> {
         match &check.detail {
             Ok(detail) => println!("{} {:<16} {detail}", style("✓").green().bold(), check.name),
             Err(problem) => {
-                let mark = if check.required { style("✗").red().bold() } else { style("✗").yellow().bold() };
+                let mark = if check.required {
+                    style("✗").red().bold()
+                } else {
+                    style("✗").yellow().bold()
+                };
                 let label = if check.required { "" } else { " (optional)" };
                 println!("{mark} {:<16} {problem}{label}", check.name);
                 println!("  {:<16} fix: {}", "", check.fix);
@@ -101,13 +119,29 @@ pub fn run(_args: DoctorArgs, _printer: &Printer) -> anyhow::Result<i32> {
 fn wasi_target_check(has_rustup: bool) -> (Result<String, String>, String) {
     let (version, parsed) = match cargo_build::rustc_version() {
         Ok(found) => found,
-        Err(error) => return (Err(format!("{error:#}")), "install Rust with rustup (https://rustup.rs)".into()),
+        Err(error) => {
+            return (
+                Err(format!("{error:#}")),
+                "install Rust with rustup (https://rustup.rs)".into(),
+            )
+        }
     };
     let triple = cargo_build::wasi_triple_for(parsed);
-    let fix = if has_rustup { format!("rustup target add {triple}") } else { format!("install rustup, then run `rustup target add {triple}`") };
-    match cargo_build::target_installed(triple, which::which("rustup").ok().as_deref(), std::path::Path::new(".")) {
+    let fix = if has_rustup {
+        format!("rustup target add {triple}")
+    } else {
+        format!("install rustup, then run `rustup target add {triple}`")
+    };
+    match cargo_build::target_installed(
+        triple,
+        which::which("rustup").ok().as_deref(),
+        std::path::Path::new("."),
+    ) {
         Ok(true) => (Ok(format!("{triple} (rustc {version})")), fix),
-        Ok(false) => (Err(format!("{triple} is not installed for rustc {version}")), fix),
+        Ok(false) => (
+            Err(format!("{triple} is not installed for rustc {version}")),
+            fix,
+        ),
         Err(error) => (Err(format!("{error:#}")), fix),
     }
 }

@@ -50,13 +50,28 @@ pub fn run(args: NewArgs, printer: &Printer) -> anyhow::Result<i32> {
     scaffold::validate_package_name(&name)?;
     let template = scaffold::find_template(&args.template)?;
     let destination = args.path.unwrap_or_else(|| PathBuf::from(&name));
-    let project = NewProject { name: name.clone(), template, port: args.port.unwrap_or(DEFAULT_PORT), destination };
+    let project = NewProject {
+        name: name.clone(),
+        template,
+        port: args.port.unwrap_or(DEFAULT_PORT),
+        destination,
+    };
     scaffold::create(&project)?;
 
-    printer.status("Created", format!("`{name}` from the `{}` template in {}", project.template.name, project.destination.display()));
+    printer.status(
+        "Created",
+        format!(
+            "`{name}` from the `{}` template in {}",
+            project.template.name,
+            project.destination.display()
+        ),
+    );
     if printer.verbosity() != crate::printer::Verbosity::Quiet {
         let dir = project.destination.display();
-        eprintln!("\nNext:\n  cd {dir}\n  cargo wasock build --aot\n  cargo wasock run --port {}", project.port);
+        eprintln!(
+            "\nNext:\n  cd {dir}\n  cargo wasock build --aot\n  cargo wasock run --port {}",
+            project.port
+        );
     }
     Ok(0)
 }

@@ -43,9 +43,14 @@ impl FromStr for EnvArg {
             return Err("the variable name is empty; expected KEY=VALUE or KEY".to_owned());
         }
         if key.chars().any(|c| c.is_whitespace() || c == '\0') {
-            return Err(format!("the variable name `{key}` contains whitespace; expected KEY=VALUE or KEY"));
+            return Err(format!(
+                "the variable name `{key}` contains whitespace; expected KEY=VALUE or KEY"
+            ));
         }
-        Ok(EnvArg { key: key.to_owned(), value })
+        Ok(EnvArg {
+            key: key.to_owned(),
+            value,
+        })
     }
 }
 
@@ -90,15 +95,19 @@ pub struct RunArgs {
     pub runtime: Runtime,
 
     /// Run this prebuilt module instead of building (no cargo, no package metadata)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "release", "profile", "package", "bin", "features", "all_features", "no_default_features",
+        "manifest_path", "target_dir", "locked", "offline", "frozen",
+    ])]
     pub wasm: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub cargo: CargoArgs,
 
     /// Arguments for the app
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,
+
+    // Last, because its help heading applies to every argument after it.
+    #[command(flatten)]
+    pub cargo: CargoArgs,
 }
 
 /// The runtime chosen for this run.
@@ -119,7 +128,10 @@ fn choose_runtime(requested: Runtime) -> anyhow::Result<Chosen> {
         Runtime::Wasmedge => match wasmedge::detect()? {
             Some(found) => Ok(Chosen::WasmEdge(found)),
             None => Err(hint(
-                format!("`--runtime wasmedge` was requested but wasmedge was not found on {}", wasmedge::SEARCH_DESCRIPTION),
+                format!(
+                    "`--runtime wasmedge` was requested but wasmedge was not found on {}",
+                    wasmedge::SEARCH_DESCRIPTION
+                ),
                 format!("{}, or use `--runtime embedded`", wasmedge::INSTALL_HELP),
             )),
         },
@@ -129,8 +141,14 @@ fn choose_runtime(requested: Runtime) -> anyhow::Result<Chosen> {
             Some(found) => Ok(Chosen::WasmEdge(found)),
             None if cfg!(feature = "embedded") => Ok(Chosen::Embedded),
             None => Err(hint(
-                format!("wasmedge was not found on {} and this cargo-wasock has no embedded engine", wasmedge::SEARCH_DESCRIPTION),
-                format!("{}, or reinstall cargo-wasock with default features", wasmedge::INSTALL_HELP),
+                format!(
+                    "wasmedge was not found on {} and this cargo-wasock has no embedded engine",
+                    wasmedge::SEARCH_DESCRIPTION
+                ),
+                format!(
+                    "{}, or reinstall cargo-wasock with default features",
+                    wasmedge::INSTALL_HELP
+                ),
             )),
         },
     }
@@ -147,6 +165,9 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
     // Everything the flags say is checked before building, so a typo fails fast.
     let flag_env = flag_env(&args)?;
     let flag_dirs = resolve_dirs(args.dir.clone())?;
+    if let Some(port) = args.port {
+        launch::check_port_free(port)?;
+    }
 
     let (module, aot_output, defaults) = match &args.wasm {
         Some(wasm) => prebuilt(wasm, aot_by, printer)?,
@@ -159,14 +180,16 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
 
     let env = assemble_env(&defaults, flag_env, args.port);
     let port = match env.iter().find(|(key, _)| key == "PORT") {
-        Some((_, value)) => match value.parse::<u16>() {
-            Ok(0) => None,
-            Ok(port) => Some(port),
-            Err(_) => {
-                printer.warn(format!("PORT={value} is not a port number, so it is neither checked nor waited for"));
-                None
+        Some((_, value)) => {
+            match value.parse::<u16>() {
+                Ok(0) => None,
+                Ok(port) => Some(port),
+                Err(_) => {
+                    printer.warn(format!("PORT={value} is not a port number, so it is neither checked nor waited for"));
+                    None
+                }
             }
-        },
+        }
         None => None,
     };
     let mut dirs = resolve_dirs(defaults.dirs.clone())?;
@@ -178,49 +201,123 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
     match runtime {
         Chosen::WasmEdge(found) => {
             let aot = aot_output.is_some();
-            let spec = LaunchSpec { module: aot_output.unwrap_or(module), args: args.args.clone(), env, dirs };
-            let mode = if aot && found.needs_run_mode_aot() { ", AOT" } else if aot { ", AOT (default run mode)" } else { "" };
-            printer.status("Running", format!("{} on WasmEdge {}{mode} ({})", spec.program_name(), found.version, found.path.display()));
+            let spec = LaunchSpec {
+                module: aot_output.unwrap_or(module),
+                args: args.args.clone(),
+                env,
+                dirs,
+            };
+            let mode = if aot && found.needs_run_mode_aot() {
+                ", AOT"
+            } else if aot {
+                ", AOT (default run mode)"
+            } else {
+                ""
+            };
+            printer.status(
+                "Running",
+                format!(
+                    "{} on WasmEdge {}{mode} ({})",
+                    spec.program_name(),
+                    found.version,
+                    found.path.display()
+                ),
+            );
             let command = found.run_command(&spec, aot);
-            let shown = format!("{} {}", found.path.display(), wasmedge::run_arguments(&spec, aot && found.needs_run_mode_aot()).iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
+            let shown = format!(
+                "{} {}",
+                found.path.display(),
+                wasmedge::run_arguments(&spec, aot && found.needs_run_mode_aot())
+                    .iter()
+                    .map(|a| a.to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
             printer.verbose(format!("running `{shown}`"));
             launch::run_child(command, &shown, port, printer)
         }
         Chosen::Embedded => {
-            let spec = LaunchSpec { module, args: args.args.clone(), env, dirs };
+            let spec = LaunchSpec {
+                module,
+                args: args.args.clone(),
+                env,
+                dirs,
+            };
             run_embedded(spec, aot_output, port, printer)
         }
     }
 }
 
 #[cfg(feature = "embedded")]
-fn run_embedded(spec: LaunchSpec, precompiled: Option<PathBuf>, port: Option<u16>, printer: &Printer) -> anyhow::Result<i32> {
-    let why = if matches!(wasmedge::find(), Some(_)) { "requested" } else { "WasmEdge not found" };
-    printer.status("Running", format!("{} on the embedded engine ({}; {why})", spec.program_name(), crate::engine::version()));
-    let app = crate::engine::prepare(&spec, precompiled.as_deref())
-        .with_context(|| format!("could not start `{}` on the embedded engine", spec.module.display()))?;
-    let how = if precompiled.is_some() { "precompiled" } else { "compiled from wasm" };
-    printer.status("Ready", format!("in {} ms ({how})", app.startup_time().as_millis()));
+fn run_embedded(
+    spec: LaunchSpec,
+    precompiled: Option<PathBuf>,
+    port: Option<u16>,
+    printer: &Printer,
+) -> anyhow::Result<i32> {
+    let why = if matches!(wasmedge::find(), Some(_)) {
+        "requested"
+    } else {
+        "WasmEdge not found"
+    };
+    printer.status(
+        "Running",
+        format!(
+            "{} on the embedded engine ({}; {why})",
+            spec.program_name(),
+            crate::engine::version()
+        ),
+    );
+    let app = crate::engine::prepare(&spec, precompiled.as_deref()).with_context(|| {
+        format!(
+            "could not start `{}` on the embedded engine",
+            spec.module.display()
+        )
+    })?;
+    let how = if precompiled.is_some() {
+        "precompiled"
+    } else {
+        "compiled from wasm"
+    };
+    printer.status(
+        "Ready",
+        format!("in {} ms ({how})", app.startup_time().as_millis()),
+    );
     let _watch = port.map(|port| launch::watch_port(port, printer.clone()));
     app.run()
 }
 
 #[cfg(not(feature = "embedded"))]
-fn run_embedded(_spec: LaunchSpec, _precompiled: Option<PathBuf>, _port: Option<u16>, _printer: &Printer) -> anyhow::Result<i32> {
+fn run_embedded(
+    _spec: LaunchSpec,
+    _precompiled: Option<PathBuf>,
+    _port: Option<u16>,
+    _printer: &Printer,
+) -> anyhow::Result<i32> {
     unreachable!("choose_runtime never picks the embedded engine when it is not compiled in")
 }
 
 /// `--wasm FILE`: no cargo; AOT output goes beside the file (WasmEdge) or into `./wasock/` there.
-fn prebuilt(wasm: &Path, aot_by: AotBy<'_>, printer: &Printer) -> anyhow::Result<(PathBuf, Option<PathBuf>, WasockDefaults)> {
+fn prebuilt(
+    wasm: &Path,
+    aot_by: AotBy<'_>,
+    printer: &Printer,
+) -> anyhow::Result<(PathBuf, Option<PathBuf>, WasockDefaults)> {
     if !wasm.is_file() {
-        return Err(hint(format!("the module `{}` does not exist", wasm.display()), "build it first, or drop `--wasm` to let run build the project"));
+        return Err(hint(
+            format!("the module `{}` does not exist", wasm.display()),
+            "build it first, or drop `--wasm` to let run build the project",
+        ));
     }
     let aot = match aot_by {
         AotBy::Nobody => None,
         AotBy::WasmEdge(found) => Some(crate::aot::wasmedge_compile(found, wasm, printer)?),
         #[cfg(feature = "embedded")]
         AotBy::EmbeddedEngine => {
-            let dir = wasm.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let dir = wasm
+                .parent()
+                .filter(|dir| !dir.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             Some(crate::aot::embedded_precompile(wasm, dir, printer)?)
         }
         #[cfg(not(feature = "embedded"))]
@@ -233,10 +330,14 @@ fn prebuilt(wasm: &Path, aot_by: AotBy<'_>, printer: &Printer) -> anyhow::Result
 fn resolve_dirs(mut dirs: Vec<DirMapping>) -> anyhow::Result<Vec<DirMapping>> {
     for dir in &mut dirs {
         let given = dir.to_string();
-        dir.host = std::path::absolute(&dir.host).with_context(|| format!("could not resolve `{}`", dir.host.display()))?;
+        dir.host = std::path::absolute(&dir.host)
+            .with_context(|| format!("could not resolve `{}`", dir.host.display()))?;
         if !dir.host.is_dir() {
             return Err(hint(
-                format!("the host directory `{}` of `--dir {given}` does not exist", dir.host.display()),
+                format!(
+                    "the host directory `{}` of `--dir {given}` does not exist",
+                    dir.host.display()
+                ),
                 "create it, or fix the HOST part of GUEST:HOST[:readonly]",
             ));
         }
@@ -265,7 +366,10 @@ fn flag_env(args: &RunArgs) -> anyhow::Result<Vec<(String, String)>> {
             Some(value) => value.clone(),
             None => std::env::var(&arg.key).map_err(|_| {
                 hint(
-                    format!("`--env {}` copies the host's {0}, which is not set", arg.key),
+                    format!(
+                        "`--env {}` copies the host's {0}, which is not set",
+                        arg.key
+                    ),
                     format!("set {0} in your shell, or pass `--env {0}=VALUE`", arg.key),
                 )
             })?,
@@ -277,12 +381,17 @@ fn flag_env(args: &RunArgs) -> anyhow::Result<Vec<(String, String)>> {
 
 /// Package defaults, then the flags' variables, then `--port`; a later key replaces an
 /// earlier one in place, so the order of first mention is kept.
-fn assemble_env(defaults: &WasockDefaults, flag_env: Vec<(String, String)>, port: Option<u16>) -> Vec<(String, String)> {
+fn assemble_env(
+    defaults: &WasockDefaults,
+    flag_env: Vec<(String, String)>,
+    port: Option<u16>,
+) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = Vec::new();
-    let mut set = |key: String, value: String| match env.iter_mut().find(|(existing, _)| *existing == key) {
-        Some(slot) => slot.1 = value,
-        None => env.push((key, value)),
-    };
+    let mut set =
+        |key: String, value: String| match env.iter_mut().find(|(existing, _)| *existing == key) {
+            Some(slot) => slot.1 = value,
+            None => env.push((key, value)),
+        };
     for (key, value) in &defaults.env {
         set(key.clone(), value.clone());
     }
@@ -296,4 +405,50 @@ fn assemble_env(defaults: &WasockDefaults, flag_env: Vec<(String, String)>, port
         set("PORT".to_owned(), port.to_string());
     }
     env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_flags_set_or_copy() {
+        let set: EnvArg = "A=b=c".parse().unwrap();
+        assert_eq!((set.key.as_str(), set.value.as_deref()), ("A", Some("b=c")));
+        let copy: EnvArg = "HOME".parse().unwrap();
+        assert_eq!((copy.key.as_str(), copy.value), ("HOME", None));
+        let empty: EnvArg = "A=".parse().unwrap();
+        assert_eq!(empty.value.as_deref(), Some(""));
+        assert!("=x".parse::<EnvArg>().is_err());
+        assert!("".parse::<EnvArg>().is_err());
+        assert!("A B=1".parse::<EnvArg>().is_err());
+    }
+
+    #[test]
+    fn later_sources_replace_values_in_place() {
+        let defaults = WasockDefaults {
+            port: Some(1234),
+            env: vec![
+                ("LOG".into(), "info".into()),
+                ("NAME".into(), "meta".into()),
+            ],
+            dirs: Vec::new(),
+        };
+        let flags = vec![
+            ("NAME".into(), "flag".into()),
+            ("EXTRA".into(), "1".into()),
+            ("PORT".into(), "9".into()),
+        ];
+        let env = assemble_env(&defaults, flags, Some(8080));
+        let expected: Vec<(String, String)> = [
+            ("LOG", "info"),
+            ("NAME", "flag"),
+            ("PORT", "8080"),
+            ("EXTRA", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+        assert_eq!(env, expected);
+    }
 }

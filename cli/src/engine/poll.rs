@@ -197,10 +197,7 @@ pub fn poll_oneoff(caller: &mut Caller<'_, HostState>, in_ptr: i32, out_ptr: i32
 
     loop {
         let now = Instant::now();
-        let mut wait = match deadline {
-            Some(at) => Some(at.saturating_duration_since(now)),
-            None => None,
-        };
+        let mut wait = deadline.map(|at| at.saturating_duration_since(now));
         if !others.is_empty() {
             wait = Some(wait.map_or(MIXED_POLL_SLICE, |w| w.min(MIXED_POLL_SLICE)));
         }

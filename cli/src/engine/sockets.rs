@@ -83,6 +83,8 @@ fn io_errno(err: std::io::Error) -> Errno {
 
 /// An IP read from a guest address struct, before a port is attached.
 fn read_address(memory: &GuestMemory, address_ptr: u32) -> Result<IpAddr, Errno> {
+    // The whole struct first, so `address_ptr + 4` cannot overflow.
+    memory.check(address_ptr, 8)?;
     let buf = memory.read_u32(address_ptr)?;
     let len = memory.read_u32(address_ptr + 4)?;
     let bytes = memory.slice(buf, len)?;
@@ -112,6 +114,7 @@ struct AddressOut {
 
 impl AddressOut {
     fn read(memory: &GuestMemory, address_ptr: u32) -> Result<Self, Errno> {
+        memory.check(address_ptr, 8)?;
         let buf = memory.read_u32(address_ptr)?;
         let len = memory.read_u32(address_ptr + 4)?;
         memory.check(buf, len)?;
@@ -659,6 +662,8 @@ fn write_addrinfo(memory: &mut GuestMemory, entry: u32, info: &libc::addrinfo) -
 
     if info.ai_addrlen > 0 && !info.ai_addr.is_null() {
         let sockaddr_ptr = memory.read_u32(entry + 12)?;
+        // Checked whole first, so the field offsets below cannot overflow.
+        memory.check(sockaddr_ptr, 12)?;
         let data_ptr = memory.read_u32(sockaddr_ptr + 8)?;
         // The C sockaddr from its port on: 14 bytes for v4, 26 for v6, as WasmEdge copies.
         let (data_len, sa_family) = match info.ai_family {
