@@ -99,6 +99,7 @@ pub fn wasmedge_compile(
     let spinner = printer.spinner("AOT", format!("wasmedge compile {}", input.display()));
     let mut command = wasmedge.compile_command(input, &output);
     command.args(COMPILE_FLAGS);
+    crate::launch::die_with_parent(&mut command);
     let shown = format!(
         "{} compile {} {}",
         wasmedge.path.display(),

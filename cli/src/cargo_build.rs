@@ -245,6 +245,7 @@ pub fn build(
     let shown = shown.trim_end().to_owned();
     printer.verbose(format!("running `{command:?}`"));
 
+    crate::launch::die_with_parent(&mut command);
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -81,17 +81,9 @@ impl Drop for PortWatch {
     }
 }
 
-/// Run `command` as our child until it ends; returns the shell-style exit code.
-pub fn run_child(
-    mut command: Command,
-    shown: &str,
-    port: Option<u16>,
-    printer: &Printer,
-) -> anyhow::Result<i32> {
-    // Registered before the spawn so a Ctrl-C in between is not lost (and does not kill
-    // us while the child lives on).
-    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-        .context("could not install signal handlers")?;
+/// Have the kernel end the child if we die first (Linux), so no build, compile or app
+/// outlives the CLI even when it is killed with SIGKILL.
+pub fn die_with_parent(command: &mut Command) {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl only sets a flag on the forked child; nothing else runs between fork and exec.
     unsafe {
@@ -109,6 +101,22 @@ pub fn run_child(
             Ok(())
         });
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
+
+/// Run `command` as our child until it ends; returns the shell-style exit code.
+pub fn run_child(
+    mut command: Command,
+    shown: &str,
+    port: Option<u16>,
+    printer: &Printer,
+) -> anyhow::Result<i32> {
+    // Registered before the spawn so a Ctrl-C in between is not lost (and does not kill
+    // us while the child lives on).
+    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .context("could not install signal handlers")?;
+    die_with_parent(&mut command);
     let mut child = command.spawn().map_err(|error| {
         hint(
             format!("could not start `{shown}`: {error}"),

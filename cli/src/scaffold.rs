@@ -261,18 +261,28 @@ pub fn create(project: &NewProject) -> anyhow::Result<Vec<PathBuf>> {
     let files = render(project)?;
 
     let destination = absolute(&project.destination)?;
-    let parent = destination
-        .parent()
-        .context("the destination has no parent directory")?;
-    fs::create_dir_all(parent)
-        .with_context(|| format!("could not create `{}`", parent.display()))?;
+    // An existing (empty) directory stays, and may be the user's working directory: the
+    // project is staged inside it and its entries moved up. A new one is staged beside
+    // its future place and renamed into it.
+    let existing = destination.is_dir();
+    let staging_parent = if existing {
+        destination.clone()
+    } else {
+        let parent = destination
+            .parent()
+            .context("the destination has no parent directory")?
+            .to_path_buf();
+        fs::create_dir_all(&parent)
+            .with_context(|| format!("could not create `{}`", parent.display()))?;
+        parent
+    };
     let staging = tempfile::Builder::new()
         .prefix(".wasock-new-")
-        .tempdir_in(parent)
+        .tempdir_in(&staging_parent)
         .hint_context(
             format!(
                 "could not create a temporary directory in `{}`",
-                parent.display()
+                staging_parent.display()
             ),
             "check that the directory is writable",
         )?;
@@ -285,30 +295,43 @@ pub fn create(project: &NewProject) -> anyhow::Result<Vec<PathBuf>> {
         fs::write(&path, contents)
             .with_context(|| format!("could not write `{}`", path.display()))?;
     }
-    // An empty destination directory is replaced by the rename; anything else was refused above.
-    let replaced_empty_dir = destination.is_dir();
-    if replaced_empty_dir {
-        fs::remove_dir(&destination).with_context(|| {
-            format!(
-                "could not replace empty directory `{}`",
-                destination.display()
-            )
-        })?;
-    }
-    let staged = staging.keep();
-    if let Err(error) = fs::rename(&staged, &destination) {
-        let _ = fs::remove_dir_all(&staged);
-        if replaced_empty_dir {
-            let _ = fs::create_dir(&destination);
-        }
-        return Err(error).with_context(|| {
-            format!(
-                "could not move the new project into `{}`",
-                destination.display()
-            )
-        });
-    }
+
+    let moved = if existing {
+        move_entries(staging.path(), &destination)
+    } else {
+        fs::rename(staging.path(), &destination)
+    };
+    moved.with_context(|| {
+        format!(
+            "could not move the new project into `{}`",
+            destination.display()
+        )
+    })?;
     Ok(files.into_keys().collect())
+}
+
+/// Move every entry of `from` into `to`; on failure, take back what was moved.
+fn move_entries(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut moved = Vec::new();
+    let result = (|| {
+        for entry in fs::read_dir(from)? {
+            let entry = entry?;
+            let target = to.join(entry.file_name());
+            fs::rename(entry.path(), &target)?;
+            moved.push(target);
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for path in moved {
+            let _ = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+        }
+    }
+    result
 }
 
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {

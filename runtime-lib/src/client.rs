@@ -26,7 +26,7 @@ pub enum ClientError {
         reason: String,
     },
     /// Connecting, sending or receiving failed.
-    #[error("i/o error talking to {target}: {source}")]
+    #[error("i/o error talking to {target}: {source}{hint}", hint = io_hint(.source))]
     Io {
         /// `host:port` of the server.
         target: String,
@@ -55,6 +55,14 @@ pub enum ClientError {
         /// `host:port` of the server.
         target: String,
     },
+}
+
+fn io_hint(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::ConnectionRefused => "; help: start the server first, or check the port",
+        io::ErrorKind::NotFound => "; help: check the host name",
+        _ => "",
+    }
 }
 
 /// Client settings.

@@ -99,7 +99,10 @@ impl EventLoop {
         if self.registered.contains_key(&fd) {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
-                "socket is already registered",
+                format!(
+                    "descriptor {fd} is already registered; help: register a socket once, and \
+                     deregister it before dropping it"
+                ),
             ));
         }
         self.backend.add(fd, token, interest)?;

@@ -137,7 +137,7 @@ fn resolve_name(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
 
 #[cfg(target_os = "wasi")]
 fn resolve_name(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    // WasmEdge's getaddrinfo does not always know `localhost`; answer it ourselves.
+    // `localhost` needs no resolver, so it works even where the runtime's lookup does not.
     if host.eq_ignore_ascii_case("localhost") {
         return Ok(vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)]);
     }
@@ -198,21 +198,30 @@ impl TcpListener {
     }
 }
 
+/// Pending connections the kernel queues for `accept`: room for bursts of clients.
+const LISTEN_BACKLOG: i32 = 1024;
+
 #[cfg(not(target_os = "wasi"))]
 fn bind_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
-    std::net::TcpListener::bind(addr)
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    // As std does: a restarted server can bind its port again at once.
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
 
 #[cfg(target_os = "wasi")]
 fn bind_listener(addr: SocketAddr) -> io::Result<backend::TcpListener> {
     use backend::socket::{AddressFamily, Socket, SocketOptLevel, SocketOptName, SocketType};
     use std::os::fd::{FromRawFd, IntoRawFd};
-    // Built by hand rather than with the crate's `bind` so the backlog is large enough for
-    // bursts of connections (the crate fixes it at 128).
+    // Built by hand rather than with the crate's `bind`, which fixes the backlog at 128.
     let socket = Socket::new(AddressFamily::from(&addr), SocketType::Stream)?;
     socket.setsockopt(SocketOptLevel::SolSocket, SocketOptName::SoReuseaddr, 1i32)?;
     socket.bind(&addr)?;
-    socket.listen(1024)?;
+    socket.listen(LISTEN_BACKLOG)?;
     // SAFETY: the fd comes from a socket we own and give up here.
     Ok(unsafe { backend::TcpListener::from_raw_fd(socket.into_raw_fd()) })
 }

@@ -89,6 +89,11 @@ fn send_all_reports_each_failure_on_its_own() {
         "{:?}",
         outcomes[1]
     );
+    let refused = outcomes[1].as_ref().expect_err("refused").to_string();
+    assert!(
+        refused.contains("help: start the server first"),
+        "{refused}"
+    );
     assert!(
         matches!(outcomes[2], Err(ClientError::InvalidUrl { .. })),
         "{:?}",

@@ -379,7 +379,7 @@ fn progress_is_plain_lines_off_a_terminal_and_a_bar_on_one() {
     )
     .unwrap();
     let line = format!(
-        "{} build --target-dir {}",
+        "exec {} build --target-dir {}",
         cli_path().display(),
         target_dir.display()
     );

@@ -216,3 +216,23 @@ fn an_invalid_port_is_refused() {
         );
     }
 }
+
+#[test]
+fn new_fills_the_current_directory_when_it_is_empty() {
+    let sandbox = Sandbox::new();
+    let here = sandbox.work().join("here");
+    fs::create_dir_all(&here).unwrap();
+    let created = sandbox
+        .cmd()
+        .current_dir(&here)
+        .args(["new", "here-app", "--path", "."])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", stderr_of(&created));
+    assert!(here.join("Cargo.toml").is_file() && here.join("src/main.rs").is_file());
+    let hidden: Vec<_> = listing(&here)
+        .into_iter()
+        .filter(|path| path.to_string_lossy().contains(".wasock-new-"))
+        .collect();
+    assert!(hidden.is_empty(), "staging left behind: {hidden:?}");
+}

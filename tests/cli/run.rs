@@ -446,7 +446,7 @@ fn ctrl_c_at_a_terminal_reaches_the_app_exactly_once() {
         ready = ready.display()
     );
     // `script` gives the CLI a pseudo-terminal; bytes written to its stdin are typed there.
-    let cli = format!("{} run --wasm {}", cli_path().display(), module.display());
+    let cli = format!("exec {} run --wasm {}", cli_path().display(), module.display());
     let mut script = sandbox.on_terminal(&sandbox.work(), &cli);
     script
         .env("FAKE_WASMEDGE_THEN", &app)
@@ -464,5 +464,39 @@ fn ctrl_c_at_a_terminal_reaches_the_app_exactly_once() {
         fs::read_to_string(&marker).unwrap_or_default(),
         "int\n",
         "the app did not get exactly one SIGINT"
+    );
+}
+
+#[cfg(not(feature = "embedded"))]
+#[test]
+fn without_the_engine_embedded_and_engine_aot_are_refused() {
+    let sandbox = Sandbox::new();
+    let module = prebuilt_module(&sandbox);
+    let module_arg = module.display().to_string();
+    let work = sandbox.work();
+    assert_run_refused(
+        &sandbox,
+        &work,
+        &["run", "--runtime", "embedded", "--wasm", &module_arg],
+        &[
+            "this cargo-wasock was built without the embedded engine",
+            "help: install WasmEdge",
+        ],
+    );
+    assert_run_refused(
+        &sandbox,
+        &work,
+        &["run", "--wasm", &module_arg],
+        &["wasmedge was not found on PATH", "has no embedded engine"],
+    );
+    let project = minimal_project(&work, "aot-nowhere", HELLO, "");
+    assert_run_refused(
+        &sandbox,
+        &project,
+        &["build", "--aot"],
+        &[
+            "`--aot` needs WasmEdge, which was not found",
+            "help: install WasmEdge",
+        ],
     );
 }

@@ -95,12 +95,15 @@ impl Sandbox {
         command
     }
 
-    /// `script` running `line` (a shell command line) on a pseudo-terminal, in `cwd`, with
+    /// `script` running `line` (a shell command line; start it with `exec` so the shell leaves
+    /// the terminal to the command) on a pseudo-terminal, in `cwd`, with
     /// this sandbox's environment; bytes written to its stdin are typed at that terminal.
     pub fn on_terminal(&self, cwd: &Path, line: &str) -> std::process::Command {
         let sandboxed = self.std_cmd();
         let mut script = std::process::Command::new("script");
         script.args(["-qfec", line, "/dev/null"]).current_dir(cwd);
+        // `script` runs the line with $SHELL; pin it so the process tree is the same everywhere.
+        script.env("SHELL", "/bin/sh");
         for (key, value) in sandboxed.get_envs() {
             match value {
                 Some(value) => script.env(key, value),

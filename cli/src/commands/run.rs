@@ -255,7 +255,7 @@ fn run_embedded(
     port: Option<u16>,
     printer: &Printer,
 ) -> anyhow::Result<i32> {
-    let why = if matches!(wasmedge::find(), Some(_)) {
+    let why = if wasmedge::find().is_some() {
         "requested"
     } else {
         "WasmEdge not found"

@@ -126,6 +126,23 @@ pub fn raise_fd_limit() {
     }
 }
 
+/// How many client connections (each also costing the server a descriptor) this process
+/// can open at once, up to `wanted`; says so on stderr when the limit forces fewer.
+pub fn affordable_connections(wanted: usize) -> usize {
+    raise_fd_limit();
+    // SAFETY: plain getrlimit on a local struct.
+    let soft = unsafe {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur
+    };
+    let affordable = (soft.saturating_sub(256) / 2) as usize;
+    if affordable < wanted {
+        eprintln!("open-file limit {soft} allows only {affordable} of {wanted} connections");
+    }
+    wanted.min(affordable.max(10))
+}
+
 /// Makes the next close of `stream` send a reset instead of a FIN.
 pub fn set_linger_zero(stream: &TcpStream) {
     use std::os::fd::AsRawFd;
