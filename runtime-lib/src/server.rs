@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use crate::event::{Event, EventLoop, Interest, Token};
 use crate::http::{
-    encode_response, wants_keep_alive, HttpError, Limits, Method, Request, RequestDecoder,
-    RequestEvent, Response, ResponseContext, StatusCode, Version, CONTINUE_RESPONSE,
+    encode_response, response_keeps_alive, wants_keep_alive, HttpError, Limits, Method, Request,
+    RequestDecoder, RequestEvent, Response, ResponseContext, StatusCode, Version,
+    CONTINUE_RESPONSE,
 };
 use crate::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 
@@ -397,17 +398,15 @@ where
         Ok(response) => response,
         Err(_) => plain_response(StatusCode::INTERNAL_SERVER_ERROR, "handler failed\n"),
     };
-    let handler_closes = response
-        .headers()
-        .get_all(::http::header::CONNECTION)
-        .iter()
-        .any(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
-    let keep_alive = client_keep_alive && !handler_closes && !shutting_down;
-    let context = ResponseContext {
+    let mut context = ResponseContext {
         request_method: method,
         request_version: version,
-        keep_alive,
+        keep_alive: client_keep_alive && !shutting_down,
     };
+    // The codec decides what `Connection` means, so the server closes exactly when the
+    // bytes it sends say it will (a token list such as `Close, x` included).
+    context.keep_alive = response_keeps_alive(&response, &context);
+    let keep_alive = context.keep_alive;
     encode_response(&response, &context, output);
     keep_alive
 }

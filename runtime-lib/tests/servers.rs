@@ -443,6 +443,24 @@ fn http_10_closes_and_keep_alive_is_honoured() {
 }
 
 #[test]
+fn a_handler_asking_to_close_in_a_token_list_closes_the_connection() {
+    for kind in BOTH {
+        let server = Running::start(kind);
+        let mut stream = server.connect();
+        stream
+            .write_all(b"GET /bye HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .expect("send");
+        let mut reader = ResponseReader::new(stream);
+        let response = reader.next().expect("read").expect("response");
+        assert_eq!(response.body, b"bye", "{kind:?}");
+        assert!(
+            reader.at_eof(),
+            "{kind:?}: the server must close after announcing `Connection: close`"
+        );
+    }
+}
+
+#[test]
 fn expect_continue_gets_100_before_the_body() {
     for kind in BOTH {
         let server = Running::start(kind);

@@ -56,14 +56,18 @@ impl BodyDecoder {
             BodyDecoder::Length { remaining } => {
                 copy_body_bytes(buf, body, remaining);
                 Ok(if *remaining == 0 {
-                    BodyProgress::Done { trailers: HeaderMap::new() }
+                    BodyProgress::Done {
+                        trailers: HeaderMap::new(),
+                    }
                 } else {
                     BodyProgress::NeedMore
                 })
             }
             BodyDecoder::UntilClose => {
                 if body.len().saturating_add(buf.len()) > limits.max_body_bytes {
-                    return Err(HttpError::BodyTooLarge { limit: limits.max_body_bytes });
+                    return Err(HttpError::BodyTooLarge {
+                        limit: limits.max_body_bytes,
+                    });
                 }
                 body.extend_from_slice(buf.pending());
                 buf.consume(buf.len());
@@ -81,7 +85,9 @@ impl BodyDecoder {
 
 fn copy_body_bytes(buf: &mut ReadBuffer, body: &mut Vec<u8>, remaining: &mut u64) {
     let available = buf.pending();
-    let take = usize::try_from(*remaining).unwrap_or(usize::MAX).min(available.len());
+    let take = usize::try_from(*remaining)
+        .unwrap_or(usize::MAX)
+        .min(available.len());
     if let Some(bytes) = available.get(..take) {
         body.extend_from_slice(bytes);
         buf.consume(take);
@@ -100,10 +106,14 @@ fn decode_chunked(
             ChunkedState::Size { scanned } => {
                 let pending = buf.pending();
                 let from = (*scanned).min(pending.len());
-                let Some(newline) = pending.get(from..).and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+                let Some(newline) = pending
+                    .get(from..)
+                    .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
                 else {
                     if pending.len() > MAX_CHUNK_SIZE_LINE {
-                        return Err(HttpError::MalformedChunk("chunk-size line too long".to_owned()));
+                        return Err(HttpError::MalformedChunk(
+                            "chunk-size line too long".to_owned(),
+                        ));
                     }
                     *scanned = pending.len();
                     return Ok(BodyProgress::NeedMore);
@@ -116,7 +126,9 @@ fn decode_chunked(
                     *state = ChunkedState::Trailers(HeadScanner::default());
                 } else {
                     if (body.len() as u64).saturating_add(size) > limits.max_body_bytes as u64 {
-                        return Err(HttpError::BodyTooLarge { limit: limits.max_body_bytes });
+                        return Err(HttpError::BodyTooLarge {
+                            limit: limits.max_body_bytes,
+                        });
                     }
                     *state = ChunkedState::Data { remaining: size };
                 }
@@ -136,7 +148,9 @@ fn decode_chunked(
                 } else if pending.is_empty() || pending == b"\r" {
                     return Ok(BodyProgress::NeedMore);
                 } else {
-                    return Err(HttpError::MalformedChunk("chunk data not followed by CRLF".to_owned()));
+                    return Err(HttpError::MalformedChunk(
+                        "chunk data not followed by CRLF".to_owned(),
+                    ));
                 }
             }
             ChunkedState::Trailers(scanner) => return decode_trailers(scanner, buf, limits),
@@ -147,7 +161,8 @@ fn decode_chunked(
 /// One `chunk-size [ chunk-ext ] CRLF` line, including its CRLF.
 fn parse_chunk_size_line(line: &[u8]) -> Result<u64, HttpError> {
     let malformed = || {
-        let shown = String::from_utf8_lossy(line.get(..line.len().min(40)).unwrap_or_default()).into_owned();
+        let shown = String::from_utf8_lossy(line.get(..line.len().min(40)).unwrap_or_default())
+            .into_owned();
         HttpError::MalformedChunk(format!("invalid chunk-size line {shown:?}"))
     };
     // httparse reads an empty size as 0 and a lone LF inside an extension as data: both are
@@ -169,13 +184,17 @@ fn decode_trailers(
     let pending = buf.pending();
     if pending.starts_with(b"\r\n") {
         buf.consume(2);
-        return Ok(BodyProgress::Done { trailers: HeaderMap::new() });
+        return Ok(BodyProgress::Done {
+            trailers: HeaderMap::new(),
+        });
     }
     if pending.is_empty() || pending == b"\r" {
         return Ok(BodyProgress::NeedMore);
     }
     if pending.starts_with(b"\n") {
-        return Err(HttpError::MalformedChunk("bare LF ends the chunked body".to_owned()));
+        return Err(HttpError::MalformedChunk(
+            "bare LF ends the chunked body".to_owned(),
+        ));
     }
     // A trailer section is a header section without a start line; a fresh scanner would flag
     // its first line for an early start-line check, which simply reports incomplete here.
@@ -191,7 +210,9 @@ fn decode_trailers(
             buf.consume(end);
             Ok(BodyProgress::Done { trailers })
         }
-        Ok(_) => Err(HttpError::MalformedHeader("malformed trailer section".to_owned())),
+        Ok(_) => Err(HttpError::MalformedHeader(
+            "malformed trailer section".to_owned(),
+        )),
         Err(error) => Err(map_parse_error(error, block, limits.max_headers)),
     }
 }

@@ -5,7 +5,9 @@
 
 use super::framing::{connection_has, sender_wants_chunked};
 use super::Trailers;
-use ::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
+use ::http::{
+    header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version,
+};
 
 /// What a response encoder needs to know about the request it answers.
 #[derive(Debug, Clone)]
@@ -43,7 +45,11 @@ pub fn response_keeps_alive(response: &Response<Vec<u8>>, ctx: &ResponseContext)
 pub fn encode_response(response: &Response<Vec<u8>>, ctx: &ResponseContext, out: &mut Vec<u8>) {
     let status = response.status();
     let is_http10 = ctx.request_version == Version::HTTP_10;
-    out.extend_from_slice(if is_http10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
+    out.extend_from_slice(if is_http10 {
+        b"HTTP/1.0 "
+    } else {
+        b"HTTP/1.1 "
+    });
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(status.canonical_reason().unwrap_or_default().as_bytes());
@@ -109,12 +115,21 @@ pub fn encode_request(request: &Request<Vec<u8>>, out: &mut Vec<u8>) {
     out.extend_from_slice(request.method().as_str().as_bytes());
     out.push(b' ');
     let target = if *request.method() == Method::CONNECT {
-        uri.authority().map(|authority| authority.as_str()).unwrap_or("/")
+        uri.authority()
+            .map(|authority| authority.as_str())
+            .unwrap_or("/")
     } else {
-        uri.path_and_query().map(|path| path.as_str()).filter(|path| !path.is_empty()).unwrap_or("/")
+        uri.path_and_query()
+            .map(|path| path.as_str())
+            .filter(|path| !path.is_empty())
+            .unwrap_or("/")
     };
     out.extend_from_slice(target.as_bytes());
-    out.extend_from_slice(if is_http10 { b" HTTP/1.0\r\n" } else { b" HTTP/1.1\r\n" });
+    out.extend_from_slice(if is_http10 {
+        b" HTTP/1.0\r\n"
+    } else {
+        b" HTTP/1.1\r\n"
+    });
 
     let headers = request.headers();
     if !headers.contains_key(header::HOST) {

@@ -33,7 +33,9 @@ pub(crate) fn request_framing(version: Version, headers: &HeaderMap) -> Result<F
         return if codings.len() == 1 {
             Ok(Framing::Chunked)
         } else {
-            Err(HttpError::MalformedHeader("chunked must be applied exactly once".to_owned()))
+            Err(HttpError::MalformedHeader(
+                "chunked must be applied exactly once".to_owned(),
+            ))
         };
     }
     match content_length(headers, false)? {
@@ -63,13 +65,16 @@ pub(crate) fn response_framing(
             return Err(HttpError::ConflictingFraming);
         }
         let codings = transfer_codings(headers)?;
-        let chunked_count = codings.iter().filter(|coding| coding.as_str() == "chunked").count();
+        let chunked_count = codings
+            .iter()
+            .filter(|coding| coding.as_str() == "chunked")
+            .count();
         return match (codings.last().map(String::as_str), chunked_count) {
             // Content codings under chunked (e.g. gzip) stay applied to the body we return.
             (Some("chunked"), 1) => Ok(Framing::Chunked),
-            (Some("chunked"), _) => {
-                Err(HttpError::MalformedHeader("chunked must be applied exactly once".to_owned()))
-            }
+            (Some("chunked"), _) => Err(HttpError::MalformedHeader(
+                "chunked must be applied exactly once".to_owned(),
+            )),
             // Without chunked last, only the end of the connection ends the body.
             _ => Ok(Framing::UntilClose),
         };
@@ -97,14 +102,19 @@ fn transfer_codings(headers: &HeaderMap) -> Result<Vec<String>, HttpError> {
         }
     }
     if codings.is_empty() {
-        return Err(HttpError::MalformedHeader("empty Transfer-Encoding".to_owned()));
+        return Err(HttpError::MalformedHeader(
+            "empty Transfer-Encoding".to_owned(),
+        ));
     }
     Ok(codings)
 }
 
 /// The declared body length. A request may carry exactly one value; a response may repeat the
 /// same value (some servers do), but never two different ones.
-fn content_length(headers: &HeaderMap, allow_identical_repeats: bool) -> Result<Option<u64>, HttpError> {
+fn content_length(
+    headers: &HeaderMap,
+    allow_identical_repeats: bool,
+) -> Result<Option<u64>, HttpError> {
     let mut found: Option<u64> = None;
     let mut count = 0usize;
     for value in headers.get_all(header::CONTENT_LENGTH) {
@@ -116,7 +126,9 @@ fn content_length(headers: &HeaderMap, allow_identical_repeats: bool) -> Result<
             count += 1;
             match found {
                 Some(previous) if previous != length => {
-                    return Err(HttpError::InvalidContentLength("conflicting values".to_owned()))
+                    return Err(HttpError::InvalidContentLength(
+                        "conflicting values".to_owned(),
+                    ))
                 }
                 Some(_) if !allow_identical_repeats => {
                     return Err(HttpError::InvalidContentLength("repeated".to_owned()))
@@ -135,7 +147,9 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    digits.iter().try_fold(0u64, |total, &digit| total.checked_mul(10)?.checked_add(u64::from(digit - b'0')))
+    digits.iter().try_fold(0u64, |total, &digit| {
+        total.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+    })
 }
 
 /// Whether any Connection header lists `token` (case-insensitively).
@@ -151,10 +165,12 @@ pub(crate) fn connection_has(headers: &HeaderMap, token: &str) -> bool {
 /// `Expect: 100-continue`, which HTTP/1.0 recipients must ignore (RFC 9110 §10.1.1).
 pub(crate) fn expects_continue(version: Version, headers: &HeaderMap) -> bool {
     version != Version::HTTP_10
-        && headers
-            .get_all(header::EXPECT)
-            .iter()
-            .any(|value| value.as_bytes().trim_ascii().eq_ignore_ascii_case(b"100-continue"))
+        && headers.get_all(header::EXPECT).iter().any(|value| {
+            value
+                .as_bytes()
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"100-continue")
+        })
 }
 
 /// Whether the final transfer coding a sender set is chunked: then we chunk-encode.

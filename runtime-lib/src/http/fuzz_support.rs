@@ -8,8 +8,8 @@
 //! whatever was decoded survives an encode → decode round trip.
 
 use super::{
-    encode_request, encode_response, HttpError, Limits, Method, RequestDecoder, RequestEvent, ResponseContext,
-    ResponseDecoder, StatusCode, Trailers, Version,
+    encode_request, encode_response, HttpError, Limits, Method, RequestDecoder, RequestEvent,
+    ResponseContext, ResponseDecoder, StatusCode, Trailers, Version,
 };
 
 /// Largest raw buffer a decoder may keep while it asks for more input: a head or trailer
@@ -42,27 +42,60 @@ fn small_or_default_limits(selector: u8) -> Limits {
     if selector & 1 == 0 {
         Limits::default()
     } else {
-        Limits { max_header_bytes: 256, max_headers: 4, max_body_bytes: 64 }
+        Limits {
+            max_header_bytes: 256,
+            max_headers: 4,
+            max_body_bytes: 64,
+        }
     }
 }
 
 fn roomy_limits() -> Limits {
-    Limits { max_header_bytes: 1 << 20, max_headers: 10_000, max_body_bytes: 1 << 26 }
+    Limits {
+        max_header_bytes: 1 << 20,
+        max_headers: 10_000,
+        max_body_bytes: 1 << 26,
+    }
 }
 
 /// A decoded message in comparable form: method or status, target, version, fields, body, trailers.
-type Decoded = (String, String, Version, super::HeaderMap, Vec<u8>, Option<Trailers>);
+type Decoded = (
+    String,
+    String,
+    Version,
+    super::HeaderMap,
+    Vec<u8>,
+    Option<Trailers>,
+);
 
 fn decoded_request(request: &super::Request<Vec<u8>>) -> Decoded {
-    let parts = (request.method().to_string(), request.uri().to_string(), request.version());
+    let parts = (
+        request.method().to_string(),
+        request.uri().to_string(),
+        request.version(),
+    );
     let trailers = request.extensions().get::<Trailers>().cloned();
-    (parts.0, parts.1, parts.2, request.headers().clone(), request.body().clone(), trailers)
+    (
+        parts.0,
+        parts.1,
+        parts.2,
+        request.headers().clone(),
+        request.body().clone(),
+        trailers,
+    )
 }
 
 fn decoded_response(response: &super::Response<Vec<u8>>) -> Decoded {
     let trailers = response.extensions().get::<Trailers>().cloned();
     let status = response.status().to_string();
-    (status, String::new(), response.version(), response.headers().clone(), response.body().clone(), trailers)
+    (
+        status,
+        String::new(),
+        response.version(),
+        response.headers().clone(),
+        response.body().clone(),
+        trailers,
+    )
 }
 
 /// Feeds `data` to a [`RequestDecoder`] in seeded splits, draining events after every read,
@@ -75,11 +108,21 @@ pub fn request_decoder(data: &[u8]) {
     let limits = small_or_default_limits(seed[0]);
     let split = decode_requests(stream, &limits, Some(Splitter::new(seed)));
     let whole = decode_requests(stream, &limits, None);
-    assert_eq!(split.0, whole.0, "requests depend on how the input was split");
-    assert_eq!(split.1, whole.1, "failure depends on how the input was split");
+    assert_eq!(
+        split.0, whole.0,
+        "requests depend on how the input was split"
+    );
+    assert_eq!(
+        split.1, whole.1,
+        "failure depends on how the input was split"
+    );
 }
 
-fn decode_requests(stream: &[u8], limits: &Limits, mut splitter: Option<Splitter>) -> (Vec<Decoded>, bool) {
+fn decode_requests(
+    stream: &[u8],
+    limits: &Limits,
+    mut splitter: Option<Splitter>,
+) -> (Vec<Decoded>, bool) {
     let mut decoder = RequestDecoder::new(*limits);
     let mut decoded = Vec::new();
     let mut rest = stream;
@@ -97,7 +140,10 @@ fn decode_requests(stream: &[u8], limits: &Limits, mut splitter: Option<Splitter
                 }
                 Ok(Some(RequestEvent::ContinueExpected)) => {}
                 Ok(None) => {
-                    assert!(decoder.wants_more_input(), "decoder stalled without asking for input");
+                    assert!(
+                        decoder.wants_more_input(),
+                        "decoder stalled without asking for input"
+                    );
                     assert!(
                         decoder.buffered_len() <= max_idle_buffer(limits),
                         "decoder holds {} bytes while asking for more",
@@ -115,13 +161,20 @@ fn decode_requests(stream: &[u8], limits: &Limits, mut splitter: Option<Splitter
     }
     if let Some(error) = &failed {
         assert!(!decoder.wants_more_input());
-        assert_eq!(decoder.next_event().err().as_ref(), Some(error), "an error must stick");
+        assert_eq!(
+            decoder.next_event().err().as_ref(),
+            Some(error),
+            "an error must stick"
+        );
     }
     (decoded, failed.is_some())
 }
 
 fn check_request_round_trip(request: &super::Request<Vec<u8>>, limits: &Limits) {
-    assert!(request.body().len() <= limits.max_body_bytes, "body over the limit was accepted");
+    assert!(
+        request.body().len() <= limits.max_body_bytes,
+        "body over the limit was accepted"
+    );
     let mut wire = Vec::new();
     encode_request(request, &mut wire);
     let mut decoder = RequestDecoder::new(roomy_limits());
@@ -130,14 +183,23 @@ fn check_request_round_trip(request: &super::Request<Vec<u8>>, limits: &Limits) 
         match decoder.next_event() {
             Ok(Some(RequestEvent::Request(again))) => break again,
             Ok(Some(RequestEvent::ContinueExpected)) => continue,
-            other => panic!("re-encoded request did not decode: {other:?}\n{}", String::from_utf8_lossy(&wire)),
+            other => panic!(
+                "re-encoded request did not decode: {other:?}\n{}",
+                String::from_utf8_lossy(&wire)
+            ),
         }
     };
     assert_eq!(again.method(), request.method());
     assert_eq!(again.version(), request.version());
     assert_eq!(again.body(), request.body());
-    assert_eq!(again.extensions().get::<Trailers>(), request.extensions().get::<Trailers>());
-    assert!(!decoder.is_mid_request(), "re-encoded request left bytes behind");
+    assert_eq!(
+        again.extensions().get::<Trailers>(),
+        request.extensions().get::<Trailers>()
+    );
+    assert!(
+        !decoder.is_mid_request(),
+        "re-encoded request left bytes behind"
+    );
 }
 
 /// Feeds `data` to a [`ResponseDecoder`] in seeded splits, then signals end of stream, and
@@ -156,8 +218,14 @@ pub fn response_decoder(data: &[u8]) {
     };
     let split = decode_responses(stream, &limits, &method, Some(Splitter::new(seed)));
     let whole = decode_responses(stream, &limits, &method, None);
-    assert_eq!(split.0, whole.0, "responses depend on how the input was split");
-    assert_eq!(split.1, whole.1, "failure depends on how the input was split");
+    assert_eq!(
+        split.0, whole.0,
+        "responses depend on how the input was split"
+    );
+    assert_eq!(
+        split.1, whole.1,
+        "failure depends on how the input was split"
+    );
 }
 
 fn decode_responses(
@@ -178,7 +246,11 @@ fn decode_responses(
             }
             Ok(None) => {}
             Err(error) => {
-                assert_eq!(decoder.next_response(method).err(), Some(error), "an error must stick");
+                assert_eq!(
+                    decoder.next_response(method).err(),
+                    Some(error),
+                    "an error must stick"
+                );
                 return (decoded, true);
             }
         }
@@ -202,18 +274,35 @@ fn decode_responses(
     }
 }
 
-fn check_response_round_trip(response: &super::Response<Vec<u8>>, limits: &Limits, method: &Method) {
-    assert!(response.body().len() <= limits.max_body_bytes, "body over the limit was accepted");
+fn check_response_round_trip(
+    response: &super::Response<Vec<u8>>,
+    limits: &Limits,
+    method: &Method,
+) {
+    assert!(
+        response.body().len() <= limits.max_body_bytes,
+        "body over the limit was accepted"
+    );
     let status = response.status();
-    assert!(!status.is_informational() || status == StatusCode::SWITCHING_PROTOCOLS, "interim response leaked");
-    let ctx = ResponseContext { request_method: method.clone(), request_version: Version::HTTP_11, keep_alive: true };
+    assert!(
+        !status.is_informational() || status == StatusCode::SWITCHING_PROTOCOLS,
+        "interim response leaked"
+    );
+    let ctx = ResponseContext {
+        request_method: method.clone(),
+        request_version: Version::HTTP_11,
+        keep_alive: true,
+    };
     let mut wire = Vec::new();
     encode_response(response, &ctx, &mut wire);
     let mut decoder = ResponseDecoder::new(roomy_limits());
     decoder.feed(&wire);
     let again = match decoder.next_response(method) {
         Ok(Some(again)) => again,
-        other => panic!("re-encoded response did not decode: {other:?}\n{}", String::from_utf8_lossy(&wire)),
+        other => panic!(
+            "re-encoded response did not decode: {other:?}\n{}",
+            String::from_utf8_lossy(&wire)
+        ),
     };
     assert_eq!(again.status(), status);
     assert_eq!(again.body(), response.body());

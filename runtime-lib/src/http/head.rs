@@ -29,10 +29,17 @@ impl HeadScanner {
         *self = HeadScanner::default();
     }
 
-    pub(crate) fn scan(&mut self, pending: &[u8], max_head_bytes: usize) -> Result<HeadScan, HttpError> {
+    pub(crate) fn scan(
+        &mut self,
+        pending: &[u8],
+        max_head_bytes: usize,
+    ) -> Result<HeadScan, HttpError> {
         let mut from = self.scanned.min(pending.len());
         let mut saw_newline = false;
-        while let Some(offset) = pending.get(from..).and_then(|rest| rest.iter().position(|&b| b == b'\n')) {
+        while let Some(offset) = pending
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+        {
             let newline = from + offset;
             saw_newline = true;
             match (pending.get(newline + 1), pending.get(newline + 2)) {
@@ -58,7 +65,9 @@ impl HeadScanner {
 
     fn complete(end: usize, max_head_bytes: usize) -> Result<HeadScan, HttpError> {
         if end > max_head_bytes {
-            return Err(HttpError::HeaderTooLarge { limit: max_head_bytes });
+            return Err(HttpError::HeaderTooLarge {
+                limit: max_head_bytes,
+            });
         }
         Ok(HeadScan::Complete(end))
     }
@@ -70,7 +79,9 @@ impl HeadScanner {
         max_head_bytes: usize,
     ) -> Result<HeadScan, HttpError> {
         if pending.len() > max_head_bytes {
-            return Err(HttpError::HeaderTooLarge { limit: max_head_bytes });
+            return Err(HttpError::HeaderTooLarge {
+                limit: max_head_bytes,
+            });
         }
         if saw_newline && !self.start_line_checked {
             self.start_line_checked = true;
@@ -81,7 +92,11 @@ impl HeadScanner {
 }
 
 /// Maps an `httparse` failure to our error, telling a foreign version (505) from garbage (400).
-pub(crate) fn map_parse_error(error: httparse::Error, head: &[u8], max_headers: usize) -> HttpError {
+pub(crate) fn map_parse_error(
+    error: httparse::Error,
+    head: &[u8],
+    max_headers: usize,
+) -> HttpError {
     match error {
         httparse::Error::TooManyHeaders => HttpError::TooManyHeaders { limit: max_headers },
         httparse::Error::Version if has_http_version_shape(head) => HttpError::UnsupportedVersion,
@@ -94,7 +109,9 @@ pub(crate) fn map_parse_error(error: httparse::Error, head: &[u8], max_headers: 
 
 /// True when the start line carries a well-formed `HTTP/x.y` that is simply not 1.0/1.1.
 fn has_http_version_shape(head: &[u8]) -> bool {
-    let first_line = head.split(|&b| b == b'\n').find(|line| !line.is_empty() && *line != b"\r");
+    let first_line = head
+        .split(|&b| b == b'\n')
+        .find(|line| !line.is_empty() && *line != b"\r");
     let Some(line) = first_line else { return false };
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let is_version = |token: &[u8]| {
@@ -118,10 +135,12 @@ pub(crate) fn version_from_minor(minor: Option<u8>) -> Result<Version, HttpError
 pub(crate) fn header_map(headers: &[httparse::Header<'_>]) -> Result<HeaderMap, HttpError> {
     let mut map = HeaderMap::with_capacity(headers.len());
     for header in headers {
-        let name = HeaderName::from_bytes(header.name.as_bytes())
-            .map_err(|_| HttpError::MalformedHeader(format!("invalid field name `{}`", header.name)))?;
-        let value = HeaderValue::from_bytes(header.value)
-            .map_err(|_| HttpError::MalformedHeader(format!("invalid value for field `{}`", header.name)))?;
+        let name = HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| {
+            HttpError::MalformedHeader(format!("invalid field name `{}`", header.name))
+        })?;
+        let value = HeaderValue::from_bytes(header.value).map_err(|_| {
+            HttpError::MalformedHeader(format!("invalid value for field `{}`", header.name))
+        })?;
         map.append(name, value);
     }
     Ok(map)

@@ -25,7 +25,9 @@ pub mod fuzz_support;
 #[cfg(test)]
 mod tests;
 
-pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
+pub use ::http::{
+    HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version,
+};
 pub use encode::{encode_request, encode_response, response_keeps_alive, ResponseContext};
 pub use error::HttpError;
 pub use request::{RequestDecoder, RequestEvent};
@@ -46,7 +48,11 @@ pub struct Limits {
 impl Default for Limits {
     /// 16 KiB of head, 100 fields, 8 MiB of body.
     fn default() -> Self {
-        Limits { max_header_bytes: 16 * 1024, max_headers: 100, max_body_bytes: 8 * 1024 * 1024 }
+        Limits {
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            max_body_bytes: 8 * 1024 * 1024,
+        }
     }
 }
 

@@ -4,7 +4,9 @@ use super::buffer::ReadBuffer;
 use super::chunked::{BodyDecoder, BodyProgress};
 use super::error::HttpError;
 use super::framing::{expects_continue, request_framing};
-use super::head::{header_map, header_slots, map_parse_error, version_from_minor, HeadScan, HeadScanner};
+use super::head::{
+    header_map, header_slots, map_parse_error, version_from_minor, HeadScan, HeadScanner,
+};
 use super::{Limits, Trailers};
 use ::http::{header, Method, Request, Uri, Version};
 
@@ -39,7 +41,10 @@ pub struct RequestDecoder {
 #[derive(Debug)]
 enum Stage {
     Head(HeadScanner),
-    Body { request: Box<Request<Vec<u8>>>, decoder: BodyDecoder },
+    Body {
+        request: Box<Request<Vec<u8>>>,
+        decoder: BodyDecoder,
+    },
 }
 
 impl RequestDecoder {
@@ -120,7 +125,9 @@ impl RequestDecoder {
                     let framing = request_framing(request.version(), request.headers())?;
                     if let super::framing::Framing::Length(length) = framing {
                         if length > self.limits.max_body_bytes as u64 {
-                            return Err(HttpError::BodyTooLarge { limit: self.limits.max_body_bytes });
+                            return Err(HttpError::BodyTooLarge {
+                                limit: self.limits.max_body_bytes,
+                            });
                         }
                     }
                     let Some(decoder) = BodyDecoder::for_framing(framing) else {
@@ -129,9 +136,12 @@ impl RequestDecoder {
                         return Ok(());
                     };
                     // A client that already sent body bytes is not waiting for the go-ahead.
-                    let wants_continue =
-                        expects_continue(request.version(), request.headers()) && self.buf.is_empty();
-                    self.stage = Stage::Body { request: Box::new(request), decoder };
+                    let wants_continue = expects_continue(request.version(), request.headers())
+                        && self.buf.is_empty();
+                    self.stage = Stage::Body {
+                        request: Box::new(request),
+                        decoder,
+                    };
                     if wants_continue {
                         self.ready = Some(RequestEvent::ContinueExpected);
                         return Ok(());
@@ -141,7 +151,10 @@ impl RequestDecoder {
                     match decoder.decode(&mut self.buf, request.body_mut(), &self.limits)? {
                         BodyProgress::NeedMore => return Ok(()),
                         BodyProgress::Done { trailers } => {
-                            let stage = std::mem::replace(&mut self.stage, Stage::Head(HeadScanner::default()));
+                            let stage = std::mem::replace(
+                                &mut self.stage,
+                                Stage::Head(HeadScanner::default()),
+                            );
                             if let Stage::Body { request, .. } = stage {
                                 let mut request = *request;
                                 if !trailers.is_empty() {
@@ -170,7 +183,10 @@ fn parse_head(
         HeadScan::StartLineReady => {
             // Only to reject a bad request line before its headers arrive. The request line
             // alone is parsed, so the verdict does not depend on how reads were split.
-            let line_end = pending.iter().position(|&b| b == b'\n').map_or(pending.len(), |newline| newline + 1);
+            let line_end = pending
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(pending.len(), |newline| newline + 1);
             let start_line = pending.get(..line_end).unwrap_or_default();
             let mut slots = header_slots(limits.max_headers);
             let mut parsed = httparse::Request::new(&mut slots);

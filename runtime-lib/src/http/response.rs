@@ -4,7 +4,9 @@ use super::buffer::ReadBuffer;
 use super::chunked::{BodyDecoder, BodyProgress};
 use super::error::HttpError;
 use super::framing::{response_framing, Framing};
-use super::head::{header_map, header_slots, map_parse_error, version_from_minor, HeadScan, HeadScanner};
+use super::head::{
+    header_map, header_slots, map_parse_error, version_from_minor, HeadScan, HeadScanner,
+};
 use super::{Limits, Trailers};
 use ::http::{Method, Response, StatusCode};
 
@@ -24,12 +26,20 @@ pub struct ResponseDecoder {
 #[derive(Debug)]
 enum Stage {
     Head(HeadScanner),
-    Body { response: Box<Response<Vec<u8>>>, decoder: BodyDecoder },
+    Body {
+        response: Box<Response<Vec<u8>>>,
+        decoder: BodyDecoder,
+    },
 }
 
 impl ResponseDecoder {
     pub fn new(limits: Limits) -> Self {
-        ResponseDecoder { limits, buf: ReadBuffer::default(), stage: Stage::Head(HeadScanner::default()), error: None }
+        ResponseDecoder {
+            limits,
+            buf: ReadBuffer::default(),
+            stage: Stage::Head(HeadScanner::default()),
+            error: None,
+        }
     }
 
     /// Appends bytes as read from the connection. Bytes fed after an error are dropped.
@@ -41,7 +51,10 @@ impl ResponseDecoder {
 
     /// The next final response; interim 1xx responses (other than 101) are skipped.
     /// `Ok(None)` means more bytes are needed.
-    pub fn next_response(&mut self, request_method: &Method) -> Result<Option<Response<Vec<u8>>>, HttpError> {
+    pub fn next_response(
+        &mut self,
+        request_method: &Method,
+    ) -> Result<Option<Response<Vec<u8>>>, HttpError> {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }
@@ -56,7 +69,10 @@ impl ResponseDecoder {
     /// The peer closed the connection: returns a response that was complete or ran until
     /// close, `Ok(None)` if the connection ended cleanly between responses, and
     /// [`HttpError::UnexpectedEof`] if it was cut inside one.
-    pub fn finish(&mut self, request_method: &Method) -> Result<Option<Response<Vec<u8>>>, HttpError> {
+    pub fn finish(
+        &mut self,
+        request_method: &Method,
+    ) -> Result<Option<Response<Vec<u8>>>, HttpError> {
         if let Some(response) = self.next_response(request_method)? {
             return Ok(Some(response));
         }
@@ -97,20 +113,32 @@ impl ResponseDecoder {
                     let framing = response_framing(request_method, status, response.headers())?;
                     if let Framing::Length(length) = framing {
                         if length > self.limits.max_body_bytes as u64 {
-                            return Err(HttpError::BodyTooLarge { limit: self.limits.max_body_bytes });
+                            return Err(HttpError::BodyTooLarge {
+                                limit: self.limits.max_body_bytes,
+                            });
                         }
                     }
                     match BodyDecoder::for_framing(framing) {
                         None => return Ok(Some(response)),
-                        Some(decoder) => self.stage = Stage::Body { response: Box::new(response), decoder },
+                        Some(decoder) => {
+                            self.stage = Stage::Body {
+                                response: Box::new(response),
+                                decoder,
+                            }
+                        }
                     }
                 }
                 Stage::Body { response, decoder } => {
                     match decoder.decode(&mut self.buf, response.body_mut(), &self.limits)? {
                         BodyProgress::NeedMore => return Ok(None),
                         BodyProgress::Done { trailers } => {
-                            let stage = std::mem::replace(&mut self.stage, Stage::Head(HeadScanner::default()));
-                            let Stage::Body { response, .. } = stage else { return Ok(None) };
+                            let stage = std::mem::replace(
+                                &mut self.stage,
+                                Stage::Head(HeadScanner::default()),
+                            );
+                            let Stage::Body { response, .. } = stage else {
+                                return Ok(None);
+                            };
                             let mut response = *response;
                             if !trailers.is_empty() {
                                 response.extensions_mut().insert(Trailers(trailers));

@@ -19,7 +19,11 @@ fn seen(request: &Request<Vec<u8>>) -> Seen {
         method: request.method().to_string(),
         uri: request.uri().to_string(),
         version: request.version(),
-        headers: request.headers().iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect(),
+        headers: request
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect(),
         body: request.body().clone(),
         trailers: request.extensions().get::<Trailers>().cloned(),
     }
@@ -65,7 +69,11 @@ fn decode_with_limits_error(input: &[u8], limits: Limits) -> HttpError {
     let outcome = decode_in_reads([input], limits);
     match outcome.error {
         Some(error) => error,
-        None => panic!("expected an error for {:?}, got {:?}", String::from_utf8_lossy(input), outcome.requests),
+        None => panic!(
+            "expected an error for {:?}, got {:?}",
+            String::from_utf8_lossy(input),
+            outcome.requests
+        ),
     }
 }
 
@@ -87,12 +95,18 @@ fn assert_same_at_every_split(input: &[u8]) -> Vec<Seen> {
 }
 
 fn header<'a>(request: &'a Seen, name: &str) -> Option<&'a [u8]> {
-    request.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    request
+        .headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_slice())
 }
 
 #[test]
 fn get_without_body_decodes() {
-    let requests = assert_same_at_every_split(b"GET /path?q=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n");
+    let requests = assert_same_at_every_split(
+        b"GET /path?q=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n",
+    );
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
     assert_eq!(request.method, "GET");
@@ -122,14 +136,18 @@ fn chunked_body_with_extensions_and_trailers_at_every_split() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].body, b"hello, world0123456789");
     let trailers = requests[0].trailers.clone().expect("trailers kept");
-    assert_eq!(trailers.0.get("x-checksum").map(|v| v.as_bytes()), Some(&b"abc"[..]));
+    assert_eq!(
+        trailers.0.get("x-checksum").map(|v| v.as_bytes()),
+        Some(&b"abc"[..])
+    );
     assert_eq!(trailers.0.len(), 2);
 }
 
 #[test]
 fn chunked_body_without_trailers_has_no_trailer_extension() {
-    let requests =
-        assert_same_at_every_split(b"PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    let requests = assert_same_at_every_split(
+        b"PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    );
     assert_eq!(requests[0].body, b"abc");
     assert_eq!(requests[0].trailers, None);
 }
@@ -153,7 +171,9 @@ fn pipelined_requests_come_out_in_order_at_every_split() {
 fn two_hundred_pipelined_requests_in_one_read() {
     let mut input = Vec::new();
     for index in 0..200 {
-        input.extend_from_slice(format!("POST /{index} HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx").as_bytes());
+        input.extend_from_slice(
+            format!("POST /{index} HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx").as_bytes(),
+        );
     }
     let outcome = decode(&input);
     assert_eq!(outcome.error, None);
@@ -176,7 +196,10 @@ fn backpressure_and_mid_request_state() {
     // A complete request waits: a server may stop reading now.
     assert!(!decoder.wants_more_input());
     assert!(matches!(decoder.next_event(), Ok(Some(RequestEvent::Request(r))) if r.uri() == "/a"));
-    assert!(!decoder.wants_more_input(), "the second request is already decoded");
+    assert!(
+        !decoder.wants_more_input(),
+        "the second request is already decoded"
+    );
     assert!(matches!(decoder.next_event(), Ok(Some(RequestEvent::Request(r))) if r.uri() == "/b"));
     assert!(matches!(decoder.next_event(), Ok(None)));
     assert!(decoder.wants_more_input());
@@ -185,7 +208,11 @@ fn backpressure_and_mid_request_state() {
     decoder.feed(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nab");
     assert!(matches!(decoder.next_event(), Ok(None)));
     assert!(decoder.is_mid_request(), "body in progress");
-    assert_eq!(decoder.buffered_len(), 0, "body bytes moved out of the raw buffer");
+    assert_eq!(
+        decoder.buffered_len(),
+        0,
+        "body bytes moved out of the raw buffer"
+    );
 }
 
 #[test]
@@ -219,48 +246,83 @@ fn keep_alive_rules() {
 
 #[test]
 fn response_context_follows_request() {
-    let request = Request::builder().version(Version::HTTP_10).header("connection", "keep-alive").body(()).unwrap();
+    let request = Request::builder()
+        .version(Version::HTTP_10)
+        .header("connection", "keep-alive")
+        .body(())
+        .unwrap();
     let ctx = ResponseContext::for_request(&request);
     assert!(ctx.keep_alive);
     assert_eq!(ctx.request_version, Version::HTTP_10);
-    let closing = Response::builder().header("connection", "close").body(Vec::new()).unwrap();
+    let closing = Response::builder()
+        .header("connection", "close")
+        .body(Vec::new())
+        .unwrap();
     assert!(!response_keeps_alive(&closing, &ctx));
 }
 
 #[test]
 fn header_section_too_large_is_431() {
-    let limits = Limits { max_header_bytes: 64, ..Limits::default() };
-    let long = format!("GET / HTTP/1.1\r\nHost: h\r\nX-Long: {}\r\n\r\n", "a".repeat(100));
-    assert_eq!(decode_with_limits_error(long.as_bytes(), limits).status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    let limits = Limits {
+        max_header_bytes: 64,
+        ..Limits::default()
+    };
+    let long = format!(
+        "GET / HTTP/1.1\r\nHost: h\r\nX-Long: {}\r\n\r\n",
+        "a".repeat(100)
+    );
+    assert_eq!(
+        decode_with_limits_error(long.as_bytes(), limits).status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
     // Never completed: refused as soon as the buffered head passes the limit.
     let endless = format!("GET / HTTP/1.1\r\nX-Long: {}", "a".repeat(100));
     let error = decode_with_limits_error(endless.as_bytes(), limits);
     assert_eq!(error, HttpError::HeaderTooLarge { limit: 64 });
     // Exactly at the limit is fine.
     let exact = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
-    let limits = Limits { max_header_bytes: exact.len(), ..Limits::default() };
+    let limits = Limits {
+        max_header_bytes: exact.len(),
+        ..Limits::default()
+    };
     assert_eq!(decode_in_reads([&exact[..]], limits).requests.len(), 1);
 }
 
 #[test]
 fn too_many_headers_is_431() {
-    let limits = Limits { max_headers: 3, ..Limits::default() };
+    let limits = Limits {
+        max_headers: 3,
+        ..Limits::default()
+    };
     let input = b"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
     let error = decode_with_limits_error(input, limits);
     assert_eq!(error, HttpError::TooManyHeaders { limit: 3 });
     assert_eq!(error.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     let trailers = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";
-    assert_eq!(decode_with_limits_error(trailers, limits).status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(
+        decode_with_limits_error(trailers, limits).status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
 }
 
 #[test]
 fn body_too_large_is_413_before_reading_it() {
-    let limits = Limits { max_body_bytes: 10, ..Limits::default() };
+    let limits = Limits {
+        max_body_bytes: 10,
+        ..Limits::default()
+    };
     // Refused from the head alone, so a server can answer without reading 1 GB.
-    let error = decode_with_limits_error(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000000\r\n\r\n", limits);
+    let error = decode_with_limits_error(
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000000\r\n\r\n",
+        limits,
+    );
     assert_eq!(error.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let chunked = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\n";
-    assert_eq!(decode_with_limits_error(chunked, limits), HttpError::BodyTooLarge { limit: 10 });
+    let chunked =
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\n";
+    assert_eq!(
+        decode_with_limits_error(chunked, limits),
+        HttpError::BodyTooLarge { limit: 10 }
+    );
     let at_limit = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789";
     assert_eq!(decode_in_reads([&at_limit[..]], limits).requests.len(), 1);
 }
@@ -273,12 +335,12 @@ fn malformed_requests_are_400() {
         b"G(T / HTTP/1.1\r\nHost: h\r\n\r\n",
         b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: h\r\nNo-Colon\r\n\r\n",
-        b"GET / HTTP/1.1\r\n\r\n",                               // no Host
-        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",          // two Hosts
-        b"GET / HTTP/1.1\r\nHost: h\r\n folded: x\r\n\r\n",      // obs-fold
-        b"GET / HTTP/1.1\r\nHost : h\r\n\r\n",                   // space before colon (smuggling)
-        b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n",                   // double space in request line
-        b"GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",                 // space in target
+        b"GET / HTTP/1.1\r\n\r\n",                          // no Host
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",    // two Hosts
+        b"GET / HTTP/1.1\r\nHost: h\r\n folded: x\r\n\r\n", // obs-fold
+        b"GET / HTTP/1.1\r\nHost : h\r\n\r\n",              // space before colon (smuggling)
+        b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n",              // double space in request line
+        b"GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",            // space in target
         b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n",
@@ -293,7 +355,12 @@ fn malformed_requests_are_400() {
     ];
     for case in cases {
         let error = decode_error(case);
-        assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{:?} gave {error}", String::from_utf8_lossy(case));
+        assert_eq!(
+            error.status(),
+            StatusCode::BAD_REQUEST,
+            "{:?} gave {error}",
+            String::from_utf8_lossy(case)
+        );
     }
 }
 
@@ -301,43 +368,67 @@ fn malformed_requests_are_400() {
 fn bad_chunk_framing_is_400() {
     let head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
     let bodies = [
-        "\r\n",                           // empty size
-        ";ext\r\nabc\r\n",                // size missing before extension
-        "zz\r\n",                         // not hex
-        "-1\r\n",                         // sign
-        "11111111111111111\r\n",          // more than 16 hex digits
-        "3\r\nabcX\r\n0\r\n\r\n",         // data longer than its size
-        "3\nabc\r\n0\r\n\r\n",            // bare LF after the size
-        "3;a=\nb\r\nabc\r\n0\r\n\r\n",    // bare LF hidden in an extension
-        "0\r\n\n",                        // bare LF ends the body
+        "\r\n",                        // empty size
+        ";ext\r\nabc\r\n",             // size missing before extension
+        "zz\r\n",                      // not hex
+        "-1\r\n",                      // sign
+        "11111111111111111\r\n",       // more than 16 hex digits
+        "3\r\nabcX\r\n0\r\n\r\n",      // data longer than its size
+        "3\nabc\r\n0\r\n\r\n",         // bare LF after the size
+        "3;a=\nb\r\nabc\r\n0\r\n\r\n", // bare LF hidden in an extension
+        "0\r\n\n",                     // bare LF ends the body
     ];
     for body in bodies {
         let input = format!("{head}{body}");
         let error = decode_error(input.as_bytes());
-        assert!(matches!(error, HttpError::MalformedChunk(_)), "{body:?} gave {error:?}");
+        assert!(
+            matches!(error, HttpError::MalformedChunk(_)),
+            "{body:?} gave {error:?}"
+        );
         assert_eq!(error.status(), StatusCode::BAD_REQUEST);
     }
     let endless_size_line = format!("{head}1;{}", "e".repeat(5000));
-    assert!(matches!(decode_error(endless_size_line.as_bytes()), HttpError::MalformedChunk(_)));
+    assert!(matches!(
+        decode_error(endless_size_line.as_bytes()),
+        HttpError::MalformedChunk(_)
+    ));
 }
 
 #[test]
 fn bad_request_line_is_rejected_before_headers_arrive() {
     let outcome = decode_in_reads([&b"GE\x01T / HTTP/1.1\r\nHost: h"[..]], Limits::default());
-    assert_eq!(outcome.error.map(|e| e.status()), Some(StatusCode::BAD_REQUEST));
+    assert_eq!(
+        outcome.error.map(|e| e.status()),
+        Some(StatusCode::BAD_REQUEST)
+    );
 }
 
 #[test]
 fn other_versions_are_505_and_other_codings_501() {
-    assert_eq!(decode_error(b"GET / HTTP/2.0\r\nHost: h\r\n\r\n").status(), StatusCode::HTTP_VERSION_NOT_SUPPORTED);
-    assert_eq!(decode_error(b"GET / HTTP/1.1\r\n\r\n").status(), StatusCode::BAD_REQUEST);
-    assert_eq!(decode_error(b"GET / HTTX/1.1\r\nHost: h\r\n\r\n").status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        decode_error(b"GET / HTTP/2.0\r\nHost: h\r\n\r\n").status(),
+        StatusCode::HTTP_VERSION_NOT_SUPPORTED
+    );
+    assert_eq!(
+        decode_error(b"GET / HTTP/1.1\r\n\r\n").status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        decode_error(b"GET / HTTX/1.1\r\nHost: h\r\n\r\n").status(),
+        StatusCode::BAD_REQUEST
+    );
     for coding in ["gzip", "gzip, chunked", "identity"] {
         let input = format!("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: {coding}\r\n\r\n");
-        assert_eq!(decode_error(input.as_bytes()).status(), StatusCode::NOT_IMPLEMENTED, "{coding}");
+        assert_eq!(
+            decode_error(input.as_bytes()).status(),
+            StatusCode::NOT_IMPLEMENTED,
+            "{coding}"
+        );
     }
     // Coding names are case-insensitive.
-    let upper = decode(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n");
+    let upper = decode(
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+    );
     assert_eq!(upper.requests[0].body, b"x");
 }
 
@@ -357,7 +448,10 @@ fn a_request_before_an_error_is_still_delivered() {
     let outcome = decode(b"GET /ok HTTP/1.1\r\nHost: h\r\n\r\nBAD\r\n\r\n");
     assert_eq!(outcome.requests.len(), 1);
     assert_eq!(outcome.requests[0].uri, "/ok");
-    assert_eq!(outcome.error.map(|e| e.status()), Some(StatusCode::BAD_REQUEST));
+    assert_eq!(
+        outcome.error.map(|e| e.status()),
+        Some(StatusCode::BAD_REQUEST)
+    );
 }
 
 #[test]
@@ -365,7 +459,10 @@ fn expect_continue_is_signalled_once_before_the_body() {
     let head = b"POST /up HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n";
     let mut decoder = RequestDecoder::new(Limits::default());
     decoder.feed(head);
-    assert!(matches!(decoder.next_event(), Ok(Some(RequestEvent::ContinueExpected))));
+    assert!(matches!(
+        decoder.next_event(),
+        Ok(Some(RequestEvent::ContinueExpected))
+    ));
     assert!(matches!(decoder.next_event(), Ok(None)));
     decoder.feed(b"da");
     assert!(matches!(decoder.next_event(), Ok(None)));
@@ -382,20 +479,36 @@ fn expect_continue_is_signalled_once_before_the_body() {
     let outcome = decode(&eager);
     assert_eq!((outcome.continues, outcome.requests.len()), (0, 1));
     // HTTP/1.0 must ignore Expect; a request without a body has nothing to wait for.
-    assert_eq!(decode(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n").continues, 0);
-    assert_eq!(decode(b"GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n").continues, 0);
+    assert_eq!(
+        decode(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n").continues,
+        0
+    );
+    assert_eq!(
+        decode(b"GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n").continues,
+        0
+    );
     // Chunked bodies get the cue too; a too-large body gets the error instead of the cue.
     assert_eq!(decode(b"PUT / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n").continues, 1);
-    let limits = Limits { max_body_bytes: 1, ..Limits::default() };
+    let limits = Limits {
+        max_body_bytes: 1,
+        ..Limits::default()
+    };
     let refused = decode_in_reads([&head[..]], limits);
-    assert_eq!((refused.continues, refused.error.map(|e| e.status())), (0, Some(StatusCode::PAYLOAD_TOO_LARGE)));
+    assert_eq!(
+        (refused.continues, refused.error.map(|e| e.status())),
+        (0, Some(StatusCode::PAYLOAD_TOO_LARGE))
+    );
     assert_eq!(CONTINUE_RESPONSE, b"HTTP/1.1 100 Continue\r\n\r\n");
 }
 
 #[test]
 fn megabyte_bodies_in_small_reads() {
     let body: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
-    let mut input = format!("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut input = format!(
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     input.extend_from_slice(&body);
     input.extend_from_slice(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
     for piece in body.chunks(3000) {
@@ -408,7 +521,10 @@ fn megabyte_bodies_in_small_reads() {
         let outcome = decode_in_reads(input.chunks(read_size), Limits::default());
         assert_eq!(outcome.error, None);
         assert_eq!(outcome.requests.len(), 2);
-        assert!(outcome.requests.iter().all(|r| r.body == body), "read size {read_size}");
+        assert!(
+            outcome.requests.iter().all(|r| r.body == body),
+            "read size {read_size}"
+        );
     }
 }
 
@@ -422,7 +538,10 @@ fn absolute_and_asterisk_targets() {
 
 // ---------------------------------------------------------------- responses
 
-fn decode_responses(reads: &[&[u8]], method: &Method) -> (Vec<Response<Vec<u8>>>, Option<HttpError>) {
+fn decode_responses(
+    reads: &[&[u8]],
+    method: &Method,
+) -> (Vec<Response<Vec<u8>>>, Option<HttpError>) {
     let mut decoder = ResponseDecoder::new(Limits::default());
     let mut responses = Vec::new();
     for read in reads {
@@ -445,7 +564,10 @@ fn decode_responses(reads: &[&[u8]], method: &Method) -> (Vec<Response<Vec<u8>>>
 }
 
 fn response_summary(responses: &[Response<Vec<u8>>]) -> Vec<(u16, Vec<u8>)> {
-    responses.iter().map(|r| (r.status().as_u16(), r.body().clone())).collect()
+    responses
+        .iter()
+        .map(|r| (r.status().as_u16(), r.body().clone()))
+        .collect()
 }
 
 fn assert_responses_at_every_split(input: &[u8], method: &Method) -> Vec<(u16, Vec<u8>)> {
@@ -469,14 +591,21 @@ fn responses_by_length_chunked_and_close_at_every_split() {
     let responses = assert_responses_at_every_split(input, &Method::GET);
     assert_eq!(
         responses,
-        [(200, b"hello".to_vec()), (201, b"abc".to_vec()), (200, b"until the end".to_vec())]
+        [
+            (200, b"hello".to_vec()),
+            (201, b"abc".to_vec()),
+            (200, b"until the end".to_vec())
+        ]
     );
 }
 
 #[test]
 fn interim_responses_are_skipped() {
     let input = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-    assert_eq!(assert_responses_at_every_split(input, &Method::POST), [(200, b"ok".to_vec())]);
+    assert_eq!(
+        assert_responses_at_every_split(input, &Method::POST),
+        [(200, b"ok".to_vec())]
+    );
 }
 
 #[test]
@@ -487,10 +616,14 @@ fn bodiless_responses() {
         (200, Vec::new()),
         "HEAD: Content-Length describes the GET body"
     );
-    let no_content = b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n";
+    let no_content =
+        b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n";
     let (responses, error) = decode_responses(&[no_content], &Method::GET);
     assert_eq!(error, None);
-    assert_eq!(response_summary(&responses), [(204, Vec::new()), (304, Vec::new())]);
+    assert_eq!(
+        response_summary(&responses),
+        [(204, Vec::new()), (304, Vec::new())]
+    );
 }
 
 #[test]
@@ -505,7 +638,10 @@ fn truncated_responses_are_errors_at_close() {
         assert_eq!(error, Some(HttpError::UnexpectedEof));
     }
     let (responses, error) = decode_responses(&[], &Method::GET);
-    assert!(responses.is_empty() && error.is_none(), "clean close between responses");
+    assert!(
+        responses.is_empty() && error.is_none(),
+        "clean close between responses"
+    );
 }
 
 #[test]
@@ -522,20 +658,38 @@ fn malformed_responses_are_errors() {
     }
     // Identical repeats of a response length are tolerated (seen in the wild).
     let repeated = b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok";
-    assert_eq!(response_summary(&decode_responses(&[repeated], &Method::GET).0), [(200, b"ok".to_vec())]);
+    assert_eq!(
+        response_summary(&decode_responses(&[repeated], &Method::GET).0),
+        [(200, b"ok".to_vec())]
+    );
 }
 
 #[test]
 fn response_body_limit() {
-    let mut decoder = ResponseDecoder::new(Limits { max_body_bytes: 4, ..Limits::default() });
+    let mut decoder = ResponseDecoder::new(Limits {
+        max_body_bytes: 4,
+        ..Limits::default()
+    });
     decoder.feed(b"HTTP/1.1 200 OK\r\n\r\n12345");
-    assert_eq!(decoder.next_response(&Method::GET).err(), Some(HttpError::BodyTooLarge { limit: 4 }));
+    assert_eq!(
+        decoder.next_response(&Method::GET).err(),
+        Some(HttpError::BodyTooLarge { limit: 4 })
+    );
 }
 
 // ---------------------------------------------------------------- encoding
 
-fn encoded_response(response: &Response<Vec<u8>>, method: Method, version: Version, keep_alive: bool) -> String {
-    let ctx = ResponseContext { request_method: method, request_version: version, keep_alive };
+fn encoded_response(
+    response: &Response<Vec<u8>>,
+    method: Method,
+    version: Version,
+    keep_alive: bool,
+) -> String {
+    let ctx = ResponseContext {
+        request_method: method,
+        request_version: version,
+        keep_alive,
+    };
     let mut out = Vec::new();
     encode_response(response, &ctx, &mut out);
     String::from_utf8(out).unwrap()
@@ -544,9 +698,13 @@ fn encoded_response(response: &Response<Vec<u8>>, method: Method, version: Versi
 #[test]
 fn response_encoding_sets_framing_and_connection() {
     let mut response = Response::new(b"hi".to_vec());
-    response.headers_mut().insert("content-type", HeaderValue::from_static("text/plain"));
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/plain"));
     // A wrong length from a handler is replaced by the real one.
-    response.headers_mut().insert("content-length", HeaderValue::from_static("99"));
+    response
+        .headers_mut()
+        .insert("content-length", HeaderValue::from_static("99"));
     assert_eq!(
         encoded_response(&response, Method::GET, Version::HTTP_11, true),
         "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nhi"
@@ -565,13 +723,18 @@ fn response_encoding_sets_framing_and_connection() {
     );
     let mut no_content = Response::new(b"ignored".to_vec());
     *no_content.status_mut() = StatusCode::NO_CONTENT;
-    assert_eq!(encoded_response(&no_content, Method::GET, Version::HTTP_11, true), "HTTP/1.1 204 No Content\r\n\r\n");
+    assert_eq!(
+        encoded_response(&no_content, Method::GET, Version::HTTP_11, true),
+        "HTTP/1.1 204 No Content\r\n\r\n"
+    );
 }
 
 #[test]
 fn response_encoding_chunked_on_request() {
     let mut response = Response::new(b"hello world".to_vec());
-    response.headers_mut().insert("transfer-encoding", HeaderValue::from_static("chunked"));
+    response
+        .headers_mut()
+        .insert("transfer-encoding", HeaderValue::from_static("chunked"));
     let mut trailers = HeaderMap::new();
     trailers.insert("x-sum", HeaderValue::from_static("7"));
     response.extensions_mut().insert(Trailers(trailers));
@@ -580,39 +743,73 @@ fn response_encoding_chunked_on_request() {
     let (decoded, error) = decode_responses(&[wire.as_bytes()], &Method::GET);
     assert_eq!(error, None);
     assert_eq!(decoded[0].body(), b"hello world");
-    assert_eq!(decoded[0].extensions().get::<Trailers>().and_then(|t| t.0.get("x-sum")).map(|v| v.as_bytes()), Some(&b"7"[..]));
+    assert_eq!(
+        decoded[0]
+            .extensions()
+            .get::<Trailers>()
+            .and_then(|t| t.0.get("x-sum"))
+            .map(|v| v.as_bytes()),
+        Some(&b"7"[..])
+    );
     // HTTP/1.0 clients cannot read chunked: they get a length.
     let old = encoded_response(&response, Method::GET, Version::HTTP_10, false);
-    assert!(old.contains("content-length: 11\r\n") && !old.contains("chunked"), "{old}");
+    assert!(
+        old.contains("content-length: 11\r\n") && !old.contains("chunked"),
+        "{old}"
+    );
 }
 
 #[test]
 fn encode_response_round_trips_through_response_decoder() {
-    let statuses = [StatusCode::OK, StatusCode::NOT_FOUND, StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED];
+    let statuses = [
+        StatusCode::OK,
+        StatusCode::NOT_FOUND,
+        StatusCode::NO_CONTENT,
+        StatusCode::NOT_MODIFIED,
+    ];
     let mut wire = Vec::new();
-    let ctx = ResponseContext { request_method: Method::GET, request_version: Version::HTTP_11, keep_alive: true };
+    let ctx = ResponseContext {
+        request_method: Method::GET,
+        request_version: Version::HTTP_11,
+        keep_alive: true,
+    };
     for (index, status) in statuses.iter().enumerate() {
         let mut response = Response::new(format!("body {index}").into_bytes());
         *response.status_mut() = *status;
         if index == 1 {
-            response.headers_mut().insert("transfer-encoding", HeaderValue::from_static("chunked"));
+            response
+                .headers_mut()
+                .insert("transfer-encoding", HeaderValue::from_static("chunked"));
         }
         encode_response(&response, &ctx, &mut wire);
     }
     let summary = assert_responses_at_every_split(&wire, &Method::GET);
     assert_eq!(
         summary,
-        [(200, b"body 0".to_vec()), (404, b"body 1".to_vec()), (204, Vec::new()), (304, Vec::new())]
+        [
+            (200, b"body 0".to_vec()),
+            (404, b"body 1".to_vec()),
+            (204, Vec::new()),
+            (304, Vec::new())
+        ]
     );
 }
 
 #[test]
 fn encode_request_round_trips_through_request_decoder() {
     let mut wire = Vec::new();
-    let get = Request::get("http://example.com:8080/a/b?c=d").body(Vec::new()).unwrap();
+    let get = Request::get("http://example.com:8080/a/b?c=d")
+        .body(Vec::new())
+        .unwrap();
     encode_request(&get, &mut wire);
-    assert_eq!(wire, b"GET /a/b?c=d HTTP/1.1\r\nhost: example.com:8080\r\n\r\n");
-    let post = Request::post("http://[::1]/echo").header("x-a", "1").body(b"name=WasmEdge".to_vec()).unwrap();
+    assert_eq!(
+        wire,
+        b"GET /a/b?c=d HTTP/1.1\r\nhost: example.com:8080\r\n\r\n"
+    );
+    let post = Request::post("http://[::1]/echo")
+        .header("x-a", "1")
+        .body(b"name=WasmEdge".to_vec())
+        .unwrap();
     encode_request(&post, &mut wire);
     let chunked = Request::put("http://h/up")
         .header("transfer-encoding", "chunked")
@@ -629,7 +826,10 @@ fn encode_request_round_trips_through_request_decoder() {
     assert_eq!(requests[1].body, b"name=WasmEdge");
     assert_eq!(header(&requests[1], "content-length"), Some(&b"13"[..]));
     assert_eq!(header(&requests[2], "host"), Some(&b"override"[..]));
-    assert_eq!(header(&requests[2], "transfer-encoding"), Some(&b"chunked"[..]));
+    assert_eq!(
+        header(&requests[2], "transfer-encoding"),
+        Some(&b"chunked"[..])
+    );
     assert_eq!(requests[2].body, b"chunky");
     assert_eq!(requests[3].uri, "/");
     assert_eq!(header(&requests[3], "content-length"), Some(&b"0"[..]));
@@ -653,9 +853,25 @@ impl Rng {
 }
 
 const TOKENS: &[&[u8]] = &[
-    b"\r\n", b"\n", b"\r\n\r\n", b"0\r\n\r\n", b"Content-Length: ", b"Transfer-Encoding: chunked\r\n", b"chunked",
-    b"Expect: 100-continue\r\n", b"Connection: close\r\n", b"Host: h\r\n", b";ext=1", b"ffffffffffffffff", b"99999",
-    b" ", b":", b"HTTP/1.0", b"HTTP/1.1 100 Continue\r\n\r\n", b"\x00", b"\xff",
+    b"\r\n",
+    b"\n",
+    b"\r\n\r\n",
+    b"0\r\n\r\n",
+    b"Content-Length: ",
+    b"Transfer-Encoding: chunked\r\n",
+    b"chunked",
+    b"Expect: 100-continue\r\n",
+    b"Connection: close\r\n",
+    b"Host: h\r\n",
+    b";ext=1",
+    b"ffffffffffffffff",
+    b"99999",
+    b" ",
+    b":",
+    b"HTTP/1.0",
+    b"HTTP/1.1 100 Continue\r\n\r\n",
+    b"\x00",
+    b"\xff",
 ];
 
 /// Mutates a seed a few times: byte flips, insertions, deletions, slice copies and tokens.
@@ -698,7 +914,11 @@ fn run_stable_fuzz(seeds: &[&[u8]], iterations: usize, target: fn(&[u8])) {
         let mut input = vec![rng.next() as u8, rng.next() as u8];
         input.extend(mutate(&mut rng, seeds[iteration % seeds.len()]));
         let outcome = std::panic::catch_unwind(|| target(&input));
-        assert!(outcome.is_ok(), "iteration {iteration} panicked on {:?}", String::from_utf8_lossy(&input));
+        assert!(
+            outcome.is_ok(),
+            "iteration {iteration} panicked on {:?}",
+            String::from_utf8_lossy(&input)
+        );
     }
 }
 

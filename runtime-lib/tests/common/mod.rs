@@ -86,7 +86,8 @@ impl Drop for Running {
     }
 }
 
-/// `/big?N` answers N bytes of `x`; `/panic` panics; anything else echoes the body.
+/// `/big?N` answers N bytes of `x`; `/panic` panics; `/bye` asks to close with a token
+/// list (`Connection: Close, x-trace`); anything else echoes the body.
 pub fn handler(request: Request<Vec<u8>>) -> Response<Vec<u8>> {
     let path = request.uri().path();
     if path == "/big" {
@@ -99,6 +100,14 @@ pub fn handler(request: Request<Vec<u8>>) -> Response<Vec<u8>> {
     }
     if path == "/panic" {
         panic!("test handler panics on purpose");
+    }
+    if path == "/bye" {
+        let mut response = Response::new(b"bye".to_vec());
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("Close, x-trace"),
+        );
+        return response;
     }
     if path == "/status" {
         let mut response = Response::new(Vec::new());
@@ -132,7 +141,10 @@ pub fn affordable_connections(wanted: usize) -> usize {
     raise_fd_limit();
     // SAFETY: plain getrlimit on a local struct.
     let soft = unsafe {
-        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
         limit.rlim_cur
     };
