@@ -192,13 +192,14 @@ fn define_shadows(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
             preview1.fd_write.call(&mut caller, (fd, iovs, iovs_len, nwritten))
         },
     )?;
-    linker.func_wrap(
-        WASI,
-        "poll_oneoff",
-        |mut caller: Caller<'_, HostState>, subs: i32, events: i32, count: i32, nevents: i32| -> wasmtime::Result<i32> {
-            poll::poll_oneoff(&mut caller, subs, events, count, nevents)
-        },
-    )?;
+    let poll_oneoff = |mut caller: Caller<'_, HostState>, subs: i32, events: i32, count: i32, nevents: i32| -> wasmtime::Result<i32> {
+        poll::poll_oneoff(&mut caller, subs, events, count, nevents)
+    };
+    linker.func_wrap(WASI, "poll_oneoff", poll_oneoff)?;
+    // WasmEdge's edge-triggered variant. Level-triggered answers are a superset of
+    // edge-triggered ones, so a guest that drains until EAGAIN (as edge-triggered code
+    // must) behaves the same; it may just be woken more often.
+    linker.func_wrap(WASI, "epoll_oneoff", poll_oneoff)?;
     Ok(())
 }
 

@@ -4,7 +4,8 @@
 //! with unread data is reported readable on every call until it is drained, as in
 //! WasmEdge's level-triggered `poll_oneoff`. Clock subscriptions become the timeout
 //! and are reported when they expire. A call with no socket at all is handed whole to
-//! wasmtime-wasi's preview1.
+//! wasmtime-wasi's preview1. WasmEdge's edge-triggered `epoll_oneoff` is served by the
+//! same code (see `host.rs` for why that is sound).
 //!
 //! A call that mixes sockets with preview1 fds (stdin, files) polls the preview1 side
 //! without waiting, through preview1's own `poll_oneoff` on a rewritten subscription

@@ -121,6 +121,18 @@ impl AddressOut {
         Ok(AddressOut { buf, len })
     }
 
+    /// Write just the IP's octets at the start of the buffer, whatever its length.
+    fn write_raw(&self, memory: &mut GuestMemory, ip: IpAddr) -> Result<(), Errno> {
+        let octets = match ip {
+            IpAddr::V4(v4) => v4.octets().to_vec(),
+            IpAddr::V6(v6) => v6.octets().to_vec(),
+        };
+        if (self.len as usize) < octets.len() {
+            return Err(ERRNO_NOMEM);
+        }
+        memory.write_bytes(self.buf, &octets)
+    }
+
     /// Write `ip` as a raw 4/16-byte buffer, or as storage (family + IP) when 128 long.
     fn write(&self, memory: &mut GuestMemory, ip: IpAddr) -> Result<(), Errno> {
         let (family, octets): (u8, Vec<u8>) = match ip {
@@ -297,7 +309,10 @@ pub fn recv_from(
     ro_flags: u32,
 ) -> Result<(), Errno> {
     let out = AddressOut::read(memory, address_ptr)?;
-    if !matches!(out.len, 4 | 16 | 128) {
+    // Only the 8-parameter form knows the 128-byte storage; the older one takes any
+    // buffer and gets the raw IP when it fits, as in WasmEdge.
+    let with_storage = port_ptr.is_some();
+    if with_storage && !matches!(out.len, 4 | 16 | 128) {
         return Err(ERRNO_INVAL);
     }
     let flags = recv_flags(ri_flags)?;
@@ -310,7 +325,8 @@ pub fn recv_from(
     let (received, truncated, peer) = recv_msg(memory, raw_fd, iovs_ptr, iovs_len, flags, true)?;
     if let Some(peer) = peer {
         // A v6 peer into a 4-byte buffer cannot be written; WasmEdge skips it too.
-        match out.write(memory, peer.ip()) {
+        let written = if with_storage { out.write(memory, peer.ip()) } else { out.write_raw(memory, peer.ip()) };
+        match written {
             Ok(()) | Err(ERRNO_NOMEM) => {}
             Err(other) => return Err(other),
         }

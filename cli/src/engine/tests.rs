@@ -253,6 +253,100 @@ fn v2_address_storage_round_trips() {
     assert_eq!(run_spec(&spec(module, &[])), 0, "exit code names the first check that went wrong");
 }
 
+/// `epoll_oneoff` (WasmEdge's edge-triggered name) answers like `poll_oneoff`: an idle
+/// listener next to a 10 ms relative monotonic clock yields just the clock event.
+#[test]
+fn epoll_oneoff_reports_the_clock_next_to_an_idle_socket() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = write_wat(
+        dir.path(),
+        "epoll.wat",
+        r#"(module
+          (import "wasi_snapshot_preview1" "sock_open" (func $open (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_bind" (func $bind (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_listen" (func $listen (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "epoll_oneoff" (func $epoll (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func $expect (param $got i32) (param $want i32) (param $code i32)
+            (if (i32.ne (local.get $got) (local.get $want)) (then (call $exit (local.get $code)))))
+          (func (export "_start") (local $fd i32)
+            (call $expect (call $open (i32.const 1) (i32.const 2) (i32.const 0)) (i32.const 0) (i32.const 10))
+            (local.set $fd (i32.load (i32.const 0)))
+            (i32.store (i32.const 16) (i32.const 32))
+            (i32.store (i32.const 20) (i32.const 4))
+            (i32.store (i32.const 32) (i32.const 0x0100007f))
+            (call $expect (call $bind (local.get $fd) (i32.const 16) (i32.const 0)) (i32.const 0) (i32.const 11))
+            (call $expect (call $listen (local.get $fd) (i32.const 4)) (i32.const 0) (i32.const 12))
+            ;; subscription 0 at 1024: clock, userdata 7, monotonic, 10 ms relative
+            (i64.store (i32.const 1024) (i64.const 7))
+            (i32.store8 (i32.const 1032) (i32.const 0))
+            (i32.store (i32.const 1040) (i32.const 1))
+            (i64.store (i32.const 1048) (i64.const 10000000))
+            ;; subscription 1 at 1072: fd_read on the listener, userdata 8
+            (i64.store (i32.const 1072) (i64.const 8))
+            (i32.store8 (i32.const 1080) (i32.const 1))
+            (i32.store (i32.const 1088) (local.get $fd))
+            (call $expect (call $epoll (i32.const 1024) (i32.const 2048) (i32.const 2) (i32.const 4000)) (i32.const 0) (i32.const 13))
+            (call $expect (i32.load (i32.const 4000)) (i32.const 1) (i32.const 14))
+            (call $expect (i32.wrap_i64 (i64.load (i32.const 2048))) (i32.const 7) (i32.const 15))
+            (call $expect (i32.load8_u (i32.const 2058)) (i32.const 0) (i32.const 16))
+            (call $exit (i32.const 0))))"#,
+    );
+    assert_eq!(run_spec(&spec(module, &[])), 0, "exit code names the first check that went wrong");
+}
+
+/// A module importing the older 7-parameter `sock_recv_from` (no port) gets that form:
+/// a UDP socket sends to itself and reads the datagram and the sender's raw IP back.
+#[test]
+fn seven_parameter_recv_from_is_served_by_import_type() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = write_wat(
+        dir.path(),
+        "recv_from_v1.wat",
+        r#"(module
+          (import "wasi_snapshot_preview1" "sock_open" (func $open (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_bind" (func $bind (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_getlocaladdr" (func $local (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_send_to" (func $send_to (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_recv_from" (func $recv_from (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 400) "hi")
+          (func $expect (param $got i32) (param $want i32) (param $code i32)
+            (if (i32.ne (local.get $got) (local.get $want)) (then (call $exit (local.get $code)))))
+          (func (export "_start") (local $fd i32)
+            (call $expect (call $open (i32.const 1) (i32.const 1) (i32.const 0)) (i32.const 0) (i32.const 10))
+            (local.set $fd (i32.load (i32.const 0)))
+            ;; address struct at 16 -> 4-byte IP at 32 (127.0.0.1)
+            (i32.store (i32.const 16) (i32.const 32))
+            (i32.store (i32.const 20) (i32.const 4))
+            (i32.store (i32.const 32) (i32.const 0x0100007f))
+            (call $expect (call $bind (local.get $fd) (i32.const 16) (i32.const 0)) (i32.const 0) (i32.const 11))
+            ;; local address into struct at 48 -> buffer at 64; type at 72, port at 76
+            (i32.store (i32.const 48) (i32.const 64))
+            (i32.store (i32.const 52) (i32.const 4))
+            (call $expect (call $local (local.get $fd) (i32.const 48) (i32.const 72) (i32.const 76)) (i32.const 0) (i32.const 12))
+            (call $expect (i32.load (i32.const 72)) (i32.const 4) (i32.const 13))
+            ;; send "hi" (ciovec at 80) to ourselves
+            (i32.store (i32.const 80) (i32.const 400))
+            (i32.store (i32.const 84) (i32.const 2))
+            (call $expect (call $send_to (local.get $fd) (i32.const 80) (i32.const 1) (i32.const 48) (i32.load (i32.const 76)) (i32.const 0) (i32.const 88)) (i32.const 0) (i32.const 14))
+            (call $expect (i32.load (i32.const 88)) (i32.const 2) (i32.const 15))
+            ;; receive into 500 (iovec at 96), sender IP into struct at 104 -> buffer at 112 (4 bytes)
+            (i32.store (i32.const 96) (i32.const 500))
+            (i32.store (i32.const 100) (i32.const 16))
+            (i32.store (i32.const 104) (i32.const 112))
+            (i32.store (i32.const 108) (i32.const 4))
+            (call $expect (call $recv_from (local.get $fd) (i32.const 96) (i32.const 1) (i32.const 104) (i32.const 0) (i32.const 120) (i32.const 124)) (i32.const 0) (i32.const 16))
+            (call $expect (i32.load (i32.const 120)) (i32.const 2) (i32.const 17))
+            (call $expect (i32.load16_u (i32.const 500)) (i32.const 0x6968) (i32.const 18))
+            (call $expect (i32.load (i32.const 112)) (i32.const 0x0100007f) (i32.const 19))
+            (call $exit (i32.const 0))))"#,
+    );
+    assert_eq!(run_spec(&spec(module, &[])), 0, "exit code names the first check that went wrong");
+}
+
 #[test]
 fn precompiled_modules_are_cached_and_run() {
     let cache = tempfile::tempdir().expect("tempdir");

@@ -31,6 +31,7 @@ const ECONNREFUSED: i32 = 14;
 const EINPROGRESS: i32 = 26;
 
 type CheckResult = Result<(), String>;
+type Check = (&'static str, fn() -> CheckResult);
 
 fn ensure(condition: bool, why: impl FnOnce() -> String) -> CheckResult {
     if condition {
@@ -317,7 +318,7 @@ fn closed_fd_is_ebadf() -> CheckResult {
 }
 
 fn main() {
-    let checks: &[(&str, fn() -> CheckResult)] = &[
+    let checks: &[Check] = &[
         ("tcp ipv4 blocking connect/accept/send/recv and addresses", tcp_ipv4_blocking),
         ("tcp ipv6 blocking connect/accept/send/recv and addresses", tcp_ipv6_blocking),
         ("udp ipv4 send_to/recv_from with the right peer port", || udp_round_trip(IpAddr::V4(Ipv4Addr::LOCALHOST))),
