@@ -172,13 +172,18 @@ fn curl(args: &[&str]) -> String {
 fn assert_echo_contract(port: u16) {
     let url = format!("http://127.0.0.1:{port}/");
     assert_eq!(curl(&["-d", "name=WasmEdge", &url]).trim(), "echo: name=WasmEdge");
-    let agent = ureq::AgentBuilder::new().timeout(IO_TIMEOUT).build();
-    let response = agent.post(&url).send_string("from=ureq").expect("ureq POST");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(IO_TIMEOUT))
+        .build()
+        .into();
+    let mut response = agent.post(&url).send("from=ureq").expect("ureq POST");
     assert_eq!(response.status(), 200);
-    assert_eq!(response.into_string().expect("body").trim(), "echo: from=ureq");
+    let body = response.body_mut().read_to_string().expect("body");
+    assert_eq!(body.trim(), "echo: from=ureq");
     // Two requests through one agent reuse the pooled keep-alive connection.
-    let again = agent.post(&url).send_string("again=1").expect("ureq POST again");
-    assert_eq!(again.into_string().expect("body").trim(), "echo: again=1");
+    let mut again = agent.post(&url).send("again=1").expect("ureq POST again");
+    let body = again.body_mut().read_to_string().expect("body");
+    assert_eq!(body.trim(), "echo: again=1");
 }
 
 fn stop_with_ctrl_c(mut app: RunningApp, port: u16) {
