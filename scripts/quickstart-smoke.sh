@@ -27,7 +27,15 @@ cat "$work/app.log"
 echo "response: ${body:-<none>}"
 [ "${body:-}" = "echo: name=WasmEdge" ] || { echo "error: unexpected response" >&2; exit 1; }
 
+# Ctrl-C, as a user would stop it (this background job starts with SIGINT ignored, which
+# `run` must override); give it 20 s, then fail.
 kill -INT "$server_pid"
+for _ in $(seq 1 200); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$server_pid" 2>/dev/null; then
+  echo "error: cargo wasock run did not stop on SIGINT" >&2
+  exit 1
+fi
 status=0; wait "$server_pid" || status=$?
-echo "cargo wasock run exited with $status after SIGINT"
 server_pid=""
+echo "cargo wasock run stopped on SIGINT (exit status $status)"
+[ "$status" -ne 0 ] || { echo "error: an interrupted run reported success" >&2; exit 1; }

@@ -85,24 +85,51 @@ impl Drop for PortWatch {
 /// outlives the CLI even when it is killed with SIGKILL.
 pub fn die_with_parent(command: &mut Command) {
     #[cfg(target_os = "linux")]
-    // SAFETY: prctl only sets a flag on the forked child; nothing else runs between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+    {
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: prctl and getppid only set and read flags of the forked child; nothing
+        // else runs between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGTERM as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // Had we died between fork and prctl, the signal would never come: the
+                // child already belongs to someone else, so it must not start at all.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
     }
     #[cfg(not(target_os = "linux"))]
     let _ = command;
+}
+
+/// For the embedded engine, which runs the guest on our own thread and cannot be
+/// interrupted from outside: a stop signal ends the whole process as the signal's default
+/// action would. Installing the handlers also overrides an inherited "ignore" (a script's
+/// background job starts with SIGINT ignored), so `kill -INT` stops `run` however it started.
+#[cfg_attr(not(feature = "embedded"), allow(dead_code))]
+pub fn end_process_on_stop_signals() -> anyhow::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .context("could not install signal handlers")?;
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let _ = signal_hook::low_level::emulate_default_handler(signal);
+            // Only reached if the default action did not end us (it always should).
+            std::process::exit(128 + signal);
+        }
+    });
+    Ok(())
 }
 
 /// Run `command` as our child until it ends; returns the shell-style exit code.
@@ -113,7 +140,8 @@ pub fn run_child(
     printer: &Printer,
 ) -> anyhow::Result<i32> {
     // Registered before the spawn so a Ctrl-C in between is not lost (and does not kill
-    // us while the child lives on).
+    // us while the child lives on). Being caught rather than ignored here also means exec
+    // gives the child their default action back, even when we started with SIGINT ignored.
     let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .context("could not install signal handlers")?;
     die_with_parent(&mut command);

@@ -57,7 +57,11 @@ impl FromStr for DirMapping {
         if guest.is_empty() || host.is_empty() {
             return Err(invalid());
         }
-        Ok(DirMapping { guest: guest.to_owned(), host: PathBuf::from(host), readonly })
+        Ok(DirMapping {
+            guest: guest.to_owned(),
+            host: PathBuf::from(host),
+            readonly,
+        })
     }
 }
 
@@ -78,7 +82,14 @@ mod tests {
     #[test]
     fn parses_mappings_with_and_without_readonly() {
         let rw: DirMapping = "/data:./data".parse().unwrap();
-        assert_eq!(rw, DirMapping { guest: "/data".into(), host: "./data".into(), readonly: false });
+        assert_eq!(
+            rw,
+            DirMapping {
+                guest: "/data".into(),
+                host: "./data".into(),
+                readonly: false
+            }
+        );
         let ro: DirMapping = "/etc/app:/srv/conf:readonly".parse().unwrap();
         assert!(ro.readonly);
         assert_eq!(ro.host, PathBuf::from("/srv/conf"));

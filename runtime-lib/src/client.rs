@@ -457,7 +457,10 @@ impl InFlight {
                 source,
             }));
         }
-        loop {
+        // A bounded number of reads per turn: a server that sends without pause (say,
+        // endless interim responses, which are skipped) must not keep us from the deadline
+        // check. Readiness is level-triggered, so what is left is reported again.
+        for _ in 0..READS_PER_TURN {
             match self.stream.read(input) {
                 Ok(0) => {
                     let outcome = self.prepared.finish(&mut self.decoder);
@@ -488,8 +491,12 @@ impl InFlight {
                 }
             }
         }
+        None
     }
 }
+
+/// How many reads one exchange gets per turn of [`Client::send_all`]'s loop.
+const READS_PER_TURN: usize = 16;
 
 /// Builds a request for `method url` with `body`, checking the URL.
 pub fn build_request(
@@ -507,4 +514,33 @@ pub fn build_request(
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     Ok(request)
+}
+
+#[cfg(all(test, not(target_os = "wasi")))]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn a_server_flooding_interim_responses_cannot_outlast_the_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let flood = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(4096);
+            while stream.write_all(&flood).is_ok() {}
+        });
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            let client = Client::new(ClientConfig::default().timeout(Duration::from_millis(300)));
+            let _ = sender.send(client.get(&format!("http://127.0.0.1:{port}/")));
+        });
+        let outcome = receiver
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the client kept reading past its timeout");
+        assert!(
+            matches!(outcome, Err(ClientError::Timeout { .. })),
+            "{outcome:?}"
+        );
+    }
 }

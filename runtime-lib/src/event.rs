@@ -126,10 +126,7 @@ impl EventLoop {
                 }
                 Ok(())
             }
-            None => Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "socket is not registered",
-            )),
+            None => Err(not_registered()),
         }
     }
 
@@ -137,10 +134,7 @@ impl EventLoop {
     pub fn deregister(&mut self, source: &impl Source) -> io::Result<()> {
         let fd = source.raw_fd();
         if self.registered.remove(&fd).is_none() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "socket is not registered",
-            ));
+            return Err(not_registered());
         }
         self.backend.delete(fd)
     }
@@ -169,6 +163,10 @@ impl EventLoop {
         }
         self.backend.wait(&self.registered, events, timeout)
     }
+}
+
+fn not_registered() -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, "socket is not registered")
 }
 
 #[cfg(not(target_os = "wasi"))]

@@ -153,26 +153,36 @@ pub struct Server {
     shutdown: ShutdownHandle,
 }
 
+/// What both servers do before `run`: bind, report the address, hand out a shutdown handle.
+macro_rules! listening_server {
+    ($server:ident) => {
+        impl $server {
+            /// Binds the listening socket.
+            pub fn bind(addr: impl ToSocketAddrs, config: ServerConfig) -> io::Result<$server> {
+                Ok($server {
+                    listener: TcpListener::bind(addr)?,
+                    config,
+                    shutdown: ShutdownHandle::default(),
+                })
+            }
+
+            /// The bound address (with the real port after binding port 0).
+            pub fn local_addr(&self) -> io::Result<SocketAddr> {
+                self.listener.local_addr()
+            }
+
+            #[doc = concat!("A handle that stops [`", stringify!($server), "::run`].")]
+            pub fn shutdown_handle(&self) -> ShutdownHandle {
+                self.shutdown.clone()
+            }
+        }
+    };
+}
+
+listening_server!(Server);
+listening_server!(PollServer);
+
 impl Server {
-    /// Binds the listening socket.
-    pub fn bind(addr: impl ToSocketAddrs, config: ServerConfig) -> io::Result<Server> {
-        Ok(Server {
-            listener: TcpListener::bind(addr)?,
-            config,
-            shutdown: ShutdownHandle::default(),
-        })
-    }
-
-    /// The bound address (with the real port after binding port 0).
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-
-    /// A handle that stops [`Server::run`].
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.shutdown.clone()
-    }
-
     /// Answers requests until shut down. Accept errors are logged to stderr and the loop
     /// continues; only a failure of the readiness wait itself ends it with an error.
     pub fn run<H>(self, handler: H) -> io::Result<()>
@@ -290,11 +300,7 @@ impl BlockingConnection<'_> {
                 let started = *request_started.get_or_insert(now);
                 if now.duration_since(started) >= config.header_read_timeout {
                     output.clear();
-                    encode_status(
-                        StatusCode::REQUEST_TIMEOUT,
-                        "request not received in time\n",
-                        &mut output,
-                    );
+                    encode_request_timeout(&mut output);
                     (&*stream).write_all(&output)?;
                     return self.close_gracefully();
                 }
@@ -434,6 +440,15 @@ fn encode_error(error: &HttpError, output: &mut Vec<u8>) {
     encode_status(error.status(), &format!("{error}\n"), output);
 }
 
+/// The 408 for a request whose head and body did not arrive within the header read timeout.
+fn encode_request_timeout(output: &mut Vec<u8>) {
+    encode_status(
+        StatusCode::REQUEST_TIMEOUT,
+        "request not received in time\n",
+        output,
+    );
+}
+
 fn is_timeout(error: &io::Error) -> bool {
     matches!(
         error.kind(),
@@ -508,25 +523,6 @@ pub struct PollServer {
 const LISTENER: Token = Token(0);
 
 impl PollServer {
-    /// Binds the listening socket.
-    pub fn bind(addr: impl ToSocketAddrs, config: ServerConfig) -> io::Result<PollServer> {
-        Ok(PollServer {
-            listener: TcpListener::bind(addr)?,
-            config,
-            shutdown: ShutdownHandle::default(),
-        })
-    }
-
-    /// The bound address (with the real port after binding port 0).
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-
-    /// A handle that stops [`PollServer::run`].
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.shutdown.clone()
-    }
-
     /// Answers requests until shut down. Accept and connection errors are logged or handled
     /// per connection; only a failure of the readiness wait itself ends it with an error.
     pub fn run<H>(self, handler: H) -> io::Result<()>
@@ -720,9 +716,16 @@ impl PollState {
             self.shutting_down,
             handler,
         );
-        let next = match next {
-            Next::Keep => connection.update_interest(&mut self.events, &self.config),
-            Next::Close => Next::Close,
+        self.settle(slot, next);
+    }
+
+    /// After a connection's turn: closes it, or asks for the readiness it can use now.
+    fn settle(&mut self, slot: usize, next: Next) {
+        let next = match (next, self.connections.get_mut(slot)) {
+            (Next::Keep, Some(Some(connection))) => {
+                connection.update_interest(&mut self.events, &self.config)
+            }
+            (next, _) => next,
         };
         if let Next::Close = next {
             self.close(slot);
@@ -736,13 +739,7 @@ impl PollState {
                 continue;
             };
             let next = connection.check_timeouts(now, &self.config, self.shutting_down);
-            let next = match next {
-                Next::Keep => connection.update_interest(&mut self.events, &self.config),
-                Next::Close => Next::Close,
-            };
-            if let Next::Close = next {
-                self.close(slot);
-            }
+            self.settle(slot, next);
         }
     }
 }
@@ -911,11 +908,7 @@ impl Connection {
         }
         match self.request_started {
             Some(started) if now.duration_since(started) >= config.header_read_timeout => {
-                encode_status(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request not received in time\n",
-                    &mut self.output,
-                );
+                encode_request_timeout(&mut self.output);
                 self.phase = Phase::Closing;
                 self.flush()
             }

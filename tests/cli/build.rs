@@ -251,19 +251,15 @@ fn quiet_builds_say_nothing_and_stdout_stays_empty() {
 #[test]
 fn building_outside_a_project_is_refused() {
     let sandbox = Sandbox::new();
-    let before = listing(&sandbox.work());
-    let output = sandbox.cmd().arg("build").output().unwrap();
-    let stderr = stderr_of(&output);
-    assert!(!output.status.success());
-    assert!(
-        stderr.contains("error: could not read the cargo project in the current directory"),
-        "{stderr}"
+    assert_refused_writing_nothing(
+        &sandbox,
+        &sandbox.work(),
+        &["build"],
+        &[
+            "error: could not read the cargo project in the current directory",
+            "help: run this inside a cargo project",
+        ],
     );
-    assert!(
-        stderr.contains("help: run this inside a cargo project"),
-        "{stderr}"
-    );
-    assert_eq!(listing(&sandbox.work()), before);
 }
 
 /// A `rustup` that lists no WASI target and records what it is asked to do.

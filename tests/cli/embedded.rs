@@ -5,103 +5,31 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{build_lock, free_port, minimal_project, shared_target_dir, stderr_of, Sandbox};
+use crate::support::{
+    build_lock, free_port, ignore_sigint_in_child, minimal_project, shared_target_dir, stderr_of,
+    RunningApp, Sandbox,
+};
 
 /// Building a template app and compiling it with a debug-built engine can take minutes on
 /// a loaded machine; everything else is quick.
 const START_TIMEOUT: Duration = Duration::from_secs(300);
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A `cargo wasock run` child whose output is collected in the background and which is
-/// killed on drop, so a failing test leaves nothing behind.
-struct RunningApp {
-    child: Child,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Drop for RunningApp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&text);
-    std::thread::spawn(move || {
-        let mut chunk = [0u8; 4096];
-        while let Ok(read) = pipe.read(&mut chunk) {
-            if read == 0 {
-                break;
-            }
-            sink.lock().unwrap_or_else(|p| p.into_inner()).push_str(&String::from_utf8_lossy(&chunk[..read]));
-        }
-    });
-    text
-}
-
-impl RunningApp {
-    fn spawn(mut command: Command) -> Self {
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = command.spawn().expect("spawn cargo-wasock");
-        let stdout = collect(child.stdout.take().expect("stdout piped"));
-        let stderr = collect(child.stderr.take().expect("stderr piped"));
-        RunningApp { child, stdout, stderr }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    fn stdout(&self) -> String {
-        self.stdout.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Wait until `port` accepts connections, failing early if the app exits.
-    fn wait_for_port(&mut self, port: u16) {
-        let started = Instant::now();
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        loop {
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("the app exited with {status} before listening:\n{}", self.stderr());
-            }
-            assert!(started.elapsed() < START_TIMEOUT, "port {port} never opened:\n{}", self.stderr());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Wait for the process to end; its exit code (None when killed by a signal).
-    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.code();
-            }
-            assert!(started.elapsed() < timeout, "run did not exit:\n{}", self.stderr());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn interrupt(&self) {
-        // SAFETY: plain kill(2) on our own child's pid.
-        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
-        assert_eq!(sent, 0, "could not send SIGINT");
-    }
-}
-
 /// `cargo wasock new NAME --template TEMPLATE` in the sandbox; the project's path.
 fn new_project(sandbox: &Sandbox, name: &str, template: &str) -> PathBuf {
-    let output = sandbox.cmd().args(["new", name, "--template", template]).output().expect("run new");
-    assert!(output.status.success(), "new --template {template} failed:\n{}", stderr_of(&output));
+    let output = sandbox
+        .cmd()
+        .args(["new", name, "--template", template])
+        .output()
+        .expect("run new");
+    assert!(
+        output.status.success(),
+        "new --template {template} failed:\n{}",
+        stderr_of(&output)
+    );
     sandbox.work().join(name)
 }
 
@@ -118,21 +46,37 @@ fn run_command(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> Command {
 
 /// Start a server template app on the engine and wait until it listens.
 fn start_server(sandbox: &Sandbox, project: &Path, port: u16) -> RunningApp {
+    start_server_with(sandbox, project, port, |_| {})
+}
+
+fn start_server_with(
+    sandbox: &Sandbox,
+    project: &Path,
+    port: u16,
+    adjust: impl FnOnce(&mut Command),
+) -> RunningApp {
     let _build = build_lock();
-    let mut app = RunningApp::spawn(run_command(sandbox, project, &["--port", &port.to_string()]));
-    app.wait_for_port(port);
+    let mut command = run_command(sandbox, project, &["--port", &port.to_string()]);
+    adjust(&mut command);
+    let mut app = RunningApp::spawn(command);
+    app.wait_for_port(port, START_TIMEOUT);
     app
 }
 
 fn connect(port: u16) -> TcpStream {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the app");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("read timeout");
+    stream
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .expect("read timeout");
     stream
 }
 
 fn post(path: &str, body: &str, close: bool) -> String {
     let connection = if close { "Connection: close\r\n" } else { "" };
-    format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n{connection}\r\n{body}", body.len())
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n{connection}\r\n{body}",
+        body.len()
+    )
 }
 
 /// Read from `stream` until everything read so far contains each of `needles` in order.
@@ -144,13 +88,16 @@ fn read_until_all(stream: &mut TcpStream, needles: &[String]) -> String {
         // Header names are case-insensitive; bodies here are lowercase anyway.
         let text = String::from_utf8_lossy(&seen).to_lowercase();
         let mut from = 0;
-        let all_found = needles.iter().all(|needle| match text[from..].find(needle.to_lowercase().as_str()) {
-            Some(at) => {
-                from += at + needle.len();
-                true
-            }
-            None => false,
-        });
+        let all_found =
+            needles.iter().all(
+                |needle| match text[from..].find(needle.to_lowercase().as_str()) {
+                    Some(at) => {
+                        from += at + needle.len();
+                        true
+                    }
+                    None => false,
+                },
+            );
         if all_found {
             return text;
         }
@@ -164,14 +111,25 @@ fn read_until_all(stream: &mut TcpStream, needles: &[String]) -> String {
 }
 
 fn curl(args: &[&str]) -> String {
-    let output = Command::new("curl").args(["--silent", "--show-error", "--max-time", "30"]).args(args).output().expect("run curl");
-    assert!(output.status.success(), "curl {args:?} failed: {}", stderr_of(&output));
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "30"])
+        .args(args)
+        .output()
+        .expect("run curl");
+    assert!(
+        output.status.success(),
+        "curl {args:?} failed: {}",
+        stderr_of(&output)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn assert_echo_contract(port: u16) {
     let url = format!("http://127.0.0.1:{port}/");
-    assert_eq!(curl(&["-d", "name=WasmEdge", &url]).trim(), "echo: name=WasmEdge");
+    assert_eq!(
+        curl(&["-d", "name=WasmEdge", &url]).trim(),
+        "echo: name=WasmEdge"
+    );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(IO_TIMEOUT))
         .build()
@@ -189,9 +147,17 @@ fn assert_echo_contract(port: u16) {
 fn stop_with_ctrl_c(mut app: RunningApp, port: u16) {
     app.interrupt();
     let code = app.wait_exit(Duration::from_secs(20));
-    assert_ne!(code, Some(0), "an interrupted run should not report success:\n{}", app.stderr());
+    assert_ne!(
+        code,
+        Some(0),
+        "an interrupted run should not report success:\n{}",
+        app.stderr()
+    );
     let address = SocketAddr::from(([127, 0, 0, 1], port));
-    assert!(TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_err(), "port {port} still open after Ctrl-C");
+    assert!(
+        TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_err(),
+        "port {port} still open after Ctrl-C"
+    );
 }
 
 #[test]
@@ -200,30 +166,53 @@ fn poll_app_on_the_engine_keeps_alive_pipelines_and_holds_a_thousand_connections
     let project = new_project(&sandbox, "pollapp", "poll");
     let port = free_port();
     let app = start_server(&sandbox, &project, port);
-    assert!(app.stdout().contains(&format!(":{port}")), "no `listening on` line:\n{}", app.stdout());
-    assert!(app.stderr().contains("on the embedded engine"), "{}", app.stderr());
+    assert!(
+        app.stdout().contains(&format!(":{port}")),
+        "no `listening on` line:\n{}",
+        app.stdout()
+    );
+    assert!(
+        app.stderr().contains("on the embedded engine"),
+        "{}",
+        app.stderr()
+    );
 
     assert_echo_contract(port);
 
     // Keep-alive: three requests, one connection, each answered before the next is sent.
     let mut stream = connect(port);
     for round in 0..3 {
-        stream.write_all(post("/", &format!("round={round}"), false).as_bytes()).expect("write");
+        stream
+            .write_all(post("/", &format!("round={round}"), false).as_bytes())
+            .expect("write");
         read_until_all(&mut stream, &[format!("echo: round={round}")]);
     }
 
     // Pipelining: 50 requests in one write, answered in order.
     let mut stream = connect(port);
-    let batch: String = (0..50).map(|i| post("/", &format!("seq={i}"), false)).collect();
-    stream.write_all(batch.as_bytes()).expect("write pipelined batch");
-    let expected: Vec<String> = (0..50).map(|i| format!("content-length: {}\r\n\r\necho: seq={i}", 10 + i.to_string().len())).collect();
+    let batch: String = (0..50)
+        .map(|i| post("/", &format!("seq={i}"), false))
+        .collect();
+    stream
+        .write_all(batch.as_bytes())
+        .expect("write pipelined batch");
+    let expected: Vec<String> = (0..50)
+        .map(|i| {
+            format!(
+                "content-length: {}\r\n\r\necho: seq={i}",
+                10 + i.to_string().len()
+            )
+        })
+        .collect();
     let text = read_until_all(&mut stream, &expected);
     assert_eq!(text.matches("http/1.1 200").count(), 50, "{text}");
 
     // 1,000 connections open at once, each with a request in flight.
     let mut streams: Vec<TcpStream> = (0..1000).map(|_| connect(port)).collect();
     for (i, stream) in streams.iter_mut().enumerate() {
-        stream.write_all(post("/", &format!("conn={i}"), false).as_bytes()).expect("write on connection");
+        stream
+            .write_all(post("/", &format!("conn={i}"), false).as_bytes())
+            .expect("write on connection");
     }
     for (i, stream) in streams.iter_mut().enumerate() {
         read_until_all(stream, &[format!("echo: conn={i}")]);
@@ -240,16 +229,25 @@ fn server_and_client_templates_talk_to_each_other_on_the_engine() {
     let server = new_project(&sandbox, "echoserver", "server");
     let client = new_project(&sandbox, "echoclient", "client");
     let port = free_port();
-    let app = start_server(&sandbox, &server, port);
+    // Started as a script's background job would be, so that the Ctrl-C at the end also
+    // shows `run` overriding an inherited SIGINT "ignore".
+    let app = start_server_with(&sandbox, &server, port, ignore_sigint_in_child);
     assert_echo_contract(port);
 
     let url = format!("http://127.0.0.1:{port}/");
     let output = {
         let _build = build_lock();
-        run_command(&sandbox, &client, &["--", &url, "--data", "name=WasmEdge"]).output().expect("run the client")
+        run_command(&sandbox, &client, &["--", &url, "--data", "name=WasmEdge"])
+            .output()
+            .expect("run the client")
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "client failed:\n{stdout}\n{}", stderr_of(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "client failed:\n{stdout}\n{}",
+        stderr_of(&output)
+    );
     assert!(stdout.contains("status: 200"), "{stdout}");
     assert!(stdout.contains("echo: name=WasmEdge"), "{stdout}");
 
@@ -259,7 +257,12 @@ fn server_and_client_templates_talk_to_each_other_on_the_engine() {
 #[test]
 fn exit_codes_and_traps_pass_through_the_engine() {
     let sandbox = Sandbox::new();
-    let exits = minimal_project(&sandbox.work(), "exits", "fn main() { std::process::exit(42); }\n", "");
+    let exits = minimal_project(
+        &sandbox.work(),
+        "exits",
+        "fn main() { std::process::exit(42); }\n",
+        "",
+    );
     let traps = minimal_project(
         &sandbox.work(),
         "traps",
@@ -267,20 +270,38 @@ fn exit_codes_and_traps_pass_through_the_engine() {
         "",
     );
     let _build = build_lock();
-    let exited = run_command(&sandbox, &exits, &[]).output().expect("run exits");
+    let exited = run_command(&sandbox, &exits, &[])
+        .output()
+        .expect("run exits");
     assert_eq!(exited.status.code(), Some(42), "{}", stderr_of(&exited));
 
-    let trapped = run_command(&sandbox, &traps, &[]).output().expect("run traps");
+    let trapped = run_command(&sandbox, &traps, &[])
+        .output()
+        .expect("run traps");
     let stderr = stderr_of(&trapped);
-    assert!(!trapped.status.success(), "a trap must fail the run:\n{stderr}");
-    assert!(stderr.contains("wasm backtrace"), "no wasm backtrace:\n{stderr}");
-    assert!(stderr.contains("deliberately_failing_function"), "backtrace does not name the function:\n{stderr}");
+    assert!(
+        !trapped.status.success(),
+        "a trap must fail the run:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("wasm backtrace"),
+        "no wasm backtrace:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("deliberately_failing_function"),
+        "backtrace does not name the function:\n{stderr}"
+    );
 }
 
 #[test]
 fn aot_for_the_engine_is_cached_and_used_by_run() {
     let sandbox = Sandbox::new();
-    let project = minimal_project(&sandbox.work(), "aotapp", "fn main() { println!(\"aot says hi\"); std::process::exit(3); }\n", "");
+    let project = minimal_project(
+        &sandbox.work(),
+        "aotapp",
+        "fn main() { println!(\"aot says hi\"); std::process::exit(3); }\n",
+        "",
+    );
     let _build = build_lock();
     let build = |sandbox: &Sandbox| {
         sandbox
@@ -296,13 +317,21 @@ fn aot_for_the_engine_is_cached_and_used_by_run() {
     let second = build(&sandbox);
     let stderr = stderr_of(&second);
     assert!(second.status.success(), "{stderr}");
-    assert!(stderr.contains("precompiled, unchanged"), "the second build did not reuse the cache:\n{stderr}");
+    assert!(
+        stderr.contains("precompiled, unchanged"),
+        "the second build did not reuse the cache:\n{stderr}"
+    );
 
-    let ran = run_command(&sandbox, &project, &["--aot"]).output().expect("run --aot");
+    let ran = run_command(&sandbox, &project, &["--aot"])
+        .output()
+        .expect("run --aot");
     let stderr = stderr_of(&ran);
     assert_eq!(ran.status.code(), Some(3), "{stderr}");
     assert!(String::from_utf8_lossy(&ran.stdout).contains("aot says hi"));
-    assert!(stderr.contains("(precompiled)"), "run did not use the precompiled module:\n{stderr}");
+    assert!(
+        stderr.contains("(precompiled)"),
+        "run did not use the precompiled module:\n{stderr}"
+    );
 }
 
 #[test]
@@ -323,16 +352,36 @@ fn env_dirs_and_args_reach_the_app_on_the_engine() {
     std::fs::write(data.join("input.txt"), "from the host\n").expect("write input");
     let dir_arg = format!("/data:{}:readonly", data.display());
     let _build = build_lock();
-    let output = run_command(&sandbox, &project, &["--env", "GREETING=hi there", "--dir", &dir_arg, "--", "one", "two words"])
-        .output()
-        .expect("run envapp");
+    let output = run_command(
+        &sandbox,
+        &project,
+        &[
+            "--env",
+            "GREETING=hi there",
+            "--dir",
+            &dir_arg,
+            "--",
+            "one",
+            "two words",
+        ],
+    )
+    .output()
+    .expect("run envapp");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", stderr_of(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        stderr_of(&output)
+    );
     assert!(stdout.contains("args=one,two words"), "{stdout}");
     assert!(stdout.contains("GREETING=hi there"), "{stdout}");
     // Like WasmEdge, the host environment is not inherited.
     assert!(stdout.contains("HOME_SET=false"), "{stdout}");
     assert!(stdout.contains("file=from the host"), "{stdout}");
     assert!(stdout.contains("write_denied=true"), "{stdout}");
-    assert!(!data.join("out.txt").exists(), "the read-only mapping was written");
+    assert!(
+        !data.join("out.txt").exists(),
+        "the read-only mapping was written"
+    );
 }

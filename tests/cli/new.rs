@@ -142,20 +142,6 @@ fn new_fills_an_existing_empty_directory_given_with_path() {
     );
 }
 
-fn assert_refused_writing_nothing(sandbox: &Sandbox, args: &[&str], expected: &[&str]) {
-    let before = listing(&sandbox.work());
-    let output = sandbox.cmd().args(args).output().unwrap();
-    let stderr = stderr_of(&output);
-    assert!(!output.status.success(), "{args:?} was accepted:\n{stderr}");
-    for text in expected {
-        assert!(
-            stderr.contains(text),
-            "{args:?}: expected {text:?} in:\n{stderr}"
-        );
-    }
-    assert_eq!(listing(&sandbox.work()), before, "{args:?} wrote something");
-}
-
 #[test]
 fn bad_names_are_refused() {
     let sandbox = Sandbox::new();
@@ -168,7 +154,12 @@ fn bad_names_are_refused() {
         ("wasock", "is reserved"),
     ];
     for (name, message) in cases {
-        assert_refused_writing_nothing(&sandbox, &["new", name], &[message, "help:"]);
+        assert_refused_writing_nothing(
+            &sandbox,
+            &sandbox.work(),
+            &["new", name],
+            &[message, "help:"],
+        );
     }
 }
 
@@ -180,6 +171,7 @@ fn an_existing_non_empty_directory_is_refused_and_untouched() {
     fs::write(existing.join("notes.txt"), "keep me").unwrap();
     assert_refused_writing_nothing(
         &sandbox,
+        &sandbox.work(),
         &["new", "taken"],
         &[
             "`taken` already exists and is not empty",
@@ -197,6 +189,7 @@ fn an_unknown_template_is_refused_with_the_valid_ones() {
     let sandbox = Sandbox::new();
     assert_refused_writing_nothing(
         &sandbox,
+        &sandbox.work(),
         &["new", "fine", "--template", "nope"],
         &[
             "unknown template `nope`",
@@ -211,6 +204,7 @@ fn an_invalid_port_is_refused() {
     for port in ["0", "70000", "http"] {
         assert_refused_writing_nothing(
             &sandbox,
+            &sandbox.work(),
             &["new", "fine", "--port", port],
             &["invalid value", "--port"],
         );

@@ -2,10 +2,9 @@
 //! codes, signals, and refusals.
 
 use std::fs;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -18,18 +17,53 @@ fn prebuilt_module(sandbox: &Sandbox) -> PathBuf {
     path
 }
 
+/// A sandbox with the stand-in `wasmedge` 0.17.1 on PATH and a module for `--wasm` runs.
+fn sandbox_with_module() -> (Sandbox, FakeWasmEdge, PathBuf) {
+    let sandbox = Sandbox::new();
+    let fake = sandbox.fake_wasmedge("0.17.1");
+    let module = prebuilt_module(&sandbox);
+    (sandbox, fake, module)
+}
+
+/// A sandbox with the stand-in `wasmedge` (reporting `version`) on PATH and a minimal
+/// project `name` whose manifest ends with `manifest_extra`.
+fn sandbox_with_project(
+    version: &str,
+    name: &str,
+    manifest_extra: &str,
+) -> (Sandbox, FakeWasmEdge, PathBuf) {
+    let sandbox = Sandbox::new();
+    let fake = sandbox.fake_wasmedge(version);
+    let project = minimal_project(&sandbox.work(), name, HELLO, manifest_extra);
+    (sandbox, fake, project)
+}
+
+/// `run --wasm MODULE`; more arguments may follow.
+fn run_wasm(sandbox: &Sandbox, module: &Path) -> std::process::Command {
+    let mut command = sandbox.std_cmd();
+    command.args(["run", "--wasm"]).arg(module);
+    command
+}
+
+/// `run` in `project`, building into the shared target directory; more arguments may follow.
+fn run_project(sandbox: &Sandbox, project: &Path) -> assert_cmd::Command {
+    let mut command = sandbox.cmd();
+    command
+        .current_dir(project)
+        .args(["run", "--target-dir"])
+        .arg(shared_target_dir());
+    command
+}
+
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|item| (*item).to_owned()).collect()
 }
 
 #[test]
 fn run_passes_dirs_env_run_mode_and_args_in_order_on_wasmedge_0_17() {
-    let sandbox = Sandbox::new();
-    let fake = sandbox.fake_wasmedge("0.17.1");
-    let project = minimal_project(
-        &sandbox.work(),
+    let (sandbox, fake, project) = sandbox_with_project(
+        "0.17.1",
         "run-cmdline",
-        HELLO,
         "[package.metadata.wasock]\nport = 1234\nenv = { SHARED = \"meta\", FROM_META = \"m\" }\ndirs = [\"/meta:metadir\"]\n",
     );
     fs::create_dir_all(project.join("metadir")).unwrap();
@@ -45,12 +79,9 @@ fn run_passes_dirs_env_run_mode_and_args_in_order_on_wasmedge_0_17() {
     let port = free_port();
 
     let _lock = build_lock();
-    let output = sandbox
-        .cmd()
-        .current_dir(&project)
+    let output = run_project(&sandbox, &project)
         .env("HOSTVAR", "from-host")
         .args([
-            "run",
             "--aot",
             "--env",
             "A=1",
@@ -65,9 +96,7 @@ fn run_passes_dirs_env_run_mode_and_args_in_order_on_wasmedge_0_17() {
         .arg(format!("/data:{}", data.display()))
         .arg("--dir")
         .arg(format!("/config:{}:readonly", config.display()))
-        .args(["--port", &port.to_string(), "--target-dir"])
-        .arg(shared_target_dir())
-        .args(["--", "--flag", "two words"])
+        .args(["--port", &port.to_string(), "--", "--flag", "two words"])
         .output()
         .unwrap();
     let stderr = stderr_of(&output);
@@ -119,15 +148,10 @@ fn run_passes_dirs_env_run_mode_and_args_in_order_on_wasmedge_0_17() {
 
 #[test]
 fn run_on_wasmedge_0_16_does_not_pass_run_mode() {
-    let sandbox = Sandbox::new();
-    let fake = sandbox.fake_wasmedge("0.16.1");
-    let project = minimal_project(&sandbox.work(), "run-old-wasmedge", HELLO, "");
+    let (sandbox, fake, project) = sandbox_with_project("0.16.1", "run-old-wasmedge", "");
     let _lock = build_lock();
-    let output = sandbox
-        .cmd()
-        .current_dir(&project)
-        .args(["run", "--aot", "--target-dir"])
-        .arg(shared_target_dir())
+    let output = run_project(&sandbox, &project)
+        .arg("--aot")
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
@@ -138,13 +162,8 @@ fn run_on_wasmedge_0_16_does_not_pass_run_mode() {
 
 #[test]
 fn run_without_aot_passes_the_plain_module_and_no_run_mode() {
-    let sandbox = Sandbox::new();
-    let fake = sandbox.fake_wasmedge("0.17.1");
-    let module = prebuilt_module(&sandbox);
-    let output = sandbox
-        .cmd()
-        .args(["run", "--wasm"])
-        .arg(&module)
+    let (sandbox, fake, module) = sandbox_with_module();
+    let output = run_wasm(&sandbox, &module)
         .args(["--", "x"])
         .output()
         .unwrap();
@@ -157,22 +176,14 @@ fn run_without_aot_passes_the_plain_module_and_no_run_mode() {
 
 #[test]
 fn the_apps_exit_code_is_runs_exit_code() {
-    let sandbox = Sandbox::new();
-    sandbox.fake_wasmedge("0.17.1");
-    let module = prebuilt_module(&sandbox);
-    let exited = sandbox
-        .cmd()
+    let (sandbox, _, module) = sandbox_with_module();
+    let exited = run_wasm(&sandbox, &module)
         .env("FAKE_WASMEDGE_EXIT", "7")
-        .args(["run", "--wasm"])
-        .arg(&module)
         .output()
         .unwrap();
     assert_eq!(exited.status.code(), Some(7), "{}", stderr_of(&exited));
-    let killed = sandbox
-        .cmd()
+    let killed = run_wasm(&sandbox, &module)
         .env("FAKE_WASMEDGE_THEN", "kill -TERM $$")
-        .args(["run", "--wasm"])
-        .arg(&module)
         .output()
         .unwrap();
     assert_eq!(
@@ -183,105 +194,68 @@ fn the_apps_exit_code_is_runs_exit_code() {
     );
 }
 
-/// Kills the child on drop so a failed test leaves nothing running.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn spawn_cli(
-    sandbox: &Sandbox,
-    envs: &[(&str, String)],
-    args: &[&str],
-    module: &Path,
-) -> KillOnDrop {
-    let mut command = sandbox.std_cmd();
-    command
-        .args(["run", "--wasm"])
-        .arg(module)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in envs {
-        command.env(key, value);
-    }
-    KillOnDrop(command.spawn().unwrap())
-}
-
-fn wait_exit(child: &mut KillOnDrop, timeout: Duration) -> (Option<i32>, String) {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            let mut stderr = String::new();
-            child
-                .0
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut stderr)
-                .unwrap();
-            return (status.code(), stderr);
-        }
-        assert!(started.elapsed() < timeout, "run did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn sigterm_reaches_the_app_and_its_code_is_returned() {
-    let sandbox = Sandbox::new();
-    let fake = sandbox.fake_wasmedge("0.17.1");
-    let module = prebuilt_module(&sandbox);
+    let (sandbox, fake, module) = sandbox_with_module();
     let marker = sandbox.root.path().join("got-term");
     let app = format!(
         "trap 'touch {}; exit 42' TERM; touch {0}.ready; while :; do sleep 0.05; done",
         marker.display()
     );
-    let mut cli = spawn_cli(&sandbox, &[("FAKE_WASMEDGE_THEN", app)], &[], &module);
+    let mut command = run_wasm(&sandbox, &module);
+    command.env("FAKE_WASMEDGE_THEN", app);
+    let mut cli = RunningApp::spawn(command);
     let ready = marker.with_file_name("got-term.ready");
-    wait_for("the app to start", Duration::from_secs(20), || {
+    cli.wait_until("the app to start", Duration::from_secs(20), || {
         ready.exists()
     });
-    let signalled = std::process::Command::new("kill")
-        .args(["-TERM", &cli.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(signalled.success());
-    let (code, stderr) = wait_exit(&mut cli, Duration::from_secs(20));
-    assert_eq!(code, Some(42), "{stderr}");
+    cli.signal(libc::SIGTERM);
+    let code = cli.wait_exit(Duration::from_secs(20));
+    assert_eq!(code, Some(42), "{}", cli.stderr());
     assert!(marker.exists(), "the app never saw SIGTERM");
     assert_eq!(fake.work_invocations().len(), 1);
 }
 
 #[test]
+fn sigint_is_forwarded_even_when_run_started_with_it_ignored() {
+    let (sandbox, _fake, module) = sandbox_with_module();
+    let marker = sandbox.root.path().join("got-int");
+    // bash cannot trap a signal that was ignored when it started: the trap only fires if
+    // the app got SIGINT's default disposition back (run catches it before spawning, and
+    // exec resets caught signals to their default).
+    let app = format!(
+        "trap 'touch {}; exit 42' INT; touch {0}.ready; while :; do sleep 0.05; done",
+        marker.display()
+    );
+    let mut command = run_wasm(&sandbox, &module);
+    command.env("FAKE_WASMEDGE_THEN", app);
+    ignore_sigint_in_child(&mut command);
+    let mut cli = RunningApp::spawn(command);
+    let ready = marker.with_file_name("got-int.ready");
+    cli.wait_until("the app to start", Duration::from_secs(20), || {
+        ready.exists()
+    });
+    cli.signal(libc::SIGINT);
+    let code = cli.wait_exit(Duration::from_secs(20));
+    assert_eq!(code, Some(42), "{}", cli.stderr());
+    assert!(marker.exists(), "the app never saw SIGINT");
+}
+
+#[test]
 fn run_waits_for_the_port_and_prints_the_url() {
-    let sandbox = Sandbox::new();
-    sandbox.fake_wasmedge("0.17.1");
-    let module = prebuilt_module(&sandbox);
+    let (sandbox, _, module) = sandbox_with_module();
     let port = free_port();
     // The stand-in plays a server: listen on the port, give run time to see it, then exit.
     let app = format!(
         "exec python3 -c 'import socket, time; s = socket.socket(); s.bind((\"127.0.0.1\", {port})); s.listen(); time.sleep(1.0)'"
     );
-    let mut cli = spawn_cli(
-        &sandbox,
-        &[("FAKE_WASMEDGE_THEN", app)],
-        &["--port", &port.to_string()],
-        &module,
-    );
-    let (code, stderr) = wait_exit(&mut cli, Duration::from_secs(30));
+    let mut command = run_wasm(&sandbox, &module);
+    command
+        .env("FAKE_WASMEDGE_THEN", app)
+        .args(["--port", &port.to_string()]);
+    let mut cli = RunningApp::spawn(command);
+    let code = cli.wait_exit(Duration::from_secs(30));
+    let stderr = cli.stderr();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains(&format!("Listening http://127.0.0.1:{port}/")),
@@ -289,35 +263,13 @@ fn run_waits_for_the_port_and_prints_the_url() {
     );
 }
 
-fn assert_run_refused(
-    sandbox: &Sandbox,
-    cwd: &Path,
-    args: &[&str],
-    expected: &[&str],
-) -> std::process::Output {
-    let before = listing(&sandbox.work());
-    let output = sandbox.cmd().current_dir(cwd).args(args).output().unwrap();
-    let stderr = stderr_of(&output);
-    assert!(!output.status.success(), "{args:?} was accepted:\n{stderr}");
-    for text in expected {
-        assert!(
-            stderr.contains(text),
-            "{args:?}: expected {text:?} in:\n{stderr}"
-        );
-    }
-    assert_eq!(listing(&sandbox.work()), before, "{args:?} wrote something");
-    output
-}
-
 #[test]
 fn a_port_in_use_is_refused_before_launch() {
-    let sandbox = Sandbox::new();
-    let fake = sandbox.fake_wasmedge("0.17.1");
-    let module = prebuilt_module(&sandbox);
+    let (sandbox, fake, module) = sandbox_with_module();
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port().to_string();
     let module_arg = module.display().to_string();
-    assert_run_refused(
+    assert_refused_writing_nothing(
         &sandbox,
         &sandbox.work(),
         &["run", "--wasm", &module_arg, "--port", &port],
@@ -334,14 +286,12 @@ fn a_port_in_use_is_refused_before_launch() {
 
 #[test]
 fn malformed_env_flags_are_refused() {
-    let sandbox = Sandbox::new();
-    let fake = sandbox.fake_wasmedge("0.17.1");
-    let project = minimal_project(&sandbox.work(), "bad-env", HELLO, "");
+    let (sandbox, fake, project) = sandbox_with_project("0.17.1", "bad-env", "");
     for (flag, message) in [
         ("=value", "the variable name is empty"),
         ("MY VAR=1", "contains whitespace"),
     ] {
-        let output = assert_run_refused(
+        let output = assert_refused_writing_nothing(
             &sandbox,
             &project,
             &["run", "--env", flag],
@@ -349,7 +299,7 @@ fn malformed_env_flags_are_refused() {
         );
         assert_eq!(output.status.code(), Some(2));
     }
-    assert_run_refused(
+    assert_refused_writing_nothing(
         &sandbox,
         &project,
         &["run", "--env", "WASOCK_TEST_SURELY_UNSET"],
@@ -363,7 +313,7 @@ fn missing_wasmedge_with_runtime_wasmedge_is_refused() {
     let sandbox = Sandbox::new();
     let module = prebuilt_module(&sandbox);
     let module_arg = module.display().to_string();
-    assert_run_refused(
+    assert_refused_writing_nothing(
         &sandbox,
         &sandbox.work(),
         &["run", "--runtime", "wasmedge", "--wasm", &module_arg],
@@ -373,43 +323,35 @@ fn missing_wasmedge_with_runtime_wasmedge_is_refused() {
 
 #[test]
 fn bad_launch_inputs_are_refused() {
-    let sandbox = Sandbox::new();
-    let fake = sandbox.fake_wasmedge("0.17.1");
-    let module = prebuilt_module(&sandbox);
+    let (sandbox, fake, module) = sandbox_with_module();
     let module_arg = module.display().to_string();
-    let work = sandbox.work();
-    assert_run_refused(
-        &sandbox,
-        &work,
-        &["run", "--wasm", "missing.wasm"],
-        &["the module `missing.wasm` does not exist"],
-    );
-    assert_run_refused(
-        &sandbox,
-        &work,
-        &["run", "--wasm", &module_arg, "--dir", "/data:nowhere"],
-        &["of `--dir /data:", "does not exist", "help: create it"],
-    );
-    assert_run_refused(
-        &sandbox,
-        &work,
-        &["run", "--wasm", &module_arg, "--dir", "/data"],
-        &["invalid directory mapping `/data`"],
-    );
-    assert_run_refused(
-        &sandbox,
-        &work,
-        &["run", "--wasm", &module_arg, "--env-file", "absent.env"],
-        &["could not read the env file `absent.env`", "help:"],
-    );
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["run", "--wasm", "missing.wasm"],
+            &["the module `missing.wasm` does not exist"],
+        ),
+        (
+            &["run", "--wasm", &module_arg, "--dir", "/data:nowhere"],
+            &["of `--dir /data:", "does not exist", "help: create it"],
+        ),
+        (
+            &["run", "--wasm", &module_arg, "--dir", "/data"],
+            &["invalid directory mapping `/data`"],
+        ),
+        (
+            &["run", "--wasm", &module_arg, "--env-file", "absent.env"],
+            &["could not read the env file `absent.env`", "help:"],
+        ),
+    ];
+    for (args, expected) in cases {
+        assert_refused_writing_nothing(&sandbox, &sandbox.work(), args, expected);
+    }
     assert!(fake.work_invocations().is_empty());
 }
 
 #[test]
 fn verbose_shows_the_wasmedge_command_line() {
-    let sandbox = Sandbox::new();
-    sandbox.fake_wasmedge("0.17.1");
-    let module = prebuilt_module(&sandbox);
+    let (sandbox, _, module) = sandbox_with_module();
     let output = sandbox
         .cmd()
         .args(["-v", "run", "--env", "A=1", "--wasm"])
@@ -435,9 +377,7 @@ fn verbose_shows_the_wasmedge_command_line() {
 fn ctrl_c_at_a_terminal_reaches_the_app_exactly_once() {
     use std::io::Write as _;
 
-    let sandbox = Sandbox::new();
-    sandbox.fake_wasmedge("0.17.1");
-    let module = prebuilt_module(&sandbox);
+    let (sandbox, _, module) = sandbox_with_module();
     let marker = sandbox.root.path().join("interrupts");
     let ready = sandbox.root.path().join("ready");
     let app = format!(
@@ -446,19 +386,19 @@ fn ctrl_c_at_a_terminal_reaches_the_app_exactly_once() {
         ready = ready.display()
     );
     // `script` gives the CLI a pseudo-terminal; bytes written to its stdin are typed there.
-    let cli = format!("exec {} run --wasm {}", cli_path().display(), module.display());
+    let cli = format!(
+        "exec {} run --wasm {}",
+        cli_path().display(),
+        module.display()
+    );
     let mut script = sandbox.on_terminal(&sandbox.work(), &cli);
-    script
-        .env("FAKE_WASMEDGE_THEN", &app)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = KillOnDrop(script.spawn().expect("`script` (util-linux) runs"));
-    wait_for("the app to start", Duration::from_secs(20), || {
+    script.env("FAKE_WASMEDGE_THEN", &app).stdin(Stdio::piped());
+    let mut child = RunningApp::spawn(script);
+    child.wait_until("the app to start", Duration::from_secs(20), || {
         ready.exists()
     });
-    child.0.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
-    let (code, _) = wait_exit(&mut child, Duration::from_secs(20));
+    child.stdin().write_all(b"\x03").unwrap();
+    let code = child.wait_exit(Duration::from_secs(20));
     assert_eq!(code, Some(5));
     assert_eq!(
         fs::read_to_string(&marker).unwrap_or_default(),
@@ -474,7 +414,7 @@ fn without_the_engine_embedded_and_engine_aot_are_refused() {
     let module = prebuilt_module(&sandbox);
     let module_arg = module.display().to_string();
     let work = sandbox.work();
-    assert_run_refused(
+    assert_refused_writing_nothing(
         &sandbox,
         &work,
         &["run", "--runtime", "embedded", "--wasm", &module_arg],
@@ -483,14 +423,14 @@ fn without_the_engine_embedded_and_engine_aot_are_refused() {
             "help: install WasmEdge",
         ],
     );
-    assert_run_refused(
+    assert_refused_writing_nothing(
         &sandbox,
         &work,
         &["run", "--wasm", &module_arg],
         &["wasmedge was not found on PATH", "has no embedded engine"],
     );
     let project = minimal_project(&work, "aot-nowhere", HELLO, "");
-    assert_run_refused(
+    assert_refused_writing_nothing(
         &sandbox,
         &project,
         &["build", "--aot"],

@@ -3,8 +3,12 @@
 //! target directory that every project build shares so dependencies compile once.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::process::{Child, ChildStdin, Output, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
@@ -219,16 +223,38 @@ pub fn listing(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// Run `args` in `cwd` and assert it is refused: a failure, each of `expected` in its stderr,
+/// and nothing written below the sandbox's `work/`. The output, for further checks.
+pub fn assert_refused_writing_nothing(
+    sandbox: &Sandbox,
+    cwd: &Path,
+    args: &[&str],
+    expected: &[&str],
+) -> Output {
+    let before = listing(&sandbox.work());
+    let output = sandbox.cmd().current_dir(cwd).args(args).output().unwrap();
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success(), "{args:?} was accepted:\n{stderr}");
+    for text in expected {
+        assert!(
+            stderr.contains(text),
+            "{args:?}: expected {text:?} in:\n{stderr}"
+        );
+    }
+    assert_eq!(listing(&sandbox.work()), before, "{args:?} wrote something");
+    output
+}
+
 /// True when the file starts with the wasm magic number.
 pub fn is_wasm_module(path: &Path) -> bool {
     fs::read(path).is_ok_and(|bytes| bytes.starts_with(b"\0asm"))
 }
 
-pub fn stderr_of(output: &std::process::Output) -> String {
+pub fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-pub fn stdout_of(output: &std::process::Output) -> String {
+pub fn stdout_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -244,10 +270,180 @@ pub fn printed_path(stderr: &str, verb: &str) -> PathBuf {
 }
 
 /// A port nothing listens on right now.
+/// Start `command` with SIGINT ignored, as a non-interactive shell starts its background
+/// jobs (`cargo wasock run &` in a script): `run` must still stop on SIGINT.
+pub fn ignore_sigint_in_child(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: signal(2) only changes a disposition in the forked child before exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind an ephemeral port")
         .local_addr()
         .expect("local addr")
         .port()
+}
+
+/// One output pipe of a [`RunningApp`], read to its end by a background thread.
+struct Collected {
+    text: Arc<Mutex<String>>,
+    reader: JoinHandle<()>,
+}
+
+impl Collected {
+    fn start(mut pipe: impl Read + Send + 'static) -> Self {
+        let text = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&text);
+        let reader = std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(read) = pipe.read(&mut chunk) {
+                if read == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push_str(&String::from_utf8_lossy(&chunk[..read]));
+            }
+        });
+        Collected { text, reader }
+    }
+
+    fn text(&self) -> String {
+        self.text
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The pipe has reached its end: all the child (and its children) wrote is in `text`.
+    fn closed(&self) -> bool {
+        self.reader.is_finished()
+    }
+}
+
+/// A spawned child (a `cargo wasock` run, or `script` running one) whose stdout and stderr
+/// are collected in the background and which is killed on drop, so a failing test leaves
+/// nothing behind.
+pub struct RunningApp {
+    child: Child,
+    stdout: Collected,
+    stderr: Collected,
+}
+
+impl Drop for RunningApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RunningApp {
+    /// Spawn `command` with stdout and stderr piped; stdin stays as `command` sets it.
+    pub fn spawn(mut command: std::process::Command) -> Self {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn the child under test");
+        let stdout = Collected::start(child.stdout.take().expect("stdout piped"));
+        let stderr = Collected::start(child.stderr.take().expect("stderr piped"));
+        RunningApp {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Everything written to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// The child's stdin; the command must have been given `Stdio::piped()` for it.
+    pub fn stdin(&mut self) -> &mut ChildStdin {
+        self.child.stdin.as_mut().expect("stdin piped")
+    }
+
+    /// Send `signal` to the child with kill(2).
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        assert_eq!(sent, 0, "could not send signal {signal}");
+    }
+
+    /// Poll `done` until it holds, failing after `timeout` or as soon as the child exits
+    /// without it holding.
+    pub fn wait_until(&mut self, what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+        let started = Instant::now();
+        while !done() {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // It may have come true just before the exit.
+                assert!(
+                    done(),
+                    "the app exited with {status} before {what}:\n{}",
+                    self.stderr()
+                );
+                return;
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "timed out waiting for {what}:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait for the child to end and for its output pipes to close, so the collected output
+    /// is complete; its exit code (None when killed by a signal).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "run did not exit:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let exited = Instant::now();
+        while !(self.stdout.closed() && self.stderr.closed()) {
+            assert!(
+                exited.elapsed() < timeout,
+                "the output stayed open after the exit:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        status.code()
+    }
+}
+
+/// What only the embedded engine's tests use (their module needs the feature too).
+#[cfg(feature = "embedded")]
+impl RunningApp {
+    /// Everything written to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.text()
+    }
+
+    /// Ctrl-C as a signal to the child alone.
+    pub fn interrupt(&self) {
+        self.signal(libc::SIGINT);
+    }
+
+    /// Wait until `port` on loopback accepts connections.
+    pub fn wait_for_port(&mut self, port: u16, timeout: Duration) {
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        self.wait_until(&format!("port {port} to open"), timeout, || {
+            std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
+        });
+    }
 }

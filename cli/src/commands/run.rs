@@ -255,6 +255,8 @@ fn run_embedded(
     port: Option<u16>,
     printer: &Printer,
 ) -> anyhow::Result<i32> {
+    // Before compiling, which can take a while: a Ctrl-C then must stop us too.
+    launch::end_process_on_stop_signals()?;
     let why = if wasmedge::find().is_some() {
         "requested"
     } else {

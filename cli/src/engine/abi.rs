@@ -326,6 +326,9 @@ mod tests {
     fn host_errors_map_to_wasi_numbers() {
         assert_eq!(errno_from_raw(libc::EAGAIN), ERRNO_AGAIN);
         assert_eq!(errno_from_raw(libc::ECONNREFUSED), ERRNO_CONNREFUSED);
-        assert_eq!(errno_from_io(&io::Error::from(io::ErrorKind::WouldBlock)), ERRNO_AGAIN);
+        assert_eq!(
+            errno_from_io(&io::Error::from(io::ErrorKind::WouldBlock)),
+            ERRNO_AGAIN
+        );
     }
 }

@@ -25,22 +25,40 @@ pub fn cache_path(bytes: &[u8], cache_dir: &Path) -> PathBuf {
 }
 
 pub fn precompile(module: &Path, cache_dir: &Path) -> anyhow::Result<Precompiled> {
-    let bytes = fs::read(module).with_context(|| format!("could not read `{}`", module.display()))?;
+    let bytes =
+        fs::read(module).with_context(|| format!("could not read `{}`", module.display()))?;
     let path = cache_path(&bytes, cache_dir);
     if path.is_file() {
         return Ok(Precompiled { path, reused: true });
     }
-    fs::create_dir_all(cache_dir).with_context(|| format!("could not create `{}`", cache_dir.display()))?;
+    fs::create_dir_all(cache_dir)
+        .with_context(|| format!("could not create `{}`", cache_dir.display()))?;
     let engine = new_engine()?;
     let serialized = engine
         .precompile_module(&bytes)
         .map_err(anyhow::Error::from)
-        .with_context(|| format!("could not compile `{}`\nhelp: check that it is a valid wasm module", module.display()))?;
-    let staging = tempfile::NamedTempFile::new_in(cache_dir)
-        .with_context(|| format!("could not create a temporary file in `{}`", cache_dir.display()))?;
-    fs::write(staging.path(), &serialized).with_context(|| format!("could not write `{}`", staging.path().display()))?;
-    staging
-        .persist(&path)
-        .with_context(|| format!("could not move the precompiled module to `{}`", path.display()))?;
-    Ok(Precompiled { path, reused: false })
+        .with_context(|| {
+            format!(
+                "could not compile `{}`\nhelp: check that it is a valid wasm module",
+                module.display()
+            )
+        })?;
+    let staging = tempfile::NamedTempFile::new_in(cache_dir).with_context(|| {
+        format!(
+            "could not create a temporary file in `{}`",
+            cache_dir.display()
+        )
+    })?;
+    fs::write(staging.path(), &serialized)
+        .with_context(|| format!("could not write `{}`", staging.path().display()))?;
+    staging.persist(&path).with_context(|| {
+        format!(
+            "could not move the precompiled module to `{}`",
+            path.display()
+        )
+    })?;
+    Ok(Precompiled {
+        path,
+        reused: false,
+    })
 }

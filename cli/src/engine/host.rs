@@ -41,11 +41,20 @@ pub struct HostState {
 
 impl HostState {
     pub fn new(wasi: WasiP1Ctx) -> Self {
-        HostState { wasi, sockets: SocketTable::default(), memory: None, preview1: None }
+        HostState {
+            wasi,
+            sockets: SocketTable::default(),
+            memory: None,
+            preview1: None,
+        }
     }
 
     pub fn preview1(&self) -> wasmtime::Result<Preview1> {
-        self.preview1.clone().ok_or_else(|| wasmtime::format_err!("preview1 is not reachable: the guest exports no memory or is still starting"))
+        self.preview1.clone().ok_or_else(|| {
+            wasmtime::format_err!(
+                "preview1 is not reachable: the guest exports no memory or is still starting"
+            )
+        })
     }
 }
 
@@ -54,13 +63,19 @@ pub fn guest_memory(caller: &mut Caller<'_, HostState>) -> Result<Memory, Errno>
     if let Some(memory) = caller.data().memory {
         return Ok(memory);
     }
-    let memory = caller.get_export("memory").and_then(Extern::into_memory).ok_or(ERRNO_FAULT)?;
+    let memory = caller
+        .get_export("memory")
+        .and_then(Extern::into_memory)
+        .ok_or(ERRNO_FAULT)?;
     caller.data_mut().memory = Some(memory);
     Ok(memory)
 }
 
 /// Run a socket operation against guest memory and the socket table; errno as i32.
-fn with_guest(caller: &mut Caller<'_, HostState>, op: impl FnOnce(&mut SocketTable, &mut GuestMemory) -> Result<(), Errno>) -> i32 {
+fn with_guest(
+    caller: &mut Caller<'_, HostState>,
+    op: impl FnOnce(&mut SocketTable, &mut GuestMemory) -> Result<(), Errno>,
+) -> i32 {
     let memory = match guest_memory(caller) {
         Ok(memory) => memory,
         Err(errno) => return errno as i32,
@@ -115,8 +130,11 @@ fn imported_arity(module: &Module, name: &str) -> Option<usize> {
 /// Build the linker for `module`: preview1, then the socket extension and the shadows.
 pub fn link(engine: &Engine, module: &Module) -> anyhow::Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| &mut state.wasi).map_err(anyhow::Error::from)?;
-    linker.alias_module(WASI, PREVIEW1_ALIAS).map_err(anyhow::Error::from)?;
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| &mut state.wasi)
+        .map_err(anyhow::Error::from)?;
+    linker
+        .alias_module(WASI, PREVIEW1_ALIAS)
+        .map_err(anyhow::Error::from)?;
     linker.allow_shadowing(true);
     define_shadows(&mut linker)?;
     define_sockets(&mut linker, module)?;
@@ -124,75 +142,117 @@ pub fn link(engine: &Engine, module: &Module) -> anyhow::Result<Linker<HostState
 }
 
 /// Once the guest is instantiated: give the shadows their way into preview1.
-pub fn attach_preview1(linker: &mut Linker<HostState>, store: &mut Store<HostState>, memory: Memory) -> anyhow::Result<()> {
-    linker.define(&mut *store, GUEST_ALIAS, "memory", memory).map_err(anyhow::Error::from)?;
-    let trampolines = Module::new(store.engine(), PREVIEW1_TRAMPOLINES).map_err(anyhow::Error::from)?;
-    let instance = linker.instantiate(&mut *store, &trampolines).map_err(anyhow::Error::from)?;
+pub fn attach_preview1(
+    linker: &mut Linker<HostState>,
+    store: &mut Store<HostState>,
+    memory: Memory,
+) -> anyhow::Result<()> {
+    linker
+        .define(&mut *store, GUEST_ALIAS, "memory", memory)
+        .map_err(anyhow::Error::from)?;
+    let trampolines =
+        Module::new(store.engine(), PREVIEW1_TRAMPOLINES).map_err(anyhow::Error::from)?;
+    let instance = linker
+        .instantiate(&mut *store, &trampolines)
+        .map_err(anyhow::Error::from)?;
     let preview1 = Preview1 {
-        fd_close: instance.get_typed_func(&mut *store, "fd_close").map_err(anyhow::Error::from)?,
-        fd_fdstat_get: instance.get_typed_func(&mut *store, "fd_fdstat_get").map_err(anyhow::Error::from)?,
-        fd_fdstat_set_flags: instance.get_typed_func(&mut *store, "fd_fdstat_set_flags").map_err(anyhow::Error::from)?,
-        fd_read: instance.get_typed_func(&mut *store, "fd_read").map_err(anyhow::Error::from)?,
-        fd_write: instance.get_typed_func(&mut *store, "fd_write").map_err(anyhow::Error::from)?,
-        poll_oneoff: instance.get_typed_func(&mut *store, "poll_oneoff").map_err(anyhow::Error::from)?,
-        clock_time_get: instance.get_typed_func(&mut *store, "clock_time_get").map_err(anyhow::Error::from)?,
+        fd_close: instance
+            .get_typed_func(&mut *store, "fd_close")
+            .map_err(anyhow::Error::from)?,
+        fd_fdstat_get: instance
+            .get_typed_func(&mut *store, "fd_fdstat_get")
+            .map_err(anyhow::Error::from)?,
+        fd_fdstat_set_flags: instance
+            .get_typed_func(&mut *store, "fd_fdstat_set_flags")
+            .map_err(anyhow::Error::from)?,
+        fd_read: instance
+            .get_typed_func(&mut *store, "fd_read")
+            .map_err(anyhow::Error::from)?,
+        fd_write: instance
+            .get_typed_func(&mut *store, "fd_write")
+            .map_err(anyhow::Error::from)?,
+        poll_oneoff: instance
+            .get_typed_func(&mut *store, "poll_oneoff")
+            .map_err(anyhow::Error::from)?,
+        clock_time_get: instance
+            .get_typed_func(&mut *store, "clock_time_get")
+            .map_err(anyhow::Error::from)?,
     };
     store.data_mut().preview1 = Some(preview1);
     Ok(())
 }
 
 fn define_shadows(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
-    linker.func_wrap(WASI, "fd_close", |mut caller: Caller<'_, HostState>, fd: i32| -> wasmtime::Result<i32> {
-        if is_socket_fd(fd as u32) {
-            return Ok(match caller.data_mut().sockets.close(fd as u32) {
-                Ok(()) => 0,
-                Err(errno) => errno as i32,
-            });
-        }
-        let preview1 = caller.data().preview1()?;
-        preview1.fd_close.call(&mut caller, fd)
-    })?;
-    linker.func_wrap(WASI, "fd_fdstat_get", |mut caller: Caller<'_, HostState>, fd: i32, stat: i32| -> wasmtime::Result<i32> {
-        if is_socket_fd(fd as u32) {
-            return Ok(with_guest(&mut caller, |table, memory| sockets::fdstat(table, memory, fd as u32, stat as u32)));
-        }
-        let preview1 = caller.data().preview1()?;
-        preview1.fd_fdstat_get.call(&mut caller, (fd, stat))
-    })?;
-    linker.func_wrap(WASI, "fd_fdstat_set_flags", |mut caller: Caller<'_, HostState>, fd: i32, flags: i32| -> wasmtime::Result<i32> {
-        if is_socket_fd(fd as u32) {
-            return Ok(with_guest(&mut caller, |table, _| sockets::set_fdflags(table, fd as u32, flags as u32)));
-        }
-        let preview1 = caller.data().preview1()?;
-        preview1.fd_fdstat_set_flags.call(&mut caller, (fd, flags))
-    })?;
     linker.func_wrap(
         WASI,
-        "fd_read",
-        |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, nread: i32| -> wasmtime::Result<i32> {
+        "fd_close",
+        |mut caller: Caller<'_, HostState>, fd: i32| -> wasmtime::Result<i32> {
+            if is_socket_fd(fd as u32) {
+                return Ok(match caller.data_mut().sockets.close(fd as u32) {
+                    Ok(()) => 0,
+                    Err(errno) => errno as i32,
+                });
+            }
+            let preview1 = caller.data().preview1()?;
+            preview1.fd_close.call(&mut caller, fd)
+        },
+    )?;
+    linker.func_wrap(
+        WASI,
+        "fd_fdstat_get",
+        |mut caller: Caller<'_, HostState>, fd: i32, stat: i32| -> wasmtime::Result<i32> {
             if is_socket_fd(fd as u32) {
                 return Ok(with_guest(&mut caller, |table, memory| {
-                    sockets::fd_read(table, memory, fd as u32, iovs as u32, iovs_len as u32, nread as u32)
+                    sockets::fdstat(table, memory, fd as u32, stat as u32)
                 }));
             }
             let preview1 = caller.data().preview1()?;
-            preview1.fd_read.call(&mut caller, (fd, iovs, iovs_len, nread))
+            preview1.fd_fdstat_get.call(&mut caller, (fd, stat))
+        },
+    )?;
+    linker.func_wrap(
+        WASI,
+        "fd_fdstat_set_flags",
+        |mut caller: Caller<'_, HostState>, fd: i32, flags: i32| -> wasmtime::Result<i32> {
+            if is_socket_fd(fd as u32) {
+                return Ok(with_guest(&mut caller, |table, _| {
+                    sockets::set_fdflags(table, fd as u32, flags as u32)
+                }));
+            }
+            let preview1 = caller.data().preview1()?;
+            preview1.fd_fdstat_set_flags.call(&mut caller, (fd, flags))
+        },
+    )?;
+    linker.func_wrap(
+        WASI,
+        "fd_read",
+        |caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, nread: i32| {
+            shadow_iovec_call(
+                caller,
+                (fd, iovs, iovs_len, nread),
+                sockets::fd_read,
+                |preview1| preview1.fd_read,
+            )
         },
     )?;
     linker.func_wrap(
         WASI,
         "fd_write",
-        |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32| -> wasmtime::Result<i32> {
-            if is_socket_fd(fd as u32) {
-                return Ok(with_guest(&mut caller, |table, memory| {
-                    sockets::fd_write(table, memory, fd as u32, iovs as u32, iovs_len as u32, nwritten as u32)
-                }));
-            }
-            let preview1 = caller.data().preview1()?;
-            preview1.fd_write.call(&mut caller, (fd, iovs, iovs_len, nwritten))
+        |caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32| {
+            shadow_iovec_call(
+                caller,
+                (fd, iovs, iovs_len, nwritten),
+                sockets::fd_write,
+                |preview1| preview1.fd_write,
+            )
         },
     )?;
-    let poll_oneoff = |mut caller: Caller<'_, HostState>, subs: i32, events: i32, count: i32, nevents: i32| -> wasmtime::Result<i32> {
+    let poll_oneoff = |mut caller: Caller<'_, HostState>,
+                       subs: i32,
+                       events: i32,
+                       count: i32,
+                       nevents: i32|
+     -> wasmtime::Result<i32> {
         poll::poll_oneoff(&mut caller, subs, events, count, nevents)
     };
     linker.func_wrap(WASI, "poll_oneoff", poll_oneoff)?;
@@ -203,32 +263,79 @@ fn define_shadows(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The signature `fd_read` and `fd_write` share: `(fd, iovs, iovs_len, *count)`.
+type IovecCall = (i32, i32, i32, i32);
+/// [`sockets::fd_read`] or [`sockets::fd_write`].
+type SocketIovecCall = fn(&SocketTable, &mut GuestMemory, u32, u32, u32, u32) -> Result<(), Errno>;
+
+/// `fd_read`/`fd_write` for a socket descriptor go to `on_socket`; any other descriptor
+/// goes to preview1's original (`original` picks it).
+fn shadow_iovec_call(
+    mut caller: Caller<'_, HostState>,
+    args: IovecCall,
+    on_socket: SocketIovecCall,
+    original: fn(Preview1) -> TypedFunc<IovecCall, i32>,
+) -> wasmtime::Result<i32> {
+    let (fd, iovs, iovs_len, count) = args;
+    if is_socket_fd(fd as u32) {
+        return Ok(with_guest(&mut caller, |table, memory| {
+            on_socket(
+                table,
+                memory,
+                fd as u32,
+                iovs as u32,
+                iovs_len as u32,
+                count as u32,
+            )
+        }));
+    }
+    let func = original(caller.data().preview1()?);
+    func.call(&mut caller, args)
+}
+
 /// Register `func` under each of `names` (WasmEdge's original and `_v2` names).
-fn define_as<Params, Args>(linker: &mut Linker<HostState>, names: &[&str], func: impl wasmtime::IntoFunc<HostState, Params, Args> + Copy) -> anyhow::Result<()> {
+fn define_as<Params, Args>(
+    linker: &mut Linker<HostState>,
+    names: &[&str],
+    func: impl wasmtime::IntoFunc<HostState, Params, Args> + Copy,
+) -> anyhow::Result<()> {
     for name in names {
-        linker.func_wrap(WASI, name, func).map_err(anyhow::Error::from)?;
+        linker
+            .func_wrap(WASI, name, func)
+            .map_err(anyhow::Error::from)?;
     }
     Ok(())
 }
 
 fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Result<()> {
     let open = |mut caller: Caller<'_, HostState>, family: i32, kind: i32, ro_fd: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| sockets::open(table, memory, family as u32, kind as u32, ro_fd as u32))
+        with_guest(&mut caller, |table, memory| {
+            sockets::open(table, memory, family as u32, kind as u32, ro_fd as u32)
+        })
     };
     define_as(linker, &["sock_open", "sock_open_v2"], open)?;
     let bind = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| sockets::bind(table, memory, fd as u32, addr as u32, port as u32))
+        with_guest(&mut caller, |table, memory| {
+            sockets::bind(table, memory, fd as u32, addr as u32, port as u32)
+        })
     };
     define_as(linker, &["sock_bind", "sock_bind_v2"], bind)?;
     let listen = |mut caller: Caller<'_, HostState>, fd: i32, backlog: i32| -> i32 {
-        with_guest(&mut caller, |table, _| sockets::listen(table, fd as u32, backlog))
+        with_guest(&mut caller, |table, _| {
+            sockets::listen(table, fd as u32, backlog)
+        })
     };
     define_as(linker, &["sock_listen", "sock_listen_v2"], listen)?;
-    let accept_with_flags = |mut caller: Caller<'_, HostState>, fd: i32, flags: i32, ro_fd: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| sockets::accept(table, memory, fd as u32, flags as u32, ro_fd as u32))
-    };
+    let accept_with_flags =
+        |mut caller: Caller<'_, HostState>, fd: i32, flags: i32, ro_fd: i32| -> i32 {
+            with_guest(&mut caller, |table, memory| {
+                sockets::accept(table, memory, fd as u32, flags as u32, ro_fd as u32)
+            })
+        };
     let accept = |mut caller: Caller<'_, HostState>, fd: i32, ro_fd: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| sockets::accept(table, memory, fd as u32, 0, ro_fd as u32))
+        with_guest(&mut caller, |table, memory| {
+            sockets::accept(table, memory, fd as u32, 0, ro_fd as u32)
+        })
     };
     if imported_arity(module, "sock_accept") == Some(3) {
         define_as(linker, &["sock_accept"], accept_with_flags)?;
@@ -237,22 +344,58 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
     }
     define_as(linker, &["sock_accept_v2"], accept_with_flags)?;
     let connect = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| sockets::connect(table, memory, fd as u32, addr as u32, port as u32))
+        with_guest(&mut caller, |table, memory| {
+            sockets::connect(table, memory, fd as u32, addr as u32, port as u32)
+        })
     };
     define_as(linker, &["sock_connect", "sock_connect_v2"], connect)?;
-    let recv = |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, ri_flags: i32, ro_len: i32, ro_flags: i32| -> i32 {
+    let recv = |mut caller: Caller<'_, HostState>,
+                fd: i32,
+                iovs: i32,
+                iovs_len: i32,
+                ri_flags: i32,
+                ro_len: i32,
+                ro_flags: i32|
+     -> i32 {
         with_guest(&mut caller, |table, memory| {
-            sockets::recv(table, memory, fd as u32, iovs as u32, iovs_len as u32, ri_flags as u32, ro_len as u32, ro_flags as u32)
+            sockets::recv(
+                table,
+                memory,
+                fd as u32,
+                iovs as u32,
+                iovs_len as u32,
+                ri_flags as u32,
+                ro_len as u32,
+                ro_flags as u32,
+            )
         })
     };
     define_as(linker, &["sock_recv", "sock_recv_v2"], recv)?;
-    let recv_from_without_port =
-        |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, addr: i32, ri_flags: i32, ro_len: i32, ro_flags: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
-                sockets::recv_from(table, memory, fd, iovs, iovs_len, addr, ri_flags as u32, None, ro_len as u32, ro_flags as u32)
-            })
-        };
+    let recv_from_without_port = |mut caller: Caller<'_, HostState>,
+                                  fd: i32,
+                                  iovs: i32,
+                                  iovs_len: i32,
+                                  addr: i32,
+                                  ri_flags: i32,
+                                  ro_len: i32,
+                                  ro_flags: i32|
+     -> i32 {
+        with_guest(&mut caller, |table, memory| {
+            let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
+            sockets::recv_from(
+                table,
+                memory,
+                fd,
+                iovs,
+                iovs_len,
+                addr,
+                ri_flags as u32,
+                None,
+                ro_len as u32,
+                ro_flags as u32,
+            )
+        })
+    };
     let recv_from = |mut caller: Caller<'_, HostState>,
                      fd: i32,
                      iovs: i32,
@@ -266,7 +409,18 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         with_guest(&mut caller, |table, memory| {
             let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
             let port = Some(port as u32);
-            sockets::recv_from(table, memory, fd, iovs, iovs_len, addr, ri_flags as u32, port, ro_len as u32, ro_flags as u32)
+            sockets::recv_from(
+                table,
+                memory,
+                fd,
+                iovs,
+                iovs_len,
+                addr,
+                ri_flags as u32,
+                port,
+                ro_len as u32,
+                ro_flags as u32,
+            )
         })
     };
     if imported_arity(module, "sock_recv_from") == Some(7) {
@@ -275,52 +429,154 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         define_as(linker, &["sock_recv_from"], recv_from)?;
     }
     define_as(linker, &["sock_recv_from_v2"], recv_from)?;
-    let send = |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, si_flags: i32, so_len: i32| -> i32 {
+    let send = |mut caller: Caller<'_, HostState>,
+                fd: i32,
+                iovs: i32,
+                iovs_len: i32,
+                si_flags: i32,
+                so_len: i32|
+     -> i32 {
         with_guest(&mut caller, |table, memory| {
-            sockets::send(table, memory, fd as u32, iovs as u32, iovs_len as u32, si_flags as u32, so_len as u32)
+            sockets::send(
+                table,
+                memory,
+                fd as u32,
+                iovs as u32,
+                iovs_len as u32,
+                si_flags as u32,
+                so_len as u32,
+            )
         })
     };
     define_as(linker, &["sock_send", "sock_send_v2"], send)?;
-    let send_to = |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, addr: i32, port: i32, si_flags: i32, so_len: i32| -> i32 {
+    let send_to = |mut caller: Caller<'_, HostState>,
+                   fd: i32,
+                   iovs: i32,
+                   iovs_len: i32,
+                   addr: i32,
+                   port: i32,
+                   si_flags: i32,
+                   so_len: i32|
+     -> i32 {
         with_guest(&mut caller, |table, memory| {
             let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
-            sockets::send_to(table, memory, fd, iovs, iovs_len, addr, port as u32, si_flags as u32, so_len as u32)
+            sockets::send_to(
+                table,
+                memory,
+                fd,
+                iovs,
+                iovs_len,
+                addr,
+                port as u32,
+                si_flags as u32,
+                so_len as u32,
+            )
         })
     };
     define_as(linker, &["sock_send_to", "sock_send_to_v2"], send_to)?;
     let shutdown = |mut caller: Caller<'_, HostState>, fd: i32, how: i32| -> i32 {
-        with_guest(&mut caller, |table, _| sockets::shutdown(table, fd as u32, how as u32))
+        with_guest(&mut caller, |table, _| {
+            sockets::shutdown(table, fd as u32, how as u32)
+        })
     };
     define_as(linker, &["sock_shutdown"], shutdown)?;
-    let local_address = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| {
-            sockets::socket_address(table, memory, fd as u32, addr as u32, Some(addr_type as u32), port as u32, false)
-        })
-    };
+    let local_address =
+        |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| -> i32 {
+            with_guest(&mut caller, |table, memory| {
+                sockets::socket_address(
+                    table,
+                    memory,
+                    fd as u32,
+                    addr as u32,
+                    Some(addr_type as u32),
+                    port as u32,
+                    false,
+                )
+            })
+        };
     define_as(linker, &["sock_getlocaladdr"], local_address)?;
-    let peer_address = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| {
-            sockets::socket_address(table, memory, fd as u32, addr as u32, Some(addr_type as u32), port as u32, true)
-        })
-    };
+    let peer_address =
+        |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| -> i32 {
+            with_guest(&mut caller, |table, memory| {
+                sockets::socket_address(
+                    table,
+                    memory,
+                    fd as u32,
+                    addr as u32,
+                    Some(addr_type as u32),
+                    port as u32,
+                    true,
+                )
+            })
+        };
     define_as(linker, &["sock_getpeeraddr"], peer_address)?;
-    let local_address_v2 = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| sockets::socket_address(table, memory, fd as u32, addr as u32, None, port as u32, false))
-    };
+    let local_address_v2 =
+        |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
+            with_guest(&mut caller, |table, memory| {
+                sockets::socket_address(
+                    table,
+                    memory,
+                    fd as u32,
+                    addr as u32,
+                    None,
+                    port as u32,
+                    false,
+                )
+            })
+        };
     define_as(linker, &["sock_getlocaladdr_v2"], local_address_v2)?;
-    let peer_address_v2 = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| sockets::socket_address(table, memory, fd as u32, addr as u32, None, port as u32, true))
-    };
+    let peer_address_v2 =
+        |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
+            with_guest(&mut caller, |table, memory| {
+                sockets::socket_address(
+                    table,
+                    memory,
+                    fd as u32,
+                    addr as u32,
+                    None,
+                    port as u32,
+                    true,
+                )
+            })
+        };
     define_as(linker, &["sock_getpeeraddr_v2"], peer_address_v2)?;
-    let get_option = |mut caller: Caller<'_, HostState>, fd: i32, level: i32, name: i32, flag: i32, flag_size: i32| -> i32 {
+    let get_option = |mut caller: Caller<'_, HostState>,
+                      fd: i32,
+                      level: i32,
+                      name: i32,
+                      flag: i32,
+                      flag_size: i32|
+     -> i32 {
         with_guest(&mut caller, |table, memory| {
-            sockets::get_option(table, memory, fd as u32, level as u32, name as u32, flag as u32, flag_size as u32)
+            sockets::get_option(
+                table,
+                memory,
+                fd as u32,
+                level as u32,
+                name as u32,
+                flag as u32,
+                flag_size as u32,
+            )
         })
     };
     define_as(linker, &["sock_getsockopt"], get_option)?;
-    let set_option = |mut caller: Caller<'_, HostState>, fd: i32, level: i32, name: i32, flag: i32, flag_size: i32| -> i32 {
+    let set_option = |mut caller: Caller<'_, HostState>,
+                      fd: i32,
+                      level: i32,
+                      name: i32,
+                      flag: i32,
+                      flag_size: i32|
+     -> i32 {
         with_guest(&mut caller, |table, memory| {
-            sockets::set_option(table, memory, fd as u32, level as u32, name as u32, flag as u32, flag_size as u32)
+            sockets::set_option(
+                table,
+                memory,
+                fd as u32,
+                level as u32,
+                name as u32,
+                flag as u32,
+                flag_size as u32,
+            )
         })
     };
     define_as(linker, &["sock_setsockopt"], set_option)?;
@@ -335,8 +591,23 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
                        res_len: i32|
      -> i32 {
         with_guest(&mut caller, |_, memory| {
-            let (node, node_len, service, service_len) = (node as u32, node_len as u32, service as u32, service_len as u32);
-            sockets::getaddrinfo(memory, node, node_len, service, service_len, hints as u32, res as u32, max_len as u32, res_len as u32)
+            let (node, node_len, service, service_len) = (
+                node as u32,
+                node_len as u32,
+                service as u32,
+                service_len as u32,
+            );
+            sockets::getaddrinfo(
+                memory,
+                node,
+                node_len,
+                service,
+                service_len,
+                hints as u32,
+                res as u32,
+                max_len as u32,
+                res_len as u32,
+            )
         })
     };
     define_as(linker, &["sock_getaddrinfo"], getaddrinfo)?;

@@ -52,7 +52,9 @@ pub fn version() -> String {
 fn new_engine() -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.cranelift_opt_level(OptLevel::Speed);
-    Engine::new(&config).map_err(anyhow::Error::from).context("could not create the wasmtime engine")
+    Engine::new(&config)
+        .map_err(anyhow::Error::from)
+        .context("could not create the wasmtime engine")
 }
 
 /// Compile `module` ahead of time into `cache_dir`, reusing a previous result.
@@ -75,7 +77,11 @@ fn build_wasi(spec: &LaunchSpec) -> anyhow::Result<WasiP1Ctx> {
     builder.args(&spec.args);
     builder.envs(&spec.env);
     for dir in &spec.dirs {
-        let perms = if dir.readonly { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
+        let perms = if dir.readonly {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
         builder.preopened_dir(&dir.host, &dir.guest, perms).map_err(anyhow::Error::from).with_context(|| {
             format!("could not open `{}` for `--dir {dir}`\nhelp: check that the host directory exists", dir.host.display())
         })?;
@@ -126,7 +132,12 @@ pub fn prepare(spec: &LaunchSpec, precompiled: Option<&Path>) -> anyhow::Result<
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start").map_err(anyhow::Error::from).with_context(|| {
         format!("`{}` has no `_start` function\nhelp: build a binary crate (src/main.rs), not a library", spec.module.display())
     })?;
-    Ok(PreparedApp { store, start, program: spec.program_name(), startup: began.elapsed() })
+    Ok(PreparedApp {
+        store,
+        start,
+        program: spec.program_name(),
+        startup: began.elapsed(),
+    })
 }
 
 impl PreparedApp {

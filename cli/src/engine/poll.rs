@@ -56,12 +56,27 @@ struct Event {
 
 impl Event {
     fn error(sub: &Subscription, kind: u8, error: Errno) -> Self {
-        Event { userdata: sub.userdata, error, kind, nbytes: 0, flags: 0 }
+        Event {
+            userdata: sub.userdata,
+            error,
+            kind,
+            nbytes: 0,
+            flags: 0,
+        }
     }
 }
 
-fn read_subscriptions(memory: &GuestMemory, in_ptr: u32, out_ptr: u32, count: u32, nevents_ptr: u32) -> Result<Vec<Subscription>, Errno> {
-    memory.check(in_ptr, count.checked_mul(SUBSCRIPTION_SIZE).ok_or(ERRNO_FAULT)?)?;
+fn read_subscriptions(
+    memory: &GuestMemory,
+    in_ptr: u32,
+    out_ptr: u32,
+    count: u32,
+    nevents_ptr: u32,
+) -> Result<Vec<Subscription>, Errno> {
+    memory.check(
+        in_ptr,
+        count.checked_mul(SUBSCRIPTION_SIZE).ok_or(ERRNO_FAULT)?,
+    )?;
     memory.check(out_ptr, count.checked_mul(EVENT_SIZE).ok_or(ERRNO_FAULT)?)?;
     memory.check(nevents_ptr, 4)?;
     let mut subs = Vec::with_capacity(count as usize);
@@ -81,12 +96,21 @@ fn read_subscriptions(memory: &GuestMemory, in_ptr: u32, out_ptr: u32, count: u3
             EVENTTYPE_FD_WRITE => Interest::Write(memory.read_u32(base + 16)?),
             other => Interest::BadTag(other),
         };
-        subs.push(Subscription { userdata, interest, raw });
+        subs.push(Subscription {
+            userdata,
+            interest,
+            raw,
+        });
     }
     Ok(subs)
 }
 
-fn write_events(memory: &mut GuestMemory, out_ptr: u32, nevents_ptr: u32, events: &[Event]) -> Result<(), Errno> {
+fn write_events(
+    memory: &mut GuestMemory,
+    out_ptr: u32,
+    nevents_ptr: u32,
+    events: &[Event],
+) -> Result<(), Errno> {
     for (index, event) in events.iter().enumerate() {
         let base = out_ptr + index as u32 * EVENT_SIZE;
         memory.write_bytes(base, &[0u8; EVENT_SIZE as usize])?;
@@ -100,7 +124,10 @@ fn write_events(memory: &mut GuestMemory, out_ptr: u32, nevents_ptr: u32, events
 }
 
 fn realtime_now_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 /// Bytes waiting to be read, or 1 when the kernel will not say (e.g. a listener).
@@ -121,7 +148,13 @@ fn writable_bytes(fd: i32) -> u64 {
     let mut queued: libc::c_int = 0;
     // SAFETY: both calls write one int each.
     let ok = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, (&mut size as *mut libc::c_int).cast(), &mut len) == 0
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&mut size as *mut libc::c_int).cast(),
+            &mut len,
+        ) == 0
             && libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) == 0
     };
     if ok && size > queued {
@@ -132,22 +165,42 @@ fn writable_bytes(fd: i32) -> u64 {
 }
 
 /// The host side of `poll_oneoff(in, out, nsubscriptions, nevents)`.
-pub fn poll_oneoff(caller: &mut Caller<'_, HostState>, in_ptr: i32, out_ptr: i32, count: i32, nevents_ptr: i32) -> wasmtime::Result<i32> {
+pub fn poll_oneoff(
+    caller: &mut Caller<'_, HostState>,
+    in_ptr: i32,
+    out_ptr: i32,
+    count: i32,
+    nevents_ptr: i32,
+) -> wasmtime::Result<i32> {
     let memory = match guest_memory(caller) {
         Ok(memory) => memory,
         Err(errno) => return Ok(errno as i32),
     };
-    let (in_ptr, out_ptr, count_u, nevents_ptr_u) = (in_ptr as u32, out_ptr as u32, count as u32, nevents_ptr as u32);
-    let subs = match read_subscriptions(&GuestMemory::new(memory.data_mut(&mut *caller)), in_ptr, out_ptr, count_u, nevents_ptr_u) {
+    let (in_ptr, out_ptr, count_u, nevents_ptr_u) = (
+        in_ptr as u32,
+        out_ptr as u32,
+        count as u32,
+        nevents_ptr as u32,
+    );
+    let subs = match read_subscriptions(
+        &GuestMemory::new(memory.data_mut(&mut *caller)),
+        in_ptr,
+        out_ptr,
+        count_u,
+        nevents_ptr_u,
+    ) {
         Ok(subs) => subs,
         Err(errno) => return Ok(errno as i32),
     };
-    let touches_socket = subs
-        .iter()
-        .any(|sub| matches!(sub.interest, Interest::Read(fd) | Interest::Write(fd) if is_socket_fd(fd)));
+    let touches_socket = subs.iter().any(
+        |sub| matches!(sub.interest, Interest::Read(fd) | Interest::Write(fd) if is_socket_fd(fd)),
+    );
     let preview1 = caller.data().preview1()?;
     if !touches_socket {
-        return preview1.poll_oneoff.call(&mut *caller, (in_ptr as i32, out_ptr as i32, count, nevents_ptr));
+        return preview1.poll_oneoff.call(
+            &mut *caller,
+            (in_ptr as i32, out_ptr as i32, count, nevents_ptr),
+        );
     }
 
     let start = Instant::now();
@@ -171,22 +224,42 @@ pub fn poll_oneoff(caller: &mut Caller<'_, HostState>, in_ptr: i32, out_ptr: i32
                 } else {
                     // The guest's monotonic clock is preview1's; ask it, using the event
                     // array (ours to overwrite) as scratch space.
-                    let status = preview1.clock_time_get.call(&mut *caller, (CLOCKID_MONOTONIC as i32, 0, out_ptr as i32))?;
-                    let now = GuestMemory::new(memory.data_mut(&mut *caller)).read_u64(out_ptr).unwrap_or(0);
-                    if status != 0 { 0 } else { timeout.saturating_sub(now) }
+                    let status = preview1
+                        .clock_time_get
+                        .call(&mut *caller, (CLOCKID_MONOTONIC as i32, 0, out_ptr as i32))?;
+                    let now = GuestMemory::new(memory.data_mut(&mut *caller))
+                        .read_u64(out_ptr)
+                        .unwrap_or(0);
+                    if status != 0 {
+                        0
+                    } else {
+                        timeout.saturating_sub(now)
+                    }
                 };
                 clocks.push((index, start + Duration::from_nanos(remaining)));
             }
             Interest::Read(fd) | Interest::Write(fd) => {
-                let kind = if matches!(sub.interest, Interest::Read(_)) { EVENTTYPE_FD_READ } else { EVENTTYPE_FD_WRITE };
+                let kind = if matches!(sub.interest, Interest::Read(_)) {
+                    EVENTTYPE_FD_READ
+                } else {
+                    EVENTTYPE_FD_WRITE
+                };
                 if !is_socket_fd(fd) {
                     others.push(index);
                     continue;
                 }
                 match caller.data().sockets.raw_fd(fd) {
                     Ok(raw_fd) => {
-                        let wanted = if kind == EVENTTYPE_FD_READ { libc::POLLIN } else { libc::POLLOUT };
-                        pollfds.push(libc::pollfd { fd: raw_fd, events: wanted, revents: 0 });
+                        let wanted = if kind == EVENTTYPE_FD_READ {
+                            libc::POLLIN
+                        } else {
+                            libc::POLLOUT
+                        };
+                        pollfds.push(libc::pollfd {
+                            fd: raw_fd,
+                            events: wanted,
+                            revents: 0,
+                        });
                         pollfd_subs.push(index);
                     }
                     Err(errno) => events.push(Event::error(sub, kind, errno)),
@@ -207,14 +280,23 @@ pub fn poll_oneoff(caller: &mut Caller<'_, HostState>, in_ptr: i32, out_ptr: i32
         }
         let timeout_ms: libc::c_int = match wait {
             // Round up so a wait never ends just before its deadline and spins.
-            Some(w) => w.as_nanos().div_ceil(1_000_000).min(libc::c_int::MAX as u128) as libc::c_int,
+            Some(w) => w
+                .as_nanos()
+                .div_ceil(1_000_000)
+                .min(libc::c_int::MAX as u128) as libc::c_int,
             None => -1,
         };
         for pollfd in pollfds.iter_mut() {
             pollfd.revents = 0;
         }
         // SAFETY: `pollfds` is a live array of `len` pollfd entries.
-        let ready = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, timeout_ms) };
+        let ready = unsafe {
+            libc::poll(
+                pollfds.as_mut_ptr(),
+                pollfds.len() as libc::nfds_t,
+                timeout_ms,
+            )
+        };
         if ready < 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EINTR) {
@@ -228,23 +310,49 @@ pub fn poll_oneoff(caller: &mut Caller<'_, HostState>, in_ptr: i32, out_ptr: i32
                 continue;
             }
             let reading = pollfd.events == libc::POLLIN;
-            let kind = if reading { EVENTTYPE_FD_READ } else { EVENTTYPE_FD_WRITE };
+            let kind = if reading {
+                EVENTTYPE_FD_READ
+            } else {
+                EVENTTYPE_FD_WRITE
+            };
             if revents & libc::POLLNVAL != 0 {
                 events.push(Event::error(sub, kind, ERRNO_BADF));
                 continue;
             }
             let hangup = revents & libc::POLLHUP != 0;
             let failed = revents & libc::POLLERR != 0;
-            let ready = if reading { revents & libc::POLLIN != 0 } else { revents & libc::POLLOUT != 0 };
+            let ready = if reading {
+                revents & libc::POLLIN != 0
+            } else {
+                revents & libc::POLLOUT != 0
+            };
             if !(ready || hangup || failed) {
                 continue;
             }
-            let nbytes = if reading { readable_bytes(pollfd.fd) } else { writable_bytes(pollfd.fd) };
+            let nbytes = if reading {
+                readable_bytes(pollfd.fd)
+            } else {
+                writable_bytes(pollfd.fd)
+            };
             let flags = if hangup { EVENTRWFLAGS_HANGUP } else { 0 };
-            events.push(Event { userdata: sub.userdata, error: ERRNO_SUCCESS, kind, nbytes, flags });
+            events.push(Event {
+                userdata: sub.userdata,
+                error: ERRNO_SUCCESS,
+                kind,
+                nbytes,
+                flags,
+            });
         }
         if !others.is_empty() {
-            match poll_preview1_now(caller, &memory, in_ptr, out_ptr, nevents_ptr_u, &subs, &others)? {
+            match poll_preview1_now(
+                caller,
+                &memory,
+                in_ptr,
+                out_ptr,
+                nevents_ptr_u,
+                &subs,
+                &others,
+            )? {
                 Ok(found) => events.extend(found),
                 Err(errno) => return Ok(errno as i32),
             }
@@ -252,16 +360,24 @@ pub fn poll_oneoff(caller: &mut Caller<'_, HostState>, in_ptr: i32, out_ptr: i32
         let now = Instant::now();
         for &(index, at) in &clocks {
             if at <= now {
-                events.push(Event { userdata: subs[index].userdata, error: ERRNO_SUCCESS, kind: EVENTTYPE_CLOCK, nbytes: 0, flags: 0 });
+                events.push(Event {
+                    userdata: subs[index].userdata,
+                    error: ERRNO_SUCCESS,
+                    kind: EVENTTYPE_CLOCK,
+                    nbytes: 0,
+                    flags: 0,
+                });
             }
         }
         if !events.is_empty() {
             events.truncate(count_u as usize);
             let mut guest = GuestMemory::new(memory.data_mut(&mut *caller));
-            return Ok(match write_events(&mut guest, out_ptr, nevents_ptr_u, &events) {
-                Ok(()) => 0,
-                Err(errno) => errno as i32,
-            });
+            return Ok(
+                match write_events(&mut guest, out_ptr, nevents_ptr_u, &events) {
+                    Ok(()) => 0,
+                    Err(errno) => errno as i32,
+                },
+            );
         }
     }
 }
@@ -288,20 +404,32 @@ fn poll_preview1_now(
             Err(errno) => return Ok(Err(errno)),
         };
         for (slot, &index) in others.iter().enumerate() {
-            if let Err(errno) = guest.write_bytes(in_ptr + slot as u32 * SUBSCRIPTION_SIZE, &subs[index].raw) {
+            if let Err(errno) =
+                guest.write_bytes(in_ptr + slot as u32 * SUBSCRIPTION_SIZE, &subs[index].raw)
+            {
                 return Ok(Err(errno));
             }
         }
         let mut clock = [0u8; SUBSCRIPTION_SIZE as usize];
         clock[8] = EVENTTYPE_CLOCK;
         clock[16..20].copy_from_slice(&CLOCKID_MONOTONIC.to_le_bytes());
-        if let Err(errno) = guest.write_bytes(in_ptr + others.len() as u32 * SUBSCRIPTION_SIZE, &clock) {
+        if let Err(errno) =
+            guest.write_bytes(in_ptr + others.len() as u32 * SUBSCRIPTION_SIZE, &clock)
+        {
             return Ok(Err(errno));
         }
         saved
     };
     let preview1 = caller.data().preview1()?;
-    let status = preview1.poll_oneoff.call(&mut *caller, (in_ptr as i32, out_ptr as i32, count as i32, nevents_ptr as i32));
+    let status = preview1.poll_oneoff.call(
+        &mut *caller,
+        (
+            in_ptr as i32,
+            out_ptr as i32,
+            count as i32,
+            nevents_ptr as i32,
+        ),
+    );
     let mut guest = GuestMemory::new(memory.data_mut(&mut *caller));
     if let Err(errno) = guest.write_bytes(in_ptr, &saved) {
         return Ok(Err(errno));

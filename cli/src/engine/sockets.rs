@@ -151,7 +151,13 @@ impl AddressOut {
 }
 
 /// `sock_open(af: u8, type: u8, ro_fd: *u32)`
-pub fn open(table: &mut SocketTable, memory: &mut GuestMemory, family: u32, kind: u32, ro_fd: u32) -> Result<(), Errno> {
+pub fn open(
+    table: &mut SocketTable,
+    memory: &mut GuestMemory,
+    family: u32,
+    kind: u32,
+    ro_fd: u32,
+) -> Result<(), Errno> {
     memory.check(ro_fd, 4)?;
     let domain = match family {
         f if f == AF_INET4 as u32 => Domain::IPV4,
@@ -169,11 +175,22 @@ pub fn open(table: &mut SocketTable, memory: &mut GuestMemory, family: u32, kind
     memory.write_u32(ro_fd, fd)
 }
 
-/// `sock_bind(fd, addr: *address, port: u32)`
-pub fn bind(table: &SocketTable, memory: &GuestMemory, fd: u32, address_ptr: u32, port: u32) -> Result<(), Errno> {
+/// The socket address a guest names by an address struct and a port.
+fn read_sockaddr(memory: &GuestMemory, address_ptr: u32, port: u32) -> Result<SockAddr, Errno> {
     let ip = read_address(memory, address_ptr)?;
-    let socket = table.get(fd)?;
-    socket.bind(&SockAddr::from(SocketAddr::new(ip, port as u16))).map_err(io_errno)
+    Ok(SockAddr::from(SocketAddr::new(ip, port as u16)))
+}
+
+/// `sock_bind(fd, addr: *address, port: u32)`
+pub fn bind(
+    table: &SocketTable,
+    memory: &GuestMemory,
+    fd: u32,
+    address_ptr: u32,
+    port: u32,
+) -> Result<(), Errno> {
+    let addr = read_sockaddr(memory, address_ptr, port)?;
+    table.get(fd)?.bind(&addr).map_err(io_errno)
 }
 
 /// `sock_listen(fd, backlog: i32)`
@@ -183,7 +200,13 @@ pub fn listen(table: &SocketTable, fd: u32, backlog: i32) -> Result<(), Errno> {
 
 /// `sock_accept(fd, ro_fd)` (WasmEdge's 2-parameter form) and, with `fd_flags`, the
 /// preview1 form `sock_accept(fd, flags, ro_fd)`.
-pub fn accept(table: &mut SocketTable, memory: &mut GuestMemory, fd: u32, fd_flags: u32, ro_fd: u32) -> Result<(), Errno> {
+pub fn accept(
+    table: &mut SocketTable,
+    memory: &mut GuestMemory,
+    fd: u32,
+    fd_flags: u32,
+    ro_fd: u32,
+) -> Result<(), Errno> {
     memory.check(ro_fd, 4)?;
     if fd_flags & !0x1f != 0 {
         return Err(ERRNO_INVAL);
@@ -197,10 +220,15 @@ pub fn accept(table: &mut SocketTable, memory: &mut GuestMemory, fd: u32, fd_fla
 }
 
 /// `sock_connect(fd, addr: *address, port: u32)`
-pub fn connect(table: &SocketTable, memory: &GuestMemory, fd: u32, address_ptr: u32, port: u32) -> Result<(), Errno> {
-    let ip = read_address(memory, address_ptr)?;
-    let socket = table.get(fd)?;
-    socket.connect(&SockAddr::from(SocketAddr::new(ip, port as u16))).map_err(io_errno)
+pub fn connect(
+    table: &SocketTable,
+    memory: &GuestMemory,
+    fd: u32,
+    address_ptr: u32,
+    port: u32,
+) -> Result<(), Errno> {
+    let addr = read_sockaddr(memory, address_ptr, port)?;
+    table.get(fd)?.connect(&addr).map_err(io_errno)
 }
 
 fn recv_flags(ri_flags: u32) -> Result<i32, Errno> {
@@ -257,13 +285,16 @@ pub fn sockaddr_to_std(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match storage.ss_family as libc::c_int {
         libc::AF_INET => {
             // SAFETY: ss_family says the storage holds a sockaddr_in, which it can contain.
-            let v4 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let v4 =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             let ip = Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr));
             Some(SocketAddr::new(IpAddr::V4(ip), u16::from_be(v4.sin_port)))
         }
         libc::AF_INET6 => {
             // SAFETY: as above, for sockaddr_in6.
-            let v6 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let v6 = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             let ip = Ipv6Addr::from(v6.sin6_addr.s6_addr);
             Some(SocketAddr::new(IpAddr::V6(ip), u16::from_be(v6.sin6_port)))
         }
@@ -289,7 +320,14 @@ pub fn recv(
     let raw_fd = table.raw_fd(fd)?;
     let (received, truncated, _) = recv_msg(memory, raw_fd, iovs_ptr, iovs_len, flags, false)?;
     memory.write_u32(ro_datalen, received as u32)?;
-    memory.write_u16(ro_flags, if truncated { ROFLAGS_RECV_DATA_TRUNCATED } else { 0 })
+    memory.write_u16(
+        ro_flags,
+        if truncated {
+            ROFLAGS_RECV_DATA_TRUNCATED
+        } else {
+            0
+        },
+    )
 }
 
 /// `sock_recv_from(fd, ri_data, ri_data_len, addr: *address, ri_flags, [port: *u16,]
@@ -325,7 +363,11 @@ pub fn recv_from(
     let (received, truncated, peer) = recv_msg(memory, raw_fd, iovs_ptr, iovs_len, flags, true)?;
     if let Some(peer) = peer {
         // A v6 peer into a 4-byte buffer cannot be written; WasmEdge skips it too.
-        let written = if with_storage { out.write(memory, peer.ip()) } else { out.write_raw(memory, peer.ip()) };
+        let written = if with_storage {
+            out.write(memory, peer.ip())
+        } else {
+            out.write_raw(memory, peer.ip())
+        };
         match written {
             Ok(()) | Err(ERRNO_NOMEM) => {}
             Err(other) => return Err(other),
@@ -335,11 +377,24 @@ pub fn recv_from(
         }
     }
     memory.write_u32(ro_datalen, received as u32)?;
-    memory.write_u16(ro_flags, if truncated { ROFLAGS_RECV_DATA_TRUNCATED } else { 0 })
+    memory.write_u16(
+        ro_flags,
+        if truncated {
+            ROFLAGS_RECV_DATA_TRUNCATED
+        } else {
+            0
+        },
+    )
 }
 
 /// One `sendmsg` from guest iovecs, never raising SIGPIPE.
-fn send_msg(memory: &mut GuestMemory, raw_fd: RawFd, iovs_ptr: u32, iovs_len: u32, to: Option<&SockAddr>) -> Result<usize, Errno> {
+fn send_msg(
+    memory: &mut GuestMemory,
+    raw_fd: RawFd,
+    iovs_ptr: u32,
+    iovs_len: u32,
+    to: Option<&SockAddr>,
+) -> Result<usize, Errno> {
     let iovecs = memory.iovecs(iovs_ptr, iovs_len)?;
     let mut host_iovecs = memory.host_iovecs(&iovecs);
     // SAFETY: msghdr is plain data; every pointer set below outlives the call.
@@ -359,7 +414,15 @@ fn send_msg(memory: &mut GuestMemory, raw_fd: RawFd, iovs_ptr: u32, iovs_len: u3
 }
 
 /// `sock_send(fd, si_data: *ciovec, si_data_len, si_flags, so_datalen: *u32)`
-pub fn send(table: &SocketTable, memory: &mut GuestMemory, fd: u32, iovs_ptr: u32, iovs_len: u32, si_flags: u32, so_datalen: u32) -> Result<(), Errno> {
+pub fn send(
+    table: &SocketTable,
+    memory: &mut GuestMemory,
+    fd: u32,
+    iovs_ptr: u32,
+    iovs_len: u32,
+    si_flags: u32,
+    so_datalen: u32,
+) -> Result<(), Errno> {
     if si_flags != 0 {
         return Err(ERRNO_INVAL);
     }
@@ -382,13 +445,12 @@ pub fn send_to(
     si_flags: u32,
     so_datalen: u32,
 ) -> Result<(), Errno> {
-    let ip = read_address(memory, address_ptr)?;
+    let to = read_sockaddr(memory, address_ptr, port)?;
     if si_flags != 0 {
         return Err(ERRNO_INVAL);
     }
     memory.check(so_datalen, 4)?;
     let raw_fd = table.raw_fd(fd)?;
-    let to = SockAddr::from(SocketAddr::new(ip, port as u16));
     let sent = send_msg(memory, raw_fd, iovs_ptr, iovs_len, Some(&to))?;
     memory.write_u32(so_datalen, sent as u32)
 }
@@ -408,7 +470,15 @@ pub fn shutdown(table: &SocketTable, fd: u32, how: u32) -> Result<(), Errno> {
 /// port: *u32)` with a 4/16-byte buffer and `addr_type` 4 or 6, as WasmEdge's
 /// compatibility form writes it; without `type_ptr`, the `_v2` form `(fd, addr, port)`
 /// whose buffer must be a 128-byte storage that receives the family.
-pub fn socket_address(table: &SocketTable, memory: &mut GuestMemory, fd: u32, address_ptr: u32, type_ptr: Option<u32>, port_ptr: u32, peer: bool) -> Result<(), Errno> {
+pub fn socket_address(
+    table: &SocketTable,
+    memory: &mut GuestMemory,
+    fd: u32,
+    address_ptr: u32,
+    type_ptr: Option<u32>,
+    port_ptr: u32,
+    peer: bool,
+) -> Result<(), Errno> {
     let out = AddressOut::read(memory, address_ptr)?;
     let valid_len = match type_ptr {
         Some(_) => matches!(out.len, 4 | 16),
@@ -422,7 +492,12 @@ pub fn socket_address(table: &SocketTable, memory: &mut GuestMemory, fd: u32, ad
     }
     memory.check(port_ptr, 4)?;
     let socket = table.get(fd)?;
-    let address = if peer { socket.peer_addr() } else { socket.local_addr() }.map_err(io_errno)?;
+    let address = if peer {
+        socket.peer_addr()
+    } else {
+        socket.local_addr()
+    }
+    .map_err(io_errno)?;
     let address = address.as_socket().ok_or(ERRNO_NOSYS)?;
     out.write(memory, address.ip())?;
     if let Some(type_ptr) = type_ptr {
@@ -457,7 +532,15 @@ fn sockopt_name(level: u32, name: u32) -> Result<libc::c_int, Errno> {
 
 /// `sock_getsockopt(fd, level, name, flag: *u8, flag_size: *u32)`: `*flag_size` is the
 /// buffer's length in and the value's length out.
-pub fn get_option(table: &SocketTable, memory: &mut GuestMemory, fd: u32, level: u32, name: u32, flag_ptr: u32, size_ptr: u32) -> Result<(), Errno> {
+pub fn get_option(
+    table: &SocketTable,
+    memory: &mut GuestMemory,
+    fd: u32,
+    level: u32,
+    name: u32,
+    flag_ptr: u32,
+    size_ptr: u32,
+) -> Result<(), Errno> {
     let option = sockopt_name(level, name)?;
     let capacity = memory.read_u32(size_ptr)?;
     memory.check(flag_ptr, capacity)?;
@@ -465,7 +548,15 @@ pub fn get_option(table: &SocketTable, memory: &mut GuestMemory, fd: u32, level:
     let mut value = vec![0u8; capacity as usize];
     let mut size = capacity as libc::socklen_t;
     // SAFETY: `value` has `size` writable bytes.
-    let status = unsafe { libc::getsockopt(raw_fd, libc::SOL_SOCKET, option, value.as_mut_ptr().cast(), &mut size) };
+    let status = unsafe {
+        libc::getsockopt(
+            raw_fd,
+            libc::SOL_SOCKET,
+            option,
+            value.as_mut_ptr().cast(),
+            &mut size,
+        )
+    };
     if status < 0 {
         return Err(last_errno());
     }
@@ -489,12 +580,28 @@ pub fn get_option(table: &SocketTable, memory: &mut GuestMemory, fd: u32, level:
 }
 
 /// `sock_setsockopt(fd, level, name, flag: *u8, flag_size: u32)`
-pub fn set_option(table: &SocketTable, memory: &GuestMemory, fd: u32, level: u32, name: u32, flag_ptr: u32, size: u32) -> Result<(), Errno> {
+pub fn set_option(
+    table: &SocketTable,
+    memory: &GuestMemory,
+    fd: u32,
+    level: u32,
+    name: u32,
+    flag_ptr: u32,
+    size: u32,
+) -> Result<(), Errno> {
     let option = sockopt_name(level, name)?;
     let value = memory.slice(flag_ptr, size)?;
     let raw_fd = table.raw_fd(fd)?;
     // SAFETY: `value` is `size` readable bytes.
-    let status = unsafe { libc::setsockopt(raw_fd, libc::SOL_SOCKET, option, value.as_ptr().cast(), size as libc::socklen_t) };
+    let status = unsafe {
+        libc::setsockopt(
+            raw_fd,
+            libc::SOL_SOCKET,
+            option,
+            value.as_ptr().cast(),
+            size as libc::socklen_t,
+        )
+    };
     if status < 0 {
         return Err(last_errno());
     }
@@ -551,27 +658,13 @@ pub fn getaddrinfo(
     let hint_family = memory.read_u8(hints_ptr + 2)?;
     let hint_socktype = memory.read_u8(hints_ptr + 3)?;
     let hint_protocol = memory.read_u8(hints_ptr + 4)?;
-    let known_flags = AIFLAGS_PASSIVE
-        | AIFLAGS_CANONNAME
-        | AIFLAGS_NUMERICHOST
-        | AIFLAGS_NUMERICSERV
-        | AIFLAGS_V4MAPPED
-        | AIFLAGS_ALL
-        | AIFLAGS_ADDRCONFIG;
+    let known_flags = AI_FLAGS.iter().fold(0, |known, &(wasi, _)| known | wasi);
     if hint_flags & !known_flags != 0 || (hint_flags & AIFLAGS_CANONNAME != 0 && node.is_none()) {
         return Err(ERRNO_AIBADFLAG);
     }
     // SAFETY: addrinfo is plain data; zero is "no preference" for every field.
     let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
-    for (wasi, sys) in [
-        (AIFLAGS_PASSIVE, libc::AI_PASSIVE),
-        (AIFLAGS_CANONNAME, libc::AI_CANONNAME),
-        (AIFLAGS_NUMERICHOST, libc::AI_NUMERICHOST),
-        (AIFLAGS_NUMERICSERV, libc::AI_NUMERICSERV),
-        (AIFLAGS_V4MAPPED, libc::AI_V4MAPPED),
-        (AIFLAGS_ALL, libc::AI_ALL),
-        (AIFLAGS_ADDRCONFIG, libc::AI_ADDRCONFIG),
-    ] {
+    for (wasi, sys) in AI_FLAGS {
         if hint_flags & wasi != 0 {
             hints.ai_flags |= sys;
         }
@@ -625,8 +718,23 @@ pub fn getaddrinfo(
     memory.write_u32(res_len_ptr, written)
 }
 
+/// WASI's `addrinfo` flags and the host's, pairwise.
+const AI_FLAGS: [(u16, libc::c_int); 7] = [
+    (AIFLAGS_PASSIVE, libc::AI_PASSIVE),
+    (AIFLAGS_CANONNAME, libc::AI_CANONNAME),
+    (AIFLAGS_NUMERICHOST, libc::AI_NUMERICHOST),
+    (AIFLAGS_NUMERICSERV, libc::AI_NUMERICSERV),
+    (AIFLAGS_V4MAPPED, libc::AI_V4MAPPED),
+    (AIFLAGS_ALL, libc::AI_ALL),
+    (AIFLAGS_ADDRCONFIG, libc::AI_ADDRCONFIG),
+];
+
 /// Fill one guest `addrinfo` (and the sockaddr and data it points to) from `info`.
-fn write_addrinfo(memory: &mut GuestMemory, entry: u32, info: &libc::addrinfo) -> Result<(), Errno> {
+fn write_addrinfo(
+    memory: &mut GuestMemory,
+    entry: u32,
+    info: &libc::addrinfo,
+) -> Result<(), Errno> {
     memory.check(entry, 28)?;
     let family = match info.ai_family {
         libc::AF_INET => AF_INET4,
@@ -644,15 +752,7 @@ fn write_addrinfo(memory: &mut GuestMemory, entry: u32, info: &libc::addrinfo) -
         _ => PROTO_IP,
     };
     let mut flags = 0u16;
-    for (wasi, sys) in [
-        (AIFLAGS_PASSIVE, libc::AI_PASSIVE),
-        (AIFLAGS_CANONNAME, libc::AI_CANONNAME),
-        (AIFLAGS_NUMERICHOST, libc::AI_NUMERICHOST),
-        (AIFLAGS_NUMERICSERV, libc::AI_NUMERICSERV),
-        (AIFLAGS_V4MAPPED, libc::AI_V4MAPPED),
-        (AIFLAGS_ALL, libc::AI_ALL),
-        (AIFLAGS_ADDRCONFIG, libc::AI_ADDRCONFIG),
-    ] {
+    for (wasi, sys) in AI_FLAGS {
         if info.ai_flags & sys != 0 {
             flags |= wasi;
         }
@@ -691,7 +791,8 @@ fn write_addrinfo(memory: &mut GuestMemory, entry: u32, info: &libc::addrinfo) -
             return Err(ERRNO_INVAL);
         }
         // SAFETY: ai_addr holds ai_addrlen bytes, checked just above to cover data_len + 2.
-        let raw = unsafe { std::slice::from_raw_parts((info.ai_addr as *const u8).add(2), data_len) };
+        let raw =
+            unsafe { std::slice::from_raw_parts((info.ai_addr as *const u8).add(2), data_len) };
         memory.write_u8(sockaddr_ptr, sa_family)?;
         memory.write_u32(sockaddr_ptr + 4, data_len as u32)?;
         memory.write_bytes(data_ptr, raw)?;
@@ -700,7 +801,12 @@ fn write_addrinfo(memory: &mut GuestMemory, entry: u32, info: &libc::addrinfo) -
 }
 
 /// `fd_fdstat_get` for a socket: filetype, `NONBLOCK`, and every right.
-pub fn fdstat(table: &SocketTable, memory: &mut GuestMemory, fd: u32, stat_ptr: u32) -> Result<(), Errno> {
+pub fn fdstat(
+    table: &SocketTable,
+    memory: &mut GuestMemory,
+    fd: u32,
+    stat_ptr: u32,
+) -> Result<(), Errno> {
     memory.check(stat_ptr, 24)?;
     let socket = table.get(fd)?;
     let filetype = match socket.r#type().map_err(io_errno)? {
@@ -712,7 +818,11 @@ pub fn fdstat(table: &SocketTable, memory: &mut GuestMemory, fd: u32, stat_ptr: 
     if status_flags < 0 {
         return Err(last_errno());
     }
-    let flags = if status_flags & libc::O_NONBLOCK != 0 { FDFLAGS_NONBLOCK } else { 0 };
+    let flags = if status_flags & libc::O_NONBLOCK != 0 {
+        FDFLAGS_NONBLOCK
+    } else {
+        0
+    };
     // All 29 preview1 rights: sockets carry no capability restrictions in WasmEdge.
     let rights: u64 = (1 << 29) - 1;
     memory.write_bytes(stat_ptr, &[0u8; 24])?;
@@ -728,11 +838,21 @@ pub fn set_fdflags(table: &SocketTable, fd: u32, flags: u32) -> Result<(), Errno
     if flags & !(known as u32) != 0 {
         return Err(ERRNO_INVAL);
     }
-    table.get(fd)?.set_nonblocking(flags as u16 & FDFLAGS_NONBLOCK != 0).map_err(io_errno)
+    table
+        .get(fd)?
+        .set_nonblocking(flags as u16 & FDFLAGS_NONBLOCK != 0)
+        .map_err(io_errno)
 }
 
 /// `fd_read` on a socket: a plain receive.
-pub fn fd_read(table: &SocketTable, memory: &mut GuestMemory, fd: u32, iovs_ptr: u32, iovs_len: u32, nread_ptr: u32) -> Result<(), Errno> {
+pub fn fd_read(
+    table: &SocketTable,
+    memory: &mut GuestMemory,
+    fd: u32,
+    iovs_ptr: u32,
+    iovs_len: u32,
+    nread_ptr: u32,
+) -> Result<(), Errno> {
     memory.check(nread_ptr, 4)?;
     let raw_fd = table.raw_fd(fd)?;
     let (received, _, _) = recv_msg(memory, raw_fd, iovs_ptr, iovs_len, 0, false)?;
@@ -740,7 +860,14 @@ pub fn fd_read(table: &SocketTable, memory: &mut GuestMemory, fd: u32, iovs_ptr:
 }
 
 /// `fd_write` on a socket: a plain send, without SIGPIPE on a closed peer.
-pub fn fd_write(table: &SocketTable, memory: &mut GuestMemory, fd: u32, iovs_ptr: u32, iovs_len: u32, nwritten_ptr: u32) -> Result<(), Errno> {
+pub fn fd_write(
+    table: &SocketTable,
+    memory: &mut GuestMemory,
+    fd: u32,
+    iovs_ptr: u32,
+    iovs_len: u32,
+    nwritten_ptr: u32,
+) -> Result<(), Errno> {
     memory.check(nwritten_ptr, 4)?;
     let raw_fd = table.raw_fd(fd)?;
     let sent = send_msg(memory, raw_fd, iovs_ptr, iovs_len, None)?;

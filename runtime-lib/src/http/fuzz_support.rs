@@ -108,10 +108,20 @@ pub fn request_decoder(data: &[u8]) {
     let limits = small_or_default_limits(seed[0]);
     let split = decode_requests(stream, &limits, Some(Splitter::new(seed)));
     let whole = decode_requests(stream, &limits, None);
-    assert_eq!(
-        split.0, whole.0,
-        "requests depend on how the input was split"
-    );
+    assert_split_independent(split, whole, "requests");
+}
+
+/// Splits the next read off `rest`: all of it without a splitter.
+fn next_read<'a>(rest: &mut &'a [u8], splitter: Option<&mut Splitter>) -> &'a [u8] {
+    let read_len = splitter.map_or(rest.len(), Splitter::next_len);
+    let (read, remainder) = rest.split_at(read_len.min(rest.len()));
+    *rest = remainder;
+    read
+}
+
+/// Split and whole decodes (messages, whether it failed) must agree.
+fn assert_split_independent(split: (Vec<Decoded>, bool), whole: (Vec<Decoded>, bool), what: &str) {
+    assert_eq!(split.0, whole.0, "{what} depend on how the input was split");
     assert_eq!(
         split.1, whole.1,
         "failure depends on how the input was split"
@@ -128,10 +138,7 @@ fn decode_requests(
     let mut rest = stream;
     let mut failed: Option<HttpError> = None;
     while !rest.is_empty() && failed.is_none() {
-        let read_len = splitter.as_mut().map_or(rest.len(), Splitter::next_len);
-        let (read, remainder) = rest.split_at(read_len.min(rest.len()));
-        rest = remainder;
-        decoder.feed(read);
+        decoder.feed(next_read(&mut rest, splitter.as_mut()));
         loop {
             match decoder.next_event() {
                 Ok(Some(RequestEvent::Request(request))) => {
@@ -218,14 +225,7 @@ pub fn response_decoder(data: &[u8]) {
     };
     let split = decode_responses(stream, &limits, &method, Some(Splitter::new(seed)));
     let whole = decode_responses(stream, &limits, &method, None);
-    assert_eq!(
-        split.0, whole.0,
-        "responses depend on how the input was split"
-    );
-    assert_eq!(
-        split.1, whole.1,
-        "failure depends on how the input was split"
-    );
+    assert_split_independent(split, whole, "responses");
 }
 
 fn decode_responses(
@@ -257,10 +257,7 @@ fn decode_responses(
         if rest.is_empty() {
             break;
         }
-        let read_len = splitter.as_mut().map_or(rest.len(), Splitter::next_len);
-        let (read, remainder) = rest.split_at(read_len.min(rest.len()));
-        rest = remainder;
-        decoder.feed(read);
+        decoder.feed(next_read(&mut rest, splitter.as_mut()));
     }
     loop {
         match decoder.finish(method) {

@@ -57,10 +57,24 @@ impl HeadScanner {
         self.incomplete(pending, saw_newline, max_head_bytes)
     }
 
-    /// `httparse` wanted more than the blank line we found (cannot happen with the current
-    /// grammar, but must not loop): resume looking after it.
-    pub(crate) fn resume_after(&mut self, end: usize) {
-        self.scanned = end;
+    /// What `httparse` made of the complete head `head` (which ends at `end`): how many bytes
+    /// it consumed, or `None` when it wanted more than the blank line we found (cannot happen
+    /// with the current grammar, but must not loop), in which case scanning resumes after it.
+    pub(crate) fn parsed_head(
+        &mut self,
+        parsed: httparse::Result<usize>,
+        head: &[u8],
+        end: usize,
+        max_headers: usize,
+    ) -> Result<Option<usize>, HttpError> {
+        match parsed {
+            Ok(httparse::Status::Complete(consumed)) => Ok(Some(consumed)),
+            Ok(httparse::Status::Partial) => {
+                self.scanned = end;
+                Ok(None)
+            }
+            Err(error) => Err(map_parse_error(error, head, max_headers)),
+        }
     }
 
     fn complete(end: usize, max_head_bytes: usize) -> Result<HeadScan, HttpError> {

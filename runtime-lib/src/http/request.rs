@@ -200,13 +200,9 @@ fn parse_head(
     let head = pending.get(..end).unwrap_or_default();
     let mut slots = header_slots(limits.max_headers);
     let mut parsed = httparse::Request::new(&mut slots);
-    let consumed = match parsed.parse(head) {
-        Ok(httparse::Status::Complete(consumed)) => consumed,
-        Ok(httparse::Status::Partial) => {
-            scanner.resume_after(end);
-            return Ok(None);
-        }
-        Err(error) => return Err(map_parse_error(error, head, limits.max_headers)),
+    let result = parsed.parse(head);
+    let Some(consumed) = scanner.parsed_head(result, head, end, limits.max_headers)? else {
+        return Ok(None);
     };
     let request = build_request(&parsed)?;
     scanner.reset();

@@ -4,9 +4,7 @@ use super::buffer::ReadBuffer;
 use super::chunked::{BodyDecoder, BodyProgress};
 use super::error::HttpError;
 use super::framing::{response_framing, Framing};
-use super::head::{
-    header_map, header_slots, map_parse_error, version_from_minor, HeadScan, HeadScanner,
-};
+use super::head::{header_map, header_slots, version_from_minor, HeadScan, HeadScanner};
 use super::{Limits, Trailers};
 use ::http::{Method, Response, StatusCode};
 
@@ -165,13 +163,9 @@ fn parse_head(
     let head = pending.get(..end).unwrap_or_default();
     let mut slots = header_slots(limits.max_headers);
     let mut parsed = httparse::Response::new(&mut slots);
-    let consumed = match parsed.parse(head) {
-        Ok(httparse::Status::Complete(consumed)) => consumed,
-        Ok(httparse::Status::Partial) => {
-            scanner.resume_after(end);
-            return Ok(None);
-        }
-        Err(error) => return Err(map_parse_error(error, head, limits.max_headers)),
+    let result = parsed.parse(head);
+    let Some(consumed) = scanner.parsed_head(result, head, end, limits.max_headers)? else {
+        return Ok(None);
     };
     let code = parsed.code.unwrap_or_default();
     let status = StatusCode::from_u16(code)
