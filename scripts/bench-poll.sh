@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark of the `poll` template, natively: renders the template into a scratch project
-# (vendoring runtime-lib as `cargo wasock new` does), builds it in release mode, starts it on
-# a free port and runs wrk at 1, 50 and 1000 connections, printing requests/s and p99 latency.
+# Benchmark of the `poll` template, natively: scaffolds it with `cargo wasock new`, builds it
+# in release mode, starts it on a free port and runs wrk at 1, 50 and 1000 connections, printing requests/s and p99 latency.
 # A measurement, not a test: it asserts nothing about speed.
 #
 # usage: scripts/bench-poll.sh [SECONDS_PER_RUN]   (default 5)
@@ -22,27 +21,14 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 2100 ]; then
   echo "warning: open-file limit is $(ulimit -n); the 1000-connection run may fail" >&2
 fi
 
-# Render the template the way the CLI does: _common first, then poll; `.hbs` files get the
-# variables substituted and lose the suffix; the library is vendored under vendor/.
+# Scaffold with the CLI itself (built without the engine, which this benchmark does not use),
+# so the app is exactly what `cargo wasock new --template poll` gives a user.
 app="$work/bench-poll"
 rm -rf "$app"
-mkdir -p "$app"
-for layer in _common poll; do
-  (cd "$repo/templates/$layer/files" && find . -type f) | while read -r file; do
-    src="$repo/templates/$layer/files/$file"
-    dest="$app/${file%.hbs}"
-    mkdir -p "$(dirname "$dest")"
-    if [[ "$file" == *.hbs ]]; then
-      sed -e 's/{{name}}/bench-poll/g' -e 's/{{crate_name}}/bench_poll/g' -e 's/{{port}}/8080/g' \
-          -e 's/{{template}}/poll/g' -e 's/{{wasock_version}}/0.1.0/g' \
-          -e 's#{{wasock_dir}}#vendor/wasock-0.1.0#g' -e 's/{{cli_version}}/0.1.0/g' "$src" > "$dest"
-    else
-      cp "$src" "$dest"
-    fi
-  done
-done
-mkdir -p "$app/vendor/wasock-0.1.0"
-cp -r "$repo/runtime-lib/Cargo.toml" "$repo/runtime-lib/src" "$app/vendor/wasock-0.1.0/"
+mkdir -p "$work"
+echo "scaffolding the poll template with cargo wasock new..."
+cargo run --quiet --release --no-default-features -p cargo-wasock --manifest-path "$repo/Cargo.toml" \
+  -- wasock --quiet new bench-poll --template poll --path "$app"
 
 echo "building the poll template (release, native)..."
 cargo build --quiet --release --manifest-path "$app/Cargo.toml"
