@@ -88,6 +88,12 @@ fn every_template_scaffolds_and_builds_to_a_wasm_module() {
             built.status.success(),
             "build of {template} failed:\n{stderr}"
         );
+        // Generated apps (and the vendored library, compiled afresh per project) must build
+        // for wasm32-wasip1 without a single warning; `build` forwards rustc's diagnostics.
+        assert!(
+            !stderr.contains("warning"),
+            "build of {template} has warnings:\n{stderr}"
+        );
         let artifact = printed_path(&stderr, "Built");
         assert!(
             artifact.starts_with(target_dir.join("wasm32-wasip1")),
