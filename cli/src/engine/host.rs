@@ -371,6 +371,35 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         })
     };
     define_as(linker, &["sock_recv", "sock_recv_v2"], recv)?;
+    // WasmEdge's older `sock_recv_from` has no port out-pointer (7 parameters); both forms
+    // share one implementation.
+    #[allow(clippy::too_many_arguments)]
+    fn recv_from_either(
+        caller: &mut Caller<'_, HostState>,
+        fd: i32,
+        iovs: i32,
+        iovs_len: i32,
+        addr: i32,
+        ri_flags: i32,
+        port: Option<i32>,
+        ro_len: i32,
+        ro_flags: i32,
+    ) -> i32 {
+        with_guest(caller, |table, memory| {
+            sockets::recv_from(
+                table,
+                memory,
+                fd as u32,
+                iovs as u32,
+                iovs_len as u32,
+                addr as u32,
+                ri_flags as u32,
+                port.map(|port| port as u32),
+                ro_len as u32,
+                ro_flags as u32,
+            )
+        })
+    }
     let recv_from_without_port = |mut caller: Caller<'_, HostState>,
                                   fd: i32,
                                   iovs: i32,
@@ -380,21 +409,17 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
                                   ro_len: i32,
                                   ro_flags: i32|
      -> i32 {
-        with_guest(&mut caller, |table, memory| {
-            let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
-            sockets::recv_from(
-                table,
-                memory,
-                fd,
-                iovs,
-                iovs_len,
-                addr,
-                ri_flags as u32,
-                None,
-                ro_len as u32,
-                ro_flags as u32,
-            )
-        })
+        recv_from_either(
+            &mut caller,
+            fd,
+            iovs,
+            iovs_len,
+            addr,
+            ri_flags,
+            None,
+            ro_len,
+            ro_flags,
+        )
     };
     let recv_from = |mut caller: Caller<'_, HostState>,
                      fd: i32,
@@ -406,22 +431,17 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
                      ro_len: i32,
                      ro_flags: i32|
      -> i32 {
-        with_guest(&mut caller, |table, memory| {
-            let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
-            let port = Some(port as u32);
-            sockets::recv_from(
-                table,
-                memory,
-                fd,
-                iovs,
-                iovs_len,
-                addr,
-                ri_flags as u32,
-                port,
-                ro_len as u32,
-                ro_flags as u32,
-            )
-        })
+        recv_from_either(
+            &mut caller,
+            fd,
+            iovs,
+            iovs_len,
+            addr,
+            ri_flags,
+            Some(port),
+            ro_len,
+            ro_flags,
+        )
     };
     if imported_arity(module, "sock_recv_from") == Some(7) {
         define_as(linker, &["sock_recv_from"], recv_from_without_port)?;
