@@ -143,6 +143,36 @@ pub fn wasmedge_compile(
     Ok(output)
 }
 
+/// Who compiles ahead of time, if anyone.
+pub enum AotBy<'a> {
+    Nobody,
+    WasmEdge(&'a WasmEdge),
+    #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
+    EmbeddedEngine,
+}
+
+/// Compile `module` ahead of time as `by` says: WasmEdge writes beside the module, the
+/// embedded engine into `engine_cache_parent/wasock/`. None when nobody compiles.
+pub fn compile(
+    by: AotBy<'_>,
+    module: &Path,
+    engine_cache_parent: &Path,
+    printer: &Printer,
+) -> anyhow::Result<Option<PathBuf>> {
+    let output = match by {
+        AotBy::Nobody => return Ok(None),
+        AotBy::WasmEdge(wasmedge) => wasmedge_compile(wasmedge, module, printer)?,
+        #[cfg(feature = "embedded")]
+        AotBy::EmbeddedEngine => embedded_precompile(module, engine_cache_parent, printer)?,
+        #[cfg(not(feature = "embedded"))]
+        AotBy::EmbeddedEngine => {
+            let _ = engine_cache_parent;
+            unreachable!("the embedded engine is not compiled in")
+        }
+    };
+    Ok(Some(output))
+}
+
 /// Precompile for the embedded engine into `<target-dir>/wasock/`.
 #[cfg(feature = "embedded")]
 pub fn embedded_precompile(

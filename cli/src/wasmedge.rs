@@ -125,13 +125,6 @@ impl WasmEdge {
         command.arg("compile").arg(input).arg(output);
         command
     }
-
-    /// The command that runs `spec`; `aot` says the module was made by `wasmedge compile`.
-    pub fn run_command(&self, spec: &LaunchSpec, aot: bool) -> Command {
-        let mut command = Command::new(&self.path);
-        command.args(run_arguments(spec, aot && self.needs_run_mode_aot()));
-        command
-    }
 }
 
 /// The arguments after `wasmedge`, in the documented order.

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::aot;
+use crate::aot::{self, AotBy};
 use crate::cargo_build::{self, BuiltModule, CargoFlags};
 use crate::errors::hint;
 use crate::metadata::{self, Project, ResolveFlags};
@@ -111,14 +111,6 @@ pub struct BuildArgs {
     pub cargo: CargoArgs,
 }
 
-/// Who compiles ahead of time, if anyone.
-pub enum AotBy<'a> {
-    Nobody,
-    WasmEdge(&'a WasmEdge),
-    #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
-    EmbeddedEngine,
-}
-
 /// What a build produced.
 pub struct Built {
     pub module: BuiltModule,
@@ -142,18 +134,7 @@ pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyh
     )?;
     let module = cargo_build::build(&args.to_flags(), &target, &project, printer)?;
     printer.status("Built", aot::describe(&module.path));
-    let aot = match aot_by {
-        AotBy::Nobody => None,
-        AotBy::WasmEdge(wasmedge) => Some(aot::wasmedge_compile(wasmedge, &module.path, printer)?),
-        #[cfg(feature = "embedded")]
-        AotBy::EmbeddedEngine => Some(aot::embedded_precompile(
-            &module.path,
-            &project.target_dir(),
-            printer,
-        )?),
-        #[cfg(not(feature = "embedded"))]
-        AotBy::EmbeddedEngine => unreachable!("the embedded engine is not compiled in"),
-    };
+    let aot = aot::compile(aot_by, &module.path, &project.target_dir(), printer)?;
     Ok(Built {
         module,
         aot,

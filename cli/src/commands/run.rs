@@ -6,7 +6,8 @@ use std::str::FromStr;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
-use super::build::{aot_compiler, build_app, AotBy, CargoArgs};
+use super::build::{aot_compiler, build_app, CargoArgs};
+use crate::aot::AotBy;
 use crate::errors::{hint, HintExt as _};
 use crate::launch;
 use crate::launch_spec::{DirMapping, LaunchSpec};
@@ -113,8 +114,9 @@ pub struct RunArgs {
 /// The runtime chosen for this run.
 enum Chosen {
     WasmEdge(WasmEdge),
+    /// With why: asked for, or WasmEdge not found (already known; no second search).
     #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
-    Embedded,
+    Embedded(&'static str),
 }
 
 fn choose_runtime(requested: Runtime) -> anyhow::Result<Chosen> {
@@ -135,11 +137,11 @@ fn choose_runtime(requested: Runtime) -> anyhow::Result<Chosen> {
                 format!("{}, or use `--runtime embedded`", wasmedge::INSTALL_HELP),
             )),
         },
-        Runtime::Embedded if cfg!(feature = "embedded") => Ok(Chosen::Embedded),
+        Runtime::Embedded if cfg!(feature = "embedded") => Ok(Chosen::Embedded("requested")),
         Runtime::Embedded => Err(embedded_missing()),
         Runtime::Auto => match wasmedge::detect()? {
             Some(found) => Ok(Chosen::WasmEdge(found)),
-            None if cfg!(feature = "embedded") => Ok(Chosen::Embedded),
+            None if cfg!(feature = "embedded") => Ok(Chosen::Embedded("WasmEdge not found")),
             None => Err(hint(
                 format!(
                     "wasmedge was not found on {} and this cargo-wasock has no embedded engine",
@@ -159,7 +161,7 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
     let aot_by = match (&runtime, args.aot) {
         (_, false) => AotBy::Nobody,
         (Chosen::WasmEdge(found), true) => aot_compiler(Some(found))?,
-        (Chosen::Embedded, true) => aot_compiler(None)?,
+        (Chosen::Embedded(_), true) => aot_compiler(None)?,
     };
 
     // Everything the flags say is checked before building, so a typo fails fast.
@@ -207,7 +209,8 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
                 env,
                 dirs,
             };
-            let mode = if aot && found.needs_run_mode_aot() {
+            let run_mode_aot = aot && found.needs_run_mode_aot();
+            let mode = if run_mode_aot {
                 ", AOT"
             } else if aot {
                 ", AOT (default run mode)"
@@ -223,27 +226,29 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
                     found.path.display()
                 ),
             );
-            let command = found.run_command(&spec, aot);
+            let arguments = wasmedge::run_arguments(&spec, run_mode_aot);
             let shown = format!(
                 "{} {}",
                 found.path.display(),
-                wasmedge::run_arguments(&spec, aot && found.needs_run_mode_aot())
+                arguments
                     .iter()
                     .map(|a| a.to_string_lossy())
                     .collect::<Vec<_>>()
                     .join(" ")
             );
             printer.verbose(format!("running `{shown}`"));
+            let mut command = std::process::Command::new(&found.path);
+            command.args(&arguments);
             launch::run_child(command, &shown, port, printer)
         }
-        Chosen::Embedded => {
+        Chosen::Embedded(why) => {
             let spec = LaunchSpec {
                 module,
                 args: args.args.clone(),
                 env,
                 dirs,
             };
-            run_embedded(spec, aot_output, port, printer)
+            run_embedded(spec, why, aot_output, port, printer)
         }
     }
 }
@@ -251,17 +256,13 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
 #[cfg(feature = "embedded")]
 fn run_embedded(
     spec: LaunchSpec,
+    why: &str,
     precompiled: Option<PathBuf>,
     port: Option<u16>,
     printer: &Printer,
 ) -> anyhow::Result<i32> {
     // Before compiling, which can take a while: a Ctrl-C then must stop us too.
     launch::end_process_on_stop_signals()?;
-    let why = if wasmedge::find().is_some() {
-        "requested"
-    } else {
-        "WasmEdge not found"
-    };
     printer.status(
         "Running",
         format!(
@@ -292,6 +293,7 @@ fn run_embedded(
 #[cfg(not(feature = "embedded"))]
 fn run_embedded(
     _spec: LaunchSpec,
+    _why: &str,
     _precompiled: Option<PathBuf>,
     _port: Option<u16>,
     _printer: &Printer,
@@ -311,20 +313,11 @@ fn prebuilt(
             "build it first, or drop `--wasm` to let run build the project",
         ));
     }
-    let aot = match aot_by {
-        AotBy::Nobody => None,
-        AotBy::WasmEdge(found) => Some(crate::aot::wasmedge_compile(found, wasm, printer)?),
-        #[cfg(feature = "embedded")]
-        AotBy::EmbeddedEngine => {
-            let dir = wasm
-                .parent()
-                .filter(|dir| !dir.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            Some(crate::aot::embedded_precompile(wasm, dir, printer)?)
-        }
-        #[cfg(not(feature = "embedded"))]
-        AotBy::EmbeddedEngine => unreachable!("the embedded engine is not compiled in"),
-    };
+    let beside = wasm
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let aot = crate::aot::compile(aot_by, wasm, beside, printer)?;
     Ok((wasm.to_path_buf(), aot, WasockDefaults::default()))
 }
 
