@@ -170,8 +170,7 @@ impl Client {
         &self,
         requests: Vec<Request<Vec<u8>>>,
     ) -> Vec<Result<Response<Vec<u8>>, ClientError>> {
-        let mut results: Vec<Option<Result<Response<Vec<u8>>, ClientError>>> =
-            requests.iter().map(|_| None).collect();
+        let mut results: Vec<Option<Outcome>> = requests.iter().map(|_| None).collect();
         let mut queue = requests.into_iter().enumerate();
         let mut events = match EventLoop::new() {
             Ok(events) => events,
@@ -220,12 +219,9 @@ impl Client {
                 // The loop itself broke: fail what is in flight rather than spin.
                 for slot in in_flight.iter_mut() {
                     if let Some(flight) = slot.take() {
-                        let _ = events.deregister(&flight.stream);
                         let source = io::Error::new(source.kind(), source.to_string());
-                        results[flight.index] = Some(Err(ClientError::Io {
-                            target: flight.prepared.target,
-                            source,
-                        }));
+                        let outcome = Err(flight.prepared.io(source));
+                        flight.settle(outcome, &mut events, &mut results);
                     }
                 }
                 break;
@@ -237,8 +233,7 @@ impl Client {
                 };
                 if let Some(outcome) = flight.advance(&mut input, &mut events) {
                     if let Some(flight) = in_flight[slot].take() {
-                        let _ = events.deregister(&flight.stream);
-                        results[flight.index] = Some(outcome);
+                        flight.settle(outcome, &mut events, &mut results);
                         active -= 1;
                     }
                 }
@@ -247,9 +242,8 @@ impl Client {
             for slot in in_flight.iter_mut() {
                 if slot.as_ref().is_some_and(|flight| now >= flight.deadline) {
                     if let Some(flight) = slot.take() {
-                        let _ = events.deregister(&flight.stream);
-                        results[flight.index] =
-                            Some(Err(flight.prepared.timeout(self.config.timeout)));
+                        let outcome = Err(flight.prepared.timeout(self.config.timeout));
+                        flight.settle(outcome, &mut events, &mut results);
                         active -= 1;
                     }
                 }
@@ -275,12 +269,10 @@ impl Client {
         in_flight: &mut Vec<Option<InFlight>>,
     ) -> Result<(), ClientError> {
         let prepared = Prepared::new(request)?;
-        let stream = connect(&prepared)?;
-        let io_error = |source| ClientError::Io {
-            target: prepared.target.clone(),
-            source,
-        };
-        stream.set_nonblocking(true).map_err(io_error)?;
+        let stream = prepared.connect()?;
+        stream
+            .set_nonblocking(true)
+            .map_err(|source| prepared.io(source))?;
         let slot = match in_flight.iter().position(Option::is_none) {
             Some(slot) => slot,
             None => {
@@ -290,7 +282,7 @@ impl Client {
         };
         events
             .register(&stream, Token(slot), Interest::WRITABLE)
-            .map_err(io_error)?;
+            .map_err(|source| prepared.io(source))?;
         in_flight[slot] = Some(InFlight {
             index,
             stream,
@@ -376,6 +368,29 @@ impl Prepared {
         })
     }
 
+    /// Connects to the request's host and port.
+    fn connect(&self) -> Result<TcpStream, ClientError> {
+        let addrs = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|source| self.io(source))?;
+        let stream = TcpStream::connect(addrs.as_slice()).map_err(|source| self.io(source))?;
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+
+    fn io(&self, source: io::Error) -> ClientError {
+        ClientError::Io {
+            target: self.target.clone(),
+            source,
+        }
+    }
+
+    fn incomplete(&self) -> ClientError {
+        ClientError::Incomplete {
+            target: self.target.clone(),
+        }
+    }
+
     fn timeout(&self, timeout: Duration) -> ClientError {
         ClientError::Timeout {
             target: self.target.clone(),
@@ -394,25 +409,10 @@ impl Prepared {
     fn finish(&self, decoder: &mut ResponseDecoder) -> Result<Response<Vec<u8>>, ClientError> {
         match decoder.finish(&self.method) {
             Ok(Some(response)) => Ok(response),
-            Ok(None) => Err(ClientError::Incomplete {
-                target: self.target.clone(),
-            }),
+            Ok(None) => Err(self.incomplete()),
             Err(source) => Err(self.http(source)),
         }
     }
-}
-
-fn connect(prepared: &Prepared) -> Result<TcpStream, ClientError> {
-    let io_error = |source| ClientError::Io {
-        target: prepared.target.clone(),
-        source,
-    };
-    let addrs = (prepared.host.as_str(), prepared.port)
-        .to_socket_addrs()
-        .map_err(io_error)?;
-    let stream = TcpStream::connect(addrs.as_slice()).map_err(io_error)?;
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
 }
 
 struct InFlight {
@@ -426,20 +426,20 @@ struct InFlight {
     prepared: Prepared,
 }
 
+type Outcome = Result<Response<Vec<u8>>, ClientError>;
+
 impl InFlight {
+    /// Ends the exchange: stops watching its socket and records `outcome` in its place.
+    fn settle(self, outcome: Outcome, events: &mut EventLoop, results: &mut [Option<Outcome>]) {
+        let _ = events.deregister(&self.stream);
+        results[self.index] = Some(outcome);
+    }
+
     /// Moves the exchange forward as far as it goes without blocking; `Some` once it is over.
-    fn advance(
-        &mut self,
-        input: &mut [u8],
-        events: &mut EventLoop,
-    ) -> Option<Result<Response<Vec<u8>>, ClientError>> {
+    fn advance(&mut self, input: &mut [u8], events: &mut EventLoop) -> Option<Outcome> {
         while self.written < self.prepared.bytes.len() {
             match self.stream.write(&self.prepared.bytes[self.written..]) {
-                Ok(0) => {
-                    return Some(Err(ClientError::Incomplete {
-                        target: self.prepared.target.clone(),
-                    }))
-                }
+                Ok(0) => return Some(Err(self.prepared.incomplete())),
                 Ok(n) => self.written += n,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -452,10 +452,7 @@ impl InFlight {
             }
         }
         if let Err(source) = events.reregister(&self.stream, self.token, Interest::READABLE) {
-            return Some(Err(ClientError::Io {
-                target: self.prepared.target.clone(),
-                source,
-            }));
+            return Some(Err(self.prepared.io(source)));
         }
         // A bounded number of reads per turn: a server that sends without pause (say,
         // endless interim responses, which are skipped) must not keep us from the deadline
@@ -465,10 +462,7 @@ impl InFlight {
                 Ok(0) => {
                     let outcome = self.prepared.finish(&mut self.decoder);
                     return Some(match (outcome, self.write_error.take()) {
-                        (Err(_), Some(source)) => Err(ClientError::Io {
-                            target: self.prepared.target.clone(),
-                            source,
-                        }),
+                        (Err(_), Some(source)) => Err(self.prepared.io(source)),
                         (outcome, _) => outcome,
                     });
                 }
@@ -484,10 +478,7 @@ impl InFlight {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(source) => {
                     let source = self.write_error.take().unwrap_or(source);
-                    return Some(Err(ClientError::Io {
-                        target: self.prepared.target.clone(),
-                        source,
-                    }));
+                    return Some(Err(self.prepared.io(source)));
                 }
             }
         }

@@ -245,13 +245,21 @@ impl Backend {
     }
 }
 
+/// The wasm backend keeps nothing between waits but its scratch space, reused so that a
+/// server's every turn does not allocate it afresh.
 #[cfg(target_os = "wasi")]
-struct Backend;
+struct Backend {
+    subscriptions: Vec<wasmedge_wasi_socket::poll::Subscription>,
+    index_of: HashMap<Token, usize>,
+}
 
 #[cfg(target_os = "wasi")]
 impl Backend {
     fn new() -> io::Result<Backend> {
-        Ok(Backend)
+        Ok(Backend {
+            subscriptions: Vec::new(),
+            index_of: HashMap::new(),
+        })
     }
 
     fn add(
@@ -287,16 +295,16 @@ impl Backend {
         // The clock subscription's userdata cannot collide with a socket's: tokens are
         // stored as `token + 1`.
         const TIMER: u64 = 0;
-        let mut subscriptions = Vec::with_capacity(registered.len() + 1);
+        let subscriptions = &mut self.subscriptions;
+        subscriptions.clear();
+        // Every `Interest` asks for at least one of the two, so every socket subscribes.
         for (&fd, &(token, interest)) in registered {
-            if interest.readable || interest.writable {
-                subscriptions.push(poll::Subscription::IO {
-                    userdata: token.0 as u64 + 1,
-                    fd,
-                    read_event: interest.readable,
-                    write_event: interest.writable,
-                });
-            }
+            subscriptions.push(poll::Subscription::IO {
+                userdata: token.0 as u64 + 1,
+                fd,
+                read_event: interest.readable,
+                write_event: interest.writable,
+            });
         }
         if let Some(timeout) = timeout {
             let deadline = std::time::SystemTime::now() + timeout;
@@ -305,13 +313,14 @@ impl Backend {
         if subscriptions.is_empty() {
             return Ok(());
         }
-        let ready = match poll::poll(&subscriptions) {
+        let ready = match poll::poll(subscriptions) {
             Ok(ready) => ready,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(()),
             Err(error) => return Err(error),
         };
         // Read and write readiness of one socket arrive as separate entries; merge them.
-        let mut index_of: HashMap<Token, usize> = HashMap::with_capacity(ready.len());
+        let index_of = &mut self.index_of;
+        index_of.clear();
         for one in ready {
             if one.userdata == TIMER {
                 continue;

@@ -183,7 +183,17 @@ impl TcpListener {
     ///
     /// On a non-blocking listener this returns `WouldBlock` when nobody is waiting.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = accept_blocking(&self.inner)?;
+        self.accept_with(false)
+    }
+
+    /// Accepts one connection whose stream is already non-blocking, for an event loop: saves
+    /// switching it to blocking mode and straight back.
+    pub(crate) fn accept_nonblocking(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        self.accept_with(true)
+    }
+
+    fn accept_with(&self, nonblocking: bool) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = accept_stream(&self.inner, nonblocking)?;
         Ok((TcpStream { inner: stream }, peer))
     }
 
@@ -226,20 +236,24 @@ fn bind_listener(addr: SocketAddr) -> io::Result<backend::TcpListener> {
     Ok(unsafe { backend::TcpListener::from_raw_fd(socket.into_raw_fd()) })
 }
 
+/// Accepts with the stream's mode set explicitly: whether an accepted socket inherits the
+/// listener's non-blocking flag differs between platforms.
 #[cfg(not(target_os = "wasi"))]
-fn accept_blocking(
+fn accept_stream(
     listener: &std::net::TcpListener,
+    nonblocking: bool,
 ) -> io::Result<(std::net::TcpStream, SocketAddr)> {
     let (stream, peer) = listener.accept()?;
-    stream.set_nonblocking(false)?;
+    stream.set_nonblocking(nonblocking)?;
     Ok((stream, peer))
 }
 
 #[cfg(target_os = "wasi")]
-fn accept_blocking(
+fn accept_stream(
     listener: &backend::TcpListener,
+    nonblocking: bool,
 ) -> io::Result<(backend::TcpStream, SocketAddr)> {
-    listener.accept(false)
+    listener.accept(nonblocking)
 }
 
 #[cfg(not(target_os = "wasi"))]

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::event::{Event, EventLoop, Interest, Token};
 use crate::http::{
-    encode_response, response_keeps_alive, wants_keep_alive, HttpError, Limits, Method, Request,
-    RequestDecoder, RequestEvent, Response, ResponseContext, StatusCode, Version,
-    CONTINUE_RESPONSE,
+    encode_response, response_keeps_alive, HttpError, Limits, Method, Request, RequestDecoder,
+    RequestEvent, Response, ResponseContext, StatusCode, Version, CONTINUE_RESPONSE,
 };
 use crate::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 
@@ -195,6 +194,8 @@ impl Server {
         let mut events = EventLoop::new()?;
         events.register(&self.listener, LISTENER, Interest::READABLE)?;
         let mut ready = Vec::new();
+        // One read buffer for every connection, served one after another.
+        let mut input = vec![0u8; READ_CHUNK];
         while !self.shutdown.is_shutdown() {
             events.wait(&mut ready, Some(TICK))?;
             if ready.is_empty() {
@@ -207,9 +208,10 @@ impl Server {
                         listener: &self.listener,
                         events: &mut events,
                         listener_registered: true,
-                        ready: Vec::new(),
+                        ready: &mut ready,
                     };
-                    let outcome = connection.serve(&self.config, &handler, &self.shutdown);
+                    let outcome =
+                        connection.serve(&self.config, &handler, &self.shutdown, &mut input);
                     let restored = connection.finish();
                     if let Err(error) = outcome {
                         if !is_peer_gone(&error) {
@@ -236,7 +238,7 @@ struct BlockingConnection<'a> {
     listener: &'a TcpListener,
     events: &'a mut EventLoop,
     listener_registered: bool,
-    ready: Vec<Event>,
+    ready: &'a mut Vec<Event>,
 }
 
 /// What one wait on the blocking server's connection found.
@@ -251,6 +253,7 @@ impl BlockingConnection<'_> {
         config: &ServerConfig,
         handler: &H,
         shutdown: &ShutdownHandle,
+        input: &mut [u8],
     ) -> io::Result<()>
     where
         H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
@@ -262,7 +265,6 @@ impl BlockingConnection<'_> {
         self.events
             .register(stream, CONNECTION, Interest::READABLE)?;
         let mut decoder = RequestDecoder::new(config.limits);
-        let mut input = vec![0u8; READ_CHUNK];
         let mut output = Vec::new();
         let accepted_at = Instant::now();
         let mut last_activity = accepted_at;
@@ -322,7 +324,7 @@ impl BlockingConnection<'_> {
                 }
                 continue;
             }
-            match (&*stream).read(&mut input) {
+            match (&*stream).read(input) {
                 Ok(0) => return Ok(()),
                 Ok(n) => {
                     last_activity = Instant::now();
@@ -344,7 +346,7 @@ impl BlockingConnection<'_> {
             }
             self.listener_registered = watch_listener;
         }
-        self.events.wait(&mut self.ready, Some(TICK))?;
+        self.events.wait(self.ready, Some(TICK))?;
         Ok(Readiness {
             readable: self.ready.iter().any(|event| event.token == CONNECTION),
             peer_waiting: self.ready.iter().any(|event| event.token == LISTENER),
@@ -397,17 +399,11 @@ fn respond<H>(
 where
     H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
 {
-    let method = request.method().clone();
-    let version = request.version();
-    let client_keep_alive = wants_keep_alive(version, request.headers());
+    let mut context = ResponseContext::for_request(&request);
+    context.keep_alive &= !shutting_down;
     let response = match catch_unwind(AssertUnwindSafe(|| handler(request))) {
         Ok(response) => response,
         Err(_) => plain_response(StatusCode::INTERNAL_SERVER_ERROR, "handler failed\n"),
-    };
-    let mut context = ResponseContext {
-        request_method: method,
-        request_version: version,
-        keep_alive: client_keep_alive && !shutting_down,
     };
     // The codec decides what `Connection` means, so the server closes exactly when the
     // bytes it sends say it will (a token list such as `Close, x` included).
@@ -639,7 +635,7 @@ impl PollState {
             if self.open >= self.config.max_connections || self.shutting_down {
                 return;
             }
-            match listener.accept() {
+            match listener.accept_nonblocking() {
                 Ok((stream, _peer)) => self.add_connection(stream),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 Err(error) if is_gone_before_accept(&error) => {}
@@ -654,13 +650,8 @@ impl PollState {
         }
     }
 
+    /// Takes on a connection accepted in non-blocking mode.
     fn add_connection(&mut self, stream: TcpStream) {
-        if let Err(error) = stream.set_nonblocking(true) {
-            log(format_args!(
-                "could not make a connection non-blocking: {error}"
-            ));
-            return;
-        }
         let _ = stream.set_nodelay(true);
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,

@@ -17,6 +17,20 @@ fn find(events: &[Event], token: Token) -> Option<Event> {
     events.iter().copied().find(|event| event.token == token)
 }
 
+/// Waits up to `timeout`, leaves everything reported in `ready` and returns `token`'s event.
+fn wait_for(
+    events: &mut EventLoop,
+    ready: &mut Vec<Event>,
+    timeout: Duration,
+    token: Token,
+) -> Option<Event> {
+    events.wait(ready, Some(timeout)).expect("wait");
+    find(ready, token)
+}
+
+const BRIEFLY: Duration = Duration::from_millis(50);
+const PATIENTLY: Duration = Duration::from_secs(5);
+
 #[test]
 fn reports_readiness_until_drained_and_follows_interest_changes() {
     let (_listener, mut client, mut server) = pair();
@@ -27,42 +41,25 @@ fn reports_readiness_until_drained_and_follows_interest_changes() {
         .register(&server, Token(7), Interest::READABLE)
         .expect("register");
 
-    events
-        .wait(&mut ready, Some(Duration::from_millis(50)))
-        .expect("wait");
-    assert!(
-        find(&ready, Token(7)).is_none(),
-        "nothing sent yet: {ready:?}"
-    );
+    let event = wait_for(&mut events, &mut ready, BRIEFLY, Token(7));
+    assert!(event.is_none(), "nothing sent yet: {ready:?}");
 
     client.write_all(b"hello").expect("send");
     for _ in 0..2 {
         // Level-triggered: reported again while unread.
-        events
-            .wait(&mut ready, Some(Duration::from_secs(5)))
-            .expect("wait");
-        assert!(
-            find(&ready, Token(7)).is_some_and(|e| e.readable),
-            "{ready:?}"
-        );
+        let event = wait_for(&mut events, &mut ready, PATIENTLY, Token(7));
+        assert!(event.is_some_and(|e| e.readable), "{ready:?}");
     }
     let mut buffer = [0u8; 16];
     assert_eq!(server.read(&mut buffer).expect("read"), 5);
-    events
-        .wait(&mut ready, Some(Duration::from_millis(50)))
-        .expect("wait");
-    assert!(find(&ready, Token(7)).is_none(), "drained: {ready:?}");
+    let event = wait_for(&mut events, &mut ready, BRIEFLY, Token(7));
+    assert!(event.is_none(), "drained: {ready:?}");
 
     events
         .reregister(&server, Token(8), Interest::WRITABLE)
         .expect("reregister");
-    events
-        .wait(&mut ready, Some(Duration::from_secs(5)))
-        .expect("wait");
-    assert!(
-        find(&ready, Token(8)).is_some_and(|e| e.writable),
-        "{ready:?}"
-    );
+    let event = wait_for(&mut events, &mut ready, PATIENTLY, Token(8));
+    assert!(event.is_some_and(|e| e.writable), "{ready:?}");
 
     events.deregister(&server).expect("deregister");
     assert!(events.is_empty());
@@ -81,13 +78,8 @@ fn hang_up_is_reported_as_readable() {
         .expect("register");
     drop(client);
     let mut ready = Vec::new();
-    events
-        .wait(&mut ready, Some(Duration::from_secs(5)))
-        .expect("wait");
-    assert!(
-        find(&ready, Token(1)).is_some_and(|e| e.readable),
-        "{ready:?}"
-    );
+    let event = wait_for(&mut events, &mut ready, PATIENTLY, Token(1));
+    assert!(event.is_some_and(|e| e.readable), "{ready:?}");
     events.deregister(&server).expect("deregister");
 }
 
@@ -105,10 +97,8 @@ fn listener_readiness_means_a_pending_connection() {
     );
     let _client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
     let mut ready = Vec::new();
-    events
-        .wait(&mut ready, Some(Duration::from_secs(5)))
-        .expect("wait");
-    assert!(find(&ready, Token(0)).is_some());
+    let event = wait_for(&mut events, &mut ready, PATIENTLY, Token(0));
+    assert!(event.is_some(), "{ready:?}");
     assert!(listener.accept().is_ok());
     events.deregister(&listener).expect("deregister");
 }
