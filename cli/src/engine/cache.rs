@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use super::{new_engine, version, Precompiled};
+use super::{engine, version, Precompiled};
 
 /// The cache file for `bytes` in `cache_dir`.
 pub fn cache_path(bytes: &[u8], cache_dir: &Path) -> PathBuf {
@@ -33,8 +33,7 @@ pub fn precompile(module: &Path, cache_dir: &Path) -> anyhow::Result<Precompiled
     }
     fs::create_dir_all(cache_dir)
         .with_context(|| format!("could not create `{}`", cache_dir.display()))?;
-    let engine = new_engine()?;
-    let serialized = engine
+    let serialized = engine()?
         .precompile_module(&bytes)
         .map_err(anyhow::Error::from)
         .with_context(|| {

@@ -307,6 +307,40 @@ fn define_as<Params, Args>(
     Ok(())
 }
 
+/// `sock_getlocaladdr(fd, addr, addr_type, port)`, or `sock_getpeeraddr` when `peer`.
+fn socket_address(peer: bool) -> impl Fn(Caller<'_, HostState>, i32, i32, i32, i32) -> i32 + Copy {
+    move |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| {
+        with_guest(&mut caller, |table, memory| {
+            sockets::socket_address(
+                table,
+                memory,
+                fd as u32,
+                addr as u32,
+                Some(addr_type as u32),
+                port as u32,
+                peer,
+            )
+        })
+    }
+}
+
+/// The `_v2` forms: no address-type out-pointer (the family is in the 128-byte storage).
+fn socket_address_v2(peer: bool) -> impl Fn(Caller<'_, HostState>, i32, i32, i32) -> i32 + Copy {
+    move |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| {
+        with_guest(&mut caller, |table, memory| {
+            sockets::socket_address(
+                table,
+                memory,
+                fd as u32,
+                addr as u32,
+                None,
+                port as u32,
+                peer,
+            )
+        })
+    }
+}
+
 fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Result<()> {
     let open = |mut caller: Caller<'_, HostState>, family: i32, kind: i32, ro_fd: i32| -> i32 {
         with_guest(&mut caller, |table, memory| {
@@ -500,66 +534,10 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         })
     };
     define_as(linker, &["sock_shutdown"], shutdown)?;
-    let local_address =
-        |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                sockets::socket_address(
-                    table,
-                    memory,
-                    fd as u32,
-                    addr as u32,
-                    Some(addr_type as u32),
-                    port as u32,
-                    false,
-                )
-            })
-        };
-    define_as(linker, &["sock_getlocaladdr"], local_address)?;
-    let peer_address =
-        |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                sockets::socket_address(
-                    table,
-                    memory,
-                    fd as u32,
-                    addr as u32,
-                    Some(addr_type as u32),
-                    port as u32,
-                    true,
-                )
-            })
-        };
-    define_as(linker, &["sock_getpeeraddr"], peer_address)?;
-    let local_address_v2 =
-        |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                sockets::socket_address(
-                    table,
-                    memory,
-                    fd as u32,
-                    addr as u32,
-                    None,
-                    port as u32,
-                    false,
-                )
-            })
-        };
-    define_as(linker, &["sock_getlocaladdr_v2"], local_address_v2)?;
-    let peer_address_v2 =
-        |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
-                sockets::socket_address(
-                    table,
-                    memory,
-                    fd as u32,
-                    addr as u32,
-                    None,
-                    port as u32,
-                    true,
-                )
-            })
-        };
-    define_as(linker, &["sock_getpeeraddr_v2"], peer_address_v2)?;
+    define_as(linker, &["sock_getlocaladdr"], socket_address(false))?;
+    define_as(linker, &["sock_getpeeraddr"], socket_address(true))?;
+    define_as(linker, &["sock_getlocaladdr_v2"], socket_address_v2(false))?;
+    define_as(linker, &["sock_getpeeraddr_v2"], socket_address_v2(true))?;
     let get_option = |mut caller: Caller<'_, HostState>,
                       fd: i32,
                       level: i32,

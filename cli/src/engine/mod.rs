@@ -18,6 +18,7 @@ mod tests;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -47,14 +48,20 @@ pub fn version() -> String {
     format!("wasmtime {WASMTIME_VERSION}")
 }
 
-/// The one engine configuration, shared by `precompile` and `prepare` so that a
-/// serialized module always matches the engine that loads it.
-fn new_engine() -> anyhow::Result<Engine> {
+/// The one engine, built on first use and shared by `precompile` and `prepare` (a
+/// `run` that precompiles first builds it once), so that a serialized module always
+/// matches the engine that loads it.
+fn engine() -> anyhow::Result<Engine> {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    if let Some(engine) = ENGINE.get() {
+        return Ok(engine.clone());
+    }
     let mut config = Config::new();
     config.cranelift_opt_level(OptLevel::Speed);
-    Engine::new(&config)
+    let engine = Engine::new(&config)
         .map_err(anyhow::Error::from)
-        .context("could not create the wasmtime engine")
+        .context("could not create the wasmtime engine")?;
+    Ok(ENGINE.get_or_init(|| engine).clone())
 }
 
 /// Compile `module` ahead of time into `cache_dir`, reusing a previous result.
@@ -92,7 +99,7 @@ fn build_wasi(spec: &LaunchSpec) -> anyhow::Result<WasiP1Ctx> {
 /// Compile (or load `precompiled`), link and instantiate the app described by `spec`.
 pub fn prepare(spec: &LaunchSpec, precompiled: Option<&Path>) -> anyhow::Result<PreparedApp> {
     let began = Instant::now();
-    let engine = new_engine()?;
+    let engine = engine()?;
     let module = match precompiled {
         // SAFETY: the file comes from our own cache, written by `precompile` with this
         // engine's configuration; wasmtime still checks its header and version.

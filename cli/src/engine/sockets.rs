@@ -123,10 +123,7 @@ impl AddressOut {
 
     /// Write just the IP's octets at the start of the buffer, whatever its length.
     fn write_raw(&self, memory: &mut GuestMemory, ip: IpAddr) -> Result<(), Errno> {
-        let octets = match ip {
-            IpAddr::V4(v4) => v4.octets().to_vec(),
-            IpAddr::V6(v6) => v6.octets().to_vec(),
-        };
+        let octets = ip_octets(ip);
         if (self.len as usize) < octets.len() {
             return Err(ERRNO_NOMEM);
         }
@@ -135,18 +132,20 @@ impl AddressOut {
 
     /// Write `ip` as a raw 4/16-byte buffer, or as storage (family + IP) when 128 long.
     fn write(&self, memory: &mut GuestMemory, ip: IpAddr) -> Result<(), Errno> {
-        let (family, octets): (u8, Vec<u8>) = match ip {
-            IpAddr::V4(v4) => (AF_INET4, v4.octets().to_vec()),
-            IpAddr::V6(v6) => (AF_INET6, v6.octets().to_vec()),
-        };
-        if self.len == 128 {
-            memory.write_u16(self.buf, family as u16)?;
-            return memory.write_bytes(self.buf + 2, &octets);
+        if self.len != 128 {
+            return self.write_raw(memory, ip);
         }
-        if (self.len as usize) < octets.len() {
-            return Err(ERRNO_NOMEM);
-        }
-        memory.write_bytes(self.buf, &octets)
+        let family = if ip.is_ipv4() { AF_INET4 } else { AF_INET6 };
+        memory.write_u16(self.buf, family as u16)?;
+        memory.write_bytes(self.buf + 2, &ip_octets(ip))
+    }
+}
+
+/// The IP's 4 or 16 octets, in network order.
+fn ip_octets(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
     }
 }
 
