@@ -187,11 +187,12 @@ pub fn embedded_precompile(
         "AOT",
         format!("precompiling {} for the embedded engine", input.display()),
     );
-    let precompiled = crate::engine::precompile(input, &cache_dir).with_context(|| {
-        format!(
+    let precompiled = wasock_engine::precompile(input, &cache_dir).map_err(|error| {
+        let message = format!(
             "could not precompile `{}` for the embedded engine",
             input.display()
-        )
+        );
+        crate::embedded::explain(error, message)
     })?;
     drop(spinner);
     if precompiled.reused {
@@ -202,7 +203,7 @@ pub fn embedded_precompile(
     } else {
         printer.status(
             "Precompiled",
-            format!("{} for {}", input.display(), crate::engine::version()),
+            format!("{} for {}", input.display(), wasock_engine::version()),
         );
         printer.status("AOT", describe(&precompiled.path));
     }

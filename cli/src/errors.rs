@@ -30,6 +30,18 @@ pub fn hint(message: impl Into<String>, help: impl Into<String>) -> anyhow::Erro
     })
 }
 
+/// A lower-level error under `message`, with advice.
+pub fn hint_on(
+    error: impl Into<anyhow::Error>,
+    message: impl Into<String>,
+    help: impl Into<String>,
+) -> anyhow::Error {
+    error.into().context(Hint {
+        message: message.into(),
+        help: help.into(),
+    })
+}
+
 /// Attach a message and advice to a lower-level error.
 pub trait HintExt<T> {
     fn hint_context(self, message: impl Into<String>, help: impl Into<String>)
@@ -45,12 +57,7 @@ where
         message: impl Into<String>,
         help: impl Into<String>,
     ) -> anyhow::Result<T> {
-        self.map_err(|error| {
-            error.into().context(Hint {
-                message: message.into(),
-                help: help.into(),
-            })
-        })
+        self.map_err(|error| hint_on(error, message, help))
     }
 }
 

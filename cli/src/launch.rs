@@ -21,7 +21,9 @@ use signal_hook::iterator::SignalsInfo;
 use signal_hook::low_level::siginfo::Cause;
 
 use crate::errors::hint;
+use crate::launch_spec::LaunchSpec;
 use crate::printer::Printer;
+use crate::wasmedge::{self, WasmEdge};
 
 /// Fail early, naming the port, when something already listens on it.
 pub fn check_port_free(port: u16) -> anyhow::Result<()> {
@@ -130,6 +132,48 @@ pub fn end_process_on_stop_signals() -> anyhow::Result<()> {
         }
     });
     Ok(())
+}
+
+/// Run `spec` on WasmEdge as our child (`aot`: `spec.module` is WasmEdge's AOT output);
+/// the shell-style exit code.
+pub fn run_on_wasmedge(
+    found: &WasmEdge,
+    spec: &LaunchSpec,
+    aot: bool,
+    port: Option<u16>,
+    printer: &Printer,
+) -> anyhow::Result<i32> {
+    let run_mode_aot = aot && found.needs_run_mode_aot();
+    let mode = if run_mode_aot {
+        ", AOT"
+    } else if aot {
+        ", AOT (default run mode)"
+    } else {
+        ""
+    };
+    printer.status(
+        "Running",
+        format!(
+            "{} on WasmEdge {}{mode} ({})",
+            spec.program_name(),
+            found.version,
+            found.path.display()
+        ),
+    );
+    let arguments = wasmedge::run_arguments(spec, run_mode_aot);
+    let shown = format!(
+        "{} {}",
+        found.path.display(),
+        arguments
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    printer.verbose(format!("running `{shown}`"));
+    let mut command = Command::new(&found.path);
+    command.args(&arguments);
+    run_child(command, &shown, port, printer)
 }
 
 /// Run `command` as our child until it ends; returns the shell-style exit code.

@@ -9,6 +9,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use anyhow::Context as _;
+
+use crate::errors::hint;
+
 /// A fully resolved app launch: nothing in here is read from the host environment later.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaunchSpec {
@@ -62,6 +66,28 @@ impl FromStr for DirMapping {
             host: PathBuf::from(host),
             readonly,
         })
+    }
+}
+
+impl DirMapping {
+    /// Make each host path absolute (WasmEdge and the engine may run elsewhere) and check
+    /// that it is a directory.
+    pub fn resolve_all(mut dirs: Vec<DirMapping>) -> anyhow::Result<Vec<DirMapping>> {
+        for dir in &mut dirs {
+            let given = dir.to_string();
+            dir.host = std::path::absolute(&dir.host)
+                .with_context(|| format!("could not resolve `{}`", dir.host.display()))?;
+            if !dir.host.is_dir() {
+                return Err(hint(
+                    format!(
+                        "the host directory `{}` of `--dir {given}` does not exist",
+                        dir.host.display()
+                    ),
+                    "create it, or fix the HOST part of GUEST:HOST[:readonly]",
+                ));
+            }
+        }
+        Ok(dirs)
     }
 }
 

@@ -4,15 +4,18 @@
 //! lives in `commands/`, the work below it in the library modules.
 
 mod aot;
+mod app;
 mod cargo_build;
 mod commands;
 #[cfg(feature = "embedded")]
-mod engine;
+mod embedded;
+mod environment;
 mod errors;
 mod launch;
 mod launch_spec;
 mod metadata;
 mod printer;
+mod runtime;
 mod scaffold;
 mod wasmedge;
 

@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::aot::{self, AotBy};
-use crate::cargo_build::{self, BuiltModule, CargoFlags};
-use crate::errors::hint;
-use crate::metadata::{self, Project, ResolveFlags};
+use crate::aot::AotBy;
+use crate::app::{aot_compiler, build_app};
+use crate::cargo_build::CargoFlags;
+use crate::metadata::ResolveFlags;
 use crate::printer::Printer;
-use crate::wasmedge::{self, WasmEdge};
+use crate::wasmedge;
 
 /// The `cargo build` options `build` and `run` accept and pass through.
 #[derive(Args, Debug, Clone, Default)]
@@ -62,7 +62,7 @@ impl CargoArgs {
         }
     }
 
-    fn to_flags(&self) -> CargoFlags {
+    pub fn to_flags(&self) -> CargoFlags {
         CargoFlags {
             release: self.release,
             profile: self.profile.clone(),
@@ -84,7 +84,7 @@ impl CargoArgs {
     }
 
     /// The directory rustup should consult for a toolchain file.
-    fn project_dir(&self) -> PathBuf {
+    pub fn project_dir(&self) -> PathBuf {
         match self.manifest_path.as_deref().and_then(Path::parent) {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
@@ -109,51 +109,6 @@ pub struct BuildArgs {
 
     #[command(flatten)]
     pub cargo: CargoArgs,
-}
-
-/// What a build produced.
-pub struct Built {
-    pub module: BuiltModule,
-    /// The AOT output: WasmEdge's `.aot.wasm` or the embedded engine's precompiled file.
-    pub aot: Option<PathBuf>,
-    pub project: Project,
-}
-
-/// Target check, `cargo metadata`, `cargo build`, then AOT: shared by `build` and `run`.
-pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyhow::Result<Built> {
-    let target = cargo_build::ensure_wasi_target(&args.project_dir(), printer)?;
-    printer.verbose(format!(
-        "rustc {} → target {}",
-        target.rustc_version, target.triple
-    ));
-    let project = metadata::load(
-        args.manifest_path.as_deref(),
-        args.package.as_deref(),
-        target.triple,
-        &args.resolve_flags(),
-    )?;
-    let module = cargo_build::build(&args.to_flags(), &target, &project, printer)?;
-    printer.status("Built", aot::describe(&module.path));
-    let aot = aot::compile(aot_by, &module.path, &project.target_dir(), printer)?;
-    Ok(Built {
-        module,
-        aot,
-        project,
-    })
-}
-
-/// `--aot` uses WasmEdge when found, else the embedded engine, else fails before building.
-pub fn aot_compiler(wasmedge: Option<&WasmEdge>) -> anyhow::Result<AotBy<'_>> {
-    if let Some(wasmedge) = wasmedge {
-        return Ok(AotBy::WasmEdge(wasmedge));
-    }
-    if cfg!(feature = "embedded") {
-        return Ok(AotBy::EmbeddedEngine);
-    }
-    Err(hint(
-        format!("`--aot` needs WasmEdge, which was not found on {}", wasmedge::SEARCH_DESCRIPTION),
-        format!("{}, build without `--aot`, or install a cargo-wasock built with its embedded engine (default features)", wasmedge::INSTALL_HELP),
-    ))
 }
 
 pub fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<i32> {

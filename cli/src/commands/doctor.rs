@@ -148,7 +148,7 @@ fn wasi_target_check(has_rustup: bool) -> (Result<String, String>, String) {
 
 #[cfg(feature = "embedded")]
 fn embedded_engine() -> Result<String, String> {
-    Ok(format!("built in ({})", crate::engine::version()))
+    Ok(format!("built in ({})", wasock_engine::version()))
 }
 
 #[cfg(not(feature = "embedded"))]

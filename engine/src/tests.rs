@@ -7,12 +7,11 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use super::*;
-use crate::launch_spec::{DirMapping, LaunchSpec};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("cli/ has a parent")
+        .expect("engine/ has a parent")
         .to_path_buf()
 }
 
@@ -64,23 +63,21 @@ fn guest(name: &str) -> PathBuf {
     }
 }
 
-fn spec(module: PathBuf, args: &[&str]) -> LaunchSpec {
-    LaunchSpec {
-        module,
+fn spec(module: PathBuf, args: &[&str]) -> GuestSpec {
+    GuestSpec {
         args: args.iter().map(|a| a.to_string()).collect(),
-        env: Vec::new(),
-        dirs: Vec::new(),
+        ..GuestSpec::new(module)
     }
 }
 
-fn run_spec(spec: &LaunchSpec) -> i32 {
+fn run_spec(spec: &GuestSpec) -> i32 {
     let app = prepare(spec, None).expect("prepare");
-    app.run().expect("run")
+    app.run()
 }
 
 /// Write `wat` to a temporary file and give `use_it` a launch of it, without arguments,
 /// while the file exists.
-fn with_wat_module<T>(wat: &str, use_it: impl FnOnce(LaunchSpec) -> T) -> T {
+fn with_wat_module<T>(wat: &str, use_it: impl FnOnce(GuestSpec) -> T) -> T {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("module.wat");
     std::fs::write(&path, wat).expect("write wat");
@@ -91,7 +88,15 @@ fn with_wat_module<T>(wat: &str, use_it: impl FnOnce(LaunchSpec) -> T) -> T {
 fn prepare_error(wat: &str) -> String {
     with_wat_module(wat, |launch| match prepare(&launch, None) {
         Ok(_) => panic!("prepare accepted a module it must refuse:\n{wat}"),
-        Err(error) => format!("{error:#}"),
+        Err(error) => {
+            let mut text = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause:#}"));
+                source = cause.source();
+            }
+            text
+        }
     })
 }
 
@@ -168,7 +173,7 @@ fn preopened_dirs_honour_readonly() {
     // The guest checks `/data` behaves as its mode says; the mapping is made the same way.
     let run_with = |mode: &str| {
         let mut launch = spec(guest("process-checks"), &["dirs", "/data", mode]);
-        launch.dirs = vec![DirMapping {
+        launch.preopens = vec![Preopen {
             guest: "/data".into(),
             host: host.path().to_path_buf(),
             readonly: mode == "readonly",
@@ -391,7 +396,7 @@ fn precompiled_modules_are_cached_and_run() {
     assert_eq!(first.path, second.path);
     let app =
         prepare(&spec(module, &["exit", "5"]), Some(&second.path)).expect("prepare precompiled");
-    assert_eq!(app.run().expect("run"), 5);
+    assert_eq!(app.run(), 5);
 }
 
 #[test]
@@ -408,6 +413,6 @@ fn version_matches_the_lock_file() {
     assert_eq!(
         locked,
         format!("version = \"{WASMTIME_VERSION}\""),
-        "update WASMTIME_VERSION in engine/mod.rs"
+        "update WASMTIME_VERSION in engine/src/lib.rs"
     );
 }

@@ -1,0 +1,88 @@
+//! Running an app on the embedded engine (`wasock-engine`): the launch spec handed over,
+//! the engine's errors given their `help:` lines, and the status lines around the run.
+
+use std::path::Path;
+
+use wasock_engine::{EngineError, GuestSpec, Preopen};
+
+use crate::errors::hint_on;
+use crate::launch;
+use crate::launch_spec::LaunchSpec;
+use crate::printer::Printer;
+
+/// The engine's view of a launch.
+pub fn guest_spec(spec: &LaunchSpec) -> GuestSpec {
+    GuestSpec {
+        module: spec.module.clone(),
+        program_name: spec.program_name(),
+        args: spec.args.clone(),
+        env: spec.env.clone(),
+        preopens: spec
+            .dirs
+            .iter()
+            .map(|dir| Preopen {
+                guest: dir.guest.clone(),
+                host: dir.host.clone(),
+                readonly: dir.readonly,
+            })
+            .collect(),
+    }
+}
+
+/// The engine's error under `message`, with what to do about it.
+pub fn explain(error: EngineError, message: impl Into<String>) -> anyhow::Error {
+    let help = match &error {
+        EngineError::Create { .. } => "this is a bug in cargo-wasock; please report it",
+        EngineError::Io { .. } => {
+            "check that the path exists and that you may read and write there"
+        }
+        EngineError::Compile { .. } => "check that it is a wasm module built for wasm32-wasip1",
+        EngineError::LoadPrecompiled { .. } => "run `cargo wasock build --aot` again",
+        EngineError::MissingImports { .. } => {
+            "run it on WasmEdge (`--runtime wasmedge`) or drop the dependency that needs it"
+        }
+        EngineError::Link { .. } => "check that the module was built for wasm32-wasip1",
+        EngineError::NoStart { .. } => "build a binary crate (src/main.rs), not a library",
+        EngineError::Preopen { .. } => "check that the host directory exists and is readable",
+        _ => "run with `-v` for more detail",
+    };
+    hint_on(error, message, help)
+}
+
+/// Prepare and run `spec` on this thread; the guest's exit code.
+pub fn run(
+    spec: &LaunchSpec,
+    why: &str,
+    precompiled: Option<&Path>,
+    port: Option<u16>,
+    printer: &Printer,
+) -> anyhow::Result<i32> {
+    // Before compiling, which can take a while: a Ctrl-C then must stop us too.
+    launch::end_process_on_stop_signals()?;
+    printer.status(
+        "Running",
+        format!(
+            "{} on the embedded engine ({}; {why})",
+            spec.program_name(),
+            wasock_engine::version()
+        ),
+    );
+    let app = wasock_engine::prepare(&guest_spec(spec), precompiled).map_err(|error| {
+        let message = format!(
+            "could not start `{}` on the embedded engine",
+            spec.module.display()
+        );
+        explain(error, message)
+    })?;
+    let how = if precompiled.is_some() {
+        "precompiled"
+    } else {
+        "compiled from wasm"
+    };
+    printer.status(
+        "Ready",
+        format!("in {} ms ({how})", app.startup_time().as_millis()),
+    );
+    let _watch = port.map(|port| launch::watch_port(port, printer.clone()));
+    Ok(app.run())
+}

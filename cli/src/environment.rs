@@ -1,0 +1,150 @@
+//! The app's environment: `[package.metadata.wasock] env`, then `--env-file`, then `--env`,
+//! then `--port`, later sources replacing earlier values. WasmEdge inherits nothing from
+//! the host, so this list is the guest's whole environment.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use crate::errors::{hint, HintExt as _};
+use crate::metadata::WasockDefaults;
+
+/// `--env KEY=VALUE` sets a variable; `--env KEY` copies the host's value.
+#[derive(Debug, Clone)]
+pub struct EnvArg {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl FromStr for EnvArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (key, value) = match text.split_once('=') {
+            Some((key, value)) => (key, Some(value.to_owned())),
+            None => (text, None),
+        };
+        if key.is_empty() {
+            return Err("the variable name is empty; expected KEY=VALUE or KEY".to_owned());
+        }
+        if key.chars().any(|c| c.is_whitespace() || c == '\0') {
+            return Err(format!(
+                "the variable name `{key}` contains whitespace; expected KEY=VALUE or KEY"
+            ));
+        }
+        Ok(EnvArg {
+            key: key.to_owned(),
+            value,
+        })
+    }
+}
+
+/// The variables the flags give: the env file's, then `--env`'s, in order.
+pub fn from_flags(
+    env_file: Option<&Path>,
+    env_args: &[EnvArg],
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut env = Vec::new();
+    if let Some(file) = env_file {
+        let entries = dotenvy::from_path_iter(file).hint_context(
+            format!("could not read the env file `{}`", file.display()),
+            "pass an existing file of KEY=VALUE lines",
+        )?;
+        for entry in entries {
+            let pair = entry.hint_context(
+                format!("could not parse the env file `{}`", file.display()),
+                "each line should be KEY=VALUE (quotes and # comments allowed)",
+            )?;
+            env.push(pair);
+        }
+    }
+    for arg in env_args {
+        let value = match &arg.value {
+            Some(value) => value.clone(),
+            None => std::env::var(&arg.key).map_err(|_| {
+                hint(
+                    format!(
+                        "`--env {}` copies the host's {0}, which is not set",
+                        arg.key
+                    ),
+                    format!("set {0} in your shell, or pass `--env {0}=VALUE`", arg.key),
+                )
+            })?,
+        };
+        env.push((arg.key.clone(), value));
+    }
+    Ok(env)
+}
+
+/// Package defaults, then the flags' variables, then `--port`; a later key replaces an
+/// earlier one in place, so the order of first mention is kept.
+pub fn assemble(
+    defaults: &WasockDefaults,
+    flag_env: Vec<(String, String)>,
+    port: Option<u16>,
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut set =
+        |key: String, value: String| match env.iter_mut().find(|(existing, _)| *existing == key) {
+            Some(slot) => slot.1 = value,
+            None => env.push((key, value)),
+        };
+    for (key, value) in &defaults.env {
+        set(key.clone(), value.clone());
+    }
+    if let Some(port) = defaults.port {
+        set("PORT".to_owned(), port.to_string());
+    }
+    for (key, value) in flag_env {
+        set(key, value);
+    }
+    if let Some(port) = port {
+        set("PORT".to_owned(), port.to_string());
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_flags_set_or_copy() {
+        let set: EnvArg = "A=b=c".parse().unwrap();
+        assert_eq!((set.key.as_str(), set.value.as_deref()), ("A", Some("b=c")));
+        let copy: EnvArg = "HOME".parse().unwrap();
+        assert_eq!((copy.key.as_str(), copy.value), ("HOME", None));
+        let empty: EnvArg = "A=".parse().unwrap();
+        assert_eq!(empty.value.as_deref(), Some(""));
+        assert!("=x".parse::<EnvArg>().is_err());
+        assert!("".parse::<EnvArg>().is_err());
+        assert!("A B=1".parse::<EnvArg>().is_err());
+    }
+
+    #[test]
+    fn later_sources_replace_values_in_place() {
+        let defaults = WasockDefaults {
+            port: Some(1234),
+            env: vec![
+                ("LOG".into(), "info".into()),
+                ("NAME".into(), "meta".into()),
+            ],
+            dirs: Vec::new(),
+        };
+        let flags = vec![
+            ("NAME".into(), "flag".into()),
+            ("EXTRA".into(), "1".into()),
+            ("PORT".into(), "9".into()),
+        ];
+        let env = assemble(&defaults, flags, Some(8080));
+        let expected: Vec<(String, String)> = [
+            ("LOG", "info"),
+            ("NAME", "flag"),
+            ("PORT", "8080"),
+            ("EXTRA", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+        assert_eq!(env, expected);
+    }
+}
