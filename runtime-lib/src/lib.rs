@@ -28,6 +28,7 @@ pub mod client;
 pub mod event;
 pub mod http;
 pub mod net;
+pub mod rt;
 pub mod server;
 
 pub use client::{build_request, get, post, send, Client, ClientConfig, ClientError};
