@@ -244,13 +244,18 @@ fn connect_reports_refusal_and_reads_time_out() {
             assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 
             let silent = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
-            let mut stream =
-                AsyncTcpStream::connect_timeout(silent.local_addr().unwrap(), Duration::from_secs(5))
-                    .await
-                    .unwrap();
+            let mut stream = AsyncTcpStream::connect_timeout(
+                silent.local_addr().unwrap(),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
             let mut buf = [0u8; 4];
             let outcome = timeout(Duration::from_millis(50), stream.read(&mut buf)).await;
-            assert!(outcome.is_err(), "read returned {outcome:?} from a silent peer");
+            assert!(
+                outcome.is_err(),
+                "read returned {outcome:?} from a silent peer"
+            );
         })
     });
 }

@@ -24,7 +24,7 @@ use futures_util::FutureExt;
 use slab::Slab;
 
 use super::client::Pool;
-use super::reactor::{RemoteWake, Reactor};
+use super::reactor::{Reactor, RemoteWake};
 use super::time::Timers;
 
 /// One runtime: everything [`block_on`] drives, reachable from futures through [`current`].
@@ -64,7 +64,9 @@ impl Shared {
 /// A poisoned queue only means a panic happened elsewhere while it was held; the queue itself
 /// is still consistent (push and pop cannot panic halfway).
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 thread_local! {
@@ -254,9 +256,8 @@ where
         AssertUnwindSafe(future).catch_unwind().await
     };
     let shared = core.shared.clone();
-    let (runnable, task) = async_task::spawn_local(future, move |runnable| {
-        shared.schedule(runnable)
-    });
+    let (runnable, task) =
+        async_task::spawn_local(future, move |runnable| shared.schedule(runnable));
     entry.insert(runnable.waker());
     drop(active);
     runnable.schedule();

@@ -117,7 +117,10 @@ impl AsyncTcpListener {
     }
 
     /// Accepts a waiting connection, or leaves the task's waker and returns `Pending`.
-    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(AsyncTcpStream, SocketAddr)>> {
+    pub fn poll_accept(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(AsyncTcpStream, SocketAddr)>> {
         let fd = self.inner.raw_fd();
         self.registration
             .poll_io(fd, cx, Direction::Read, || self.inner.accept_nonblocking())
@@ -138,7 +141,9 @@ impl Drop for AsyncTcpListener {
 
 impl fmt::Debug for AsyncTcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncTcpListener").field("inner", &self.inner).finish()
+        f.debug_struct("AsyncTcpListener")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 
@@ -161,7 +166,10 @@ impl AsyncTcpStream {
             }
         }
         Err(last_error.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no socket address to connect to")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no socket address to connect to",
+            )
         }))
     }
 
@@ -198,7 +206,10 @@ impl AsyncTcpStream {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Poll::Ready(Err(error)),
             }
-            return match self.registration.wait(self.inner.raw_fd(), cx, Direction::Write) {
+            return match self
+                .registration
+                .wait(self.inner.raw_fd(), cx, Direction::Write)
+            {
                 Ok(()) => Poll::Pending,
                 Err(error) => Poll::Ready(Err(error)),
             };
@@ -241,21 +252,17 @@ impl AsyncTcpStream {
     /// Reads into `buf`, waiting until data or EOF (`Ok(0)`) arrives.
     pub fn poll_read_ref(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.registration
-            .poll_io(self.inner.raw_fd(), cx, Direction::Read, || (&self.inner).read(buf))
+            .poll_io(self.inner.raw_fd(), cx, Direction::Read, || {
+                (&self.inner).read(buf)
+            })
     }
 
     /// Writes from `buf`, waiting until the socket takes at least one byte.
     pub fn poll_write_ref(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.registration
-            .poll_io(self.inner.raw_fd(), cx, Direction::Write, || (&self.inner).write(buf))
-    }
-
-    /// Waits until the socket is readable (data, EOF or an error), without reading.
-    pub(crate) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.registration.wait(self.inner.raw_fd(), cx, Direction::Read) {
-            Ok(()) => Poll::Pending,
-            Err(error) => Poll::Ready(Err(error)),
-        }
+            .poll_io(self.inner.raw_fd(), cx, Direction::Write, || {
+                (&self.inner).write(buf)
+            })
     }
 
     /// One non-blocking read: `WouldBlock` when nothing is there.
@@ -272,18 +279,28 @@ impl Drop for AsyncTcpStream {
 
 impl fmt::Debug for AsyncTcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncTcpStream").field("inner", &self.inner).finish()
+        f.debug_struct("AsyncTcpStream")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 
 impl AsyncRead for AsyncTcpStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_read_ref(cx, buf)
     }
 }
 
 impl AsyncWrite for AsyncTcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_ref(cx, buf)
     }
 
@@ -298,13 +315,21 @@ impl AsyncWrite for AsyncTcpStream {
 }
 
 impl AsyncRead for &AsyncTcpStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_read_ref(cx, buf)
     }
 }
 
 impl AsyncWrite for &AsyncTcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_ref(cx, buf)
     }
 
@@ -353,15 +378,28 @@ impl AsyncUdpSocket {
     }
 
     /// Poll form of [`send_to`](Self::send_to).
-    pub fn poll_send_to(&self, cx: &mut Context<'_>, buf: &[u8], addr: SocketAddr) -> Poll<io::Result<usize>> {
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        addr: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
         self.registration
-            .poll_io(self.inner.raw_fd(), cx, Direction::Write, || self.inner.send_to(buf, addr))
+            .poll_io(self.inner.raw_fd(), cx, Direction::Write, || {
+                self.inner.send_to(buf, addr)
+            })
     }
 
     /// Poll form of [`recv_from`](Self::recv_from).
-    pub fn poll_recv_from(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<(usize, SocketAddr)>> {
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
         self.registration
-            .poll_io(self.inner.raw_fd(), cx, Direction::Read, || self.inner.recv_from(buf))
+            .poll_io(self.inner.raw_fd(), cx, Direction::Read, || {
+                self.inner.recv_from(buf)
+            })
     }
 
     /// The local address.
@@ -378,7 +416,9 @@ impl Drop for AsyncUdpSocket {
 
 impl fmt::Debug for AsyncUdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncUdpSocket").field("inner", &self.inner).finish()
+        f.debug_struct("AsyncUdpSocket")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 

@@ -57,9 +57,10 @@ const WAKE_TOKEN: Token = Token(usize::MAX - 1);
 impl Reactor {
     /// The reactor, and the handle wakers use to interrupt its wait from other threads.
     pub(crate) fn new() -> io::Result<(Reactor, RemoteWake)> {
-        let mut events = EventLoop::new()?;
+        let events = EventLoop::new()?;
         #[cfg(not(target_os = "wasi"))]
         {
+            let mut events = events;
             // Natively a waker may be woken on another thread (a channel fed by a std
             // thread, say): a datagram to this socket ends the wait. wasm32-wasip1 has no
             // threads, so there it is not needed.
@@ -142,7 +143,9 @@ impl Reactor {
         waker: &Waker,
     ) -> io::Result<()> {
         let Some(source) = self.sources.get_mut(key) else {
-            return Err(io::Error::other("socket is not registered with the reactor"));
+            return Err(io::Error::other(
+                "socket is not registered with the reactor",
+            ));
         };
         if let Some(error) = source.error.take() {
             return Err(error);
@@ -172,7 +175,11 @@ impl Reactor {
 
     /// Applies interest changes, waits up to `timeout` (`None`: until something is ready)
     /// and appends the wakers of what is ready to `woken`.
-    pub(crate) fn poll(&mut self, timeout: Option<Duration>, woken: &mut Vec<Waker>) -> io::Result<()> {
+    pub(crate) fn poll(
+        &mut self,
+        timeout: Option<Duration>,
+        woken: &mut Vec<Waker>,
+    ) -> io::Result<()> {
         self.apply_interest();
         if timeout.is_none() && self.events.is_empty() {
             return Err(io::Error::new(
