@@ -35,9 +35,9 @@ pub mod rt;
 pub mod server;
 
 pub use client::{build_request, get, post, send, Client, ClientConfig, ClientError};
-pub use rt::{block_on, fetch, spawn};
 pub use event::{Event, EventLoop, Interest, Token};
 pub use net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+pub use rt::{block_on, fetch, spawn};
 pub use server::{announce, serve, serve_poll, PollServer, Server, ServerConfig, ShutdownHandle};
 
 /// The names most apps need: `use wasock::prelude::*;`.
