@@ -135,6 +135,11 @@ impl Client {
         Client { config }
     }
 
+    /// The client's settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
     /// Sends `GET url`.
     pub fn get(&self, url: &str) -> Result<Response<Vec<u8>>, ClientError> {
         self.send(build_request(Method::GET, url, Vec::new())?)
@@ -298,16 +303,27 @@ impl Client {
 }
 
 /// A request ready to go: where to, its method, and its bytes on the wire.
-struct Prepared {
-    target: String,
-    host: String,
-    port: u16,
-    method: Method,
-    bytes: Vec<u8>,
+pub(crate) struct Prepared {
+    pub(crate) target: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) method: Method,
+    pub(crate) bytes: Vec<u8>,
+    /// The request asks to close the connection after its response.
+    pub(crate) closes: bool,
 }
 
 impl Prepared {
     fn new(request: Request<Vec<u8>>) -> Result<Prepared, ClientError> {
+        Prepared::with_keep_alive(request, false)
+    }
+
+    /// Checks the URL and encodes the request; without `keep_alive` it carries
+    /// `Connection: close` (a caller's own `Connection` header is kept otherwise).
+    pub(crate) fn with_keep_alive(
+        request: Request<Vec<u8>>,
+        keep_alive: bool,
+    ) -> Result<Prepared, ClientError> {
         let url = request.uri().to_string();
         let invalid = |reason: &str| ClientError::InvalidUrl {
             url: url.clone(),
@@ -348,10 +364,13 @@ impl Prepared {
                 HeaderValue::from_str(&authority).map_err(|_| invalid("the host is not valid"))?;
             parts.headers.insert(::http::header::HOST, value);
         }
-        parts.headers.insert(
-            ::http::header::CONNECTION,
-            HeaderValue::from_static("close"),
-        );
+        if !keep_alive {
+            parts.headers.insert(
+                ::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+        }
+        let closes = !crate::http::wants_keep_alive(parts.version, &parts.headers);
         let method = parts.method.clone();
         let mut bytes = Vec::with_capacity(body.len() + 256);
         encode_request(&Request::from_parts(parts, body), &mut bytes);
@@ -365,6 +384,7 @@ impl Prepared {
             port,
             method,
             bytes,
+            closes,
         })
     }
 
@@ -378,27 +398,27 @@ impl Prepared {
         Ok(stream)
     }
 
-    fn io(&self, source: io::Error) -> ClientError {
+    pub(crate) fn io(&self, source: io::Error) -> ClientError {
         ClientError::Io {
             target: self.target.clone(),
             source,
         }
     }
 
-    fn incomplete(&self) -> ClientError {
+    pub(crate) fn incomplete(&self) -> ClientError {
         ClientError::Incomplete {
             target: self.target.clone(),
         }
     }
 
-    fn timeout(&self, timeout: Duration) -> ClientError {
+    pub(crate) fn timeout(&self, timeout: Duration) -> ClientError {
         ClientError::Timeout {
             target: self.target.clone(),
             timeout,
         }
     }
 
-    fn http(&self, source: HttpError) -> ClientError {
+    pub(crate) fn http(&self, source: HttpError) -> ClientError {
         ClientError::Http {
             target: self.target.clone(),
             source,
@@ -406,7 +426,10 @@ impl Prepared {
     }
 
     /// The server closed: the response ends here, if it was close-delimited.
-    fn finish(&self, decoder: &mut ResponseDecoder) -> Result<Response<Vec<u8>>, ClientError> {
+    pub(crate) fn finish(
+        &self,
+        decoder: &mut ResponseDecoder,
+    ) -> Result<Response<Vec<u8>>, ClientError> {
         match decoder.finish(&self.method) {
             Ok(Some(response)) => Ok(response),
             Ok(None) => Err(self.incomplete()),

@@ -9,6 +9,9 @@
 //! - [`http`]: an incremental HTTP/1.1 codec on `httparse` and the `http` crate's types.
 //! - [`server`]: a blocking [`Server`] and a single-threaded many-connection [`PollServer`].
 //! - [`client`]: blocking [`get`]/[`post`]/[`send`] and concurrent [`Client::send_all`].
+//! - [`rt`]: a single-threaded async runtime on the same event loop ([`block_on`],
+//!   [`spawn`], timers, async sockets), the async server [`PollServer::run_async`] and the
+//!   async client [`fetch`]; with feature `hyper`, hyper 1's runtime traits.
 //!
 //! ```no_run
 //! use wasock::prelude::*;
@@ -28,11 +31,13 @@ pub mod client;
 pub mod event;
 pub mod http;
 pub mod net;
+pub mod rt;
 pub mod server;
 
 pub use client::{build_request, get, post, send, Client, ClientConfig, ClientError};
 pub use event::{Event, EventLoop, Interest, Token};
 pub use net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+pub use rt::{block_on, fetch, spawn};
 pub use server::{announce, serve, serve_poll, PollServer, Server, ServerConfig, ShutdownHandle};
 
 /// The names most apps need: `use wasock::prelude::*;`.
@@ -40,5 +45,7 @@ pub mod prelude {
     pub use crate::client::{Client, ClientConfig, ClientError};
     pub use crate::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
     pub use crate::net::{TcpListener, TcpStream, UdpSocket};
+    pub use crate::rt::{AsyncTcpListener, AsyncTcpStream, AsyncUdpSocket};
     pub use crate::server::{announce, PollServer, Server, ServerConfig, ShutdownHandle};
+    pub use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 }

@@ -481,6 +481,84 @@ impl Source for UdpSocket {
     }
 }
 
+/// A registered descriptor named by its number, for the async reactor ([`crate::rt`]),
+/// which applies interest changes after the socket's own turn.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawSource(pub(crate) std::os::fd::RawFd);
+
+impl sealed::Sealed for RawSource {}
+
+impl Source for RawSource {
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+    }
+}
+
+// Non-blocking connect for the async runtime: start, wait for writability, then ask the
+// socket how it went (`SO_ERROR`), as on POSIX. WasmEdge's `sock_connect` on a socket with
+// `NONBLOCK` set returns `INPROGRESS` (WASI errno 26) like Linux's `EINPROGRESS`.
+impl TcpStream {
+    /// Starts connecting to `addr` on a new non-blocking socket; the connection may still be
+    /// in progress when this returns (see [`TcpStream::take_error`]).
+    pub(crate) fn connect_nonblocking(addr: SocketAddr) -> io::Result<TcpStream> {
+        let inner = start_connect(addr)?;
+        Ok(TcpStream { inner })
+    }
+
+    /// The pending error of the socket (`SO_ERROR`), clearing it: how a non-blocking connect
+    /// ended once the socket turned writable. `Ok(None)` means no error.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        stream_take_error(&self.inner)
+    }
+}
+
+fn connect_in_progress(error: &io::Error) -> bool {
+    #[cfg(target_os = "wasi")]
+    const IN_PROGRESS: i32 = 26;
+    #[cfg(not(target_os = "wasi"))]
+    const IN_PROGRESS: i32 = 115;
+    error.kind() == io::ErrorKind::WouldBlock || error.raw_os_error() == Some(IN_PROGRESS)
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn start_connect(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(error) if connect_in_progress(&error) => {}
+        Err(error) => return Err(error),
+    }
+    Ok(socket.into())
+}
+
+#[cfg(target_os = "wasi")]
+fn start_connect(addr: SocketAddr) -> io::Result<backend::TcpStream> {
+    use backend::socket::{AddressFamily, Socket, SocketType};
+    let socket = Socket::new(AddressFamily::from(&addr), SocketType::Stream)?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr) {
+        Ok(()) => {}
+        Err(error) if connect_in_progress(&error) => {}
+        Err(error) => return Err(error),
+    }
+    Ok(backend::TcpStream::new(socket))
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn stream_take_error(stream: &std::net::TcpStream) -> io::Result<Option<io::Error>> {
+    stream.take_error()
+}
+
+#[cfg(target_os = "wasi")]
+fn stream_take_error(stream: &backend::TcpStream) -> io::Result<Option<io::Error>> {
+    match stream.as_ref().take_error() {
+        Ok(()) => Ok(None),
+        Err(error) => Ok(Some(error)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

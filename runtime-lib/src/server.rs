@@ -98,18 +98,18 @@ impl ShutdownHandle {
 }
 
 /// How often a waiting server looks at its shutdown flag and timeouts.
-const TICK: Duration = Duration::from_millis(100);
+pub(crate) const TICK: Duration = Duration::from_millis(100);
 /// How long a closing connection keeps draining what its peer still sends, so that the
 /// kernel does not reset the connection and destroy our last response before it is read.
-const LINGER: Duration = Duration::from_secs(2);
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
 /// How long accepting pauses after the process ran out of descriptors or memory.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long the blocking server waits for a new connection's first request before it lets
 /// a waiting peer take the connection's turn.
 const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 /// Once shut down, in-flight connections get this long to finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-const READ_CHUNK: usize = 64 * 1024;
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
 /// Binds a [`Server`] with default settings on `addr`, prints `listening on http://ADDR`
 /// and answers requests one connection at a time until the process ends.
@@ -180,6 +180,13 @@ macro_rules! listening_server {
 
 listening_server!(Server);
 listening_server!(PollServer);
+
+impl PollServer {
+    /// The listener, settings and shutdown flag, for the async server ([`crate::rt`]).
+    pub(crate) fn into_parts(self) -> (TcpListener, ServerConfig, ShutdownHandle) {
+        (self.listener, self.config, self.shutdown)
+    }
+}
 
 impl Server {
     /// Answers requests until shut down. Accept errors are logged to stderr and the loop
@@ -399,17 +406,37 @@ fn respond<H>(
 where
     H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
 {
-    let mut context = ResponseContext::for_request(&request);
-    context.keep_alive &= !shutting_down;
+    let context = response_context(&request, shutting_down);
     let response = match catch_unwind(AssertUnwindSafe(|| handler(request))) {
         Ok(response) => response,
-        Err(_) => plain_response(StatusCode::INTERNAL_SERVER_ERROR, "handler failed\n"),
+        Err(_) => handler_failed(),
     };
+    finish_response(&response, context, output)
+}
+
+/// How the answer to `request` is framed; no keep-alive once shutting down.
+pub(crate) fn response_context<B>(request: &Request<B>, shutting_down: bool) -> ResponseContext {
+    let mut context = ResponseContext::for_request(request);
+    context.keep_alive &= !shutting_down;
+    context
+}
+
+/// The 500 that replaces the response of a handler that panicked.
+pub(crate) fn handler_failed() -> Response<Vec<u8>> {
+    plain_response(StatusCode::INTERNAL_SERVER_ERROR, "handler failed\n")
+}
+
+/// Encodes a handler's `response`; returns whether the connection stays open.
+pub(crate) fn finish_response(
+    response: &Response<Vec<u8>>,
+    mut context: ResponseContext,
+    output: &mut Vec<u8>,
+) -> bool {
     // The codec decides what `Connection` means, so the server closes exactly when the
     // bytes it sends say it will (a token list such as `Close, x` included).
-    context.keep_alive = response_keeps_alive(&response, &context);
+    context.keep_alive = response_keeps_alive(response, &context);
     let keep_alive = context.keep_alive;
-    encode_response(&response, &context, output);
+    encode_response(response, &context, output);
     keep_alive
 }
 
@@ -432,12 +459,12 @@ fn encode_status(status: StatusCode, body: &str, output: &mut Vec<u8>) {
     encode_response(&plain_response(status, body), &context, output);
 }
 
-fn encode_error(error: &HttpError, output: &mut Vec<u8>) {
+pub(crate) fn encode_error(error: &HttpError, output: &mut Vec<u8>) {
     encode_status(error.status(), &format!("{error}\n"), output);
 }
 
 /// The 408 for a request whose head and body did not arrive within the header read timeout.
-fn encode_request_timeout(output: &mut Vec<u8>) {
+pub(crate) fn encode_request_timeout(output: &mut Vec<u8>) {
     encode_status(
         StatusCode::REQUEST_TIMEOUT,
         "request not received in time\n",
@@ -463,13 +490,13 @@ fn is_peer_gone(error: &io::Error) -> bool {
     ) || is_timeout(error)
 }
 
-fn log(message: std::fmt::Arguments<'_>) {
+pub(crate) fn log(message: std::fmt::Arguments<'_>) {
     eprintln!("wasock: {message}");
 }
 
 /// The peer gave up while waiting in the backlog (on WasmEdge this surfaces as a failed
 /// peer-address lookup right after accepting): nothing to report.
-fn is_gone_before_accept(error: &io::Error) -> bool {
+pub(crate) fn is_gone_before_accept(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::ConnectionAborted
@@ -490,7 +517,7 @@ fn accept_failed(error: &io::Error) {
 }
 
 /// Out of descriptors or memory: accepting again at once would fail again.
-fn is_resource_exhausted(error: &io::Error) -> bool {
+pub(crate) fn is_resource_exhausted(error: &io::Error) -> bool {
     if matches!(error.kind(), io::ErrorKind::OutOfMemory) {
         return true;
     }

@@ -7,7 +7,7 @@ use std::net::Shutdown;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{exchange, post_request, set_linger_zero, Kind, ResponseReader, Running, BOTH};
+use common::{exchange, post_request, set_linger_zero, Kind, ResponseReader, Running, ALL};
 use wasock::http::Limits;
 use wasock::ServerConfig;
 
@@ -21,7 +21,7 @@ fn ureq_agent() -> ureq::Agent {
 
 #[test]
 fn ureq_gets_and_posts_on_both_servers() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         let agent = ureq_agent();
         let mut response = agent.get(&server.url("/")).call().expect("GET");
@@ -44,7 +44,7 @@ fn ureq_gets_and_posts_on_both_servers() {
 
 #[test]
 fn one_megabyte_bodies_both_ways() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         let agent = ureq_agent();
         let upload: Vec<u8> = (0..1024 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
@@ -78,7 +78,7 @@ fn one_megabyte_bodies_both_ways() {
 
 #[test]
 fn curl_posts_and_reuses_the_connection() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         let output = Command::new("curl")
             .args(["-sS", "--max-time", "20", "-d", "name=WasmEdge"])
@@ -153,7 +153,7 @@ fn curl_posts_and_reuses_the_connection() {
 
 #[test]
 fn two_hundred_pipelined_requests_are_answered_in_order() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         let mut stream = server.connect();
         let mut batch = Vec::new();
@@ -176,19 +176,21 @@ fn two_hundred_pipelined_requests_are_answered_in_order() {
 
 #[test]
 fn a_thousand_concurrent_connections() {
-    let server = Running::start(Kind::Poll);
-    let count = common::affordable_connections(1000);
-    let mut streams: Vec<_> = (0..count).map(|_| server.connect()).collect();
-    // Every connection has a request in flight before any response is read.
-    for (i, stream) in streams.iter_mut().enumerate() {
-        stream
-            .write_all(&post_request("/", format!("c{i}").as_bytes()))
-            .expect("send");
-    }
-    for (i, stream) in streams.into_iter().enumerate() {
-        let mut reader = ResponseReader::new(stream);
-        let response = reader.next().expect("read").expect("response");
-        assert_eq!(response.body, format!("echo: c{i}").into_bytes());
+    for kind in [Kind::Poll, Kind::Async] {
+        let server = Running::start(kind);
+        let count = common::affordable_connections(1000);
+        let mut streams: Vec<_> = (0..count).map(|_| server.connect()).collect();
+        // Every connection has a request in flight before any response is read.
+        for (i, stream) in streams.iter_mut().enumerate() {
+            stream
+                .write_all(&post_request("/", format!("c{i}").as_bytes()))
+                .expect("send");
+        }
+        for (i, stream) in streams.into_iter().enumerate() {
+            let mut reader = ResponseReader::new(stream);
+            let response = reader.next().expect("read").expect("response");
+            assert_eq!(response.body, format!("echo: c{i}").into_bytes());
+        }
     }
 }
 
@@ -216,53 +218,55 @@ fn blocking_server_answers_a_thousand_clients_arriving_together() {
 
 #[test]
 fn slow_writers_and_non_readers_do_not_block_others() {
-    let server = Running::with_config(
-        Kind::Poll,
-        ServerConfig::default().max_buffered_output(256 * 1024),
-    );
-    // A peer that sends its request one byte at a time.
-    let mut slow = server.connect();
-    let request = post_request("/", b"slowly");
-    slow.write_all(&request[..10]).expect("first bytes");
-    // Peers that ask for 4 MB responses and never read them.
-    let mut stalled: Vec<_> = (0..5).map(|_| server.connect()).collect();
-    for stream in &mut stalled {
-        for _ in 0..4 {
-            stream
-                .write_all(b"GET /big?1048576 HTTP/1.1\r\nHost: t\r\n\r\n")
-                .expect("send");
+    for kind in [Kind::Poll, Kind::Async] {
+        let server = Running::with_config(
+            kind,
+            ServerConfig::default().max_buffered_output(256 * 1024),
+        );
+        // A peer that sends its request one byte at a time.
+        let mut slow = server.connect();
+        let request = post_request("/", b"slowly");
+        slow.write_all(&request[..10]).expect("first bytes");
+        // Peers that ask for 4 MB responses and never read them.
+        let mut stalled: Vec<_> = (0..5).map(|_| server.connect()).collect();
+        for stream in &mut stalled {
+            for _ in 0..4 {
+                stream
+                    .write_all(b"GET /big?1048576 HTTP/1.1\r\nHost: t\r\n\r\n")
+                    .expect("send");
+            }
         }
-    }
-    // Meanwhile everybody else is served promptly.
-    for i in 0..50 {
-        let response = exchange(&server, &post_request("/", format!("fast {i}").as_bytes()));
-        assert_eq!(response.body, format!("echo: fast {i}").into_bytes());
-    }
-    for byte in &request[10..] {
-        slow.write_all(std::slice::from_ref(byte))
-            .expect("one byte");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let mut reader = ResponseReader::new(slow);
-    assert_eq!(
-        reader.next().expect("read").expect("response").body,
-        b"echo: slowly"
-    );
-    // The stalled peers still get every byte once they read.
-    for stream in stalled {
-        let mut reader = ResponseReader::new(stream);
-        for _ in 0..4 {
-            assert_eq!(
-                reader.next().expect("read").expect("response").body.len(),
-                1 << 20
-            );
+        // Meanwhile everybody else is served promptly.
+        for i in 0..50 {
+            let response = exchange(&server, &post_request("/", format!("fast {i}").as_bytes()));
+            assert_eq!(response.body, format!("echo: fast {i}").into_bytes());
+        }
+        for byte in &request[10..] {
+            slow.write_all(std::slice::from_ref(byte))
+                .expect("one byte");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let mut reader = ResponseReader::new(slow);
+        assert_eq!(
+            reader.next().expect("read").expect("response").body,
+            b"echo: slowly"
+        );
+        // The stalled peers still get every byte once they read.
+        for stream in stalled {
+            let mut reader = ResponseReader::new(stream);
+            for _ in 0..4 {
+                assert_eq!(
+                    reader.next().expect("read").expect("response").body.len(),
+                    1 << 20
+                );
+            }
         }
     }
 }
 
 #[test]
 fn abrupt_resets_leave_the_server_serving() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         for round in 0..20 {
             let mut stream = server.connect();
@@ -293,7 +297,7 @@ fn abrupt_resets_leave_the_server_serving() {
 
 #[test]
 fn half_closed_clients_get_their_answers() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         let mut stream = server.connect();
         let mut requests = post_request("/", b"first");
@@ -325,7 +329,7 @@ fn limits_answer_431_413_400_and_close() {
         max_headers: 20,
         max_body_bytes: 64 * 1024,
     });
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::with_config(kind, config.clone());
         let huge_header = format!(
             "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
@@ -385,7 +389,7 @@ fn idle_and_slow_request_timeouts_close_the_connection() {
     let config = ServerConfig::default()
         .idle_timeout(Duration::from_millis(300))
         .header_read_timeout(Duration::from_millis(300));
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::with_config(kind, config.clone());
         // Idle after one request: closed without a response.
         // Far longer than the 300 ms timeout: a read that times out means nobody closed.
@@ -415,7 +419,7 @@ fn idle_and_slow_request_timeouts_close_the_connection() {
 
 #[test]
 fn http_10_closes_and_keep_alive_is_honoured() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         let mut stream = server.connect();
         stream.write_all(b"GET / HTTP/1.0\r\n\r\n").expect("send");
@@ -444,7 +448,7 @@ fn http_10_closes_and_keep_alive_is_honoured() {
 
 #[test]
 fn a_handler_asking_to_close_in_a_token_list_closes_the_connection() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         let mut stream = server.connect();
         stream
@@ -462,7 +466,7 @@ fn a_handler_asking_to_close_in_a_token_list_closes_the_connection() {
 
 #[test]
 fn expect_continue_gets_100_before_the_body() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         let mut stream = server.connect();
         stream
@@ -484,7 +488,7 @@ fn expect_continue_gets_100_before_the_body() {
 
 #[test]
 fn a_panicking_handler_answers_500_and_the_server_goes_on() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         let response = exchange(&server, b"GET /panic HTTP/1.1\r\nHost: t\r\n\r\n");
         assert_eq!(response.status, 500, "{kind:?}");
@@ -514,7 +518,7 @@ fn blocking_server_does_not_let_an_idle_keep_alive_client_hold_it() {
 
 #[test]
 fn shutdown_stops_both_servers() {
-    for kind in BOTH {
+    for kind in ALL {
         let server = Running::start(kind);
         let _idle = server.connect();
         assert_eq!(exchange(&server, &post_request("/", b"x")).body, b"echo: x");
@@ -526,36 +530,38 @@ fn shutdown_stops_both_servers() {
 
 #[test]
 fn poll_server_caps_open_connections_and_resumes_when_one_closes() {
-    let server = Running::with_config(Kind::Poll, ServerConfig::default().max_connections(2));
-    let mut held = Vec::new();
-    for i in 0..2 {
-        let mut stream = server.connect();
-        stream
-            .write_all(&post_request("/", format!("held {i}").as_bytes()))
-            .expect("send");
-        let mut reader = ResponseReader::new(stream);
-        assert_eq!(reader.next().expect("read").expect("response").status, 200);
-        held.push(reader);
+    for kind in [Kind::Poll, Kind::Async] {
+        let server = Running::with_config(kind, ServerConfig::default().max_connections(2));
+        let mut held = Vec::new();
+        for i in 0..2 {
+            let mut stream = server.connect();
+            stream
+                .write_all(&post_request("/", format!("held {i}").as_bytes()))
+                .expect("send");
+            let mut reader = ResponseReader::new(stream);
+            assert_eq!(reader.next().expect("read").expect("response").status, 200);
+            held.push(reader);
+        }
+        // The third peer waits in the backlog while two connections are open.
+        let mut third = server.connect();
+        third.write_all(&post_request("/", b"third")).expect("send");
+        third
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+        let mut byte = [0u8; 1];
+        let early = third.read(&mut byte);
+        assert!(
+            matches!(&early, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+            "served beyond the cap: {early:?}"
+        );
+        drop(held.pop());
+        third
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let mut reader = ResponseReader::new(third);
+        assert_eq!(
+            reader.next().expect("read").expect("response").body,
+            b"echo: third"
+        );
     }
-    // The third peer waits in the backlog while two connections are open.
-    let mut third = server.connect();
-    third.write_all(&post_request("/", b"third")).expect("send");
-    third
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .expect("timeout");
-    let mut byte = [0u8; 1];
-    let early = third.read(&mut byte);
-    assert!(
-        matches!(&early, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
-        "served beyond the cap: {early:?}"
-    );
-    drop(held.pop());
-    third
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let mut reader = ResponseReader::new(third);
-    assert_eq!(
-        reader.next().expect("read").expect("response").body,
-        b"echo: third"
-    );
 }

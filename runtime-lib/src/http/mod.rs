@@ -26,7 +26,8 @@ pub mod fuzz_support;
 mod tests;
 
 pub use ::http::{
-    HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version,
+    header, uri, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri,
+    Version,
 };
 pub use encode::{encode_request, encode_response, response_keeps_alive, ResponseContext};
 pub use error::HttpError;

@@ -15,9 +15,13 @@ use wasock::{PollServer, Server, ServerConfig, ShutdownHandle};
 pub enum Kind {
     Blocking,
     Poll,
+    /// `PollServer::run_async` with the same handler, awaited.
+    Async,
 }
 
 pub const BOTH: [Kind; 2] = [Kind::Blocking, Kind::Poll];
+/// Every server: what holds for the sync servers must hold for the async one too.
+pub const ALL: [Kind; 3] = [Kind::Blocking, Kind::Poll, Kind::Async];
 
 /// A server running on its own thread; shut down and joined on drop.
 pub struct Running {
@@ -45,6 +49,20 @@ impl Running {
                 let addr = server.local_addr().expect("local addr");
                 let stop = server.shutdown_handle();
                 (addr, stop, std::thread::spawn(move || server.run(handler)))
+            }
+            Kind::Async => {
+                let server = PollServer::bind("127.0.0.1:0", config).expect("bind async server");
+                let addr = server.local_addr().expect("local addr");
+                let stop = server.shutdown_handle();
+                let thread = std::thread::spawn(move || {
+                    server.run_async(|request| async move {
+                        // A turn of the runtime before answering, as a handler awaiting
+                        // something would take.
+                        wasock::rt::yield_now().await;
+                        handler(request)
+                    })
+                });
+                (addr, stop, thread)
             }
         };
         Running {
