@@ -33,6 +33,8 @@ pub mod http;
 pub mod net;
 pub mod rt;
 pub mod server;
+#[cfg(target_os = "wasi")]
+mod wasmedge;
 
 pub use client::{build_request, get, post, send, Client, ClientConfig, ClientError};
 pub use event::{Event, EventLoop, Interest, Token};

@@ -1,8 +1,10 @@
 //! TCP and UDP sockets with one API on both backends.
 //!
-//! On `wasm32-wasip1` these wrap `wasmedge_wasi_socket` (WasmEdge's socket extension);
-//! natively they wrap `std::net`. Name resolution goes through [`ToSocketAddrs`]:
-//! `sock_getaddrinfo` on WasmEdge, the system resolver natively.
+//! On `wasm32-wasip1` these wrap `wasmedge_wasi_socket` (WasmEdge's socket extension),
+//! except for the calls that read back an address, which go through our own bindings in
+//! `crate::wasmedge` (the crate's read back `0.0.0.0` in release builds); natively they wrap
+//! `std::net`. Name resolution goes through [`ToSocketAddrs`]: `sock_getaddrinfo` on
+//! WasmEdge, the system resolver natively, with the same error messages on both.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
@@ -141,11 +143,51 @@ fn resolve_name(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     if host.eq_ignore_ascii_case("localhost") {
         return Ok(vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)]);
     }
-    let mut addrs = backend::nslookup(host, "http")?;
+    let mut addrs = backend::nslookup(host, "http").map_err(lookup_error)?;
     for addr in &mut addrs {
         addr.set_port(port);
     }
     Ok(addrs)
+}
+
+/// A failed name lookup as the native build reports it.
+///
+/// WasmEdge returns `getaddrinfo`'s `EAI_*` codes as errno values 77–87 of its own (WasmEdge
+/// 0.17.1, `__WASI_ERRNO_AIADDRFAMILY` …), which wasi-libc has no text for (`Success (os
+/// error 84)`). std natively says `failed to lookup address information: ` and glibc's
+/// `gai_strerror` text, with an uncategorized kind; so do we, and the kind is what std gives
+/// the code (uncategorized too). Other errors pass through unchanged.
+#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+fn lookup_error(error: io::Error) -> io::Error {
+    let Some(code) = error.raw_os_error() else {
+        return error;
+    };
+    let Some(reason) = gai_strerror(code) else {
+        return error;
+    };
+    io::Error::new(
+        error.kind(),
+        format!("failed to lookup address information: {reason}"),
+    )
+}
+
+/// glibc's `gai_strerror` text for WasmEdge's `__WASI_ERRNO_AI*` codes.
+#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+fn gai_strerror(wasmedge_errno: i32) -> Option<&'static str> {
+    Some(match wasmedge_errno {
+        77 => "Address family for hostname not supported",
+        78 => "Temporary failure in name resolution",
+        79 => "Bad value for ai_flags",
+        80 => "Non-recoverable failure in name resolution",
+        81 => "ai_family not supported",
+        82 => "Memory allocation failure",
+        83 => "No address associated with hostname",
+        84 => "Name or service not known",
+        85 => "Servname not supported for ai_socktype",
+        86 => "ai_socktype not supported",
+        87 => "System error",
+        _ => return None,
+    })
 }
 
 fn try_each<T>(
@@ -166,8 +208,15 @@ fn try_each<T>(
 /// A TCP socket listening for connections.
 #[derive(Debug)]
 pub struct TcpListener {
-    inner: backend::TcpListener,
+    inner: ListenerInner,
 }
+
+// On WasmEdge the crate's own `TcpListener` adds nothing we use (its constructor asks the
+// runtime for the local address and keeps it), so the listener is the bare socket.
+#[cfg(target_os = "wasi")]
+type ListenerInner = backend::socket::Socket;
+#[cfg(not(target_os = "wasi"))]
+type ListenerInner = std::net::TcpListener;
 
 impl TcpListener {
     /// Binds to the first of `addrs` that works and starts listening (blocking mode).
@@ -199,7 +248,10 @@ impl TcpListener {
 
     /// The address the listener is bound to (useful after binding port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+        #[cfg(target_os = "wasi")]
+        return crate::wasmedge::local_addr(self.raw_fd());
+        #[cfg(not(target_os = "wasi"))]
+        return self.inner.local_addr();
     }
 
     /// Switches the listener between blocking and non-blocking `accept`.
@@ -224,16 +276,14 @@ fn bind_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 }
 
 #[cfg(target_os = "wasi")]
-fn bind_listener(addr: SocketAddr) -> io::Result<backend::TcpListener> {
+fn bind_listener(addr: SocketAddr) -> io::Result<backend::socket::Socket> {
     use backend::socket::{AddressFamily, Socket, SocketOptLevel, SocketOptName, SocketType};
-    use std::os::fd::{FromRawFd, IntoRawFd};
     // Built by hand rather than with the crate's `bind`, which fixes the backlog at 128.
     let socket = Socket::new(AddressFamily::from(&addr), SocketType::Stream)?;
     socket.setsockopt(SocketOptLevel::SolSocket, SocketOptName::SoReuseaddr, 1i32)?;
     socket.bind(&addr)?;
     socket.listen(LISTEN_BACKLOG)?;
-    // SAFETY: the fd comes from a socket we own and give up here.
-    Ok(unsafe { backend::TcpListener::from_raw_fd(socket.into_raw_fd()) })
+    Ok(socket)
 }
 
 /// Accepts with the stream's mode set explicitly: whether an accepted socket inherits the
@@ -250,10 +300,13 @@ fn accept_stream(
 
 #[cfg(target_os = "wasi")]
 fn accept_stream(
-    listener: &backend::TcpListener,
+    listener: &backend::socket::Socket,
     nonblocking: bool,
 ) -> io::Result<(backend::TcpStream, SocketAddr)> {
-    listener.accept(nonblocking)
+    // Not the crate's `TcpListener::accept`: its peer address reads back as 0.0.0.0.
+    let stream = backend::TcpStream::from(listener.accept(nonblocking)?);
+    let peer = crate::wasmedge::peer_addr(std::os::fd::AsRawFd::as_raw_fd(&stream))?;
+    Ok((stream, peer))
 }
 
 #[cfg(not(target_os = "wasi"))]
@@ -262,8 +315,8 @@ fn listener_set_nonblocking(listener: &std::net::TcpListener, on: bool) -> io::R
 }
 
 #[cfg(target_os = "wasi")]
-fn listener_set_nonblocking(listener: &backend::TcpListener, on: bool) -> io::Result<()> {
-    listener.as_ref().set_nonblocking(on)
+fn listener_set_nonblocking(listener: &backend::socket::Socket, on: bool) -> io::Result<()> {
+    listener.set_nonblocking(on)
 }
 
 /// A TCP connection. Implements `Read` and `Write` (also on `&TcpStream`).
@@ -286,12 +339,18 @@ impl TcpStream {
 
     /// The remote address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.peer_addr()
+        #[cfg(target_os = "wasi")]
+        return crate::wasmedge::peer_addr(self.raw_fd());
+        #[cfg(not(target_os = "wasi"))]
+        return self.inner.peer_addr();
     }
 
     /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+        #[cfg(target_os = "wasi")]
+        return crate::wasmedge::local_addr(self.raw_fd());
+        #[cfg(not(target_os = "wasi"))]
+        return self.inner.local_addr();
     }
 
     /// Shuts down the read half, the write half or both.
@@ -416,28 +475,24 @@ impl UdpSocket {
 
     /// Receives one datagram and the sender's address.
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.inner.recv_from(buf)
+        #[cfg(target_os = "wasi")]
+        return crate::wasmedge::recv_from(self.raw_fd(), buf);
+        #[cfg(not(target_os = "wasi"))]
+        return self.inner.recv_from(buf);
     }
 
     /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        udp_local_addr(&self.inner)
+        #[cfg(target_os = "wasi")]
+        return crate::wasmedge::local_addr(self.raw_fd());
+        #[cfg(not(target_os = "wasi"))]
+        return self.inner.local_addr();
     }
 
     /// Switches between blocking and non-blocking sends and receives.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         udp_set_nonblocking(&self.inner, nonblocking)
     }
-}
-
-#[cfg(not(target_os = "wasi"))]
-fn udp_local_addr(socket: &std::net::UdpSocket) -> io::Result<SocketAddr> {
-    socket.local_addr()
-}
-
-#[cfg(target_os = "wasi")]
-fn udp_local_addr(socket: &backend::UdpSocket) -> io::Result<SocketAddr> {
-    socket.as_ref().get_local()
 }
 
 #[cfg(not(target_os = "wasi"))]
@@ -572,6 +627,23 @@ mod tests {
         assert_eq!(("::1", 8080).to_socket_addrs().unwrap()[0].port(), 8080);
         assert!("no-port".to_socket_addrs().is_err());
         assert!("host:notaport".to_socket_addrs().is_err());
+    }
+
+    #[test]
+    fn wasmedge_lookup_errors_read_like_native_ones() {
+        let error = lookup_error(io::Error::from_raw_os_error(84));
+        assert_eq!(
+            error.to_string(),
+            "failed to lookup address information: Name or service not known"
+        );
+        let error = lookup_error(io::Error::from_raw_os_error(78));
+        assert_eq!(
+            error.to_string(),
+            "failed to lookup address information: Temporary failure in name resolution"
+        );
+        // Anything else is left as it was.
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(lookup_error(refused).kind(), io::ErrorKind::ConnectionRefused);
     }
 
     #[test]
