@@ -643,7 +643,10 @@ mod tests {
         );
         // Anything else is left as it was.
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
-        assert_eq!(lookup_error(refused).kind(), io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            lookup_error(refused).kind(),
+            io::ErrorKind::ConnectionRefused
+        );
     }
 
     #[test]

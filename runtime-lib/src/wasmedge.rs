@@ -155,7 +155,9 @@ pub(crate) fn recv_from(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, SocketA
     let family = u16::from_le_bytes([storage[0], storage[1]]);
     let sender = match family {
         FAMILY_INET4 => SocketAddr::new(
-            IpAddr::V4(Ipv4Addr::new(storage[2], storage[3], storage[4], storage[5])),
+            IpAddr::V4(Ipv4Addr::new(
+                storage[2], storage[3], storage[4], storage[5],
+            )),
             port,
         ),
         FAMILY_INET6 => {
