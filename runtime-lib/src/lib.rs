@@ -12,13 +12,20 @@
 //! - [`rt`]: a single-threaded async runtime on the same event loop ([`block_on`],
 //!   [`spawn`], timers, async sockets), the async server [`PollServer::run_async`] and the
 //!   async client [`fetch`]; with feature `hyper`, hyper 1's runtime traits.
+//! - [`app`]: for `main`: [`port_from_env`], [`announce`] and [`exit_code`].
 //!
 //! ```no_run
+//! use std::process::ExitCode;
 //! use wasock::prelude::*;
 //!
-//! fn main() -> std::io::Result<()> {
-//!     let server = PollServer::bind(("0.0.0.0", 8080), ServerConfig::default())?;
-//!     announce(server.local_addr()?)?;
+//! fn main() -> ExitCode {
+//!     exit_code(serve()) // an error: one `error: …` line on stderr, exit code 1
+//! }
+//!
+//! fn serve() -> std::io::Result<()> {
+//!     let port = port_from_env(8080)?; // `PORT`, else 8080
+//!     let server = PollServer::bind(("0.0.0.0", port), ServerConfig::default())?;
+//!     announce(server.local_addr()?)?; // listening on http://127.0.0.1:8080/
 //!     server.run(|request: Request<Vec<u8>>| {
 //!         let mut body = b"echo: ".to_vec();
 //!         body.extend_from_slice(request.body());
@@ -27,6 +34,7 @@
 //! }
 //! ```
 
+pub mod app;
 pub mod client;
 pub mod event;
 pub mod http;
@@ -36,18 +44,20 @@ pub mod server;
 #[cfg(target_os = "wasi")]
 mod wasmedge;
 
+pub use app::{announce, exit_code, port_from_env, PortError};
 pub use client::{build_request, get, post, send, Client, ClientConfig, ClientError};
 pub use event::{Event, EventLoop, Interest, Token};
 pub use net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 pub use rt::{block_on, fetch, spawn};
-pub use server::{announce, serve, serve_poll, PollServer, Server, ServerConfig, ShutdownHandle};
+pub use server::{serve, serve_poll, PollServer, Server, ServerConfig, ShutdownHandle};
 
 /// The names most apps need: `use wasock::prelude::*;`.
 pub mod prelude {
+    pub use crate::app::{announce, exit_code, port_from_env};
     pub use crate::client::{Client, ClientConfig, ClientError};
     pub use crate::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
     pub use crate::net::{TcpListener, TcpStream, UdpSocket};
     pub use crate::rt::{AsyncTcpListener, AsyncTcpStream, AsyncUdpSocket};
-    pub use crate::server::{announce, PollServer, Server, ServerConfig, ShutdownHandle};
+    pub use crate::server::{PollServer, Server, ServerConfig, ShutdownHandle};
     pub use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 }

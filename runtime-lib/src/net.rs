@@ -220,10 +220,13 @@ type ListenerInner = std::net::TcpListener;
 
 impl TcpListener {
     /// Binds to the first of `addrs` that works and starts listening (blocking mode).
+    ///
+    /// Errors keep their kind and name the address: `port 8080 is already in use` (for a
+    /// wildcard address), `127.0.0.1:8080 is already in use`, `could not bind ADDR: REASON`.
     pub fn bind(addrs: impl ToSocketAddrs) -> io::Result<TcpListener> {
         try_each(addrs, |addr| {
             Ok(TcpListener {
-                inner: bind_listener(addr)?,
+                inner: bind_listener(addr).map_err(|error| bind_error(addr, error))?,
             })
         })
     }
@@ -258,6 +261,20 @@ impl TcpListener {
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         listener_set_nonblocking(&self.inner, nonblocking)
     }
+}
+
+/// A failed bind, said for a person: `port 8080 is already in use` (or `127.0.0.1:8080 is
+/// already in use` for a specific address), else `could not bind ADDR: REASON`. The kind is
+/// kept, so `error.kind() == AddrInUse` still works; the OS error number is not.
+fn bind_error(addr: SocketAddr, error: io::Error) -> io::Error {
+    let message = match error.kind() {
+        io::ErrorKind::AddrInUse if addr.ip().is_unspecified() => {
+            format!("port {} is already in use", addr.port())
+        }
+        io::ErrorKind::AddrInUse => format!("{addr} is already in use"),
+        _ => format!("could not bind {addr}: {error}"),
+    };
+    io::Error::new(error.kind(), message)
 }
 
 /// Pending connections the kernel queues for `accept`: room for bursts of clients.
@@ -459,11 +476,11 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    /// Binds to the first of `addrs` that works.
+    /// Binds to the first of `addrs` that works; errors as for [`TcpListener::bind`].
     pub fn bind(addrs: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         try_each(addrs, |addr| {
             Ok(UdpSocket {
-                inner: backend::UdpSocket::bind(addr)?,
+                inner: backend::UdpSocket::bind(addr).map_err(|error| bind_error(addr, error))?,
             })
         })
     }
@@ -647,6 +664,21 @@ mod tests {
             lookup_error(refused).kind(),
             io::ErrorKind::ConnectionRefused
         );
+    }
+
+    #[test]
+    fn a_port_in_use_is_named() {
+        let taken = TcpListener::bind(("0.0.0.0", 0)).unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let error = TcpListener::bind(("0.0.0.0", port)).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        assert_eq!(error.to_string(), format!("port {port} is already in use"));
+
+        let taken = UdpSocket::bind(("127.0.0.2", 0)).unwrap();
+        let addr = taken.local_addr().unwrap();
+        let error = UdpSocket::bind(addr).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        assert_eq!(error.to_string(), format!("{addr} is already in use"));
     }
 
     #[test]

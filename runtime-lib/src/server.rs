@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::app::announce;
 use crate::event::{Event, EventLoop, Interest, Token};
 use crate::http::{
     encode_response, response_keeps_alive, HttpError, Limits, Method, Request, RequestDecoder,
@@ -111,8 +112,8 @@ const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
-/// Binds a [`Server`] with default settings on `addr`, prints `listening on http://ADDR`
-/// and answers requests one connection at a time until the process ends.
+/// Binds a [`Server`] with default settings on `addr`, prints `listening on URL`
+/// ([`announce`]) and answers requests one connection at a time until the process ends.
 pub fn serve<H>(addr: impl ToSocketAddrs, handler: H) -> io::Result<()>
 where
     H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
@@ -122,8 +123,8 @@ where
     server.run(handler)
 }
 
-/// Binds a [`PollServer`] with default settings on `addr`, prints `listening on http://ADDR`
-/// and answers many connections at once until the process ends.
+/// Binds a [`PollServer`] with default settings on `addr`, prints `listening on URL`
+/// ([`announce`]) and answers many connections at once until the process ends.
 pub fn serve_poll<H>(addr: impl ToSocketAddrs, handler: H) -> io::Result<()>
 where
     H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
@@ -131,13 +132,6 @@ where
     let server = PollServer::bind(addr, ServerConfig::default())?;
     announce(server.local_addr()?)?;
     server.run(handler)
-}
-
-/// Prints the one line that tells people and tools where the server listens.
-pub fn announce(addr: SocketAddr) -> io::Result<()> {
-    let mut stdout = io::stdout().lock();
-    writeln!(stdout, "listening on http://{addr}")?;
-    stdout.flush()
 }
 
 /// Blocking HTTP server: one connection at a time, simple and correct.
