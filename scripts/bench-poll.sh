@@ -41,7 +41,8 @@ trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || 
 
 port=""
 for _ in $(seq 1 100); do
-  port="$(sed -n 's#^listening on http://.*:\([0-9]*\)$#\1#p' "$log" | head -n1)"
+  # `listening on http://127.0.0.1:PORT/`
+  port="$(sed -n 's#^listening on http://.*:\([0-9]*\)/$#\1#p' "$log" | head -n1)"
   [ -n "$port" ] && break
   sleep 0.05
 done

@@ -22,8 +22,9 @@ const RUNTIME_README: &str = include_str!(concat!(env!("OUT_DIR"), "/runtime-rea
 
 /// Files every project gets before its template's own.
 const COMMON_TEMPLATE: &str = "_common";
-/// The port a server listens on when neither `--port` nor `PORT` says otherwise.
-pub const DEFAULT_PORT: u16 = 1234;
+/// The port a generated app uses when neither `new --port` nor `PORT` says otherwise; the
+/// one the READMEs show.
+pub const DEFAULT_PORT: u16 = 8080;
 
 /// One selectable template, from its `template.toml`.
 #[derive(Debug, Clone)]

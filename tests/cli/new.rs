@@ -62,12 +62,24 @@ fn every_template_scaffolds_and_builds_to_a_wasm_module() {
             vendored[0].path().join("Cargo.toml").is_file()
                 && vendored[0].path().join("src/lib.rs").is_file()
         );
-        if template != "client" {
-            assert!(
-                manifest.contains("port = 4321"),
-                "--port not written for {template}:\n{manifest}"
-            );
-        }
+        // Only what a build needs: the library's own tests and fuzz checks stay home.
+        let extra: Vec<_> = listing(&vendored[0].path())
+            .into_iter()
+            .filter(|path| {
+                let text = path.to_string_lossy();
+                text.contains("test") || text.contains("fuzz")
+            })
+            .collect();
+        assert!(extra.is_empty(), "vendored beyond the build: {extra:?}");
+        // The default port has one home: the app's code. The manifest does not repeat it.
+        let main_rs = fs::read_to_string(project.join("src/main.rs")).unwrap();
+        assert!(
+            main_rs.contains(":4321/") || main_rs.contains("DEFAULT_PORT: u16 = 4321;"),
+            "--port not written into {template}'s src/main.rs:\n{main_rs}"
+        );
+        assert!(!manifest.contains("port ="), "{manifest}");
+        let gitignore = fs::read_to_string(project.join(".gitignore")).unwrap();
+        assert!(gitignore.lines().any(|line| line == ".env"), "{gitignore}");
         let leftovers: Vec<_> = listing(&sandbox.work())
             .into_iter()
             .filter(|p| p.to_string_lossy().contains(".wasock-new-"))
@@ -141,6 +153,11 @@ fn new_fills_an_existing_empty_directory_given_with_path() {
         .unwrap();
     assert!(created.status.success(), "{}", stderr_of(&created));
     assert!(destination.join("Cargo.toml").is_file());
+    // Without --port, the app's default port is the one the READMEs show.
+    let main_rs = fs::read_to_string(destination.join("src/main.rs")).unwrap();
+    assert!(main_rs.contains("const DEFAULT_PORT: u16 = 8080;"), "{main_rs}");
+    let readme = fs::read_to_string(destination.join("README.md")).unwrap();
+    assert!(readme.contains("http://127.0.0.1:8080/"), "{readme}");
     assert_eq!(
         fs::read_dir(sandbox.work().join("nested")).unwrap().count(),
         1,

@@ -30,7 +30,7 @@ pub struct NewArgs {
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
 
-    /// Default port of the app, written to [package.metadata.wasock]
+    /// The app's default port, written into its code (`PORT` overrides it) [default: 8080]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
 

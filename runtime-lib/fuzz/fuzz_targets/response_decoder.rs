@@ -4,4 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wasock::http::fuzz_support::response_decoder(data));
+// The checks shared with the stable-toolchain run in `tests/http_codec.rs`.
+#[path = "../../tests/fuzz_support/mod.rs"]
+#[allow(dead_code)] // each target uses half of it
+mod fuzz_support;
+
+fuzz_target!(|data: &[u8]| fuzz_support::response_decoder(data));

@@ -20,11 +20,6 @@ mod head;
 mod request;
 mod response;
 
-#[cfg(any(test, fuzzing))]
-pub mod fuzz_support;
-#[cfg(test)]
-mod tests;
-
 pub use ::http::{
     header, uri, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri,
     Version,

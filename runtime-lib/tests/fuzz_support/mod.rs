@@ -1,15 +1,15 @@
-//! Fuzz entry points: the `cargo fuzz` targets (built with `--cfg fuzzing`) and the
-//! stable-toolchain fuzz test in `tests.rs` both call these, so the logic the fuzzer explores
-//! is also exercised by plain `cargo test`.
+//! Fuzz entry points: the `cargo fuzz` targets (`fuzz/fuzz_targets/`, which include this
+//! file by path) and the stable-toolchain fuzz test in `tests/http_codec.rs` both call these,
+//! so the logic the fuzzer explores is also exercised by plain `cargo test`.
 //!
 //! Input layout: the first two bytes seed how the rest is split into reads (and pick limits
 //! and the request method); the rest is the byte stream from the peer. Besides "never
 //! panics", each entry point asserts invariants: bounded buffering, limits honoured, and that
 //! whatever was decoded survives an encode → decode round trip.
 
-use super::{
-    encode_request, encode_response, HttpError, Limits, Method, RequestDecoder, RequestEvent,
-    ResponseContext, ResponseDecoder, StatusCode, Trailers, Version,
+use wasock::http::{
+    encode_request, encode_response, HeaderMap, HttpError, Limits, Method, Request, RequestDecoder,
+    RequestEvent, Response, ResponseContext, ResponseDecoder, StatusCode, Trailers, Version,
 };
 
 /// Largest raw buffer a decoder may keep while it asks for more input: a head or trailer
@@ -63,12 +63,12 @@ type Decoded = (
     String,
     String,
     Version,
-    super::HeaderMap,
+    HeaderMap,
     Vec<u8>,
     Option<Trailers>,
 );
 
-fn decoded_request(request: &super::Request<Vec<u8>>) -> Decoded {
+fn decoded_request(request: &Request<Vec<u8>>) -> Decoded {
     let parts = (
         request.method().to_string(),
         request.uri().to_string(),
@@ -85,7 +85,7 @@ fn decoded_request(request: &super::Request<Vec<u8>>) -> Decoded {
     )
 }
 
-fn decoded_response(response: &super::Response<Vec<u8>>) -> Decoded {
+fn decoded_response(response: &Response<Vec<u8>>) -> Decoded {
     let trailers = response.extensions().get::<Trailers>().cloned();
     let status = response.status().to_string();
     (
@@ -177,7 +177,7 @@ fn decode_requests(
     (decoded, failed.is_some())
 }
 
-fn check_request_round_trip(request: &super::Request<Vec<u8>>, limits: &Limits) {
+fn check_request_round_trip(request: &Request<Vec<u8>>, limits: &Limits) {
     assert!(
         request.body().len() <= limits.max_body_bytes,
         "body over the limit was accepted"
@@ -271,11 +271,7 @@ fn decode_responses(
     }
 }
 
-fn check_response_round_trip(
-    response: &super::Response<Vec<u8>>,
-    limits: &Limits,
-    method: &Method,
-) {
+fn check_response_round_trip(response: &Response<Vec<u8>>, limits: &Limits, method: &Method) {
     assert!(
         response.body().len() <= limits.max_body_bytes,
         "body over the limit was accepted"

@@ -1,7 +1,12 @@
 //! Codec tests: split reads at every offset, framing edge cases, limits, encoder round trips,
 //! and a deterministic mutation fuzz run on the stable toolchain.
+//!
+//! They live outside `src/` and use only the public API, so the copy of `src/` that
+//! `cargo wasock new` vendors into apps carries no tests (ARCHITECTURE.md, vendoring).
 
-use super::*;
+mod fuzz_support;
+
+use wasock::http::*;
 
 /// A decoded request in comparable form.
 #[derive(Debug, Clone, PartialEq, Eq)]
