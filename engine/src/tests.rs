@@ -27,7 +27,7 @@ fn guests() -> &'static Result<PathBuf, String> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT.get_or_init(|| {
         let target_dir = guest_target_dir();
-        for name in ["socket-checks", "process-checks"] {
+        for name in ["socket-checks", "process-checks", "wasock-addrs"] {
             let manifest = repo_root()
                 .join("tests/guests")
                 .join(name)
@@ -124,6 +124,18 @@ fn assert_checks_pass(imports: &str, data: &str, checks: &str) {
 fn socket_guest_passes_every_check() {
     assert_eq!(
         run_spec(&spec(guest("socket-checks"), &[])),
+        0,
+        "see the `not ok` lines above"
+    );
+}
+
+/// Issue 7 §3: `wasock` built in release reads addresses back right (`local_addr`,
+/// `peer_addr`, `accept`, `recv_from`), with clients on 127.0.0.2 and servers on 127.0.0.3,
+/// and a UDP echo reaches its sender. `wasmedge_wasi_socket` alone gives `0.0.0.0` here.
+#[test]
+fn wasock_reads_socket_addresses_back_in_release_builds() {
+    assert_eq!(
+        run_spec(&spec(guest("wasock-addrs"), &[])),
         0,
         "see the `not ok` lines above"
     );

@@ -148,6 +148,18 @@ fn failed_lookup_reads_like_native() -> CheckResult {
     }
 }
 
+fn a_taken_address_is_named() -> CheckResult {
+    let taken = io("bind", TcpListener::bind((SERVER_IP, 0)))?;
+    let addr = bound_at(SERVER_IP, taken.local_addr())?;
+    match TcpListener::bind(addr) {
+        Ok(_) => Err(format!("{addr} could be bound twice")),
+        Err(error) => ensure(
+            error.kind() == io::ErrorKind::AddrInUse && error.to_string() == format!("{addr} is already in use"),
+            || format!("binding a taken {addr} gave {:?}: `{error}`", error.kind()),
+        ),
+    }
+}
+
 fn main() {
     let checks: &[(&str, fn() -> CheckResult)] = &[
         ("tcp listener local_addr", listener_reports_its_address),
@@ -156,6 +168,7 @@ fn main() {
         ("udp recv_from names the sender and the echo reaches it", udp_echo_reaches_a_client_bound_to_another_address),
         ("ipv6 local_addr and recv_from", ipv6_addresses_read_back),
         ("a failed name lookup reads like the native one", failed_lookup_reads_like_native),
+        ("binding a taken address says so", a_taken_address_is_named),
     ];
     let mut failed = 0;
     for (name, check) in checks {
