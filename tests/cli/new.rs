@@ -155,7 +155,10 @@ fn new_fills_an_existing_empty_directory_given_with_path() {
     assert!(destination.join("Cargo.toml").is_file());
     // Without --port, the app's default port is the one the READMEs show.
     let main_rs = fs::read_to_string(destination.join("src/main.rs")).unwrap();
-    assert!(main_rs.contains("const DEFAULT_PORT: u16 = 8080;"), "{main_rs}");
+    assert!(
+        main_rs.contains("const DEFAULT_PORT: u16 = 8080;"),
+        "{main_rs}"
+    );
     let readme = fs::read_to_string(destination.join("README.md")).unwrap();
     assert!(readme.contains("http://127.0.0.1:8080/"), "{readme}");
     assert_eq!(
