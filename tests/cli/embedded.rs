@@ -166,8 +166,11 @@ fn poll_app_on_the_engine_keeps_alive_pipelines_and_holds_a_thousand_connections
     let project = new_project(&sandbox, "pollapp", "poll");
     let port = free_port();
     let app = start_server(&sandbox, &project, port);
+    // The app's own line: a wildcard bind is announced as a URL one can open.
     assert!(
-        app.stdout().contains(&format!(":{port}")),
+        app.stdout()
+            .lines()
+            .any(|line| line == format!("listening on http://127.0.0.1:{port}/")),
         "no `listening on` line:\n{}",
         app.stdout()
     );
