@@ -1,0 +1,520 @@
+//! Module `wasi_http`: HTTP/1.1 messages for scripts that speak HTTP over `wasi_net`, as
+//! WasmEdge's QuickJS runtime names them, with wasock's codec underneath (its limits: 16 KiB
+//! of head, 100 header fields, 8 MiB of body; its rejections: conflicting framing, bad
+//! chunking, …).
+//!
+//! - `Buffer`: bytes read so far. `append(bytes)` (an empty chunk, which is what `read()`
+//!   returns at end of stream, marks the end), `length`, `buffer`, `clear()`, and
+//!   `parseRequest()` / `parseResponse()`: `undefined` until a whole message (head and body)
+//!   is buffered, then a `WasiRequest` / `WasiResponse`; a malformed message throws.
+//!   A parsed request's bytes leave the buffer, so pipelined requests parse one by one.
+//!   After `parseResponse()` the buffer holds the response's decoded body (then anything
+//!   received after it), so WasmEdge's `buf.length >= resp.bodyLength` / `buf.buffer` idiom works.
+//! - `WasiRequest`: `method`, `uri`, `version`, `headers` (an object; parsed names are
+//!   lowercase), `body` (`ArrayBuffer`; set a string or bytes), `getHeader`, `setHeader`,
+//!   `encode()` → `ArrayBuffer`.
+//! - `WasiResponse`: `status`, `statusText`, `version`, `headers`, `body`, `bodyLength`,
+//!   `encode([body])` → `ArrayBuffer` (Content-Length from the body).
+
+use rquickjs::class::Trace;
+use rquickjs::module::{Declarations, Exports, ModuleDef};
+use rquickjs::prelude::Opt;
+use rquickjs::{ArrayBuffer, Class, Ctx, Exception, JsLifetime, Object, Result, Value};
+use wasock::http::{
+    encode_request, encode_response, HeaderMap, HeaderName, HeaderValue, HttpError, Limits,
+    Method, Request, RequestDecoder, RequestEvent, Response, ResponseContext, ResponseDecoder,
+    StatusCode, Version,
+};
+
+use crate::bytes::{array_buffer, bytes_of};
+
+/// The module definition registered as `wasi_http`.
+pub struct WasiHttp;
+
+impl ModuleDef for WasiHttp {
+    fn declare(decl: &Declarations) -> Result<()> {
+        decl.declare("Buffer")?;
+        decl.declare("WasiRequest")?;
+        decl.declare("WasiResponse")?;
+        Ok(())
+    }
+
+    fn evaluate<'js>(ctx: &Ctx<'js>, exports: &Exports<'js>) -> Result<()> {
+        exports.export("Buffer", Class::<Buffer>::create_constructor(ctx)?)?;
+        exports.export("WasiRequest", Class::<WasiRequest>::create_constructor(ctx)?)?;
+        exports.export("WasiResponse", Class::<WasiResponse>::create_constructor(ctx)?)?;
+        Ok(())
+    }
+}
+
+/// Bytes received on a connection, waiting to be parsed (`wasi_http.Buffer`).
+#[derive(Trace, JsLifetime, Default)]
+#[rquickjs::class]
+pub struct Buffer {
+    #[qjs(skip_trace)]
+    data: Vec<u8>,
+    /// An empty chunk was appended: the peer closed, nothing more will come.
+    #[qjs(skip_trace)]
+    ended: bool,
+}
+
+impl Buffer {
+    /// The bytes not parsed yet.
+    pub fn pending(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+fn http_error<'js>(ctx: &Ctx<'js>, what: &str, error: HttpError) -> rquickjs::Error {
+    Exception::throw_message(ctx, &format!("{what}: {error}"))
+}
+
+#[rquickjs::methods]
+impl Buffer {
+    #[qjs(constructor)]
+    pub fn new<'js>(ctx: Ctx<'js>, initial: Opt<Value<'js>>) -> Result<Self> {
+        let data = match initial.0 {
+            Some(value) if !value.is_undefined() && !value.is_null() => {
+                bytes_of(&ctx, &value, "new Buffer")?
+            }
+            _ => Vec::new(),
+        };
+        Ok(Buffer { data, ended: false })
+    }
+
+    /// Appends bytes (or a string as UTF-8); an empty chunk marks the end of the stream.
+    pub fn append<'js>(&mut self, ctx: Ctx<'js>, bytes: Value<'js>) -> Result<bool> {
+        if bytes.is_undefined() || bytes.is_null() {
+            // `read()` at end of stream in WasmEdge's runtime could give `undefined`.
+            self.ended = true;
+            return Ok(true);
+        }
+        let bytes = bytes_of(&ctx, &bytes, "Buffer.append")?;
+        if bytes.is_empty() {
+            self.ended = true;
+        }
+        self.data.extend_from_slice(&bytes);
+        Ok(true)
+    }
+
+    /// Same as `append`.
+    pub fn write<'js>(&mut self, ctx: Ctx<'js>, bytes: Value<'js>) -> Result<bool> {
+        self.append(ctx, bytes)
+    }
+
+    #[qjs(get)]
+    pub fn length(&self) -> usize {
+        self.data.len()
+    }
+
+    #[qjs(get)]
+    pub fn buffer<'js>(&self, ctx: Ctx<'js>) -> Result<ArrayBuffer<'js>> {
+        array_buffer(&ctx, self.data.clone())
+    }
+
+    /// Empties the buffer (and forgets an end of stream).
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.ended = false;
+    }
+
+    /// A whole request → `WasiRequest` (its bytes leave the buffer); `undefined` while
+    /// incomplete; throws on a malformed request or one cut short by end of stream.
+    #[qjs(rename = "parseRequest")]
+    pub fn parse_request<'js>(&mut self, ctx: Ctx<'js>) -> Result<Value<'js>> {
+        let mut decoder = RequestDecoder::new(Limits::default());
+        decoder.feed(&self.data);
+        loop {
+            let remaining = decoder.buffered_len();
+            match decoder.next_event() {
+                // Scripts cannot answer 100-continue; the client sends its body after a pause.
+                Ok(Some(RequestEvent::ContinueExpected)) => continue,
+                Ok(Some(RequestEvent::Request(request))) => {
+                    self.data.drain(..self.data.len() - remaining);
+                    let request = WasiRequest::from_request(request);
+                    return Ok(Class::instance(ctx, request)?.into_value());
+                }
+                Ok(None) if self.ended && !self.data.is_empty() => {
+                    return Err(http_error(&ctx, "parseRequest", HttpError::UnexpectedEof));
+                }
+                Ok(None) => return Ok(Value::new_undefined(ctx)),
+                Err(error) => return Err(http_error(&ctx, "parseRequest", error)),
+            }
+        }
+    }
+
+    /// A whole response → `WasiResponse` (the buffer then holds its decoded body);
+    /// `undefined` while incomplete. A response framed by the end of the connection is
+    /// complete once an empty chunk was appended.
+    #[qjs(rename = "parseResponse")]
+    pub fn parse_response<'js>(&mut self, ctx: Ctx<'js>) -> Result<Value<'js>> {
+        let mut decoder = ResponseDecoder::new(Limits::default());
+        decoder.feed(&self.data);
+        let parsed = match decoder.next_response(&Method::GET) {
+            Ok(None) if self.ended => decoder.finish(&Method::GET),
+            other => other,
+        };
+        match parsed {
+            Ok(Some(response)) => {
+                let rest = self.data.split_off(self.data.len() - decoder.buffered_len());
+                let response = WasiResponse::from_response(response);
+                self.data = response.body.clone();
+                self.data.extend_from_slice(&rest);
+                Ok(Class::instance(ctx, response)?.into_value())
+            }
+            Ok(None) => Ok(Value::new_undefined(ctx)),
+            Err(error) => Err(http_error(&ctx, "parseResponse", error)),
+        }
+    }
+}
+
+/// Header fields as scripts see them: names and values as strings, in order.
+type Fields = Vec<(String, String)>;
+
+fn fields_of(headers: &HeaderMap) -> Fields {
+    let mut fields: Fields = Vec::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match fields.iter_mut().find(|(known, _)| known == name.as_str()) {
+            Some((_, joined)) => {
+                joined.push_str(", ");
+                joined.push_str(&value);
+            }
+            None => fields.push((name.as_str().to_string(), value)),
+        }
+    }
+    fields
+}
+
+fn fields_object<'js>(ctx: &Ctx<'js>, fields: &Fields) -> Result<Object<'js>> {
+    let object = Object::new(ctx.clone())?;
+    for (name, value) in fields {
+        object.set(name.as_str(), value.as_str())?;
+    }
+    Ok(object)
+}
+
+fn fields_from_object<'js>(object: Object<'js>) -> Result<Fields> {
+    let mut fields = Fields::new();
+    for entry in object.props::<String, Value>() {
+        let (name, value) = entry?;
+        let value = match value.as_string() {
+            Some(text) => text.to_string()?,
+            None => value
+                .get::<rquickjs::Coerced<String>>()
+                .map(|coerced| coerced.0)?,
+        };
+        fields.push((name, value));
+    }
+    Ok(fields)
+}
+
+/// A header map from script fields; a `TypeError` naming the bad field.
+fn header_map<'js>(ctx: &Ctx<'js>, fields: &Fields, what: &str) -> Result<HeaderMap> {
+    let mut map = HeaderMap::new();
+    for (name, value) in fields {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            Exception::throw_type(ctx, &format!("{what}: `{name}` is not a valid header name"))
+        })?;
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            Exception::throw_type(ctx, &format!("{what}: the value of `{name}` is not a valid header value"))
+        })?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+fn version_text(version: Version) -> &'static str {
+    if version == Version::HTTP_10 {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    }
+}
+
+fn parse_version<'js>(ctx: &Ctx<'js>, text: &str) -> Result<Version> {
+    match text {
+        "HTTP/1.0" | "1.0" => Ok(Version::HTTP_10),
+        "HTTP/1.1" | "1.1" => Ok(Version::HTTP_11),
+        _ => Err(Exception::throw_type(ctx, &format!("version: `{text}` is not HTTP/1.0 or HTTP/1.1"))),
+    }
+}
+
+fn body_arg<'js>(ctx: &Ctx<'js>, value: Value<'js>, what: &str) -> Result<Vec<u8>> {
+    if value.is_undefined() || value.is_null() {
+        Ok(Vec::new())
+    } else {
+        bytes_of(ctx, &value, what)
+    }
+}
+
+fn set_field(fields: &mut Fields, name: &str, value: String) {
+    fields.retain(|(known, _)| !known.eq_ignore_ascii_case(name));
+    fields.push((name.to_string(), value));
+}
+
+fn get_field(fields: &Fields, name: &str) -> Option<String> {
+    fields
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.clone())
+}
+
+/// An HTTP request (`wasi_http.WasiRequest`): built by a script to `encode()`, or parsed.
+#[derive(Trace, JsLifetime)]
+#[rquickjs::class]
+pub struct WasiRequest {
+    #[qjs(skip_trace)]
+    method: String,
+    #[qjs(skip_trace)]
+    uri: String,
+    #[qjs(skip_trace)]
+    version: Version,
+    #[qjs(skip_trace)]
+    headers: Fields,
+    #[qjs(skip_trace)]
+    body: Vec<u8>,
+}
+
+impl WasiRequest {
+    fn from_request(request: Request<Vec<u8>>) -> Self {
+        let (parts, body) = request.into_parts();
+        WasiRequest {
+            method: parts.method.to_string(),
+            uri: parts.uri.to_string(),
+            version: parts.version,
+            headers: fields_of(&parts.headers),
+            body,
+        }
+    }
+}
+
+#[rquickjs::methods]
+impl WasiRequest {
+    /// `GET /` over HTTP/1.1, no fields, no body.
+    #[qjs(constructor)]
+    pub fn new() -> Self {
+        WasiRequest {
+            method: "GET".into(),
+            uri: "/".into(),
+            version: Version::HTTP_11,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    #[qjs(get, rename = "method")]
+    pub fn get_method(&self) -> String {
+        self.method.clone()
+    }
+    #[qjs(set, rename = "method")]
+    pub fn set_method(&mut self, method: String) {
+        self.method = method.to_ascii_uppercase();
+    }
+
+    #[qjs(get, rename = "uri")]
+    pub fn get_uri(&self) -> String {
+        self.uri.clone()
+    }
+    #[qjs(set, rename = "uri")]
+    pub fn set_uri(&mut self, uri: String) {
+        self.uri = uri;
+    }
+
+    #[qjs(get, rename = "version")]
+    pub fn get_version(&self) -> &'static str {
+        version_text(self.version)
+    }
+    #[qjs(set, rename = "version")]
+    pub fn set_version<'js>(&mut self, ctx: Ctx<'js>, version: String) -> Result<()> {
+        self.version = parse_version(&ctx, &version)?;
+        Ok(())
+    }
+
+    #[qjs(get, rename = "headers")]
+    pub fn get_headers<'js>(&self, ctx: Ctx<'js>) -> Result<Object<'js>> {
+        fields_object(&ctx, &self.headers)
+    }
+    #[qjs(set, rename = "headers")]
+    pub fn set_headers<'js>(&mut self, headers: Object<'js>) -> Result<()> {
+        self.headers = fields_from_object(headers)?;
+        Ok(())
+    }
+
+    #[qjs(get, rename = "body")]
+    pub fn get_body<'js>(&self, ctx: Ctx<'js>) -> Result<ArrayBuffer<'js>> {
+        array_buffer(&ctx, self.body.clone())
+    }
+    #[qjs(set, rename = "body")]
+    pub fn set_body<'js>(&mut self, ctx: Ctx<'js>, body: Value<'js>) -> Result<()> {
+        self.body = body_arg(&ctx, body, "WasiRequest.body")?;
+        Ok(())
+    }
+
+    #[qjs(rename = "getHeader")]
+    pub fn get_header(&self, name: String) -> Option<String> {
+        get_field(&self.headers, &name)
+    }
+
+    #[qjs(rename = "setHeader")]
+    pub fn set_header(&mut self, name: String, value: rquickjs::Coerced<String>) {
+        set_field(&mut self.headers, &name, value.0);
+    }
+
+    /// The request as bytes: `METHOD uri VERSION`, the fields, Content-Length for a body.
+    pub fn encode<'js>(&self, ctx: Ctx<'js>) -> Result<ArrayBuffer<'js>> {
+        let what = "WasiRequest.encode";
+        let method = Method::from_bytes(self.method.as_bytes()).map_err(|_| {
+            Exception::throw_type(&ctx, &format!("{what}: `{}` is not a valid method", self.method))
+        })?;
+        let uri: wasock::http::Uri = self.uri.parse().map_err(|_| {
+            Exception::throw_type(&ctx, &format!("{what}: `{}` is not a valid request target", self.uri))
+        })?;
+        let mut request = Request::new(self.body.clone());
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.version_mut() = self.version;
+        *request.headers_mut() = header_map(&ctx, &self.headers, what)?;
+        let mut out = Vec::with_capacity(128 + self.body.len());
+        encode_request(&request, &mut out);
+        array_buffer(&ctx, out)
+    }
+}
+
+/// An HTTP response (`wasi_http.WasiResponse`): built by a script to `encode()`, or parsed.
+#[derive(Trace, JsLifetime)]
+#[rquickjs::class]
+pub struct WasiResponse {
+    #[qjs(skip_trace)]
+    status: StatusCode,
+    #[qjs(skip_trace)]
+    status_text: Option<String>,
+    #[qjs(skip_trace)]
+    version: Version,
+    #[qjs(skip_trace)]
+    headers: Fields,
+    #[qjs(skip_trace)]
+    body: Vec<u8>,
+}
+
+impl WasiResponse {
+    fn from_response(response: Response<Vec<u8>>) -> Self {
+        let (parts, body) = response.into_parts();
+        WasiResponse {
+            status: parts.status,
+            status_text: None,
+            version: parts.version,
+            headers: fields_of(&parts.headers),
+            body,
+        }
+    }
+}
+
+#[rquickjs::methods]
+impl WasiResponse {
+    /// `200 OK` over HTTP/1.1, no fields, empty body.
+    #[qjs(constructor)]
+    pub fn new() -> Self {
+        WasiResponse {
+            status: StatusCode::OK,
+            status_text: None,
+            version: Version::HTTP_11,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    #[qjs(get, rename = "status")]
+    pub fn get_status(&self) -> u16 {
+        self.status.as_u16()
+    }
+    #[qjs(set, rename = "status")]
+    pub fn set_status<'js>(&mut self, ctx: Ctx<'js>, status: f64) -> Result<()> {
+        self.status = StatusCode::from_u16(status as u16)
+            .ok()
+            .filter(|_| status.fract() == 0.0 && (100.0..=999.0).contains(&status))
+            .ok_or_else(|| Exception::throw_range(&ctx, &format!("status: {status} is not an HTTP status code")))?;
+        self.status_text = None;
+        Ok(())
+    }
+
+    /// The reason phrase: as parsed or set, else the status code's standard one.
+    #[qjs(get, rename = "statusText")]
+    pub fn get_status_text(&self) -> String {
+        self.status_text
+            .clone()
+            .unwrap_or_else(|| self.status.canonical_reason().unwrap_or("").to_string())
+    }
+    #[qjs(set, rename = "statusText")]
+    pub fn set_status_text(&mut self, text: String) {
+        self.status_text = Some(text);
+    }
+
+    #[qjs(get, rename = "version")]
+    pub fn get_version(&self) -> &'static str {
+        version_text(self.version)
+    }
+    #[qjs(set, rename = "version")]
+    pub fn set_version<'js>(&mut self, ctx: Ctx<'js>, version: String) -> Result<()> {
+        self.version = parse_version(&ctx, &version)?;
+        Ok(())
+    }
+
+    #[qjs(get, rename = "headers")]
+    pub fn get_headers<'js>(&self, ctx: Ctx<'js>) -> Result<Object<'js>> {
+        fields_object(&ctx, &self.headers)
+    }
+    #[qjs(set, rename = "headers")]
+    pub fn set_headers<'js>(&mut self, headers: Object<'js>) -> Result<()> {
+        self.headers = fields_from_object(headers)?;
+        Ok(())
+    }
+
+    #[qjs(get, rename = "body")]
+    pub fn get_body<'js>(&self, ctx: Ctx<'js>) -> Result<ArrayBuffer<'js>> {
+        array_buffer(&ctx, self.body.clone())
+    }
+    #[qjs(set, rename = "body")]
+    pub fn set_body<'js>(&mut self, ctx: Ctx<'js>, body: Value<'js>) -> Result<()> {
+        self.body = body_arg(&ctx, body, "WasiResponse.body")?;
+        Ok(())
+    }
+
+    /// The body's length in bytes (decoded, for a parsed chunked response).
+    #[qjs(get, rename = "bodyLength")]
+    pub fn body_length(&self) -> usize {
+        self.body.len()
+    }
+
+    #[qjs(rename = "getHeader")]
+    pub fn get_header(&self, name: String) -> Option<String> {
+        get_field(&self.headers, &name)
+    }
+
+    #[qjs(rename = "setHeader")]
+    pub fn set_header(&mut self, name: String, value: rquickjs::Coerced<String>) {
+        set_field(&mut self.headers, &name, value.0);
+    }
+
+    /// The response as bytes; `body`, when given, replaces the body first. Content-Length
+    /// comes from the body; an HTTP/1.0 response says `connection: close`.
+    pub fn encode<'js>(&mut self, ctx: Ctx<'js>, body: Opt<Value<'js>>) -> Result<ArrayBuffer<'js>> {
+        let what = "WasiResponse.encode";
+        if let Some(body) = body.0 {
+            if !body.is_undefined() {
+                self.body = body_arg(&ctx, body, what)?;
+            }
+        }
+        let mut response = Response::new(self.body.clone());
+        *response.status_mut() = self.status;
+        *response.headers_mut() = header_map(&ctx, &self.headers, what)?;
+        let context = ResponseContext {
+            request_method: Method::GET,
+            request_version: self.version,
+            keep_alive: self.version == Version::HTTP_11,
+        };
+        let mut out = Vec::with_capacity(128 + self.body.len());
+        encode_response(&response, &context, &mut out);
+        array_buffer(&ctx, out)
+    }
+}
