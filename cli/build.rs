@@ -35,6 +35,12 @@ fn main() {
     let readme = runtime.join("README.md");
     println!("cargo:rerun-if-changed={}", readme.display());
 
+    // The JavaScript runtime's source, built by `run --js` (see src/js.rs).
+    let js_runtime = workspace.join("js-runtime");
+    for file in ["Cargo.toml", "Cargo.lock", "src"] {
+        println!("cargo:rerun-if-changed={}", js_runtime.join(file).display());
+    }
+
     // include_str! needs a file that exists, and the README is optional.
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let readme_text = std::fs::read_to_string(&readme).unwrap_or_default();

@@ -160,6 +160,8 @@ pub struct CargoFlags {
     pub manifest_path: Option<PathBuf>,
     pub target_dir: Option<PathBuf>,
     pub resolve: ResolveFlags,
+    /// Variables set for cargo (and the build scripts it runs), e.g. a C cross compiler.
+    pub env: Vec<(String, String)>,
 }
 
 impl CargoFlags {
@@ -237,6 +239,7 @@ pub fn build(
         Verbosity::Normal => {}
     }
     command.args(flags.as_args());
+    command.envs(flags.env.iter().map(|(key, value)| (key, value)));
     let shown = format!(
         "cargo build --target {} {}",
         target.triple,

@@ -11,6 +11,7 @@ mod commands;
 mod embedded;
 mod environment;
 mod errors;
+mod js;
 mod launch;
 mod launch_spec;
 mod metadata;

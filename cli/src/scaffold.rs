@@ -388,22 +388,25 @@ fn render(project: &NewProject) -> anyhow::Result<BTreeMap<PathBuf, Vec<u8>>> {
     }
 
     let vendor = PathBuf::from(vendor);
-    files.insert(
-        vendor.join("Cargo.toml"),
-        RUNTIME_MANIFEST.as_bytes().to_vec(),
-    );
+    for (path, contents) in runtime_library_files() {
+        files.insert(vendor.join(path), contents.to_vec());
+    }
+    Ok(files)
+}
+
+/// The bundled `wasock` library's files (manifest, README when present, `src/`), by path
+/// inside its folder: vendored into projects, and built with the JavaScript runtime.
+pub fn runtime_library_files() -> Vec<(PathBuf, &'static [u8])> {
+    let mut files = vec![(PathBuf::from("Cargo.toml"), RUNTIME_MANIFEST.as_bytes())];
     if !RUNTIME_README.is_empty() {
-        files.insert(vendor.join("README.md"), RUNTIME_README.as_bytes().to_vec());
+        files.push((PathBuf::from("README.md"), RUNTIME_README.as_bytes()));
     }
     let mut sources = Vec::new();
     collect_files(&RUNTIME_SOURCES, &mut sources);
     for file in sources {
-        files.insert(
-            vendor.join("src").join(file.path()),
-            file.contents().to_vec(),
-        );
+        files.push((Path::new("src").join(file.path()), file.contents()));
     }
-    Ok(files)
+    files
 }
 
 fn collect_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {

@@ -80,6 +80,7 @@ impl CargoArgs {
             manifest_path: self.manifest_path.clone(),
             target_dir: self.target_dir.clone(),
             resolve: self.resolve_flags(),
+            env: Vec::new(),
         }
     }
 

@@ -26,7 +26,8 @@ The WasmEdge command line is always, in this order:\n  \
 wasmedge [--dir GUEST:HOST[:readonly]]... [--env KEY=VALUE]... [--run-mode=aot] MODULE [ARGS]...\n\
 where --run-mode=aot is given for an --aot module on WasmEdge 0.17 or later.",
     after_help = "Examples:\n  cargo wasock run --port 8080\n  cargo wasock run --release --aot --env RUST_LOG=debug --env HOME --env-file .env\n  \
-cargo wasock run --dir /data:./data:readonly -- --verbose input.txt\n  cargo wasock run --runtime embedded --wasm target/wasm32-wasip1/debug/hello.wasm"
+cargo wasock run --dir /data:./data:readonly -- --verbose input.txt\n  cargo wasock run --runtime embedded --wasm target/wasm32-wasip1/debug/hello.wasm\n  \
+cargo wasock run --js server.js --port 8000"
 )]
 pub struct RunArgs {
     /// Compile ahead of time before running
@@ -60,6 +61,14 @@ pub struct RunArgs {
     ])]
     pub wasm: Option<PathBuf>,
 
+    /// Run a JavaScript file on the bundled JS runtime (built once into the cache); the
+    /// file's directory is the app's `.`, as with `wasmedge --dir .:. RUNTIME FILE`
+    #[arg(long, value_name = "FILE.js", conflicts_with_all = [
+        "wasm", "release", "profile", "package", "bin", "features", "all_features",
+        "no_default_features", "manifest_path", "target_dir", "locked", "offline", "frozen",
+    ])]
+    pub js: Option<PathBuf>,
+
     /// Arguments for the app
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,
@@ -84,9 +93,11 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
         launch::check_port_free(port)?;
     }
 
-    let (module, aot_output, defaults) = match &args.wasm {
-        Some(wasm) => prebuilt(wasm, aot_by, printer)?,
-        None => {
+    let script = args.js.as_deref().map(crate::js::script_launch).transpose()?;
+    let (module, aot_output, defaults) = match (&args.wasm, &script) {
+        (Some(wasm), _) => prebuilt(wasm, aot_by, printer)?,
+        (None, Some(_)) => prebuilt(&crate::js::runtime_module(printer)?, aot_by, printer)?,
+        (None, None) => {
             let built = build_app(&args.cargo, aot_by, printer)?;
             let defaults = built.project.defaults()?;
             (built.module.path, built.aot, defaults)
@@ -109,6 +120,11 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
     };
     let mut dirs = DirMapping::resolve_all(defaults.dirs.clone())?;
     dirs.extend(flag_dirs);
+    let mut app_args = args.args;
+    if let Some((script_dir, script_name)) = script {
+        dirs.insert(0, DirMapping { guest: ".".into(), host: script_dir, readonly: false });
+        app_args.insert(0, script_name);
+    }
     if let Some(port) = port {
         launch::check_port_free(port)?;
     }
@@ -118,7 +134,7 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
             let aot = aot_output.is_some();
             let spec = LaunchSpec {
                 module: aot_output.unwrap_or(module),
-                args: args.args,
+                args: app_args,
                 env,
                 dirs,
             };
@@ -128,7 +144,7 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
         Chosen::Embedded(why) => {
             let spec = LaunchSpec {
                 module,
-                args: args.args,
+                args: app_args,
                 env,
                 dirs,
             };

@@ -1,0 +1,290 @@
+//! JavaScript apps: the runtime module `wasock-js.wasm` that runs them, and the C toolchain
+//! it is built with.
+//!
+//! The runtime's source (`js-runtime/`, with the `wasock` library it depends on) is
+//! embedded in this binary. `runtime_module` builds it the first time it is needed, with
+//! cargo for wasm32-wasip1 in release mode, into the user's cache
+//! (`$XDG_CACHE_HOME/cargo-wasock/js-runtime/`, else `~/.cache/...`), one module per
+//! cargo-wasock version and source hash; later runs reuse it.
+//!
+//! QuickJS is C: rquickjs-sys compiles it with the host's clang for the wasm target, against
+//! wasi-libc (Debian/Ubuntu: `clang-19 lld-19 llvm-19 wasi-libc`). Without this setup its
+//! build script would try to download wasi-sdk, so the environment is set here and users
+//! never type it: `RQUICKJS_SYS_NO_WASI_SDK=1`, `CC_/AR_/CFLAGS_wasm32_wasip1` pointing at
+//! clang, llvm-ar and a sysroot whose `include` and `lib/wasm32-wasip1` link to wasi-libc.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use include_dir::{include_dir, Dir, DirEntry};
+use sha2::{Digest, Sha256};
+
+use crate::cargo_build::{self, CargoFlags};
+use crate::errors::hint;
+use crate::metadata::{self, ResolveFlags};
+use crate::printer::Printer;
+use crate::scaffold;
+
+static JS_SOURCES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../js-runtime/src");
+const JS_MANIFEST: &str = include_str!("../../js-runtime/Cargo.toml");
+const JS_LOCKFILE: &str = include_str!("../../js-runtime/Cargo.lock");
+
+/// The module's file name in the cache.
+pub const MODULE_NAME: &str = "wasock-js.wasm";
+/// The Debian/Ubuntu packages that provide the C toolchain.
+pub const APT_PACKAGES: &str = "clang-19 lld-19 llvm-19 wasi-libc";
+/// Where wasi-libc's Debian package puts its headers and libraries.
+const WASI_LIBC_INCLUDE: &str = "/usr/include/wasm32-wasi";
+const WASI_LIBC_LIB: &str = "/usr/lib/wasm32-wasi";
+/// Compilers tried in order: Debian's versioned names first, then plain ones.
+const CLANG_NAMES: &[&str] = &["clang-19", "clang-20", "clang-18", "clang"];
+const AR_NAMES: &[&str] = &["llvm-ar-19", "llvm-ar-20", "llvm-ar-18", "llvm-ar"];
+
+/// The C toolchain that builds QuickJS for wasm32-wasip1.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    pub clang: PathBuf,
+    pub ar: PathBuf,
+    /// wasi-libc's headers and libraries.
+    pub include: PathBuf,
+    pub lib: PathBuf,
+}
+
+/// The command that installs the toolchain, for `help:` lines.
+pub fn install_help() -> String {
+    format!("install the C toolchain for wasm: `sudo apt-get install -y {APT_PACKAGES}` (Debian/Ubuntu; run `apt-get update` first on a fresh machine)")
+}
+
+/// Finds clang, llvm-ar and wasi-libc; the error names what is missing.
+pub fn find_toolchain() -> anyhow::Result<Toolchain> {
+    let first = |names: &[&str]| names.iter().find_map(|name| which::which(name).ok());
+    let clang = first(CLANG_NAMES);
+    let ar = first(AR_NAMES);
+    let include = PathBuf::from(WASI_LIBC_INCLUDE);
+    let lib = PathBuf::from(WASI_LIBC_LIB);
+    let mut missing = Vec::new();
+    if clang.is_none() {
+        missing.push("clang (clang-19)".to_string());
+    }
+    if ar.is_none() {
+        missing.push("llvm-ar (llvm-19)".to_string());
+    }
+    if !include.join("stdlib.h").is_file() || !lib.join("libc.a").is_file() {
+        missing.push(format!("wasi-libc (`{WASI_LIBC_INCLUDE}`, `{WASI_LIBC_LIB}`)"));
+    }
+    match (clang, ar, missing.is_empty()) {
+        (Some(clang), Some(ar), true) => Ok(Toolchain {
+            clang,
+            ar,
+            include,
+            lib,
+        }),
+        _ => Err(hint(
+            format!(
+                "building the JavaScript runtime needs a C toolchain for wasm; missing: {}",
+                missing.join(", ")
+            ),
+            install_help(),
+        )),
+    }
+}
+
+/// `$XDG_CACHE_HOME/cargo-wasock`, else `~/.cache/cargo-wasock`.
+pub fn cache_root() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|dir| Path::new(dir).is_absolute()) {
+        return Ok(PathBuf::from(dir).join("cargo-wasock"));
+    }
+    match std::env::var_os("HOME").filter(|home| !home.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".cache").join("cargo-wasock")),
+        None => Err(hint(
+            "cannot find a cache directory: neither XDG_CACHE_HOME nor HOME is set",
+            "set XDG_CACHE_HOME to a writable directory",
+        )),
+    }
+}
+
+/// Every source file of the runtime, by its path under the build directory:
+/// `js-runtime/...` and `runtime-lib/...` (the path dependency `../runtime-lib`).
+fn source_files() -> Vec<(PathBuf, &'static [u8])> {
+    let mut files = vec![
+        (PathBuf::from("js-runtime/Cargo.toml"), JS_MANIFEST.as_bytes()),
+        (PathBuf::from("js-runtime/Cargo.lock"), JS_LOCKFILE.as_bytes()),
+    ];
+    let mut stack = vec![&JS_SOURCES];
+    while let Some(dir) = stack.pop() {
+        for entry in dir.entries() {
+            match entry {
+                DirEntry::Dir(sub) => stack.push(sub),
+                DirEntry::File(file) => files.push((
+                    Path::new("js-runtime/src").join(file.path()),
+                    file.contents(),
+                )),
+            }
+        }
+    }
+    for (path, contents) in scaffold::runtime_library_files() {
+        files.push((Path::new("runtime-lib").join(path), contents));
+    }
+    files.sort();
+    files
+}
+
+/// A short hash of the sources: a changed runtime gets a new module even within a version.
+fn source_key(files: &[(PathBuf, &[u8])]) -> String {
+    let mut hasher = Sha256::new();
+    for (path, contents) in files {
+        hasher.update(path.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update((contents.len() as u64).to_le_bytes());
+        hasher.update(contents);
+    }
+    let digest = hasher.finalize();
+    digest[..8].iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The runtime module, built into the cache first if this version has none yet.
+pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
+    let files = source_files();
+    let root = cache_root()?.join("js-runtime");
+    let version_dir = root.join(format!("{}-{}", env!("CARGO_PKG_VERSION"), source_key(&files)));
+    let module = version_dir.join(MODULE_NAME);
+    if module.is_file() {
+        printer.verbose(format!("JavaScript runtime: {}", module.display()));
+        return Ok(module);
+    }
+    let toolchain = find_toolchain()?;
+    printer.status(
+        "Building",
+        format!("the JavaScript runtime (once per cargo-wasock version) into {}", version_dir.display()),
+    );
+
+    let sources = version_dir.join("src");
+    if sources.exists() {
+        fs::remove_dir_all(&sources)
+            .with_context(|| format!("could not remove `{}`", sources.display()))?;
+    }
+    for (relative, contents) in &files {
+        let path = sources.join(relative);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("could not create `{}`", dir.display()))?;
+        }
+        fs::write(&path, contents).with_context(|| format!("could not write `{}`", path.display()))?;
+    }
+    let sysroot = make_sysroot(&version_dir.join("sysroot"), &toolchain)?;
+
+    let manifest = sources.join("js-runtime/Cargo.toml");
+    let target = cargo_build::ensure_wasi_target(&sources, printer)?;
+    let resolve = ResolveFlags {
+        locked: true,
+        ..ResolveFlags::default()
+    };
+    let project = metadata::load(Some(&manifest), None, target.triple, &resolve)?;
+    let flags = CargoFlags {
+        release: true,
+        manifest_path: Some(manifest),
+        // Shared across versions, so a new version recompiles only what changed.
+        target_dir: Some(root.join("target")),
+        resolve,
+        env: toolchain_env(&toolchain, &sysroot, target.triple),
+        ..CargoFlags::default()
+    };
+    let built = cargo_build::build(&flags, &target, &project, printer)?;
+
+    // Copy, then rename: a run that stops halfway never leaves a truncated module in place.
+    let partial = version_dir.join(format!("{MODULE_NAME}.partial"));
+    fs::copy(&built.path, &partial).with_context(|| {
+        format!("could not copy `{}` to `{}`", built.path.display(), partial.display())
+    })?;
+    fs::rename(&partial, &module)
+        .with_context(|| format!("could not move `{}` into place", module.display()))?;
+    printer.status("Built", format!("the JavaScript runtime: {}", module.display()));
+    Ok(module)
+}
+
+/// A directory clang accepts as `--sysroot`: `include` and `lib/<triple>` link to
+/// wasi-libc (Debian installs it for `wasm32-wasi`; clang looks under the target's name).
+fn make_sysroot(dir: &Path, toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
+    let lib_dir = dir.join("lib");
+    fs::create_dir_all(&lib_dir).with_context(|| format!("could not create `{}`", lib_dir.display()))?;
+    for (link, to) in [
+        (dir.join("include"), &toolchain.include),
+        (lib_dir.join("wasm32-wasip1"), &toolchain.lib),
+        (lib_dir.join("wasm32-wasi"), &toolchain.lib),
+    ] {
+        if fs::symlink_metadata(&link).is_ok() {
+            fs::remove_file(&link).with_context(|| format!("could not replace `{}`", link.display()))?;
+        }
+        std::os::unix::fs::symlink(to, &link).with_context(|| {
+            format!("could not link `{}` to `{}`", link.display(), to.display())
+        })?;
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// The variables rquickjs-sys and the `cc` crate read to build QuickJS for `triple`.
+fn toolchain_env(toolchain: &Toolchain, sysroot: &Path, triple: &str) -> Vec<(String, String)> {
+    let suffix = triple.replace('-', "_");
+    vec![
+        ("RQUICKJS_SYS_NO_WASI_SDK".into(), "1".into()),
+        (format!("CC_{suffix}"), toolchain.clang.display().to_string()),
+        (format!("AR_{suffix}"), toolchain.ar.display().to_string()),
+        (format!("CFLAGS_{suffix}"), format!("--sysroot={}", sysroot.display())),
+    ]
+}
+
+/// How `run --js FILE` launches: the script's directory is the guest's `.` (as the
+/// reference docs' `wasmedge --dir .:.` from that directory), and the script is the
+/// runtime's first argument, by file name.
+pub fn script_launch(script: &Path) -> anyhow::Result<(PathBuf, String)> {
+    if !script.is_file() {
+        return Err(hint(
+            format!("the script `{}` does not exist", script.display()),
+            "pass the path of a .js file: `cargo wasock run --js app.js`",
+        ));
+    }
+    let absolute = std::path::absolute(script)
+        .with_context(|| format!("could not resolve `{}`", script.display()))?;
+    let dir = absolute
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let name = absolute
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .context("the script path has no file name")?;
+    Ok((dir, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_include_both_crates_and_key_is_stable() {
+        let files = source_files();
+        let has = |path: &str| files.iter().any(|(p, _)| p == Path::new(path));
+        assert!(has("js-runtime/Cargo.toml"));
+        assert!(has("js-runtime/Cargo.lock"));
+        assert!(has("js-runtime/src/main.rs"));
+        assert!(has("runtime-lib/Cargo.toml"));
+        assert!(has("runtime-lib/src/lib.rs"));
+        assert_eq!(source_key(&files), source_key(&files));
+        assert_eq!(source_key(&files).len(), 16);
+    }
+
+    #[test]
+    fn toolchain_variables_name_the_target() {
+        let toolchain = Toolchain {
+            clang: "/usr/bin/clang-19".into(),
+            ar: "/usr/bin/llvm-ar-19".into(),
+            include: WASI_LIBC_INCLUDE.into(),
+            lib: WASI_LIBC_LIB.into(),
+        };
+        let env = toolchain_env(&toolchain, Path::new("/c/sysroot"), "wasm32-wasip1");
+        assert!(env.contains(&("CC_wasm32_wasip1".into(), "/usr/bin/clang-19".into())));
+        assert!(env.contains(&("AR_wasm32_wasip1".into(), "/usr/bin/llvm-ar-19".into())));
+        assert!(env.contains(&("CFLAGS_wasm32_wasip1".into(), "--sysroot=/c/sysroot".into())));
+        assert!(env.contains(&("RQUICKJS_SYS_NO_WASI_SDK".into(), "1".into())));
+    }
+}
