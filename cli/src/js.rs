@@ -171,7 +171,8 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
         }
         fs::write(&path, contents).with_context(|| format!("could not write `{}`", path.display()))?;
     }
-    let sysroot = make_sysroot(&version_dir.join("sysroot"), &toolchain)?;
+    // Shared by all versions: its path is in CFLAGS, and a changed CFLAGS rebuilds QuickJS.
+    let sysroot = make_sysroot(&root.join("sysroot"), &toolchain)?;
 
     let manifest = sources.join("js-runtime/Cargo.toml");
     let target = cargo_build::ensure_wasi_target(&sources, printer)?;

@@ -6,6 +6,7 @@ mod doctor;
 #[cfg(feature = "embedded")]
 mod embedded;
 mod help;
+mod js;
 mod new;
 mod run;
 mod support;

@@ -1,0 +1,352 @@
+//! JavaScript apps end to end: `cargo wasock run --js` builds the runtime module once (into
+//! a cache shared by this test run) and runs scripts on the embedded engine: the reference
+//! docs' scripts unmodified (the client with only its server's address changed), every
+//! function of the runtime (`tests/js/api.js`), uncaught errors, a 1 MiB body and 1,000
+//! connections at once on the `js-http` template's server.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::support::{build_lock, free_port, RunningApp, Sandbox};
+
+/// The first run builds QuickJS and the runtime for wasm (minutes on a loaded machine).
+const START_TIMEOUT: Duration = Duration::from_secs(900);
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// The port the reference docs' servers listen on (they take no configuration).
+const REFERENCE_PORT: u16 = 8000;
+
+static REFERENCE_PORT_LOCK: Mutex<()> = Mutex::new(());
+
+fn reference_port() -> MutexGuard<'static, ()> {
+    REFERENCE_PORT_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ has a parent")
+        .to_path_buf()
+}
+
+fn js_fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/js").join(name)
+}
+
+/// One cache for the whole test run (and later runs): the runtime module is built once.
+fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-cache")
+}
+
+/// `cargo wasock run --runtime embedded --aot --js SCRIPT [extra] [-- args]` in `dir`.
+fn js_command(sandbox: &Sandbox, dir: &Path, script: &str, extra: &[&str], args: &[&str]) -> Command {
+    let mut command = sandbox.std_cmd();
+    command
+        .current_dir(dir)
+        .env("XDG_CACHE_HOME", shared_cache())
+        .args(["run", "--runtime", "embedded", "--aot", "--js", script])
+        .args(extra);
+    if !args.is_empty() {
+        command.arg("--").args(args);
+    }
+    command
+}
+
+/// Copies `fixture` into the sandbox's work folder as `name`, with `edit` applied.
+fn script_in(sandbox: &Sandbox, fixture: &Path, name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(fixture).expect("read fixture");
+    let path = sandbox.work().join(name);
+    std::fs::write(&path, edit(text)).expect("write script");
+    path
+}
+
+/// Starts a server script and waits until `port` on 127.0.0.1 accepts connections.
+fn start(command: Command, port: u16) -> RunningApp {
+    let _build = build_lock();
+    let mut app = RunningApp::spawn(command);
+    app.wait_for_port(port, START_TIMEOUT);
+    app
+}
+
+fn connect(port: u16) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the app");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("read timeout");
+    stream
+}
+
+/// Sends `request` and reads until the peer closes or `done` says the reply is complete.
+fn exchange(port: u16, request: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    let mut stream = connect(port);
+    stream.write_all(request).expect("send");
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 65536];
+    while !done(&reply) {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => reply.extend_from_slice(&chunk[..n]),
+            Err(error) => panic!("reading the reply failed after {} bytes: {error}", reply.len()),
+        }
+    }
+    reply
+}
+
+/// A complete HTTP response with a Content-Length is in `reply`.
+fn response_complete(reply: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(reply);
+    let Some(head_end) = text.find("\r\n\r\n") else {
+        return false;
+    };
+    let length = text[..head_end]
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    reply.len() >= head_end + 4 + length
+}
+
+fn body_of(reply: &[u8]) -> &[u8] {
+    let at = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    &reply[at + 4..]
+}
+
+fn app_printed(app: &RunningApp, line: &str) -> bool {
+    app.stdout().lines().any(|l| l == line)
+}
+
+#[test]
+fn reference_http_echo_scripts_answer_curl_and_a_1_mib_body() {
+    let _port = reference_port();
+    for variant in ["003", "004"] {
+        let sandbox = Sandbox::new();
+        let name = format!("{variant}_wasi_http_echo.js");
+        script_in(&sandbox, &js_fixture(&format!("reference/{name}")), &name, |text| text);
+        let app = start(js_command(&sandbox, &sandbox.work(), &name, &[], &[]), REFERENCE_PORT);
+
+        // The docs' own check.
+        let output = Command::new("curl")
+            .args(["-s", "-m", "30", "-d", "WasmEdge", "-X", "POST", "http://localhost:8000"])
+            .output()
+            .expect("run curl");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "echo:WasmEdge", "{variant}");
+
+        // 1 MiB of body arrives in many reads; the echo carries all of it.
+        let body: Vec<u8> = (0..1024 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut request = format!(
+            "POST /big HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(&body);
+        let reply = exchange(REFERENCE_PORT, &request, response_complete);
+        let text = String::from_utf8_lossy(&reply);
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{variant}: {}", &text[..text.len().min(200)]);
+        let echoed = body_of(&reply);
+        assert_eq!(&echoed[..5], b"echo:", "{variant}");
+        assert!(echoed[5..] == body[..], "{variant}: the 1 MiB body came back changed ({} bytes)", echoed.len() - 5);
+
+        let waited = std::time::Instant::now();
+        while !app_printed(&app, "uri= /big") {
+            assert!(waited.elapsed() < IO_TIMEOUT, "{variant}: no output:\n{}", app.stdout());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let printed = app.stdout();
+        for line in ["method= POST", "uri= /big", "version= HTTP/1.1", "body= WasmEdge"] {
+            assert!(printed.lines().any(|l| l == line), "{variant}: no `{line}` in:\n{printed}");
+        }
+        assert!(
+            printed.lines().any(|l| l.starts_with("headers= ") && l.contains("content-length")),
+            "{variant}: {printed}"
+        );
+    }
+}
+
+#[test]
+fn reference_tcp_echo_scripts_echo_each_read() {
+    let _port = reference_port();
+    for variant in ["003", "004"] {
+        let sandbox = Sandbox::new();
+        let name = format!("{variant}_wasi_net_echo.js");
+        script_in(&sandbox, &js_fixture(&format!("reference/{name}")), &name, |text| text);
+        let _app = start(js_command(&sandbox, &sandbox.work(), &name, &[], &[]), REFERENCE_PORT);
+        // Two clients at once: the server handles each connection in its own async function.
+        let mut streams = [connect(REFERENCE_PORT), connect(REFERENCE_PORT)];
+        for (index, word) in [(0, "one"), (1, "two"), (0, "three")] {
+            let stream = &mut streams[index];
+            stream.write_all(word.as_bytes()).expect("send");
+            let mut reply = vec![0u8; 64];
+            let n = stream.read(&mut reply).expect("echo");
+            assert_eq!(String::from_utf8_lossy(&reply[..n]), format!("echo:{word}"), "{variant}");
+        }
+        streams[0].shutdown(Shutdown::Write).expect("shutdown");
+        let mut rest = Vec::new();
+        streams[0].read_to_end(&mut rest).expect("read to end");
+        assert!(rest.is_empty(), "{variant}: nothing after EOF");
+    }
+}
+
+/// A one-shot HTTP server on 127.0.0.2 answering like the docs' remote server; the
+/// request it saw.
+fn one_response_server(body: &'static str) -> (u16, std::thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
+    let port = listener.local_addr().expect("addr").port();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        let mut request = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut chunk).expect("read request");
+            assert!(n > 0, "the client closed before its request");
+            request.extend_from_slice(&chunk[..n]);
+        }
+        // Head first, body after a pause: the client's parse loop must wait for the body.
+        write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len())
+            .expect("head");
+        std::thread::sleep(Duration::from_millis(100));
+        stream.write_all(body.as_bytes()).expect("body");
+        String::from_utf8_lossy(&request).into_owned()
+    });
+    (port, handle)
+}
+
+#[test]
+fn reference_clients_get_from_a_local_server() {
+    const BODY: &str = "{\n  \"args\": {\n    \"a\": \"123\"\n  }\n}";
+    for variant in ["003", "004"] {
+        let sandbox = Sandbox::new();
+        let (port, server) = one_response_server(BODY);
+        let name = format!("{variant}_wasi_http_client.js");
+        script_in(&sandbox, &js_fixture(&format!("reference/{name}")), &name, |text| {
+            text.replace("152.136.235.225:80", &format!("127.0.0.2:{port}"))
+                .replace("152.136.235.225", "127.0.0.2")
+        });
+        let _build = build_lock();
+        let output = js_command(&sandbox, &sandbox.work(), &name, &[], &[])
+            .output()
+            .expect("run the client");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{variant}: {}\n{stdout}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(stdout, format!("wait get\nresp.body\n{BODY}\nget end\n"), "{variant}");
+        let request = server.join().expect("server thread");
+        assert!(request.starts_with("GET /get?a=123 HTTP/1.1\r\n"), "{variant}: {request}");
+        assert!(request.to_ascii_lowercase().contains("\r\nhost: 127.0.0.2\r\n"), "{variant}: {request}");
+    }
+}
+
+#[test]
+fn every_runtime_function_works_on_the_engine() {
+    let sandbox = Sandbox::new();
+    let script = js_fixture("api.js");
+    let closed = free_port().to_string();
+    let _build = build_lock();
+    let output = js_command(&sandbox, script.parent().unwrap(), "api.js", &[], &["127.0.0.3", &closed])
+        .output()
+        .expect("run api.js");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let checks = stdout.lines().filter(|line| line.starts_with("ok ")).count();
+    assert_eq!(checks, 40, "{stdout}");
+    assert!(stdout.contains("\nconsole.log {\"a\":1} [1,\"x\"] null undefined 1.5\n"), "{stdout}");
+    assert!(stdout.ends_with("all done\n"), "{stdout}");
+    assert!(stderr.lines().any(|line| line == "to stderr"), "{stderr}");
+}
+
+#[test]
+fn uncaught_errors_print_the_stack_and_exit_1() {
+    let sandbox = Sandbox::new();
+    let cases = [
+        ("throw.js", "function inner() { throw new Error('boom') }\ninner()\n", "Uncaught Error: boom", "at inner"),
+        (
+            "reject.js",
+            "import * as net from 'wasi_net'\nasync function go() { await net.connect('127.0.0.1:1') }\ngo()\n",
+            "Uncaught (in promise) Error: connect to 127.0.0.1:1: ",
+            "at go",
+        ),
+        (
+            "timer.js",
+            "setTimeout(function tick() { null.x }, 1)\n",
+            "Uncaught TypeError: ",
+            "at tick",
+        ),
+    ];
+    let _build = build_lock();
+    for (name, source, message, frame) in cases {
+        std::fs::write(sandbox.work().join(name), source).expect("write script");
+        let output = js_command(&sandbox, &sandbox.work(), name, &[], &[]).output().expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(message), "{name}: {stderr}");
+        assert!(stderr.contains(frame), "{name}: no `{frame}` frame in {stderr}");
+    }
+    // A handled rejection is not an error.
+    std::fs::write(
+        sandbox.work().join("handled.js"),
+        "import * as net from 'wasi_net'\nnet.connect('127.0.0.1:1').catch((e) => print('caught'))\n",
+    )
+    .expect("write script");
+    let output = js_command(&sandbox, &sandbox.work(), "handled.js", &[], &[]).output().expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "caught\n");
+}
+
+#[test]
+fn missing_script_is_a_clear_error() {
+    let sandbox = Sandbox::new();
+    let output = js_command(&sandbox, &sandbox.work(), "nope.js", &[], &[]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the script `nope.js` does not exist"), "{stderr}");
+    assert!(stderr.contains("help: "), "{stderr}");
+}
+
+#[test]
+fn js_http_echo_serves_1000_connections_at_once() {
+    let sandbox = Sandbox::new();
+    let port = free_port();
+    let script = repo_root().join("templates/js-http/files/src/main.js");
+    let app = start(
+        js_command(&sandbox, script.parent().unwrap(), "main.js", &["--port", &port.to_string()], &[]),
+        port,
+    );
+    // 1,000 connections open at once, each with a request in flight, answered in any order.
+    let mut streams: Vec<TcpStream> = (0..1000).map(|_| connect(port)).collect();
+    for (i, stream) in streams.iter_mut().enumerate() {
+        let body = format!("n{i}");
+        write!(stream, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len()).expect("send");
+    }
+    for (i, stream) in streams.iter_mut().enumerate() {
+        let mut reply = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !response_complete(&reply) {
+            let n = stream.read(&mut chunk).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+            assert!(n > 0, "connection {i} closed early");
+            reply.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(String::from_utf8_lossy(body_of(&reply)), format!("echo: n{i}"));
+    }
+    // Keep-alive: the same connections serve a second round.
+    for stream in streams.iter_mut().take(10) {
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+        let mut reply = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !response_complete(&reply) {
+            let n = stream.read(&mut chunk).expect("read");
+            assert!(n > 0);
+            reply.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(body_of(&reply), b"echo: ");
+    }
+    drop(app);
+}

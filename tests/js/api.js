@@ -1,0 +1,180 @@
+// Exercises every function of wasock-js against itself on loopback and prints one line
+// per check; the CLI test compares the whole output. Usage: api.js HOST CLOSED_PORT
+// (HOST: a loopback address to listen on; CLOSED_PORT: a port nobody listens on there).
+import * as net from 'wasi_net'
+import * as http from 'wasi_http'
+import { fetch } from 'http'
+
+const host = scriptArgs[1]
+const closedPort = scriptArgs[2]
+
+function check(name, condition, detail) {
+    if (!condition) {
+        throw new Error(`check failed: ${name}${detail === undefined ? '' : ': ' + detail}`)
+    }
+    print('ok', name)
+}
+
+async function rejects(name, promise, pattern) {
+    try {
+        await promise
+    } catch (e) {
+        check(name, e instanceof Error && pattern.test(e.message), e.message)
+        return
+    }
+    throw new Error(`check failed: ${name}: did not reject`)
+}
+
+const text = (bytes) => newStringFromUTF8(bytes)
+
+async function readAll(conn) {
+    let chunks = ''
+    while (true) {
+        const d = await conn.read(5000)
+        if (d.byteLength === 0) return chunks
+        chunks += text(d)
+    }
+}
+
+async function tcp() {
+    const server = new net.WasiTcpServer(`${host}:0`)
+    const addr = server.local()
+    check('server.local', addr.startsWith(host + ':') && !addr.endsWith(':0'), addr)
+    const accepted = server.accept(5000)
+    const client = await net.connect(addr, 5000)
+    const conn = await accepted
+    check('connect/accept addresses', client.peer() === addr && conn.local() === addr && conn.peer() === client.local())
+    client.write('str|')
+    client.write(new TextEncoder().encode('u8|'))
+    client.write(new TextEncoder().encode('ab|').buffer)
+    client.write(new DataView(new TextEncoder().encode('xdvx').buffer, 1, 2))
+    client.close()
+    check('write kinds, close, read to EOF', (await readAll(conn)) === 'str|u8|ab|dv')
+    check('read after EOF is empty', (await conn.read()).byteLength === 0)
+    await rejects('write after close throws', (async () => client.write('late'))(), /write to .*closed/)
+    const idle = await net.WasiTcpConn.connect(addr)
+    const idlePeer = await server.accept()
+    await rejects('read timeout names the peer', idle.read(50), new RegExp(`^read from ${addr}: timed out after 50 ms$`))
+    idlePeer.write('after timeout')
+    check('read works after a timeout', text(await idle.read(5000)) === 'after timeout')
+    await rejects('accept timeout names the address', server.accept(30), new RegExp(`^accept on ${addr}: timed out after 30 ms$`))
+    await rejects('connect refused names the address', net.connect(`${host}:${closedPort}`), new RegExp(`^connect to ${host}:${closedPort}: `))
+    await rejects('connect to a bad address', net.connect('not an address'), /^connect to not an address: /)
+    let thrown = ''
+    try { new net.WasiTcpServer(addr) } catch (e) { thrown = e.message }
+    check('listen on a busy address throws', thrown.startsWith(`listen on ${addr}: `), thrown)
+    try { client.read('soon') } catch (e) { thrown = e.message }
+    check('bad timeout is a TypeError', /timeout must be a number/.test(thrown), thrown)
+    server.close()
+    await rejects('accept after close', server.accept(), /server is closed/)
+}
+
+function codec() {
+    const buf = new http.Buffer()
+    check('parseRequest incomplete is undefined', buf.parseRequest() === undefined)
+    buf.append('POST /a?b=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel')
+    check('partial body is undefined', buf.parseRequest() === undefined)
+    buf.append('loGET /two HTTP/1.1\r\nHost: x\r\n\r\n')
+    const first = buf.parseRequest()
+    check('request fields', first instanceof http.WasiRequest && first.method === 'POST' && first.uri === '/a?b=1' &&
+        first.version === 'HTTP/1.1' && first.headers.host === 'x' && text(first.body) === 'hello')
+    const second = buf.parseRequest()
+    check('pipelined request', second.uri === '/two' && second.body.byteLength === 0 && buf.length === 0)
+    buf.append('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n')
+    let thrown = ''
+    try { buf.parseRequest() } catch (e) { thrown = e.message }
+    check('conflicting framing throws', /^parseRequest: .*Transfer-Encoding and Content-Length/.test(thrown), thrown)
+
+    const req = new http.WasiRequest()
+    req.method = 'put'
+    req.uri = '/up'
+    req.headers = { 'Host': 'h', 'X-N': 7 }
+    req.setHeader('x-extra', 'e')
+    req.body = new Uint8Array([104, 105])
+    const wire = text(req.encode())
+    check('request encode', wire.startsWith('PUT /up HTTP/1.1\r\n') && /\r\nx-n: 7\r\n/i.test(wire) &&
+        /\r\ncontent-length: 2\r\n/.test(wire) && wire.endsWith('\r\n\r\nhi') && req.getHeader('X-EXTRA') === 'e', JSON.stringify(wire))
+    req.headers = { 'bad header': 'x' }
+    try { req.encode() } catch (e) { thrown = e.message }
+    check('invalid header name throws', /`bad header` is not a valid header name/.test(thrown), thrown)
+
+    const resp = new http.WasiResponse()
+    resp.status = 404
+    resp.headers = { 'Content-Type': 'text/plain' }
+    const encoded = resp.encode('gone')
+    const back = new http.Buffer(encoded).parseResponse()
+    check('response encode/parse', back instanceof http.WasiResponse && back.status === 404 && back.statusText === 'Not Found' &&
+        back.headers['content-type'] === 'text/plain' && text(back.body) === 'gone' && back.bodyLength === 4)
+    const chunked = new http.Buffer()
+    chunked.append('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n')
+    check('chunked response incomplete', chunked.parseResponse() === undefined)
+    chunked.append('2\r\nde\r\n0\r\n\r\n')
+    const whole = chunked.parseResponse()
+    check('chunked response decoded', text(whole.body) === 'abcde' && whole.bodyLength === 5 && chunked.length === 5)
+    const untilClose = new http.Buffer()
+    untilClose.append('HTTP/1.0 200 OK\r\n\r\nrest')
+    check('close-framed response waits for EOF', untilClose.parseResponse() === undefined)
+    untilClose.append(new ArrayBuffer(0))
+    check('close-framed response at EOF', text(untilClose.parseResponse().body) === 'rest')
+}
+
+async function fetches() {
+    // A chunked response from a server written with wasi_net, and an echo of the request.
+    const server = new net.WasiTcpServer(`${host}:0`)
+    const addr = server.local()
+    ;(async () => {
+        for (let i = 0; i < 2; i++) {
+            const conn = await server.accept()
+            const buf = new http.Buffer()
+            let req
+            while (!(req = buf.parseRequest())) buf.append(await conn.read())
+            if (req.uri === '/chunked') {
+                conn.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n')
+                conn.write('5\r\nhello\r\n')
+                setTimeout(() => { conn.write('6\r\n world\r\n0\r\n\r\n'); conn.close() }, 20)
+            } else {
+                const resp = new http.WasiResponse()
+                resp.headers = { 'Content-Type': 'application/json', 'Connection': 'close' }
+                conn.write(resp.encode(JSON.stringify({ method: req.method, type: req.headers['content-type'], body: text(req.body) })))
+                conn.close()
+            }
+        }
+    })()
+    const chunked = await fetch(`http://${addr}/chunked`)
+    check('fetch chunked', chunked.status === 200 && chunked.ok && (await chunked.text()) === 'hello world')
+    const posted = await fetch(`http://${addr}/json`, { method: 'POST', headers: { 'Content-Type': 'text/x' }, body: 'payload' })
+    const json = await posted.json()
+    check('fetch POST json', json.method === 'POST' && json.type === 'text/x' && json.body === 'payload' &&
+        posted.headers['content-type'] === 'application/json', JSON.stringify(json))
+    check('fetch arrayBuffer', (await posted.arrayBuffer()).byteLength > 0)
+    await rejects('fetch refused names method and url', fetch(`http://${host}:${closedPort}/x`), new RegExp(`^fetch GET http://${host}:${closedPort}/x: `))
+    server.close()
+}
+
+async function timers() {
+    const order = []
+    const t = setTimeout(() => order.push('cleared'), 10)
+    setTimeout((a, b) => order.push(a + b), 30, 'late', '!')
+    setTimeout(() => order.push('early'), 5)
+    clearTimeout(t)
+    // A cleared long timer must not keep the script alive (the test bounds the run time).
+    clearTimeout(setTimeout(() => order.push('never'), 600000))
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    check('timers order and clearTimeout', order.join(',') === 'early,late!', order.join(','))
+}
+
+function globals() {
+    const bytes = new TextEncoder().encode('héllo')
+    check('TextEncoder', bytes instanceof Uint8Array && bytes.length === 6)
+    check('TextDecoder', new TextDecoder().decode(bytes) === 'héllo' && new TextDecoder('utf-8').encoding === 'utf-8')
+    check('newStringFromUTF8 replaces invalid bytes', newStringFromUTF8(new Uint8Array([0x61, 0xff])) === 'a\ufffd')
+    console.log('console.log', { a: 1 }, [1, 'x'], null, undefined, 1.5)
+    console.error('to stderr')
+}
+
+globals()
+codec()
+await tcp()
+await fetches()
+await timers()
+print('all done')
