@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Sets up cargo-wasock on a machine that has a Rust toolchain: adds the WASI target,
 # installs the `cargo-wasock` binary from this checkout, and checks the result.
-# Everything comes from crates.io; nothing else is downloaded.
+# Everything comes from crates.io, and from apt for JavaScript apps' C toolchain.
 #
-# usage: ./install.sh [--no-embedded] [--debug]
+# usage: ./install.sh [--no-embedded] [--debug] [--no-js]
 #   --no-embedded  build the CLI without the embedded engine (WasmEdge must then be installed)
 #   --debug        install a debug build (faster to compile, slower engine)
+#   --no-js        skip the C toolchain JavaScript apps need (clang, wasi-libc; apt only)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 install_flags=(--locked)
+with_js=true
 for arg in "$@"; do
   case "$arg" in
     --no-embedded) install_flags+=(--no-default-features) ;;
     --debug) install_flags+=(--debug) ;;
-    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-js) with_js=false ;;
+    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown option \`$arg\`" >&2
        echo "help: run \`./install.sh --help\` to see the options" >&2
        exit 2 ;;
@@ -43,6 +46,29 @@ else
   [ -d "$sysroot/lib/rustlib/$target" ] ||
     fail "the $target target is missing and rustup is not installed" \
          "install the $target standard library for your toolchain, or install rustup and run \`rustup target add $target\`"
+fi
+
+# JavaScript apps (`cargo wasock run --js`) run on a QuickJS runtime the CLI builds for wasm
+# once; QuickJS is C, compiled with clang against wasi-libc. Debian/Ubuntu package them.
+js_packages="clang-19 lld-19 llvm-19 wasi-libc"
+js_toolchain_present() {
+  command -v clang-19 >/dev/null 2>&1 && command -v llvm-ar-19 >/dev/null 2>&1 &&
+    [ -f /usr/include/wasm32-wasi/stdlib.h ] && [ -f /usr/lib/wasm32-wasi/libc.a ]
+}
+if [ "$with_js" = true ]; then
+  if js_toolchain_present; then
+    step "C toolchain for JavaScript apps is installed ($js_packages)"
+  elif command -v apt-get >/dev/null 2>&1; then
+    as_root=()
+    [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && as_root=(sudo)
+    step "installing the C toolchain for JavaScript apps: ${as_root[*]} apt-get install -y $js_packages"
+    if ! { "${as_root[@]}" apt-get update -qq &&
+           DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq $js_packages >/dev/null; }; then
+      step "note: could not install $js_packages; Rust apps are unaffected, JavaScript apps need them (\`cargo wasock doctor\` shows the fix)"
+    fi
+  else
+    step "note: JavaScript apps need clang, llvm-ar and wasi-libc; install them with your package manager (\`cargo wasock doctor\` checks)"
+  fi
 fi
 
 step "installing cargo-wasock: cargo install --path cli ${install_flags[*]}"

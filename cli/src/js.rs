@@ -51,9 +51,31 @@ pub struct Toolchain {
     pub lib: PathBuf,
 }
 
-/// The command that installs the toolchain, for `help:` lines.
+/// The command that installs the toolchain: apt where it exists, else what to look for.
+pub fn install_command() -> String {
+    if which::which("apt-get").is_ok() {
+        format!("sudo apt-get update && sudo apt-get install -y {APT_PACKAGES}")
+    } else {
+        "install clang (18 or later), llvm-ar and wasi-libc (headers in /usr/include/wasm32-wasi, libc.a in /usr/lib/wasm32-wasi) with your system's package manager".into()
+    }
+}
+
+/// The `help:` line of a missing toolchain.
 pub fn install_help() -> String {
-    format!("install the C toolchain for wasm: `sudo apt-get install -y {APT_PACKAGES}` (Debian/Ubuntu; run `apt-get update` first on a fresh machine)")
+    format!("install the C toolchain for wasm: {}", install_command())
+}
+
+/// `doctor`'s line: what was found, or what is missing.
+pub fn doctor_check() -> Result<String, String> {
+    match find_toolchain() {
+        Ok(found) => Ok(format!(
+            "{}, {}, wasi-libc ({}) — for `run --js`",
+            found.clang.display(),
+            found.ar.display(),
+            found.include.display()
+        )),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// Finds clang, llvm-ar and wasi-libc; the error names what is missing.

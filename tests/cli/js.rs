@@ -359,3 +359,33 @@ fn js_http_echo_serves_1000_connections_at_once() {
     }
     drop(app);
 }
+
+#[test]
+fn doctor_checks_the_js_toolchain_and_prints_the_apt_fix() {
+    let sandbox = Sandbox::new();
+    // Found: CI and install.sh install the packages.
+    let output = sandbox.cmd().arg("doctor").output().expect("run doctor");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("✓ JS toolchain     "), "{stdout}");
+    assert!(stdout.contains("wasi-libc (/usr/include/wasm32-wasi)"), "{stdout}");
+
+    // Missing: a PATH with no clang, where apt-get exists.
+    let apt = sandbox.bin().join("apt-get");
+    std::fs::write(&apt, "#!/bin/sh\nexit 0\n").expect("write apt-get");
+    crate::support::make_executable(&apt);
+    let output = sandbox
+        .cmd()
+        .env("PATH", sandbox.bin())
+        .arg("doctor")
+        .output()
+        .expect("run doctor");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("✗ JS toolchain     building the JavaScript runtime needs a C toolchain for wasm; missing: clang (clang-19), llvm-ar (llvm-19) (optional)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fix: sudo apt-get update && sudo apt-get install -y clang-19 lld-19 llvm-19 wasi-libc"),
+        "{stdout}"
+    );
+}

@@ -13,7 +13,8 @@ use crate::wasmedge;
 #[derive(Args, Debug)]
 #[command(
     about = "Check the tools cargo-wasock needs",
-    long_about = "Check cargo, rustup, the WASI target, WasmEdge and the embedded engine.\n\n\
+    long_about = "Check cargo, rustup, the WASI target, WasmEdge, the embedded engine and the C \
+toolchain JavaScript apps are built with.\n\n\
 Each line is ✓ or ✗; every ✗ comes with the command that fixes it. The exit status is non-zero \
 when something required is missing: cargo and the WASI target always, and a runtime (WasmEdge \
 or the embedded engine).",
@@ -94,6 +95,13 @@ pub fn run(_args: DoctorArgs, _printer: &Printer) -> anyhow::Result<i32> {
         detail: embedded,
         fix: "cargo install --path cli --locked   (default features include the engine)".into(),
         required: !has_wasmedge,
+    });
+
+    checks.push(Check {
+        name: "JS toolchain",
+        detail: crate::js::doctor_check(),
+        fix: crate::js::install_command(),
+        required: false,
     });
 
     let mut missing_required = false;
