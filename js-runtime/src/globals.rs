@@ -1,5 +1,6 @@
 //! The globals every script gets: `print`, `console.log`/`info`/`warn`/`error`,
-//! `newStringFromUTF8`, `setTimeout`/`clearTimeout`, `TextEncoder`/`TextDecoder`.
+//! `newStringFromUTF8`, `setTimeout`/`clearTimeout`, `TextEncoder`/`TextDecoder`, and a
+//! small `process` (`env`, `argv`, `exit(code)`) so apps can read `PORT` as Node apps do.
 //!
 //! `print` and `console.log`/`info` write one line to stdout, `console.warn`/`error` to
 //! stderr: the arguments formatted and joined by spaces (strings as they are, plain objects
@@ -36,9 +37,24 @@ pub fn install(ctx: &Ctx<'_>) -> Result<()> {
     globals.set("newStringFromUTF8", Func::from(new_string_from_utf8))?;
     globals.set("setTimeout", Func::from(set_timeout))?;
     globals.set("clearTimeout", Func::from(clear_timeout))?;
+    let process = Object::new(ctx.clone())?;
+    let env = Object::new(ctx.clone())?;
+    for (key, value) in std::env::vars_os() {
+        env.set(key.to_string_lossy().as_ref(), value.to_string_lossy().as_ref())?;
+    }
+    process.set("env", env)?;
+    process.set("argv", std::env::args().collect::<Vec<_>>())?;
+    process.set("exit", Func::from(exit))?;
+    globals.set("process", process)?;
     Class::<TextEncoder>::define(&globals)?;
     Class::<TextDecoder>::define(&globals)?;
     Ok(())
+}
+
+/// `process.exit(code = 0)`: ends the script at once with `code` (stdout flushed).
+fn exit(code: Opt<i32>) {
+    let _ = std::io::stdout().flush();
+    std::process::exit(code.0.unwrap_or(0))
 }
 
 /// One value as `print` shows it.
