@@ -152,6 +152,43 @@ fn source_files() -> Vec<(PathBuf, &'static [u8])> {
     files
 }
 
+/// Where the JS runtime goes inside a project made from a `js-*` template.
+pub fn vendor_dir() -> String {
+    format!("vendor/wasock-js-{}", js_version())
+}
+
+/// The version of the embedded `wasock-js`, from its manifest's `version = "..."` line.
+fn js_version() -> &'static str {
+    JS_MANIFEST
+        .lines()
+        .find_map(|line| line.strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or("0.0.0")
+}
+
+/// The runtime's files as vendored into a project, by path inside its folder: the manifest
+/// (its `wasock` path pointing at the project's `wasock_dir`, relative to the project) and
+/// `src/`.
+pub fn vendored_files(wasock_dir: &str) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
+    const OWN_PATH: &str = r#"wasock = { path = "../runtime-lib" }"#;
+    anyhow::ensure!(
+        JS_MANIFEST.contains(OWN_PATH),
+        "the embedded js-runtime/Cargo.toml has no `{OWN_PATH}` line to point at the vendored wasock"
+    );
+    let sibling = Path::new(wasock_dir)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .context("the vendored wasock folder has no name")?;
+    let manifest = JS_MANIFEST.replace(OWN_PATH, &format!(r#"wasock = {{ path = "../{sibling}" }}"#));
+    let mut files = vec![(PathBuf::from("Cargo.toml"), manifest.into_bytes())];
+    for (path, contents) in source_files() {
+        if let Ok(relative) = path.strip_prefix("js-runtime/src") {
+            files.push((Path::new("src").join(relative), contents.to_vec()));
+        }
+    }
+    Ok(files)
+}
+
 /// A short hash of the sources: a changed runtime gets a new module even within a version.
 fn source_key(files: &[(PathBuf, &[u8])]) -> String {
     let mut hasher = Sha256::new();

@@ -32,6 +32,8 @@ pub struct Template {
     pub name: String,
     pub description: String,
     pub aliases: Vec<String>,
+    /// A JavaScript app: its project also vendors the JS runtime (`wasock-js`).
+    pub js: bool,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +41,8 @@ struct TemplateManifest {
     description: String,
     #[serde(default)]
     aliases: Vec<String>,
+    #[serde(default)]
+    js: bool,
 }
 
 /// All templates, sorted by name.
@@ -65,6 +69,7 @@ pub fn templates() -> anyhow::Result<Vec<Template>> {
             name,
             description: manifest.description,
             aliases: manifest.aliases,
+            js: manifest.js,
         });
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
@@ -350,6 +355,7 @@ fn render(project: &NewProject) -> anyhow::Result<BTreeMap<PathBuf, Vec<u8>>> {
         "template": project.template.name,
         "wasock_version": version,
         "wasock_dir": vendor,
+        "wasock_js_dir": crate::js::vendor_dir(),
         "cli_version": env!("CARGO_PKG_VERSION"),
     });
     let mut handlebars = handlebars::Handlebars::new();
@@ -387,9 +393,15 @@ fn render(project: &NewProject) -> anyhow::Result<BTreeMap<PathBuf, Vec<u8>>> {
         bail!("template `{}` has no files", project.template.name);
     }
 
-    let vendor = PathBuf::from(vendor);
+    let vendor_path = PathBuf::from(&vendor);
     for (path, contents) in runtime_library_files() {
-        files.insert(vendor.join(path), contents.to_vec());
+        files.insert(vendor_path.join(path), contents.to_vec());
+    }
+    if project.template.js {
+        let js_vendor = PathBuf::from(crate::js::vendor_dir());
+        for (path, contents) in crate::js::vendored_files(&vendor)? {
+            files.insert(js_vendor.join(path), contents);
+        }
     }
     Ok(files)
 }

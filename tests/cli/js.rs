@@ -195,27 +195,31 @@ fn reference_tcp_echo_scripts_echo_each_read() {
     }
 }
 
-/// A one-shot HTTP server on 127.0.0.2 answering like the docs' remote server; the
-/// request it saw.
-fn one_response_server(body: &'static str) -> (u16, std::thread::JoinHandle<String>) {
+/// An HTTP server on 127.0.0.2 answering `count` connections, one request each, like the
+/// docs' remote server; the requests it saw.
+fn response_server(count: usize, body: &'static str) -> (u16, std::thread::JoinHandle<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
     let port = listener.local_addr().expect("addr").port();
     let handle = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().expect("accept");
-        stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
-        let mut request = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = stream.read(&mut chunk).expect("read request");
-            assert!(n > 0, "the client closed before its request");
-            request.extend_from_slice(&chunk[..n]);
+        let mut seen = Vec::new();
+        for _ in 0..count {
+            let (mut stream, _) = listener.accept().expect("accept");
+            stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut chunk).expect("read request");
+                assert!(n > 0, "the client closed before its request");
+                request.extend_from_slice(&chunk[..n]);
+            }
+            // Head first, body after a pause: the client's parse loop must wait for the body.
+            write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len())
+                .expect("head");
+            std::thread::sleep(Duration::from_millis(100));
+            stream.write_all(body.as_bytes()).expect("body");
+            seen.push(String::from_utf8_lossy(&request).into_owned());
         }
-        // Head first, body after a pause: the client's parse loop must wait for the body.
-        write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len())
-            .expect("head");
-        std::thread::sleep(Duration::from_millis(100));
-        stream.write_all(body.as_bytes()).expect("body");
-        String::from_utf8_lossy(&request).into_owned()
+        seen
     });
     (port, handle)
 }
@@ -225,7 +229,7 @@ fn reference_clients_get_from_a_local_server() {
     const BODY: &str = "{\n  \"args\": {\n    \"a\": \"123\"\n  }\n}";
     for variant in ["003", "004"] {
         let sandbox = Sandbox::new();
-        let (port, server) = one_response_server(BODY);
+        let (port, server) = response_server(1, BODY);
         let name = format!("{variant}_wasi_http_client.js");
         script_in(&sandbox, &js_fixture(&format!("reference/{name}")), &name, |text| {
             text.replace("152.136.235.225:80", &format!("127.0.0.2:{port}"))
@@ -238,7 +242,7 @@ fn reference_clients_get_from_a_local_server() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{variant}: {}\n{stdout}", String::from_utf8_lossy(&output.stderr));
         assert_eq!(stdout, format!("wait get\nresp.body\n{BODY}\nget end\n"), "{variant}");
-        let request = server.join().expect("server thread");
+        let request = server.join().expect("server thread").remove(0);
         assert!(request.starts_with("GET /get?a=123 HTTP/1.1\r\n"), "{variant}: {request}");
         assert!(request.to_ascii_lowercase().contains("\r\nhost: 127.0.0.2\r\n"), "{variant}: {request}");
     }
@@ -388,4 +392,74 @@ fn doctor_checks_the_js_toolchain_and_prints_the_apt_fix() {
         stdout.contains("fix: sudo apt-get update && sudo apt-get install -y clang-19 lld-19 llvm-19 wasi-libc"),
         "{stdout}"
     );
+}
+
+/// `cargo wasock new NAME --template TEMPLATE` in the sandbox; the project's path.
+fn new_js_project(sandbox: &Sandbox, name: &str, template: &str) -> PathBuf {
+    let output = sandbox
+        .cmd()
+        .args(["new", name, "--template", template])
+        .output()
+        .expect("run new");
+    assert!(output.status.success(), "new --template {template}: {}", String::from_utf8_lossy(&output.stderr));
+    let project = sandbox.work().join(name);
+    for file in ["src/main.rs", "src/main.js", ".cargo/config.toml", "vendor/wasock-js-0.1.0/src/lib.rs"] {
+        assert!(project.join(file).is_file(), "{template}: {file} missing");
+    }
+    project
+}
+
+/// `cargo wasock run --release --runtime embedded --aot` in `project`, sharing the tests'
+/// target directory.
+fn template_run(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> Command {
+    let mut command = sandbox.std_cmd();
+    command
+        .current_dir(project)
+        .args(["run", "--release", "--runtime", "embedded", "--aot", "--target-dir"])
+        .arg(crate::support::shared_target_dir())
+        .args(extra);
+    command
+}
+
+fn assert_no_warnings(template: &str, stderr: &str) {
+    assert!(!stderr.contains("warning"), "build of {template} has warnings:\n{stderr}");
+}
+
+#[test]
+fn js_templates_build_without_warnings_and_run_on_the_engine() {
+    let sandbox = Sandbox::new();
+
+    let project = new_js_project(&sandbox, "web", "js-http");
+    let port = free_port();
+    let app = start(template_run(&sandbox, &project, &["--port", &port.to_string()]), port);
+    let reply = exchange(port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\nname=WasmEdge", response_complete);
+    assert_eq!(body_of(&reply), b"echo: name=WasmEdge");
+    assert_no_warnings("js-http", &app.stderr());
+    drop(app);
+
+    let project = new_js_project(&sandbox, "echo", "js-echo");
+    let port = free_port();
+    let app = start(template_run(&sandbox, &project, &["--port", &port.to_string()]), port);
+    let mut stream = connect(port);
+    stream.write_all(b"hello").expect("send");
+    let mut reply = [0u8; 64];
+    let n = stream.read(&mut reply).expect("echo");
+    assert_eq!(&reply[..n], b"echo:hello");
+    assert_no_warnings("js-echo", &app.stderr());
+    drop(app);
+
+    let project = new_js_project(&sandbox, "fetcher", "js-client");
+    const BODY: &str = "from the test";
+    let (port, server) = response_server(2, BODY);
+    let _build = build_lock();
+    let output = template_run(&sandbox, &project, &["--env", &format!("URL=http://127.0.0.2:{port}/x")])
+        .output()
+        .expect("run the client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert_no_warnings("js-client", &stderr);
+    assert_eq!(stdout, format!("fetch: 200 OK\n{BODY}\nwasi_net: 200 OK, {} bytes\n", BODY.len()));
+    let seen = server.join().expect("server thread");
+    assert!(seen.iter().all(|request| request.starts_with("GET /x HTTP/1.1\r\n")), "{seen:?}");
 }
