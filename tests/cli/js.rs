@@ -328,7 +328,8 @@ fn missing_script_is_a_clear_error() {
 fn js_http_echo_serves_1000_connections_at_once() {
     let sandbox = Sandbox::new();
     let port = free_port();
-    let script = repo_root().join("templates/js-http/files/src/main.js");
+    // The js-http template's script, run as a file by the runtime module.
+    let script = new_js_project(&sandbox, "web", "js-http").join("src/main.js");
     let app = start(
         js_command(&sandbox, script.parent().unwrap(), "main.js", &["--port", &port.to_string()], &[]),
         port,
