@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Benchmark JavaScript apps: the `js-http` template app (HTTP echo in JS) on the embedded
+# engine, on WasmEdge AOT when installed, the same echo on Node.js's `http` module, and the
+# Rust `poll` template app on the embedded engine, each with wrk at 50 connections. Then a
+# JS app's cold start (precompiled: launch until its port accepts, median of 5) and the
+# module sizes.
+#
+# Usage: scripts/bench-js.sh [SECONDS_PER_RUN]   (default 5)
+# Needs: cargo, the wasm32-wasip1 target, clang-19/llvm-19/wasi-libc, wrk, node.
+# WASOCK_CLI=path uses that cargo-wasock instead of building a release one.
+# Uses CARGO_TARGET_DIR when set. A measurement, not a test: it asserts nothing about speed.
+set -euo pipefail
+
+DURATION="${1:-5}"
+CONNS=50
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+WORK="$(mktemp -d)"
+PIDS=()
+
+cleanup() {
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in wrk node; do
+    command -v "$tool" >/dev/null || { echo "error: $tool is not installed; help: apt-get install $tool" >&2; exit 1; }
+done
+
+if [ -n "${WASOCK_CLI:-}" ]; then
+    CLI="$WASOCK_CLI"
+else
+    echo "building cargo-wasock (release)..." >&2
+    cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
+    CLI="$TARGET_DIR/release/cargo-wasock"
+fi
+APP_TARGET="$TARGET_DIR/bench-apps"
+
+echo "generating and building the js-http and poll apps (release, wasm32-wasip1)..." >&2
+(cd "$WORK" && "$CLI" new jsapp --template js-http >/dev/null 2>&1 && "$CLI" new pollapp --template poll >/dev/null 2>&1)
+for app in jsapp pollapp; do
+    (cd "$WORK/$app" && cargo build --quiet --release --target wasm32-wasip1 --target-dir "$APP_TARGET")
+done
+JS_WASM="$APP_TARGET/wasm32-wasip1/release/jsapp.wasm"
+POLL_WASM="$APP_TARGET/wasm32-wasip1/release/pollapp.wasm"
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits until 127.0.0.1:port accepts; fails if `pid` exits first.
+wait_port() {
+    local port="$1" pid="$2"
+    for _ in $(seq 1 3000); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        kill -0 "$pid" 2>/dev/null || { echo "error: the app exited before listening" >&2; return 1; }
+        sleep 0.01
+    done
+    echo "error: port $port never opened" >&2
+    return 1
+}
+
+# "<req/s> <p99 in ms>" from one wrk run.
+measure() {
+    local port="$1"
+    wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$port/" 2>/dev/null | awk '
+        /Requests\/sec:/ { rps = $2 }
+        $1 == "99%" {
+            value = $2
+            if (value ~ /us$/) { sub(/us$/, "", value); p99 = value / 1000 }
+            else if (value ~ /ms$/) { sub(/ms$/, "", value); p99 = value }
+            else if (value ~ /s$/) { sub(/s$/, "", value); p99 = value * 1000 }
+        }
+        END { printf "%s %.3f\n", (rps == "" ? 0 : rps), p99 }'
+}
+
+declare -A RPS P99
+NAMES=()
+
+run_one() {
+    local name="$1" port="$2"; shift 2
+    "$@" >/dev/null 2>"$WORK/$name.log" &
+    local pid=$!
+    PIDS+=("$pid")
+    if ! wait_port "$port" "$pid"; then
+        cat "$WORK/$name.log" >&2
+        return 1
+    fi
+    # The echo must answer as expected before it is measured.
+    local reply
+    reply="$(curl -s -m 10 -d x "http://127.0.0.1:$port/")"
+    [ "$reply" = "echo: x" ] || { echo "error: $name answered \`$reply\`" >&2; return 1; }
+    NAMES+=("$name")
+    read -r rps p99 < <(measure "$port")
+    RPS["$name"]="$rps"
+    P99["$name"]="$p99"
+    echo "  $name c=$CONNS: $rps req/s, p99 $p99 ms" >&2
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+echo "js-http on the embedded engine..." >&2
+PORT="$(free_port)"
+run_one js-engine "$PORT" "$CLI" run --runtime embedded --aot --wasm "$JS_WASM" --port "$PORT"
+
+if command -v wasmedge >/dev/null; then
+    echo "js-http on WasmEdge AOT..." >&2
+    wasmedge compile "$JS_WASM" "$WORK/jsapp.aot.wasm" >/dev/null
+    PORT="$(free_port)"
+    run_one js-wasmedge-aot "$PORT" wasmedge --run-mode=aot --env "PORT=$PORT" "$WORK/jsapp.aot.wasm"
+else
+    echo "js-http on WasmEdge AOT: skipped (wasmedge is not installed)" >&2
+fi
+
+echo "the same echo on Node.js's http module..." >&2
+cat >"$WORK/echo.mjs" <<'EOF'
+import http from 'node:http'
+http.createServer((request, response) => {
+    const chunks = []
+    request.on('data', (chunk) => chunks.push(chunk))
+    request.on('end', () => {
+        response.setHeader('content-type', 'text/plain')
+        response.end('echo: ' + Buffer.concat(chunks).toString('utf8'))
+    })
+}).listen(Number(process.env.PORT), '0.0.0.0')
+EOF
+PORT="$(free_port)"
+run_one node "$PORT" env "PORT=$PORT" node "$WORK/echo.mjs"
+
+echo "the Rust poll app on the embedded engine..." >&2
+PORT="$(free_port)"
+run_one poll-engine "$PORT" "$CLI" run --runtime embedded --aot --wasm "$POLL_WASM" --port "$PORT"
+
+echo "cold start of the js-http app (precompiled)..." >&2
+STARTS=()
+for _ in 1 2 3 4 5; do
+    PORT="$(free_port)"
+    started=$(date +%s%N)
+    "$CLI" run --runtime embedded --aot --wasm "$JS_WASM" --port "$PORT" >/dev/null 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    wait_port "$PORT" "$pid"
+    STARTS+=($(( ($(date +%s%N) - started) / 1000000 )))
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+done
+COLD_MS="$(printf '%s\n' "${STARTS[@]}" | sort -n | sed -n 3p)"
+
+size_mib() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
+CWASM="$(ls -S "$(dirname "$JS_WASM")/wasock/"*.cwasm 2>/dev/null | head -1 || true)"
+
+echo
+printf "%-18s %12s %10s %14s\n" app "req/s" "p99 (ms)" "vs node"
+for name in "${NAMES[@]}"; do
+    ratio="$(awk -v a="${RPS[$name]}" -v b="${RPS[node]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"
+    printf "%-18s %12s %10s %14s\n" "$name" "${RPS[$name]}" "${P99[$name]}" "$ratio"
+done
+echo
+echo "cold start, js-http on the engine (precompiled; launch until the port accepts): median ${COLD_MS} ms of ${STARTS[*]}"
+echo "module sizes: jsapp.wasm $(size_mib "$JS_WASM"), pollapp.wasm $(size_mib "$POLL_WASM")${CWASM:+, precompiled jsapp $(size_mib "$CWASM")}"
+echo "($DURATION s per wrk run at $CONNS connections, 2 threads)"
