@@ -464,3 +464,25 @@ fn js_templates_build_without_warnings_and_run_on_the_engine() {
     let seen = server.join().expect("server thread");
     assert!(seen.iter().all(|request| request.starts_with("GET /x HTTP/1.1\r\n")), "{seen:?}");
 }
+
+#[test]
+fn run_js_on_wasmedge_maps_the_scripts_directory_as_dot_and_passes_the_script_first() {
+    let sandbox = Sandbox::new();
+    let fake = sandbox.fake_wasmedge("0.17.1");
+    let scripts = sandbox.work().join("scripts");
+    std::fs::create_dir_all(&scripts).expect("create scripts dir");
+    std::fs::write(scripts.join("app.js"), "print('hi')\n").expect("write script");
+    let _build = build_lock();
+    let output = sandbox
+        .std_cmd()
+        .env("XDG_CACHE_HOME", shared_cache())
+        .args(["run", "--runtime", "wasmedge", "--js", "scripts/app.js", "--env", "K=V", "--", "a1", "a2"])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let run = fake.work_invocations().pop().expect("wasmedge ran");
+    // wasmedge [--dir GUEST:HOST]... [--env K=V]... MODULE ARGS...: the docs' command.
+    assert_eq!(run[..4], [format!("--dir"), format!(".:{}", scripts.display()), "--env".into(), "K=V".into()], "{run:?}");
+    assert!(run[4].ends_with("/wasock-js.wasm") && run[4].starts_with(&shared_cache().display().to_string()), "{run:?}");
+    assert_eq!(run[5..], ["app.js", "a1", "a2"], "{run:?}");
+}
