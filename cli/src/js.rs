@@ -93,7 +93,9 @@ pub fn find_toolchain() -> anyhow::Result<Toolchain> {
         missing.push("llvm-ar (llvm-19)".to_string());
     }
     if !include.join("stdlib.h").is_file() || !lib.join("libc.a").is_file() {
-        missing.push(format!("wasi-libc (`{WASI_LIBC_INCLUDE}`, `{WASI_LIBC_LIB}`)"));
+        missing.push(format!(
+            "wasi-libc (`{WASI_LIBC_INCLUDE}`, `{WASI_LIBC_LIB}`)"
+        ));
     }
     match (clang, ar, missing.is_empty()) {
         (Some(clang), Some(ar), true) => Ok(Toolchain {
@@ -114,7 +116,8 @@ pub fn find_toolchain() -> anyhow::Result<Toolchain> {
 
 /// `$XDG_CACHE_HOME/cargo-wasock`, else `~/.cache/cargo-wasock`.
 pub fn cache_root() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|dir| Path::new(dir).is_absolute()) {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|dir| Path::new(dir).is_absolute())
+    {
         return Ok(PathBuf::from(dir).join("cargo-wasock"));
     }
     match std::env::var_os("HOME").filter(|home| !home.is_empty()) {
@@ -130,8 +133,14 @@ pub fn cache_root() -> anyhow::Result<PathBuf> {
 /// `js-runtime/...` and `runtime-lib/...` (the path dependency `../runtime-lib`).
 fn source_files() -> Vec<(PathBuf, &'static [u8])> {
     let mut files = vec![
-        (PathBuf::from("js-runtime/Cargo.toml"), JS_MANIFEST.as_bytes()),
-        (PathBuf::from("js-runtime/Cargo.lock"), JS_LOCKFILE.as_bytes()),
+        (
+            PathBuf::from("js-runtime/Cargo.toml"),
+            JS_MANIFEST.as_bytes(),
+        ),
+        (
+            PathBuf::from("js-runtime/Cargo.lock"),
+            JS_LOCKFILE.as_bytes(),
+        ),
     ];
     let mut stack = vec![&JS_SOURCES];
     while let Some(dir) = stack.pop() {
@@ -179,7 +188,10 @@ pub fn vendored_files(wasock_dir: &str) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .context("the vendored wasock folder has no name")?;
-    let manifest = JS_MANIFEST.replace(OWN_PATH, &format!(r#"wasock = {{ path = "../{sibling}" }}"#));
+    let manifest = JS_MANIFEST.replace(
+        OWN_PATH,
+        &format!(r#"wasock = {{ path = "../{sibling}" }}"#),
+    );
     let mut files = vec![(PathBuf::from("Cargo.toml"), manifest.into_bytes())];
     for (path, contents) in source_files() {
         if let Ok(relative) = path.strip_prefix("js-runtime/src") {
@@ -199,14 +211,21 @@ fn source_key(files: &[(PathBuf, &[u8])]) -> String {
         hasher.update(contents);
     }
     let digest = hasher.finalize();
-    digest[..8].iter().map(|byte| format!("{byte:02x}")).collect()
+    digest[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// The runtime module, built into the cache first if this version has none yet.
 pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
     let files = source_files();
     let root = cache_root()?.join("js-runtime");
-    let version_dir = root.join(format!("{}-{}", env!("CARGO_PKG_VERSION"), source_key(&files)));
+    let version_dir = root.join(format!(
+        "{}-{}",
+        env!("CARGO_PKG_VERSION"),
+        source_key(&files)
+    ));
     let module = version_dir.join(MODULE_NAME);
     if module.is_file() {
         printer.verbose(format!("JavaScript runtime: {}", module.display()));
@@ -215,7 +234,10 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
     let toolchain = find_toolchain()?;
     printer.status(
         "Building",
-        format!("the JavaScript runtime (once per cargo-wasock version) into {}", version_dir.display()),
+        format!(
+            "the JavaScript runtime (once per cargo-wasock version) into {}",
+            version_dir.display()
+        ),
     );
 
     let sources = version_dir.join("src");
@@ -226,9 +248,11 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
     for (relative, contents) in &files {
         let path = sources.join(relative);
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).with_context(|| format!("could not create `{}`", dir.display()))?;
+            fs::create_dir_all(dir)
+                .with_context(|| format!("could not create `{}`", dir.display()))?;
         }
-        fs::write(&path, contents).with_context(|| format!("could not write `{}`", path.display()))?;
+        fs::write(&path, contents)
+            .with_context(|| format!("could not write `{}`", path.display()))?;
     }
     // Shared by all versions: its path is in CFLAGS, and a changed CFLAGS rebuilds QuickJS.
     let sysroot = make_sysroot(&root.join("sysroot"), &toolchain)?;
@@ -254,11 +278,18 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
     // Copy, then rename: a run that stops halfway never leaves a truncated module in place.
     let partial = version_dir.join(format!("{MODULE_NAME}.partial"));
     fs::copy(&built.path, &partial).with_context(|| {
-        format!("could not copy `{}` to `{}`", built.path.display(), partial.display())
+        format!(
+            "could not copy `{}` to `{}`",
+            built.path.display(),
+            partial.display()
+        )
     })?;
     fs::rename(&partial, &module)
         .with_context(|| format!("could not move `{}` into place", module.display()))?;
-    printer.status("Built", format!("the JavaScript runtime: {}", module.display()));
+    printer.status(
+        "Built",
+        format!("the JavaScript runtime: {}", module.display()),
+    );
     Ok(module)
 }
 
@@ -266,14 +297,16 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
 /// wasi-libc (Debian installs it for `wasm32-wasi`; clang looks under the target's name).
 fn make_sysroot(dir: &Path, toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
     let lib_dir = dir.join("lib");
-    fs::create_dir_all(&lib_dir).with_context(|| format!("could not create `{}`", lib_dir.display()))?;
+    fs::create_dir_all(&lib_dir)
+        .with_context(|| format!("could not create `{}`", lib_dir.display()))?;
     for (link, to) in [
         (dir.join("include"), &toolchain.include),
         (lib_dir.join("wasm32-wasip1"), &toolchain.lib),
         (lib_dir.join("wasm32-wasi"), &toolchain.lib),
     ] {
         if fs::symlink_metadata(&link).is_ok() {
-            fs::remove_file(&link).with_context(|| format!("could not replace `{}`", link.display()))?;
+            fs::remove_file(&link)
+                .with_context(|| format!("could not replace `{}`", link.display()))?;
         }
         std::os::unix::fs::symlink(to, &link).with_context(|| {
             format!("could not link `{}` to `{}`", link.display(), to.display())
@@ -287,9 +320,15 @@ fn toolchain_env(toolchain: &Toolchain, sysroot: &Path, triple: &str) -> Vec<(St
     let suffix = triple.replace('-', "_");
     vec![
         ("RQUICKJS_SYS_NO_WASI_SDK".into(), "1".into()),
-        (format!("CC_{suffix}"), toolchain.clang.display().to_string()),
+        (
+            format!("CC_{suffix}"),
+            toolchain.clang.display().to_string(),
+        ),
         (format!("AR_{suffix}"), toolchain.ar.display().to_string()),
-        (format!("CFLAGS_{suffix}"), format!("--sysroot={}", sysroot.display())),
+        (
+            format!("CFLAGS_{suffix}"),
+            format!("--sysroot={}", sysroot.display()),
+        ),
     ]
 }
 

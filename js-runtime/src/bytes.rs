@@ -19,7 +19,10 @@ pub fn bytes_of<'js>(ctx: &Ctx<'js>, value: &Value<'js>, what: &str) -> Result<V
             // SAFETY: the slice is copied before any JavaScript runs again.
             return match unsafe { buffer.as_bytes() } {
                 Some(bytes) => Ok(bytes.to_vec()),
-                None => Err(Exception::throw_type(ctx, &format!("{what}: the ArrayBuffer is detached"))),
+                None => Err(Exception::throw_type(
+                    ctx,
+                    &format!("{what}: the ArrayBuffer is detached"),
+                )),
             };
         }
         if let Some(buffer) = Class::<Buffer>::from_object(object) {

@@ -15,7 +15,10 @@ pub const UNCAUGHT_EXIT_CODE: i32 = 1;
 
 /// `value` as thrown: `Name: message` and the stack for errors, else as `print` shows it.
 pub fn describe<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> String {
-    if let Some(exception) = value.as_object().and_then(|o| Exception::from_object(o.clone())) {
+    if let Some(exception) = value
+        .as_object()
+        .and_then(|o| Exception::from_object(o.clone()))
+    {
         let name: String = exception
             .get::<_, Option<String>>("name")
             .ok()
@@ -58,7 +61,12 @@ thread_local! {
 /// QuickJS's host promise rejection tracker: remembers a promise rejected without handler
 /// and checks it again once the pending jobs have run (a handler attached in the same turn,
 /// as `f().catch(...)` does, clears it); forgets it when a handler is attached.
-pub fn track_rejection<'js>(ctx: Ctx<'js>, promise: Value<'js>, reason: Value<'js>, is_handled: bool) {
+pub fn track_rejection<'js>(
+    ctx: Ctx<'js>,
+    promise: Value<'js>,
+    reason: Value<'js>,
+    is_handled: bool,
+) {
     if is_handled {
         UNHANDLED.with(|unhandled| {
             let mut unhandled = unhandled.borrow_mut();
@@ -66,7 +74,11 @@ pub fn track_rejection<'js>(ctx: Ctx<'js>, promise: Value<'js>, reason: Value<'j
         });
         return;
     }
-    UNHANDLED.with(|unhandled| unhandled.borrow_mut().push(Persistent::save(&ctx, promise.clone())));
+    UNHANDLED.with(|unhandled| {
+        unhandled
+            .borrow_mut()
+            .push(Persistent::save(&ctx, promise.clone()))
+    });
     let reason = Persistent::save(&ctx, reason);
     let task_ctx = ctx.clone();
     ctx.spawn(async move {
@@ -78,7 +90,9 @@ pub fn track_rejection<'js>(ctx: Ctx<'js>, promise: Value<'js>, reason: Value<'j
                 .any(|known| known.clone().restore(&task_ctx).ok().as_ref() == Some(&promise))
         });
         if still {
-            let reason = reason.restore(&task_ctx).unwrap_or_else(|_| Value::new_undefined(task_ctx.clone()));
+            let reason = reason
+                .restore(&task_ctx)
+                .unwrap_or_else(|_| Value::new_undefined(task_ctx.clone()));
             exit_with(&task_ctx, reason, "Uncaught (in promise)");
         }
     });

@@ -30,8 +30,14 @@ impl ModuleDef for HttpModule {
     }
 
     fn evaluate<'js>(ctx: &Ctx<'js>, exports: &Exports<'js>) -> Result<()> {
-        exports.export("fetch", Function::new(ctx.clone(), fetch)?.with_name("fetch")?)?;
-        exports.export("FetchResponse", Class::<FetchResponse>::create_constructor(ctx)?)?;
+        exports.export(
+            "fetch",
+            Function::new(ctx.clone(), fetch)?.with_name("fetch")?,
+        )?;
+        exports.export(
+            "FetchResponse",
+            Class::<FetchResponse>::create_constructor(ctx)?,
+        )?;
         Ok(())
     }
 }
@@ -60,10 +66,16 @@ fn build_request<'js>(
             for entry in headers.props::<String, rquickjs::Coerced<String>>() {
                 let (name, value) = entry?;
                 let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                    Exception::throw_type(ctx, &format!("fetch {url}: `{name}` is not a valid header name"))
+                    Exception::throw_type(
+                        ctx,
+                        &format!("fetch {url}: `{name}` is not a valid header name"),
+                    )
                 })?;
                 let value = HeaderValue::from_str(&value.0).map_err(|_| {
-                    Exception::throw_type(ctx, &format!("fetch {url}: the value of `{name}` is not valid"))
+                    Exception::throw_type(
+                        ctx,
+                        &format!("fetch {url}: the value of `{name}` is not valid"),
+                    )
                 })?;
                 request.headers_mut().append(header, value);
             }
@@ -145,7 +157,10 @@ fn resolved<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Promise<'js>> {
 impl FetchResponse {
     #[qjs(constructor)]
     pub fn new(ctx: Ctx<'_>) -> Result<Self> {
-        Err(Exception::throw_type(&ctx, "FetchResponse cannot be constructed: it comes from fetch()"))
+        Err(Exception::throw_type(
+            &ctx,
+            "FetchResponse cannot be constructed: it comes from fetch()",
+        ))
     }
 
     #[qjs(get)]

@@ -40,7 +40,10 @@ pub fn install(ctx: &Ctx<'_>) -> Result<()> {
     let process = Object::new(ctx.clone())?;
     let env = Object::new(ctx.clone())?;
     for (key, value) in std::env::vars_os() {
-        env.set(key.to_string_lossy().as_ref(), value.to_string_lossy().as_ref())?;
+        env.set(
+            key.to_string_lossy().as_ref(),
+            value.to_string_lossy().as_ref(),
+        )?;
     }
     process.set("env", env)?;
     process.set("argv", std::env::args().collect::<Vec<_>>())?;
@@ -225,7 +228,11 @@ impl TextEncoder {
     }
 
     /// `encode(text = "")` → `Uint8Array`.
-    pub fn encode<'js>(&self, ctx: Ctx<'js>, text: Opt<Coerced<String>>) -> Result<TypedArray<'js, u8>> {
+    pub fn encode<'js>(
+        &self,
+        ctx: Ctx<'js>,
+        text: Opt<Coerced<String>>,
+    ) -> Result<TypedArray<'js, u8>> {
         let text = text.0.map(|text| text.0).unwrap_or_default();
         TypedArray::new(ctx, text.into_bytes())
     }

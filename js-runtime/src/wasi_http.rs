@@ -21,9 +21,9 @@ use rquickjs::module::{Declarations, Exports, ModuleDef};
 use rquickjs::prelude::Opt;
 use rquickjs::{ArrayBuffer, Class, Ctx, Exception, JsLifetime, Object, Result, Value};
 use wasock::http::{
-    encode_request, encode_response, HeaderMap, HeaderName, HeaderValue, HttpError, Limits,
-    Method, Request, RequestDecoder, RequestEvent, Response, ResponseContext, ResponseDecoder,
-    StatusCode, Version,
+    encode_request, encode_response, HeaderMap, HeaderName, HeaderValue, HttpError, Limits, Method,
+    Request, RequestDecoder, RequestEvent, Response, ResponseContext, ResponseDecoder, StatusCode,
+    Version,
 };
 
 use crate::bytes::{array_buffer, bytes_of};
@@ -41,8 +41,14 @@ impl ModuleDef for WasiHttp {
 
     fn evaluate<'js>(ctx: &Ctx<'js>, exports: &Exports<'js>) -> Result<()> {
         exports.export("Buffer", Class::<Buffer>::create_constructor(ctx)?)?;
-        exports.export("WasiRequest", Class::<WasiRequest>::create_constructor(ctx)?)?;
-        exports.export("WasiResponse", Class::<WasiResponse>::create_constructor(ctx)?)?;
+        exports.export(
+            "WasiRequest",
+            Class::<WasiRequest>::create_constructor(ctx)?,
+        )?;
+        exports.export(
+            "WasiResponse",
+            Class::<WasiResponse>::create_constructor(ctx)?,
+        )?;
         Ok(())
     }
 }
@@ -156,7 +162,9 @@ impl Buffer {
         };
         match parsed {
             Ok(Some(response)) => {
-                let rest = self.data.split_off(self.data.len() - decoder.buffered_len());
+                let rest = self
+                    .data
+                    .split_off(self.data.len() - decoder.buffered_len());
                 let response = WasiResponse::from_response(response);
                 self.data = response.body.clone();
                 self.data.extend_from_slice(&rest);
@@ -217,7 +225,10 @@ fn header_map<'js>(ctx: &Ctx<'js>, fields: &Fields, what: &str) -> Result<Header
             Exception::throw_type(ctx, &format!("{what}: `{name}` is not a valid header name"))
         })?;
         let value = HeaderValue::from_str(value).map_err(|_| {
-            Exception::throw_type(ctx, &format!("{what}: the value of `{name}` is not a valid header value"))
+            Exception::throw_type(
+                ctx,
+                &format!("{what}: the value of `{name}` is not a valid header value"),
+            )
         })?;
         map.append(name, value);
     }
@@ -236,7 +247,10 @@ fn parse_version<'js>(ctx: &Ctx<'js>, text: &str) -> Result<Version> {
     match text {
         "HTTP/1.0" | "1.0" => Ok(Version::HTTP_10),
         "HTTP/1.1" | "1.1" => Ok(Version::HTTP_11),
-        _ => Err(Exception::throw_type(ctx, &format!("version: `{text}` is not HTTP/1.0 or HTTP/1.1"))),
+        _ => Err(Exception::throw_type(
+            ctx,
+            &format!("version: `{text}` is not HTTP/1.0 or HTTP/1.1"),
+        )),
     }
 }
 
@@ -365,10 +379,16 @@ impl WasiRequest {
     pub fn encode<'js>(&self, ctx: Ctx<'js>) -> Result<ArrayBuffer<'js>> {
         let what = "WasiRequest.encode";
         let method = Method::from_bytes(self.method.as_bytes()).map_err(|_| {
-            Exception::throw_type(&ctx, &format!("{what}: `{}` is not a valid method", self.method))
+            Exception::throw_type(
+                &ctx,
+                &format!("{what}: `{}` is not a valid method", self.method),
+            )
         })?;
         let uri: wasock::http::Uri = self.uri.parse().map_err(|_| {
-            Exception::throw_type(&ctx, &format!("{what}: `{}` is not a valid request target", self.uri))
+            Exception::throw_type(
+                &ctx,
+                &format!("{what}: `{}` is not a valid request target", self.uri),
+            )
         })?;
         let mut request = Request::new(self.body.clone());
         *request.method_mut() = method;
@@ -433,7 +453,12 @@ impl WasiResponse {
         self.status = StatusCode::from_u16(status as u16)
             .ok()
             .filter(|_| status.fract() == 0.0 && (100.0..=999.0).contains(&status))
-            .ok_or_else(|| Exception::throw_range(&ctx, &format!("status: {status} is not an HTTP status code")))?;
+            .ok_or_else(|| {
+                Exception::throw_range(
+                    &ctx,
+                    &format!("status: {status} is not an HTTP status code"),
+                )
+            })?;
         self.status_text = None;
         Ok(())
     }
@@ -498,7 +523,11 @@ impl WasiResponse {
 
     /// The response as bytes; `body`, when given, replaces the body first. Content-Length
     /// comes from the body; an HTTP/1.0 response says `connection: close`.
-    pub fn encode<'js>(&mut self, ctx: Ctx<'js>, body: Opt<Value<'js>>) -> Result<ArrayBuffer<'js>> {
+    pub fn encode<'js>(
+        &mut self,
+        ctx: Ctx<'js>,
+        body: Opt<Value<'js>>,
+    ) -> Result<ArrayBuffer<'js>> {
         let what = "WasiResponse.encode";
         if let Some(body) = body.0 {
             if !body.is_undefined() {

@@ -49,14 +49,24 @@ impl ModuleDef for WasiNet {
             "connect",
             rquickjs::Function::new(ctx.clone(), WasiTcpConn::connect)?.with_name("connect")?,
         )?;
-        exports.export("WasiTcpConn", Class::<WasiTcpConn>::create_constructor(ctx)?)?;
-        exports.export("WasiTcpServer", Class::<WasiTcpServer>::create_constructor(ctx)?)?;
+        exports.export(
+            "WasiTcpConn",
+            Class::<WasiTcpConn>::create_constructor(ctx)?,
+        )?;
+        exports.export(
+            "WasiTcpServer",
+            Class::<WasiTcpServer>::create_constructor(ctx)?,
+        )?;
         Ok(())
     }
 }
 
 /// An optional timeout argument in milliseconds: `undefined`/`null` for none.
-pub fn timeout_arg<'js>(ctx: &Ctx<'js>, value: Option<Value<'js>>, what: &str) -> Result<Option<u64>> {
+pub fn timeout_arg<'js>(
+    ctx: &Ctx<'js>,
+    value: Option<Value<'js>>,
+    what: &str,
+) -> Result<Option<u64>> {
     let Some(value) = value.filter(|value| !value.is_undefined() && !value.is_null()) else {
         return Ok(None);
     };
@@ -105,8 +115,14 @@ struct Conn {
 impl Conn {
     fn new(stream: AsyncTcpStream) -> Rc<Conn> {
         let _ = stream.set_nodelay(true);
-        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
-        let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
+        let peer = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "?".into());
+        let local = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "?".into());
         Rc::new(Conn {
             stream,
             peer,
@@ -196,14 +212,26 @@ impl WasiTcpConn {
 
     /// `connect("host:port"[, timeout_ms])` → `Promise<WasiTcpConn>`.
     #[qjs(static)]
-    pub fn connect<'js>(ctx: Ctx<'js>, addr: String, timeout: Opt<Value<'js>>) -> Result<Promise<'js>> {
+    pub fn connect<'js>(
+        ctx: Ctx<'js>,
+        addr: String,
+        timeout: Opt<Value<'js>>,
+    ) -> Result<Promise<'js>> {
         let timeout_ms = timeout_arg(&ctx, timeout.0, &format!("connect to {addr}"))?;
         let future_ctx = ctx.clone();
         Promise::wrap_future(&ctx, async move {
             let ctx = future_ctx;
             match within(timeout_ms, AsyncTcpStream::connect(addr.as_str())).await {
-                Ok(stream) => Class::instance(ctx, WasiTcpConn { conn: Conn::new(stream) }),
-                Err(error) => Err(Exception::throw_message(&ctx, &format!("connect to {addr}: {error}"))),
+                Ok(stream) => Class::instance(
+                    ctx,
+                    WasiTcpConn {
+                        conn: Conn::new(stream),
+                    },
+                ),
+                Err(error) => Err(Exception::throw_message(
+                    &ctx,
+                    &format!("connect to {addr}: {error}"),
+                )),
             }
         })
     }
@@ -219,7 +247,11 @@ impl WasiTcpConn {
                 return array_buffer(&ctx, Vec::new());
             }
             let mut buf = vec![0u8; READ_CHUNK];
-            let read = within(timeout_ms, poll_fn(|cx| conn.stream.poll_read_ref(cx, &mut buf))).await;
+            let read = within(
+                timeout_ms,
+                poll_fn(|cx| conn.stream.poll_read_ref(cx, &mut buf)),
+            )
+            .await;
             match read {
                 Ok(n) => {
                     buf.truncate(n);
@@ -246,7 +278,10 @@ impl WasiTcpConn {
             return Err(Exception::throw_message(&ctx, failure));
         }
         if conn.closing.get() {
-            return Err(Exception::throw_message(&ctx, &format!("{what}: the connection is closed")));
+            return Err(Exception::throw_message(
+                &ctx,
+                &format!("{what}: the connection is closed"),
+            ));
         }
         let mut rest = &bytes[..];
         if !conn.writing.get() {
@@ -308,18 +343,24 @@ impl WasiTcpServer {
     pub fn new<'js>(ctx: Ctx<'js>, at: Value<'js>) -> Result<Self> {
         let addr = if let Some(port) = at.as_number() {
             if !(0.0..=65535.0).contains(&port) || port.fract() != 0.0 {
-                return Err(Exception::throw_range(&ctx, &format!("WasiTcpServer: port {port} is not in 0..=65535")));
+                return Err(Exception::throw_range(
+                    &ctx,
+                    &format!("WasiTcpServer: port {port} is not in 0..=65535"),
+                ));
             }
             format!("0.0.0.0:{port}")
         } else if let Some(text) = at.as_string() {
             text.to_string()?
         } else {
-            return Err(Exception::throw_type(&ctx, "WasiTcpServer: expected a port number or \"ip:port\""));
+            return Err(Exception::throw_type(
+                &ctx,
+                "WasiTcpServer: expected a port number or \"ip:port\"",
+            ));
         };
         let listen = || -> io::Result<(AsyncTcpListener, SocketAddr)> {
-            let parsed: SocketAddr = addr
-                .parse()
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "not an ip:port address"))?;
+            let parsed: SocketAddr = addr.parse().map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, "not an ip:port address")
+            })?;
             let listener = AsyncTcpListener::from_listener(TcpListener::bind(parsed)?)?;
             let local = listener.local_addr()?;
             Ok((listener, local))
@@ -329,7 +370,10 @@ impl WasiTcpServer {
                 listener: Some(Rc::new(listener)),
                 addr: local.to_string(),
             }),
-            Err(error) => Err(Exception::throw_message(&ctx, &format!("listen on {addr}: {error}"))),
+            Err(error) => Err(Exception::throw_message(
+                &ctx,
+                &format!("listen on {addr}: {error}"),
+            )),
         }
     }
 
@@ -342,10 +386,18 @@ impl WasiTcpServer {
         Promise::wrap_future(&ctx, async move {
             let ctx = future_ctx;
             let Some(listener) = listener else {
-                return Err(Exception::throw_message(&ctx, &format!("{what}: the server is closed")));
+                return Err(Exception::throw_message(
+                    &ctx,
+                    &format!("{what}: the server is closed"),
+                ));
             };
             match within(timeout_ms, listener.accept()).await {
-                Ok((stream, _)) => Class::instance(ctx, WasiTcpConn { conn: Conn::new(stream) }),
+                Ok((stream, _)) => Class::instance(
+                    ctx,
+                    WasiTcpConn {
+                        conn: Conn::new(stream),
+                    },
+                ),
                 Err(error) => Err(Exception::throw_message(&ctx, &format!("{what}: {error}"))),
             }
         })

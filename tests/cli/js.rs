@@ -44,7 +44,13 @@ fn shared_cache() -> PathBuf {
 }
 
 /// `cargo wasock run --runtime embedded --aot --js SCRIPT [extra] [-- args]` in `dir`.
-fn js_command(sandbox: &Sandbox, dir: &Path, script: &str, extra: &[&str], args: &[&str]) -> Command {
+fn js_command(
+    sandbox: &Sandbox,
+    dir: &Path,
+    script: &str,
+    extra: &[&str],
+    args: &[&str],
+) -> Command {
     let mut command = sandbox.std_cmd();
     command
         .current_dir(dir)
@@ -58,7 +64,12 @@ fn js_command(sandbox: &Sandbox, dir: &Path, script: &str, extra: &[&str], args:
 }
 
 /// Copies `fixture` into the sandbox's work folder as `name`, with `edit` applied.
-fn script_in(sandbox: &Sandbox, fixture: &Path, name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+fn script_in(
+    sandbox: &Sandbox,
+    fixture: &Path,
+    name: &str,
+    edit: impl FnOnce(String) -> String,
+) -> PathBuf {
     let text = std::fs::read_to_string(fixture).expect("read fixture");
     let path = sandbox.work().join(name);
     std::fs::write(&path, edit(text)).expect("write script");
@@ -75,7 +86,9 @@ fn start(command: Command, port: u16) -> RunningApp {
 
 fn connect(port: u16) -> TcpStream {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the app");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("read timeout");
+    stream
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .expect("read timeout");
     stream
 }
 
@@ -89,7 +102,10 @@ fn exchange(port: u16, request: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> 
         match stream.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => reply.extend_from_slice(&chunk[..n]),
-            Err(error) => panic!("reading the reply failed after {} bytes: {error}", reply.len()),
+            Err(error) => panic!(
+                "reading the reply failed after {} bytes: {error}",
+                reply.len()
+            ),
         }
     }
     reply
@@ -130,15 +146,36 @@ fn reference_http_echo_scripts_answer_curl_and_a_1_mib_body() {
     for variant in ["003", "004"] {
         let sandbox = Sandbox::new();
         let name = format!("{variant}_wasi_http_echo.js");
-        script_in(&sandbox, &js_fixture(&format!("reference/{name}")), &name, |text| text);
-        let app = start(js_command(&sandbox, &sandbox.work(), &name, &[], &[]), REFERENCE_PORT);
+        script_in(
+            &sandbox,
+            &js_fixture(&format!("reference/{name}")),
+            &name,
+            |text| text,
+        );
+        let app = start(
+            js_command(&sandbox, &sandbox.work(), &name, &[], &[]),
+            REFERENCE_PORT,
+        );
 
         // The docs' own check.
         let output = Command::new("curl")
-            .args(["-s", "-m", "30", "-d", "WasmEdge", "-X", "POST", "http://localhost:8000"])
+            .args([
+                "-s",
+                "-m",
+                "30",
+                "-d",
+                "WasmEdge",
+                "-X",
+                "POST",
+                "http://localhost:8000",
+            ])
             .output()
             .expect("run curl");
-        assert_eq!(String::from_utf8_lossy(&output.stdout), "echo:WasmEdge", "{variant}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "echo:WasmEdge",
+            "{variant}"
+        );
 
         // 1 MiB of body arrives in many reads; the echo carries all of it.
         let body: Vec<u8> = (0..1024 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
@@ -150,22 +187,44 @@ fn reference_http_echo_scripts_answer_curl_and_a_1_mib_body() {
         request.extend_from_slice(&body);
         let reply = exchange(REFERENCE_PORT, &request, response_complete);
         let text = String::from_utf8_lossy(&reply);
-        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{variant}: {}", &text[..text.len().min(200)]);
+        assert!(
+            text.starts_with("HTTP/1.1 200 OK\r\n"),
+            "{variant}: {}",
+            &text[..text.len().min(200)]
+        );
         let echoed = body_of(&reply);
         assert_eq!(&echoed[..5], b"echo:", "{variant}");
-        assert!(echoed[5..] == body[..], "{variant}: the 1 MiB body came back changed ({} bytes)", echoed.len() - 5);
+        assert!(
+            echoed[5..] == body[..],
+            "{variant}: the 1 MiB body came back changed ({} bytes)",
+            echoed.len() - 5
+        );
 
         let waited = std::time::Instant::now();
         while !app_printed(&app, "uri= /big") {
-            assert!(waited.elapsed() < IO_TIMEOUT, "{variant}: no output:\n{}", app.stdout());
+            assert!(
+                waited.elapsed() < IO_TIMEOUT,
+                "{variant}: no output:\n{}",
+                app.stdout()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         let printed = app.stdout();
-        for line in ["method= POST", "uri= /big", "version= HTTP/1.1", "body= WasmEdge"] {
-            assert!(printed.lines().any(|l| l == line), "{variant}: no `{line}` in:\n{printed}");
+        for line in [
+            "method= POST",
+            "uri= /big",
+            "version= HTTP/1.1",
+            "body= WasmEdge",
+        ] {
+            assert!(
+                printed.lines().any(|l| l == line),
+                "{variant}: no `{line}` in:\n{printed}"
+            );
         }
         assert!(
-            printed.lines().any(|l| l.starts_with("headers= ") && l.contains("content-length")),
+            printed
+                .lines()
+                .any(|l| l.starts_with("headers= ") && l.contains("content-length")),
             "{variant}: {printed}"
         );
     }
@@ -177,8 +236,16 @@ fn reference_tcp_echo_scripts_echo_each_read() {
     for variant in ["003", "004"] {
         let sandbox = Sandbox::new();
         let name = format!("{variant}_wasi_net_echo.js");
-        script_in(&sandbox, &js_fixture(&format!("reference/{name}")), &name, |text| text);
-        let _app = start(js_command(&sandbox, &sandbox.work(), &name, &[], &[]), REFERENCE_PORT);
+        script_in(
+            &sandbox,
+            &js_fixture(&format!("reference/{name}")),
+            &name,
+            |text| text,
+        );
+        let _app = start(
+            js_command(&sandbox, &sandbox.work(), &name, &[], &[]),
+            REFERENCE_PORT,
+        );
         // Two clients at once: the server handles each connection in its own async function.
         let mut streams = [connect(REFERENCE_PORT), connect(REFERENCE_PORT)];
         for (index, word) in [(0, "one"), (1, "two"), (0, "three")] {
@@ -186,7 +253,11 @@ fn reference_tcp_echo_scripts_echo_each_read() {
             stream.write_all(word.as_bytes()).expect("send");
             let mut reply = vec![0u8; 64];
             let n = stream.read(&mut reply).expect("echo");
-            assert_eq!(String::from_utf8_lossy(&reply[..n]), format!("echo:{word}"), "{variant}");
+            assert_eq!(
+                String::from_utf8_lossy(&reply[..n]),
+                format!("echo:{word}"),
+                "{variant}"
+            );
         }
         streams[0].shutdown(Shutdown::Write).expect("shutdown");
         let mut rest = Vec::new();
@@ -197,7 +268,10 @@ fn reference_tcp_echo_scripts_echo_each_read() {
 
 /// An HTTP server on 127.0.0.2 answering `count` connections, one request each, like the
 /// docs' remote server; the requests it saw.
-fn response_server(count: usize, body: &'static str) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+fn response_server(
+    count: usize,
+    body: &'static str,
+) -> (u16, std::thread::JoinHandle<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
     let port = listener.local_addr().expect("addr").port();
     let handle = std::thread::spawn(move || {
@@ -213,8 +287,12 @@ fn response_server(count: usize, body: &'static str) -> (u16, std::thread::JoinH
                 request.extend_from_slice(&chunk[..n]);
             }
             // Head first, body after a pause: the client's parse loop must wait for the body.
-            write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len())
-                .expect("head");
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .expect("head");
             std::thread::sleep(Duration::from_millis(100));
             stream.write_all(body.as_bytes()).expect("body");
             seen.push(String::from_utf8_lossy(&request).into_owned());
@@ -231,20 +309,41 @@ fn reference_clients_get_from_a_local_server() {
         let sandbox = Sandbox::new();
         let (port, server) = response_server(1, BODY);
         let name = format!("{variant}_wasi_http_client.js");
-        script_in(&sandbox, &js_fixture(&format!("reference/{name}")), &name, |text| {
-            text.replace("152.136.235.225:80", &format!("127.0.0.2:{port}"))
-                .replace("152.136.235.225", "127.0.0.2")
-        });
+        script_in(
+            &sandbox,
+            &js_fixture(&format!("reference/{name}")),
+            &name,
+            |text| {
+                text.replace("152.136.235.225:80", &format!("127.0.0.2:{port}"))
+                    .replace("152.136.235.225", "127.0.0.2")
+            },
+        );
         let _build = build_lock();
         let output = js_command(&sandbox, &sandbox.work(), &name, &[], &[])
             .output()
             .expect("run the client");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{variant}: {}\n{stdout}", String::from_utf8_lossy(&output.stderr));
-        assert_eq!(stdout, format!("wait get\nresp.body\n{BODY}\nget end\n"), "{variant}");
+        assert!(
+            output.status.success(),
+            "{variant}: {}\n{stdout}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            stdout,
+            format!("wait get\nresp.body\n{BODY}\nget end\n"),
+            "{variant}"
+        );
         let request = server.join().expect("server thread").remove(0);
-        assert!(request.starts_with("GET /get?a=123 HTTP/1.1\r\n"), "{variant}: {request}");
-        assert!(request.to_ascii_lowercase().contains("\r\nhost: 127.0.0.2\r\n"), "{variant}: {request}");
+        assert!(
+            request.starts_with("GET /get?a=123 HTTP/1.1\r\n"),
+            "{variant}: {request}"
+        );
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("\r\nhost: 127.0.0.2\r\n"),
+            "{variant}: {request}"
+        );
     }
 }
 
@@ -254,15 +353,27 @@ fn every_runtime_function_works_on_the_engine() {
     let script = js_fixture("api.js");
     let closed = free_port().to_string();
     let _build = build_lock();
-    let output = js_command(&sandbox, script.parent().unwrap(), "api.js", &[], &["127.0.0.3", &closed])
-        .output()
-        .expect("run api.js");
+    let output = js_command(
+        &sandbox,
+        script.parent().unwrap(),
+        "api.js",
+        &[],
+        &["127.0.0.3", &closed],
+    )
+    .output()
+    .expect("run api.js");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    let checks = stdout.lines().filter(|line| line.starts_with("ok ")).count();
+    let checks = stdout
+        .lines()
+        .filter(|line| line.starts_with("ok "))
+        .count();
     assert_eq!(checks, 33, "every check of api.js ran: {stdout}");
-    assert!(stdout.contains("\nconsole.log {\"a\":1} [1,\"x\"] null undefined 1.5\n"), "{stdout}");
+    assert!(
+        stdout.contains("\nconsole.log {\"a\":1} [1,\"x\"] null undefined 1.5\n"),
+        "{stdout}"
+    );
     assert!(stdout.ends_with("all done\n"), "{stdout}");
     assert!(stderr.lines().any(|line| line == "to stderr"), "{stderr}");
 }
@@ -295,12 +406,17 @@ fn uncaught_errors_print_the_stack_and_exit_1() {
     let _build = build_lock();
     for (name, source, message, frame) in cases {
         std::fs::write(sandbox.work().join(name), source).expect("write script");
-        let output = js_command(&sandbox, &sandbox.work(), name, &[], &[]).output().expect("run");
+        let output = js_command(&sandbox, &sandbox.work(), name, &[], &[])
+            .output()
+            .expect("run");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
         assert!(stderr.contains(message), "{name}: {stderr}");
         if let Some(frame) = frame {
-            assert!(stderr.contains(frame), "{name}: no `{frame}` frame in {stderr}");
+            assert!(
+                stderr.contains(frame),
+                "{name}: no `{frame}` frame in {stderr}"
+            );
         }
     }
     // A handled rejection is not an error.
@@ -309,18 +425,29 @@ fn uncaught_errors_print_the_stack_and_exit_1() {
         "import * as net from 'wasi_net'\nnet.connect('127.0.0.1:1').catch((e) => print('caught'))\n",
     )
     .expect("write script");
-    let output = js_command(&sandbox, &sandbox.work(), "handled.js", &[], &[]).output().expect("run");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = js_command(&sandbox, &sandbox.work(), "handled.js", &[], &[])
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&output.stdout), "caught\n");
 }
 
 #[test]
 fn missing_script_is_a_clear_error() {
     let sandbox = Sandbox::new();
-    let output = js_command(&sandbox, &sandbox.work(), "nope.js", &[], &[]).output().expect("run");
+    let output = js_command(&sandbox, &sandbox.work(), "nope.js", &[], &[])
+        .output()
+        .expect("run");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("the script `nope.js` does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("the script `nope.js` does not exist"),
+        "{stderr}"
+    );
     assert!(stderr.contains("help: "), "{stderr}");
 }
 
@@ -331,28 +458,46 @@ fn js_http_echo_serves_1000_connections_at_once() {
     // The js-http template's script, run as a file by the runtime module.
     let script = new_js_project(&sandbox, "web", "js-http").join("src/main.js");
     let app = start(
-        js_command(&sandbox, script.parent().unwrap(), "main.js", &["--port", &port.to_string()], &[]),
+        js_command(
+            &sandbox,
+            script.parent().unwrap(),
+            "main.js",
+            &["--port", &port.to_string()],
+            &[],
+        ),
         port,
     );
     // 1,000 connections open at once, each with a request in flight, answered in any order.
     let mut streams: Vec<TcpStream> = (0..1000).map(|_| connect(port)).collect();
     for (i, stream) in streams.iter_mut().enumerate() {
         let body = format!("n{i}");
-        write!(stream, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len()).expect("send");
+        write!(
+            stream,
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
     }
     for (i, stream) in streams.iter_mut().enumerate() {
         let mut reply = Vec::new();
         let mut chunk = [0u8; 1024];
         while !response_complete(&reply) {
-            let n = stream.read(&mut chunk).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+            let n = stream
+                .read(&mut chunk)
+                .unwrap_or_else(|e| panic!("connection {i}: {e}"));
             assert!(n > 0, "connection {i} closed early");
             reply.extend_from_slice(&chunk[..n]);
         }
-        assert_eq!(String::from_utf8_lossy(body_of(&reply)), format!("echo: n{i}"));
+        assert_eq!(
+            String::from_utf8_lossy(body_of(&reply)),
+            format!("echo: n{i}")
+        );
     }
     // Keep-alive: the same connections serve a second round.
     for stream in streams.iter_mut().take(10) {
-        stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("send");
         let mut reply = Vec::new();
         let mut chunk = [0u8; 1024];
         while !response_complete(&reply) {
@@ -372,7 +517,10 @@ fn doctor_checks_the_js_toolchain_and_prints_the_apt_fix() {
     let output = sandbox.cmd().arg("doctor").output().expect("run doctor");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("✓ JS toolchain     "), "{stdout}");
-    assert!(stdout.contains("wasi-libc (/usr/include/wasm32-wasi)"), "{stdout}");
+    assert!(
+        stdout.contains("wasi-libc (/usr/include/wasm32-wasi)"),
+        "{stdout}"
+    );
 
     // Missing: a PATH with no clang, where apt-get exists.
     let apt = sandbox.bin().join("apt-get");
@@ -390,7 +538,9 @@ fn doctor_checks_the_js_toolchain_and_prints_the_apt_fix() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("fix: sudo apt-get update && sudo apt-get install -y clang-19 lld-19 llvm-19 wasi-libc"),
+        stdout.contains(
+            "fix: sudo apt-get update && sudo apt-get install -y clang-19 lld-19 llvm-19 wasi-libc"
+        ),
         "{stdout}"
     );
 }
@@ -402,9 +552,18 @@ fn new_js_project(sandbox: &Sandbox, name: &str, template: &str) -> PathBuf {
         .args(["new", name, "--template", template])
         .output()
         .expect("run new");
-    assert!(output.status.success(), "new --template {template}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "new --template {template}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let project = sandbox.work().join(name);
-    for file in ["src/main.rs", "src/main.js", ".cargo/config.toml", "vendor/wasock-js-0.1.0/src/lib.rs"] {
+    for file in [
+        "src/main.rs",
+        "src/main.js",
+        ".cargo/config.toml",
+        "vendor/wasock-js-0.1.0/src/lib.rs",
+    ] {
         assert!(project.join(file).is_file(), "{template}: {file} missing");
     }
     project
@@ -416,14 +575,24 @@ fn template_run(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> Command {
     let mut command = sandbox.std_cmd();
     command
         .current_dir(project)
-        .args(["run", "--release", "--runtime", "embedded", "--aot", "--target-dir"])
+        .args([
+            "run",
+            "--release",
+            "--runtime",
+            "embedded",
+            "--aot",
+            "--target-dir",
+        ])
         .arg(crate::support::shared_target_dir())
         .args(extra);
     command
 }
 
 fn assert_no_warnings(template: &str, stderr: &str) {
-    assert!(!stderr.contains("warning"), "build of {template} has warnings:\n{stderr}");
+    assert!(
+        !stderr.contains("warning"),
+        "build of {template} has warnings:\n{stderr}"
+    );
 }
 
 #[test]
@@ -432,15 +601,25 @@ fn js_templates_build_without_warnings_and_run_on_the_engine() {
 
     let project = new_js_project(&sandbox, "web", "js-http");
     let port = free_port();
-    let app = start(template_run(&sandbox, &project, &["--port", &port.to_string()]), port);
-    let reply = exchange(port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\nname=WasmEdge", response_complete);
+    let app = start(
+        template_run(&sandbox, &project, &["--port", &port.to_string()]),
+        port,
+    );
+    let reply = exchange(
+        port,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\nname=WasmEdge",
+        response_complete,
+    );
     assert_eq!(body_of(&reply), b"echo: name=WasmEdge");
     assert_no_warnings("js-http", &app.stderr());
     drop(app);
 
     let project = new_js_project(&sandbox, "echo", "js-echo");
     let port = free_port();
-    let app = start(template_run(&sandbox, &project, &["--port", &port.to_string()]), port);
+    let app = start(
+        template_run(&sandbox, &project, &["--port", &port.to_string()]),
+        port,
+    );
     let mut stream = connect(port);
     stream.write_all(b"hello").expect("send");
     let mut reply = [0u8; 64];
@@ -453,16 +632,30 @@ fn js_templates_build_without_warnings_and_run_on_the_engine() {
     const BODY: &str = "from the test";
     let (port, server) = response_server(2, BODY);
     let _build = build_lock();
-    let output = template_run(&sandbox, &project, &["--env", &format!("URL=http://127.0.0.2:{port}/x")])
-        .output()
-        .expect("run the client");
+    let output = template_run(
+        &sandbox,
+        &project,
+        &["--env", &format!("URL=http://127.0.0.2:{port}/x")],
+    )
+    .output()
+    .expect("run the client");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert_no_warnings("js-client", &stderr);
-    assert_eq!(stdout, format!("fetch: 200 OK\n{BODY}\nwasi_net: 200 OK, {} bytes\n", BODY.len()));
+    assert_eq!(
+        stdout,
+        format!(
+            "fetch: 200 OK\n{BODY}\nwasi_net: 200 OK, {} bytes\n",
+            BODY.len()
+        )
+    );
     let seen = server.join().expect("server thread");
-    assert!(seen.iter().all(|request| request.starts_with("GET /x HTTP/1.1\r\n")), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|request| request.starts_with("GET /x HTTP/1.1\r\n")),
+        "{seen:?}"
+    );
 }
 
 #[test]
@@ -476,13 +669,41 @@ fn run_js_on_wasmedge_maps_the_scripts_directory_as_dot_and_passes_the_script_fi
     let output = sandbox
         .std_cmd()
         .env("XDG_CACHE_HOME", shared_cache())
-        .args(["run", "--runtime", "wasmedge", "--js", "scripts/app.js", "--env", "K=V", "--", "a1", "a2"])
+        .args([
+            "run",
+            "--runtime",
+            "wasmedge",
+            "--js",
+            "scripts/app.js",
+            "--env",
+            "K=V",
+            "--",
+            "a1",
+            "a2",
+        ])
         .output()
         .expect("run");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let run = fake.work_invocations().pop().expect("wasmedge ran");
     // wasmedge [--dir GUEST:HOST]... [--env K=V]... MODULE ARGS...: the docs' command.
-    assert_eq!(run[..4], [format!("--dir"), format!(".:{}", scripts.display()), "--env".into(), "K=V".into()], "{run:?}");
-    assert!(run[4].ends_with("/wasock-js.wasm") && run[4].starts_with(&shared_cache().display().to_string()), "{run:?}");
+    assert_eq!(
+        run[..4],
+        [
+            format!("--dir"),
+            format!(".:{}", scripts.display()),
+            "--env".into(),
+            "K=V".into()
+        ],
+        "{run:?}"
+    );
+    assert!(
+        run[4].ends_with("/wasock-js.wasm")
+            && run[4].starts_with(&shared_cache().display().to_string()),
+        "{run:?}"
+    );
     assert_eq!(run[5..], ["app.js", "a1", "a2"], "{run:?}");
 }

@@ -93,7 +93,11 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
         launch::check_port_free(port)?;
     }
 
-    let script = args.js.as_deref().map(crate::js::script_launch).transpose()?;
+    let script = args
+        .js
+        .as_deref()
+        .map(crate::js::script_launch)
+        .transpose()?;
     let (module, aot_output, defaults) = match (&args.wasm, &script) {
         (Some(wasm), _) => prebuilt(wasm, aot_by, printer)?,
         (None, Some(_)) => prebuilt(&crate::js::runtime_module(printer)?, aot_by, printer)?,
@@ -122,7 +126,14 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
     dirs.extend(flag_dirs);
     let mut app_args = args.args;
     if let Some((script_dir, script_name)) = script {
-        dirs.insert(0, DirMapping { guest: ".".into(), host: script_dir, readonly: false });
+        dirs.insert(
+            0,
+            DirMapping {
+                guest: ".".into(),
+                host: script_dir,
+                readonly: false,
+            },
+        );
         app_args.insert(0, script_name);
     }
     if let Some(port) = port {
