@@ -693,7 +693,7 @@ fn run_js_on_wasmedge_maps_the_scripts_directory_as_dot_and_passes_the_script_fi
     assert_eq!(
         run[..4],
         [
-            format!("--dir"),
+            "--dir".to_string(),
             format!(".:{}", scripts.display()),
             "--env".into(),
             "K=V".into()
