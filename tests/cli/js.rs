@@ -707,3 +707,19 @@ fn run_js_on_wasmedge_maps_the_scripts_directory_as_dot_and_passes_the_script_fi
     );
     assert_eq!(run[5..], ["app.js", "a1", "a2"], "{run:?}");
 }
+
+/// The CLI builds the runtime with `--locked`: its lockfile must cover `runtime-lib`'s
+/// current dependencies, or every first `run --js` fails.
+#[test]
+fn the_js_runtime_lockfile_is_current() {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["metadata", "--locked", "--format-version", "1", "--manifest-path"])
+        .arg(repo_root().join("js-runtime/Cargo.toml"))
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        output.status.success(),
+        "js-runtime/Cargo.lock is stale; help: run `cargo update --workspace --manifest-path js-runtime/Cargo.toml` and commit it\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
