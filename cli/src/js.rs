@@ -232,6 +232,12 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
         return Ok(module);
     }
     let toolchain = find_toolchain()?;
+    fs::create_dir_all(&root).with_context(|| format!("could not create `{}`", root.display()))?;
+    let _lock = BuildLock::acquire(&root.join(".build-lock"), printer)?;
+    if module.is_file() {
+        // Another cargo-wasock built it while this one waited.
+        return Ok(module);
+    }
     printer.status(
         "Building",
         format!(
@@ -291,6 +297,37 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
         format!("the JavaScript runtime: {}", module.display()),
     );
     Ok(module)
+}
+
+/// An exclusive `flock` on a file in the cache, held while building: two first runs at
+/// once would otherwise write the same sources and target directory.
+struct BuildLock {
+    _file: fs::File,
+}
+
+impl BuildLock {
+    fn acquire(path: &Path, printer: &Printer) -> anyhow::Result<BuildLock> {
+        use std::os::fd::AsRawFd;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("could not open `{}`", path.display()))?;
+        // SAFETY: flock(2) on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            printer.status(
+                "Waiting",
+                "for another cargo-wasock to finish building the JavaScript runtime",
+            );
+            // SAFETY: as above; blocks until the other holder closes its descriptor.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                return Err(std::io::Error::last_os_error())
+                    .with_context(|| format!("could not lock `{}`", path.display()));
+            }
+        }
+        Ok(BuildLock { _file: file })
+    }
 }
 
 /// A directory clang accepts as `--sysroot`: `include` and `lib/<triple>` link to
