@@ -5,14 +5,21 @@
 //! `fd_read`, `fd_write`, `poll_oneoff`) send socket fds to [`super::sockets`] and every
 //! other fd to the preview1 implementation, which stays reachable under another module
 //! name and is called through small wasm trampolines (see [`PREVIEW1_TRAMPOLINES`]).
+//! `proc_exit` is shadowed too, so codes of 126 and above exit as on WasmEdge.
+//!
+//! A successful `sock_listen` is reported to the [`ListenObserver`], if any: that is how
+//! an embedder learns the guest is ready without connecting to it.
 //!
 //! Rust's std declares preview1's own `sock_accept(fd, flags, ro_fd)` while WasmEdge's
 //! guests use `sock_accept(fd, ro_fd)`; like WasmEdge, the form each module gets is
 //! chosen from the type it imports (likewise the 7- and 8-parameter `sock_recv_from`).
 //! WasmEdge's `_v2` names are registered too, with the forms WasmEdge gives them.
 
+use std::net::SocketAddr;
+
 use wasmtime::{Caller, Engine, Extern, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::I32Exit;
 
 use super::abi::*;
 use super::poll;
@@ -32,11 +39,15 @@ pub struct Preview1 {
     pub clock_time_get: TypedFunc<(i32, i64, i32), i32>,
 }
 
+/// Told the bound address of each socket the guest puts into the listening state.
+pub type ListenObserver = Box<dyn FnMut(SocketAddr) + Send>;
+
 pub struct HostState {
     pub wasi: WasiP1Ctx,
     pub sockets: SocketTable,
     pub memory: Option<Memory>,
     preview1: Option<Preview1>,
+    pub listen_observer: Option<ListenObserver>,
 }
 
 impl HostState {
@@ -46,6 +57,19 @@ impl HostState {
             sockets: SocketTable::default(),
             memory: None,
             preview1: None,
+            listen_observer: None,
+        }
+    }
+
+    /// After a successful `sock_listen` on `fd`: tell the observer where it listens (the
+    /// address the OS reports, so a port 0 bind shows the port it was given).
+    fn observe_listen(&mut self, fd: u32) {
+        let Some(observer) = self.listen_observer.as_mut() else {
+            return;
+        };
+        let address = self.sockets.get(fd).ok().and_then(|socket| socket.local_addr().ok());
+        if let Some(address) = address.and_then(|address| address.as_socket()) {
+            observer(address);
         }
     }
 
@@ -260,6 +284,11 @@ fn define_shadows(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     // edge-triggered ones, so a guest that drains until EAGAIN (as edge-triggered code
     // must) behaves the same; it may just be woken more often.
     linker.func_wrap(WASI, "epoll_oneoff", poll_oneoff)?;
+    // wasmtime-wasi traps on codes of 126 and above (outside WASI's [0, 126)); WasmEdge
+    // 0.17.1 exits with whatever code the guest gives, so the guest's code comes through.
+    linker.func_wrap(WASI, "proc_exit", |code: i32| -> wasmtime::Result<()> {
+        Err(I32Exit(code).into())
+    })?;
     Ok(())
 }
 
@@ -355,9 +384,13 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
     };
     define_as(linker, &["sock_bind", "sock_bind_v2"], bind)?;
     let listen = |mut caller: Caller<'_, HostState>, fd: i32, backlog: i32| -> i32 {
-        with_guest(&mut caller, |table, _| {
+        let errno = with_guest(&mut caller, |table, _| {
             sockets::listen(table, fd as u32, backlog)
-        })
+        });
+        if errno == 0 {
+            caller.data_mut().observe_listen(fd as u32);
+        }
+        errno
     };
     define_as(linker, &["sock_listen", "sock_listen_v2"], listen)?;
     let accept_with_flags =

@@ -27,6 +27,7 @@ mod tests;
 mod error;
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -225,9 +226,21 @@ impl PreparedApp {
         self.startup
     }
 
+    /// Have `observer` told the address of every socket the guest puts into the listening
+    /// state, right after its `sock_listen` succeeds: the address the OS bound (so a bind
+    /// to port 0 shows the port it got; a wildcard bind shows `0.0.0.0` or `::`).
+    ///
+    /// This is readiness learned without touching the app: nobody connects to it. The
+    /// observer runs on the guest's thread inside the call, so it should be quick (send
+    /// on a channel). A later call replaces the observer.
+    pub fn on_listen(&mut self, observer: impl FnMut(SocketAddr) + Send + 'static) {
+        self.store.data_mut().listen_observer = Some(Box::new(observer));
+    }
+
     /// Run the guest to completion on this thread and return its exit code: its
-    /// `proc_exit` code, 0 when `_start` returns, [`TRAP_EXIT_CODE`] after a trap (whose
-    /// wasm backtrace goes to stderr).
+    /// `proc_exit` code, whatever its value (as WasmEdge 0.17.1, which exits with 126, 200
+    /// and 255 too; the process's exit status is its low 8 bits), 0 when `_start` returns,
+    /// [`TRAP_EXIT_CODE`] after a trap (whose wasm backtrace goes to stderr).
     pub fn run(mut self) -> i32 {
         let outcome = self.start.call(&mut self.store, ());
         // The CLI may leave through `process::exit`, which skips std's buffered stdout.

@@ -141,10 +141,71 @@ fn wasock_reads_socket_addresses_back_in_release_builds() {
     );
 }
 
+/// Every code WasmEdge 0.17.1 exits with, including 126 and above (where wasmtime-wasi's
+/// own `proc_exit` traps).
 #[test]
 fn proc_exit_code_passes_through() {
-    assert_eq!(run_spec(&spec(guest("process-checks"), &["exit", "7"])), 7);
-    assert_eq!(run_spec(&spec(guest("process-checks"), &["exit", "0"])), 0);
+    for code in [0, 1, 7, 125, 126, 200, 255] {
+        let given = code.to_string();
+        assert_eq!(
+            run_spec(&spec(guest("process-checks"), &["exit", &given])),
+            code,
+            "proc_exit({code})"
+        );
+    }
+}
+
+/// Readiness without connecting: a successful `sock_listen` reports the address the OS
+/// bound. The guest binds TCP to 127.0.0.2 port 0, listens, and exits with the port
+/// `sock_getlocaladdr` gives it; a socket that is only bound, and a UDP socket whose
+/// `sock_listen` fails, are not reported.
+#[test]
+fn each_listening_socket_is_observed_with_its_bound_address() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "sock_open" (func $open (param i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "sock_bind" (func $bind (param i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "sock_listen" (func $listen (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "sock_getlocaladdr" (func $local (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func $check (param $errno i32) (param $code i32)
+        (if (local.get $errno) (then (call $exit (local.get $code)))))
+      (func (export "_start") (local $fd i32)
+        ;; address struct at 16 -> 4-byte IP at 32: 127.0.0.2
+        (i32.store (i32.const 16) (i32.const 32))
+        (i32.store (i32.const 20) (i32.const 4))
+        (i32.store (i32.const 32) (i32.const 0x0200007f))
+        ;; a TCP socket bound but never listening
+        (call $check (call $open (i32.const 1) (i32.const 2) (i32.const 0)) (i32.const 1))
+        (call $check (call $bind (i32.load (i32.const 0)) (i32.const 16) (i32.const 0)) (i32.const 2))
+        ;; a UDP socket: listen fails
+        (call $check (call $open (i32.const 1) (i32.const 1) (i32.const 0)) (i32.const 3))
+        (call $check (call $bind (i32.load (i32.const 0)) (i32.const 16) (i32.const 0)) (i32.const 4))
+        (if (i32.eqz (call $listen (i32.load (i32.const 0)) (i32.const 4))) (then (call $exit (i32.const 5))))
+        ;; the listener
+        (call $check (call $open (i32.const 1) (i32.const 2) (i32.const 0)) (i32.const 6))
+        (local.set $fd (i32.load (i32.const 0)))
+        (call $check (call $bind (local.get $fd) (i32.const 16) (i32.const 0)) (i32.const 7))
+        (call $check (call $listen (local.get $fd) (i32.const 4)) (i32.const 8))
+        ;; its port: struct at 48 -> buffer at 64; type at 72, port at 76
+        (i32.store (i32.const 48) (i32.const 64))
+        (i32.store (i32.const 52) (i32.const 4))
+        (call $check (call $local (local.get $fd) (i32.const 48) (i32.const 72) (i32.const 76)) (i32.const 9))
+        (call $exit (i32.load (i32.const 76)))))"#;
+    let (sender, observed) = std::sync::mpsc::channel();
+    let port = with_wat_module(wat, |launch| {
+        let mut app = prepare(&launch, None).expect("prepare");
+        app.on_listen(move |address| {
+            let _ = sender.send(address);
+        });
+        app.run()
+    });
+    assert!(port > 9, "the guest's check {port} failed");
+    let observed: Vec<std::net::SocketAddr> = observed.try_iter().collect();
+    assert_eq!(
+        observed,
+        vec![std::net::SocketAddr::from(([127, 0, 0, 2], port as u16))]
+    );
 }
 
 #[test]
