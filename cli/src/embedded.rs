@@ -9,6 +9,7 @@ use crate::errors::hint_on;
 use crate::launch;
 use crate::launch_spec::LaunchSpec;
 use crate::printer::Printer;
+use crate::readiness::Reporter;
 
 /// The engine's view of a launch.
 pub fn guest_spec(spec: &LaunchSpec) -> GuestSpec {
@@ -49,12 +50,37 @@ pub fn explain(error: EngineError, message: impl Into<String>) -> anyhow::Error 
     hint_on(error, message, help)
 }
 
-/// Prepare and run `spec` on this thread; the guest's exit code.
+/// What the engine is given, for `-v` (as the WasmEdge path shows its command line).
+fn show_guest(guest: &GuestSpec, precompiled: Option<&Path>, printer: &Printer) {
+    let module = match precompiled {
+        Some(path) => format!("{} (precompiled: {})", guest.module.display(), path.display()),
+        None => guest.module.display().to_string(),
+    };
+    printer.verbose(format!("engine module: {module}"));
+    let argv: Vec<&str> = std::iter::once(guest.program_name.as_str())
+        .chain(guest.args.iter().map(String::as_str))
+        .collect();
+    printer.verbose(format!("engine args: {argv:?}"));
+    let env: Vec<String> = guest.env.iter().map(|(key, value)| format!("{key}={value}")).collect();
+    printer.verbose(format!("engine env: {env:?}"));
+    let dirs: Vec<String> = guest
+        .preopens
+        .iter()
+        .map(|dir| {
+            let mode = if dir.readonly { ":readonly" } else { "" };
+            format!("{}:{}{mode}", dir.guest, dir.host.display())
+        })
+        .collect();
+    printer.verbose(format!("engine dirs: {dirs:?}"));
+}
+
+/// Prepare and run `spec` on this thread, observing its listeners for `--port`
+/// (`claimed_port`) and `-v`; the guest's exit code.
 pub fn run(
     spec: &LaunchSpec,
     why: &str,
     precompiled: Option<&Path>,
-    port: Option<u16>,
+    claimed_port: Option<u16>,
     printer: &Printer,
 ) -> anyhow::Result<i32> {
     // Before compiling, which can take a while: a Ctrl-C then must stop us too.
@@ -67,7 +93,9 @@ pub fn run(
             wasock_engine::version()
         ),
     );
-    let app = wasock_engine::prepare(&guest_spec(spec), precompiled).map_err(|error| {
+    let guest = guest_spec(spec);
+    show_guest(&guest, precompiled, printer);
+    let mut app = wasock_engine::prepare(&guest, precompiled).map_err(|error| {
         let message = format!(
             "could not start `{}` on the embedded engine",
             spec.module.display()
@@ -83,6 +111,14 @@ pub fn run(
         "Ready",
         format!("in {} ms ({how})", app.startup_time().as_millis()),
     );
-    let _watch = port.map(|port| launch::watch_port(port, printer.clone()));
+    // The guest's own `sock_listen` says where it listens; the sender goes with the app,
+    // so the reporter ends when the guest does.
+    let _reporting = Reporter::new(claimed_port, printer).map(|reporter| {
+        let (listeners, reporting) = reporter.start();
+        app.on_listen(move |address| {
+            let _ = listeners.send(address);
+        });
+        reporting
+    });
     Ok(app.run())
 }

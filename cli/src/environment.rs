@@ -1,12 +1,17 @@
 //! The app's environment: `[package.metadata.wasock] env`, then `--env-file`, then `--env`,
 //! then `--port`, later sources replacing earlier values. WasmEdge inherits nothing from
 //! the host, so this list is the guest's whole environment.
+//!
+//! Values pass through verbatim. Only `--port N` is a claim that the app listens on N;
+//! a `PORT` from any other source is the app's data (a client's `PORT` may name the
+//! server it talks to), so `run` neither checks nor waits for it.
 
 use std::path::Path;
 use std::str::FromStr;
 
-use crate::errors::{hint, HintExt as _};
+use crate::errors::hint;
 use crate::metadata::WasockDefaults;
+use crate::printer::Printer;
 
 /// `--env KEY=VALUE` sets a variable; `--env KEY` copies the host's value.
 #[derive(Debug, Clone)]
@@ -43,20 +48,10 @@ pub fn from_flags(
     env_file: Option<&Path>,
     env_args: &[EnvArg],
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let mut env = Vec::new();
-    if let Some(file) = env_file {
-        let entries = dotenvy::from_path_iter(file).hint_context(
-            format!("could not read the env file `{}`", file.display()),
-            "pass an existing file of KEY=VALUE lines",
-        )?;
-        for entry in entries {
-            let pair = entry.hint_context(
-                format!("could not parse the env file `{}`", file.display()),
-                "each line should be KEY=VALUE (quotes and # comments allowed)",
-            )?;
-            env.push(pair);
-        }
-    }
+    let mut env = match env_file {
+        Some(file) => crate::env_file::read(file)?,
+        None => Vec::new(),
+    };
     for arg in env_args {
         let value = match &arg.value {
             Some(value) => value.clone(),
@@ -101,6 +96,18 @@ pub fn assemble(
         set("PORT".to_owned(), port.to_string());
     }
     env
+}
+
+/// Where `PORT` came from when `--port` did not set it: `-v` says it is passed through.
+pub fn note_unclaimed_port(env: &[(String, String)], claimed: Option<u16>, printer: &Printer) {
+    if claimed.is_some() {
+        return;
+    }
+    if let Some((_, value)) = env.iter().find(|(key, _)| key == "PORT") {
+        printer.verbose(format!(
+            "PORT={value} is passed to the app as given; only `--port N` is checked free and watched for"
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,18 @@
-//! Starting the app: the port checks around it and the WasmEdge child process.
+//! Starting the app: the free-port check before it, the WasmEdge child process, and the
+//! stop signals.
 //!
-//! A WasmEdge child inherits stdio, gets SIGINT/SIGTERM/SIGHUP/SIGQUIT forwarded, is killed
-//! by the kernel if the CLI dies first (`PR_SET_PDEATHSIG`), and its exit status becomes
-//! ours: the code it exited with, or 128 + the signal that ended it, as a shell reports it.
+//! A WasmEdge child inherits stdio, gets the stop signals forwarded (see [`stop_signals`]),
+//! is killed by the kernel if the CLI dies first (`PR_SET_PDEATHSIG`), and its exit status
+//! becomes ours: the code it exited with, or 128 + the signal that ended it, as a shell
+//! reports it. Where it listens is observed by [`crate::readiness`], never probed.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 #[cfg(target_os = "linux")]
 use std::os::unix::process::CommandExt as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
@@ -23,10 +23,15 @@ use signal_hook::low_level::siginfo::Cause;
 use crate::errors::hint;
 use crate::launch_spec::LaunchSpec;
 use crate::printer::Printer;
+use crate::readiness::{self, Reporter};
 use crate::wasmedge::{self, WasmEdge};
 
-/// Fail early, naming the port, when something already listens on it.
+/// `--port N`: fail early, naming the port, when something already listens on it. Port 0
+/// (the OS picks) is always free.
 pub fn check_port_free(port: u16) -> anyhow::Result<()> {
+    if port == 0 {
+        return Ok(());
+    }
     // Binding the wildcard address conflicts with a listener on any local address.
     match TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)) {
         Ok(_) => Ok(()),
@@ -35,51 +40,6 @@ pub fn check_port_free(port: u16) -> anyhow::Result<()> {
             format!("stop whatever listens on port {port} (`ss -ltnp 'sport = :{port}'` shows it) or pick another with `--port N`"),
         )),
         Err(error) => Err(error).with_context(|| format!("could not check whether port {port} is free")),
-    }
-}
-
-/// Watches for the app's listener and prints its URL once it accepts connections.
-pub struct PortWatch {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-/// How long to wait before saying the app has not started listening.
-const SLOW_START_NOTICE: Duration = Duration::from_secs(30);
-
-pub fn watch_port(port: u16, printer: Printer) -> PortWatch {
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread_stop = Arc::clone(&stop);
-    let thread = std::thread::spawn(move || {
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let started = Instant::now();
-        let mut noticed = false;
-        while !thread_stop.load(Ordering::Relaxed) {
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                printer.status("Listening", format!("http://127.0.0.1:{port}/"));
-                return;
-            }
-            if !noticed && started.elapsed() > SLOW_START_NOTICE {
-                printer.note(format!(
-                    "the app has not accepted a connection on port {port} yet"
-                ));
-                noticed = true;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    });
-    PortWatch {
-        stop,
-        thread: Some(thread),
-    }
-}
-
-impl Drop for PortWatch {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -116,13 +76,38 @@ pub fn die_with_parent(command: &mut Command) {
     let _ = command;
 }
 
+/// Whether `signal` was ignored (`SIG_IGN`) when we started, as `nohup` leaves SIGHUP.
+fn inherited_as_ignored(signal: libc::c_int) -> bool {
+    // SAFETY: with a null new action, sigaction(2) only reads the current disposition
+    // into `current`, a zeroed plain C struct.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// The signals `run` handles, decided before any handler is installed. SIGINT and SIGTERM
+/// always: a script's background job starts with SIGINT ignored, and `kill -INT` must
+/// still stop it. SIGHUP and SIGQUIT only when not inherited as ignored: under `nohup`,
+/// closing the terminal must leave `run` and the app running (an ignored signal stays
+/// ignored across exec, so a WasmEdge child ignores it too).
+pub fn stop_signals() -> Vec<libc::c_int> {
+    let mut signals = vec![SIGINT, SIGTERM];
+    signals.extend(
+        [SIGHUP, SIGQUIT]
+            .into_iter()
+            .filter(|&signal| !inherited_as_ignored(signal)),
+    );
+    signals
+}
+
 /// For the embedded engine, which runs the guest on our own thread and cannot be
 /// interrupted from outside: a stop signal ends the whole process as the signal's default
-/// action would. Installing the handlers also overrides an inherited "ignore" (a script's
-/// background job starts with SIGINT ignored), so `kill -INT` stops `run` however it started.
+/// action would. Which signals: see [`stop_signals`].
 #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
 pub fn end_process_on_stop_signals() -> anyhow::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+    let mut signals = signal_hook::iterator::Signals::new(stop_signals())
         .context("could not install signal handlers")?;
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
@@ -140,7 +125,7 @@ pub fn run_on_wasmedge(
     found: &WasmEdge,
     spec: &LaunchSpec,
     aot: bool,
-    port: Option<u16>,
+    claimed_port: Option<u16>,
     printer: &Printer,
 ) -> anyhow::Result<i32> {
     let run_mode_aot = aot && found.needs_run_mode_aot();
@@ -173,20 +158,21 @@ pub fn run_on_wasmedge(
     printer.verbose(format!("running `{shown}`"));
     let mut command = Command::new(&found.path);
     command.args(&arguments);
-    run_child(command, &shown, port, printer)
+    run_child(command, &shown, claimed_port, printer)
 }
 
-/// Run `command` as our child until it ends; returns the shell-style exit code.
+/// Run `command` as our child until it ends, observing its listeners for `--port`
+/// (`claimed_port`) and `-v`; returns the shell-style exit code.
 pub fn run_child(
     mut command: Command,
     shown: &str,
-    port: Option<u16>,
+    claimed_port: Option<u16>,
     printer: &Printer,
 ) -> anyhow::Result<i32> {
     // Registered before the spawn so a Ctrl-C in between is not lost (and does not kill
     // us while the child lives on). Being caught rather than ignored here also means exec
     // gives the child their default action back, even when we started with SIGINT ignored.
-    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+    let mut signals = SignalsInfo::<WithOrigin>::new(stop_signals())
         .context("could not install signal handlers")?;
     die_with_parent(&mut command);
     let mut child = command.spawn().map_err(|error| {
@@ -210,11 +196,19 @@ pub fn run_child(
             }
         }
     });
-    let watch = port.map(|port| watch_port(port, printer.clone()));
+    let watch = Reporter::new(claimed_port, printer).map(|reporter| {
+        let (listeners, reporting) = reporter.start();
+        let stop = reporting.done_flag();
+        (readiness::watch_process(child.id(), listeners, Arc::clone(&stop)), stop, reporting)
+    });
     let status = child
         .wait()
         .with_context(|| format!("could not wait for `{shown}`"));
-    drop(watch);
+    if let Some((poller, stop, reporting)) = watch {
+        stop.store(true, Ordering::Relaxed);
+        let _ = poller.join();
+        drop(reporting);
+    }
     handle.close();
     let _ = forwarder.join();
     let status = status?;

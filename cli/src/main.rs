@@ -9,6 +9,7 @@ mod cargo_build;
 mod commands;
 #[cfg(feature = "embedded")]
 mod embedded;
+mod env_file;
 mod environment;
 mod errors;
 mod js;
@@ -16,6 +17,7 @@ mod launch;
 mod launch_spec;
 mod metadata;
 mod printer;
+mod readiness;
 mod runtime;
 mod scaffold;
 mod wasmedge;

@@ -19,13 +19,23 @@ use crate::runtime::{self, Chosen, Runtime};
     long_about = "Build the app, then run it on WasmEdge or on the embedded engine.\n\n\
 WasmEdge is looked for on PATH, then in $WASMEDGE_DIR/bin and ~/.wasmedge/bin. It does not \
 inherit the host environment, so variables are passed explicitly: from [package.metadata.wasock], \
-then --env-file, then --env, then --port (later ones win). Before launch a busy port is reported; \
-after launch the URL is printed once the app accepts connections. The app's exit code is run's \
-exit code (128 + N when it dies by signal N).\n\n\
+then --env-file, then --env, then --port (later ones win). Values pass through verbatim.\n\n\
+--port N sets PORT=N and says the app listens on N: a busy port is refused before launch, and \
+run warns if the app listens elsewhere. --port 0 lets the OS pick and prints the URL the app \
+got. A PORT from --env, --env-file or the metadata is passed through unchecked. run never \
+connects to the app: it observes the app's listening sockets (the engine's sock_listen, or the \
+kernel's socket table for a WasmEdge child); -v prints every one.\n\n\
+The env file format: one KEY=VALUE per line; blank lines and lines starting with # are \
+ignored; an `export ` prefix is allowed; one pair of surrounding double or single quotes is \
+removed; nothing else is interpreted (no $NAME expansion, no escapes, no inline comments), so \
+PASSWORD=pa$word123 arrives as pa$word123.\n\n\
+The app's exit code is run's exit code, 0 to 255 (128 + N when it dies by signal N). Ctrl-C, \
+SIGINT and SIGTERM stop the app; SIGHUP and SIGQUIT do too, unless run was started with them \
+ignored (as `nohup` does), in which case they stay ignored.\n\n\
 The WasmEdge command line is always, in this order:\n  \
 wasmedge [--dir GUEST:HOST[:readonly]]... [--env KEY=VALUE]... [--run-mode=aot] MODULE [ARGS]...\n\
 where --run-mode=aot is given for an --aot module on WasmEdge 0.17 or later.",
-    after_help = "Examples:\n  cargo wasock run --port 8080\n  cargo wasock run --release --aot --env RUST_LOG=debug --env HOME --env-file .env\n  \
+    after_help = "Examples:\n  cargo wasock run --port 8080\n  cargo wasock run --port 0\n  cargo wasock run --release --aot --env RUST_LOG=debug --env HOME --env-file .env\n  \
 cargo wasock run --dir /data:./data:readonly -- --verbose input.txt\n  cargo wasock run --runtime embedded --wasm target/wasm32-wasip1/debug/hello.wasm\n  \
 cargo wasock run --js server.js --port 8000"
 )]
@@ -38,12 +48,12 @@ pub struct RunArgs {
     #[arg(short, long = "env", value_name = "KEY=VALUE|KEY")]
     pub env: Vec<EnvArg>,
 
-    /// Read variables from a dotenv file (KEY=VALUE lines)
+    /// Read variables from a file of KEY=VALUE lines (literal values; format below)
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
 
-    /// Port for the app (sets PORT); checked free before launch, waited for after
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Port the app listens on (sets PORT; 0: the OS picks); checked free before launch
+    #[arg(long, value_name = "N")]
     pub port: Option<u16>,
 
     /// Map a host directory into the app: GUEST:HOST or GUEST:HOST:readonly; repeatable
@@ -109,19 +119,7 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
     };
 
     let env = environment::assemble(&defaults, flag_env, args.port);
-    let port = match env.iter().find(|(key, _)| key == "PORT") {
-        Some((_, value)) => {
-            match value.parse::<u16>() {
-                Ok(0) => None,
-                Ok(port) => Some(port),
-                Err(_) => {
-                    printer.warn(format!("PORT={value} is not a port number, so it is neither checked nor waited for"));
-                    None
-                }
-            }
-        }
-        None => None,
-    };
+    environment::note_unclaimed_port(&env, args.port, printer);
     let mut dirs = DirMapping::resolve_all(defaults.dirs.clone())?;
     dirs.extend(flag_dirs);
     let mut app_args = args.args;
@@ -136,7 +134,8 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
         );
         app_args.insert(0, script_name);
     }
-    if let Some(port) = port {
+    // Again: the build may have taken long enough for something else to take the port.
+    if let Some(port) = args.port {
         launch::check_port_free(port)?;
     }
 
@@ -149,7 +148,7 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
                 env,
                 dirs,
             };
-            launch::run_on_wasmedge(&found, &spec, aot, port, printer)
+            launch::run_on_wasmedge(&found, &spec, aot, args.port, printer)
         }
         #[cfg(feature = "embedded")]
         Chosen::Embedded(why) => {
@@ -159,7 +158,7 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
                 env,
                 dirs,
             };
-            crate::embedded::run(&spec, why, aot_output.as_deref(), port, printer)
+            crate::embedded::run(&spec, why, aot_output.as_deref(), args.port, printer)
         }
         #[cfg(not(feature = "embedded"))]
         Chosen::Embedded(_) => {
