@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    build_lock, free_port, ignore_sigint_in_child, minimal_project, shared_target_dir, stderr_of,
-    RunningApp, Sandbox,
+    build_lock, free_port, ignore_in_child, ignore_sigint_in_child, listening_address,
+    minimal_project, send_and_read_back, shared_target_dir, stderr_of, RunningApp, Sandbox,
 };
 
 /// Building a template app and compiling it with a debug-built engine can take minutes on
@@ -263,7 +263,7 @@ fn exit_codes_and_traps_pass_through_the_engine() {
     let exits = minimal_project(
         &sandbox.work(),
         "exits",
-        "fn main() { std::process::exit(42); }\n",
+        "fn main() { std::process::exit(std::env::var(\"CODE\").unwrap().parse().unwrap()); }\n",
         "",
     );
     let traps = minimal_project(
@@ -273,10 +273,13 @@ fn exit_codes_and_traps_pass_through_the_engine() {
         "",
     );
     let _build = build_lock();
-    let exited = run_command(&sandbox, &exits, &[])
-        .output()
-        .expect("run exits");
-    assert_eq!(exited.status.code(), Some(42), "{}", stderr_of(&exited));
+    // 126 and above too: WasmEdge exits with them, and so must the engine.
+    for code in [42, 126, 255] {
+        let exited = run_command(&sandbox, &exits, &["--env", &format!("CODE={code}")])
+            .output()
+            .expect("run exits");
+        assert_eq!(exited.status.code(), Some(code), "{}", stderr_of(&exited));
+    }
 
     let trapped = run_command(&sandbox, &traps, &[])
         .output()
@@ -387,4 +390,84 @@ fn env_dirs_and_args_reach_the_app_on_the_engine() {
         !data.join("out.txt").exists(),
         "the read-only mapping was written"
     );
+}
+
+/// `run --release --runtime embedded` of `tests/guests/reverse-once`, a socket app not made
+/// by our templates (built once into the shared target directory), with `extra` arguments.
+fn run_reverse_once(sandbox: &Sandbox, extra: &[&str]) -> Command {
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/reverse-once/Cargo.toml");
+    let mut command = sandbox.std_cmd();
+    command
+        .args(["run", "--release", "--runtime", "embedded", "--manifest-path"])
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(shared_target_dir())
+        .args(extra);
+    command
+}
+
+/// Issue 7's minimal input on the engine: a guest that binds 127.0.0.1:$PORT, accepts
+/// once, reads to EOF and writes the bytes back reversed. `run` must not connect to it.
+#[test]
+fn an_app_that_accepts_once_serves_the_users_client_on_the_engine() {
+    let sandbox = Sandbox::new();
+    let port = free_port();
+    let mut app = {
+        let _build = build_lock();
+        let mut app = RunningApp::spawn(run_reverse_once(&sandbox, &["--port", &port.to_string()]));
+        app.wait_for_stdout("bound", START_TIMEOUT);
+        app
+    };
+    assert_eq!(
+        send_and_read_back(&format!("127.0.0.1:{port}"), "hello"),
+        "olleh"
+    );
+    let code = app.wait_exit(IO_TIMEOUT);
+    let stderr = app.stderr();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("Listening") && !stderr.contains("warning"),
+        "nothing to add when the app listens on --port:\n{stderr}"
+    );
+}
+
+/// Started as `nohup` starts it (SIGHUP ignored), with `--port 0` on 127.0.0.2 and `-v`:
+/// run prints the URL the guest's `sock_listen` bound and what the engine was given; a
+/// SIGHUP leaves the app serving; SIGTERM still stops it.
+#[test]
+fn port_0_verbose_and_an_ignored_sighup_on_the_engine() {
+    let sandbox = Sandbox::new();
+    let mut command = run_reverse_once(
+        &sandbox,
+        &["-v", "--port", "0", "--env", "HOST=127.0.0.2", "--env", "COUNT=2", "--", "extra"],
+    );
+    ignore_in_child(&mut command, libc::SIGHUP);
+    let mut app = {
+        let _build = build_lock();
+        let mut app = RunningApp::spawn(command);
+        app.wait_for_stderr("Listening", START_TIMEOUT);
+        app
+    };
+    let stderr = app.stderr();
+    let address = listening_address(&stderr).expect("a Listening line");
+    assert!(
+        address.starts_with("127.0.0.2:") && !address.ends_with(":0"),
+        "{stderr}"
+    );
+    for shown in [
+        "engine args: [\"reverse-once.wasm\", \"extra\"]",
+        "engine env: [\"HOST=127.0.0.2\", \"COUNT=2\", \"PORT=0\"]",
+        "engine dirs: []",
+    ] {
+        assert!(stderr.contains(shown), "no {shown:?} in:\n{stderr}");
+    }
+
+    app.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(app.is_running(), "SIGHUP ended run:\n{}", app.stderr());
+    assert_eq!(send_and_read_back(&address, "hello"), "olleh");
+    app.signal(libc::SIGTERM);
+    let code = app.wait_exit(IO_TIMEOUT);
+    assert_eq!(code, None, "SIGTERM must end run as its default action does");
 }

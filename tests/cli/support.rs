@@ -269,20 +269,51 @@ pub fn printed_path(stderr: &str, verb: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
-/// A port nothing listens on right now.
 /// Start `command` with SIGINT ignored, as a non-interactive shell starts its background
 /// jobs (`cargo wasock run &` in a script): `run` must still stop on SIGINT.
 pub fn ignore_sigint_in_child(command: &mut std::process::Command) {
+    ignore_in_child(command, libc::SIGINT);
+}
+
+/// Start `command` with `signal` ignored (as `nohup` ignores SIGHUP).
+pub fn ignore_in_child(command: &mut std::process::Command, signal: libc::c_int) {
     use std::os::unix::process::CommandExt as _;
     // SAFETY: signal(2) only changes a disposition in the forked child before exec.
     unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_IGN);
+        command.pre_exec(move || {
+            libc::signal(signal, libc::SIG_IGN);
             Ok(())
         });
     }
 }
 
+/// The app side of issue 7's minimal input: connect to `address`, send `text`, close the
+/// sending side and read the answer to its end.
+pub fn send_and_read_back(address: &str, text: &str) -> String {
+    use std::io::Write as _;
+    let mut stream = std::net::TcpStream::connect(address)
+        .unwrap_or_else(|error| panic!("connect to {address}: {error}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    stream.write_all(text.as_bytes()).expect("send");
+    stream
+        .shutdown(std::net::Shutdown::Write)
+        .expect("shut down the sending side");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read the answer");
+    answer
+}
+
+/// `HOST:PORT` of the first `Listening http://HOST:PORT/` status line in `stderr`.
+pub fn listening_address(stderr: &str) -> Option<String> {
+    stderr.lines().find_map(|line| {
+        let url = line.trim_start().strip_prefix("Listening http://")?;
+        Some(url.trim_end().trim_end_matches('/').to_owned())
+    })
+}
+
+/// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind an ephemeral port")
@@ -363,6 +394,36 @@ impl RunningApp {
         self.stderr.text()
     }
 
+    /// Everything written to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.text()
+    }
+
+    /// Wait until stdout contains `needle` (failing if the child exits first).
+    pub fn wait_for_stdout(&mut self, needle: &str, timeout: Duration) {
+        let text = Arc::clone(&self.stdout.text);
+        self.wait_until(&format!("{needle:?} on stdout"), timeout, || {
+            text.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .contains(needle)
+        });
+    }
+
+    /// Wait until stderr contains `needle` (failing if the child exits first).
+    pub fn wait_for_stderr(&mut self, needle: &str, timeout: Duration) {
+        let text = Arc::clone(&self.stderr.text);
+        self.wait_until(&format!("{needle:?} on stderr"), timeout, || {
+            text.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .contains(needle)
+        });
+    }
+
+    /// Whether the child is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
     /// The child's stdin; the command must have been given `Stdio::piped()` for it.
     pub fn stdin(&mut self) -> &mut ChildStdin {
         self.child.stdin.as_mut().expect("stdin piped")
@@ -429,11 +490,6 @@ impl RunningApp {
 /// What only the embedded engine's tests use (their module needs the feature too).
 #[cfg(feature = "embedded")]
 impl RunningApp {
-    /// Everything written to stdout so far.
-    pub fn stdout(&self) -> String {
-        self.stdout.text()
-    }
-
     /// Ctrl-C as a signal to the child alone.
     pub fn interrupt(&self) {
         self.signal(libc::SIGINT);
