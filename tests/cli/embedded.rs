@@ -419,6 +419,8 @@ fn an_app_that_accepts_once_serves_the_users_client_on_the_engine() {
         app.wait_for_stdout("bound", START_TIMEOUT);
         app
     };
+    // A user connects a moment after the app is up: time enough for any probe to get there first.
+    std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         send_and_read_back(&format!("127.0.0.1:{port}"), "hello"),
         "olleh"
