@@ -19,20 +19,20 @@ pub struct Built {
     pub project: Project,
 }
 
-/// Target check, `cargo metadata`, `cargo build`, then AOT: shared by `build` and `run`.
+/// Target check, then `cargo build` beside `cargo metadata`, then AOT: shared by `build` and `run`.
 pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyhow::Result<Built> {
     let target = cargo_build::ensure_wasi_target(&args.project_dir(), printer)?;
     printer.verbose(format!(
         "rustc {} → target {}",
         target.rustc_version, target.triple
     ));
-    let project = metadata::load(
-        args.manifest_path.as_deref(),
-        args.package.as_deref(),
-        target.triple,
-        &args.resolve_flags(),
-    )?;
-    let module = cargo_build::build(&args.to_flags(), &target, &project, printer)?;
+    let (module, project) = cargo_build::build(&args.to_flags(), &target, printer, || {
+        metadata::load(
+            args.manifest_path.as_deref(),
+            args.package.as_deref(),
+            &args.resolve_flags(),
+        )
+    })?;
     printer.status("Built", aot::describe(&module.path));
     let aot = aot::compile(aot_by, &module.path, &project.target_dir(), printer)?;
     Ok(Built {

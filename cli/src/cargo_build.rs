@@ -4,6 +4,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 use anyhow::Context as _;
 use cargo_metadata::{Message, TargetKind};
@@ -86,12 +87,9 @@ pub fn rustc_version() -> anyhow::Result<(String, (u64, u64, u64))> {
     }
 }
 
-/// Is the target's standard library installed for the compiler cargo will use?
-pub fn target_installed(
-    triple: &str,
-    rustup: Option<&Path>,
-    project_dir: &Path,
-) -> anyhow::Result<bool> {
+/// The targets installed for the toolchain used in `project_dir`: `rustup target list
+/// --installed`, or without rustup the targets in rustc's sysroot.
+fn installed_targets(rustup: Option<&Path>, project_dir: &Path) -> anyhow::Result<Vec<String>> {
     if let Some(rustup) = rustup {
         // Run where the project is, so a rust-toolchain file there picks the toolchain.
         let list = run_for_stdout(
@@ -99,23 +97,47 @@ pub fn target_installed(
                 .args(["target", "list", "--installed"])
                 .current_dir(project_dir),
         )?;
-        return Ok(list.lines().any(|line| line.trim() == triple));
+        return Ok(list.lines().map(|line| line.trim().to_owned()).collect());
     }
     let sysroot = run_for_stdout(Command::new(rustc_program()).args(["--print", "sysroot"]))?;
-    Ok(Path::new(sysroot.trim())
-        .join("lib")
-        .join("rustlib")
-        .join(triple)
-        .join("lib")
-        .is_dir())
+    let rustlib = Path::new(sysroot.trim()).join("lib").join("rustlib");
+    let Ok(entries) = std::fs::read_dir(&rustlib) else {
+        return Ok(Vec::new());
+    };
+    Ok(entries
+        .flatten()
+        .filter(|entry| entry.path().join("lib").is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect())
 }
 
-/// Find the WASI target; install it with rustup when it is missing (saying so).
+/// Is the target's standard library installed for the compiler cargo will use?
+pub fn target_installed(
+    triple: &str,
+    rustup: Option<&Path>,
+    project_dir: &Path,
+) -> anyhow::Result<bool> {
+    Ok(installed_targets(rustup, project_dir)?
+        .iter()
+        .any(|target| target == triple))
+}
+
+/// Find the WASI target; install it with rustup when it is missing (saying so). The
+/// compiler's version (which picks the target's name) and the installed targets are
+/// asked for at the same time: both are tens of milliseconds, paid on every build.
 pub fn ensure_wasi_target(project_dir: &Path, printer: &Printer) -> anyhow::Result<WasiTarget> {
-    let (rustc_version, parsed) = rustc_version()?;
-    let triple = wasi_triple_for(parsed);
     let rustup = which::which("rustup").ok();
-    if target_installed(triple, rustup.as_deref(), project_dir)? {
+    let (version, installed) = std::thread::scope(|scope| {
+        let installed = scope.spawn(|| installed_targets(rustup.as_deref(), project_dir));
+        let version = rustc_version();
+        let installed = installed
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (version, installed)
+    });
+    let (rustc_version, parsed) = version?;
+    let triple = wasi_triple_for(parsed);
+    if installed?.iter().any(|target| target == triple) {
         return Ok(WasiTarget {
             triple,
             rustc_version,
@@ -210,13 +232,60 @@ pub struct BuiltModule {
     pub package: String,
 }
 
-/// Run `cargo build` for `target`, forwarding diagnostics, and return the binary's `.wasm`.
+/// cargo's output while the project is being read beside the build: held until
+/// `cargo metadata` has answered, then shown (or, if it failed, dropped: its error says
+/// the same thing better, with a `help:` line).
+struct OutputGate {
+    printer: Printer,
+    state: Mutex<GateState>,
+}
+
+enum GateState {
+    Holding(Vec<String>),
+    Open,
+    Dropping,
+}
+
+impl OutputGate {
+    fn line(&self, line: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &mut *state {
+            GateState::Holding(held) => held.push(line.to_owned()),
+            GateState::Open => self.printer.raw(line),
+            GateState::Dropping => {}
+        }
+    }
+
+    fn settle(&self, show: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let next = if show { GateState::Open } else { GateState::Dropping };
+        if let GateState::Holding(held) = std::mem::replace(&mut *state, next) {
+            if show {
+                for line in held {
+                    self.printer.raw(&line);
+                }
+            }
+        }
+    }
+}
+
+/// A binary cargo built, before its package is known by name.
+struct Candidate {
+    path: PathBuf,
+    bin: String,
+    package_id: cargo_metadata::PackageId,
+}
+
+/// Run `cargo build` for `target`, forwarding diagnostics, and return the binary's `.wasm`
+/// with the project `load_project` reads (`cargo metadata`). The two run side by side: the
+/// build needs only the target, and on a no-op build the metadata would otherwise double
+/// the time. An error from `load_project` wins over the build's.
 pub fn build(
     flags: &CargoFlags,
     target: &WasiTarget,
-    project: &Project,
     printer: &Printer,
-) -> anyhow::Result<BuiltModule> {
+    load_project: impl FnOnce() -> anyhow::Result<Project> + Send,
+) -> anyhow::Result<(BuiltModule, Project)> {
     let mut command = Command::new(cargo_program());
     command.args([
         "build",
@@ -257,63 +326,101 @@ pub fn build(
             format!("could not run `{shown}`"),
             "install Rust with rustup (https://rustup.rs)",
         )?;
-
-    // cargo's own lines (Compiling…, warnings, errors) are printed above the bar.
     let stderr = child
         .stderr
         .take()
         .context("cargo's stderr was not captured")?;
-    let stderr_printer = printer.clone();
-    let stderr_pump = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            stderr_printer.raw(&line);
-        }
-    });
-
-    let progress = printer.progress(project.crate_estimate().max(1), "Building");
     let stdout = child
         .stdout
         .take()
         .context("cargo's stdout was not captured")?;
-    let mut candidates = Vec::new();
-    for message in Message::parse_stream(BufReader::new(stdout)) {
-        match message.context("could not read cargo's JSON output")? {
-            Message::CompilerArtifact(artifact) => {
-                if artifact.target.is_kind(TargetKind::CustomBuild) {
-                    continue;
+    let gate = OutputGate {
+        printer: printer.clone(),
+        state: Mutex::new(GateState::Holding(Vec::new())),
+    };
+    // The length is set once the project is read; until then it grows with each crate.
+    let progress = printer.progress(1, "Building");
+
+    std::thread::scope(|scope| {
+        let gate = &gate;
+        let progress = &progress;
+        let project = scope.spawn(move || {
+            let project = load_project();
+            if let Ok(project) = &project {
+                progress.set_total(project.crate_estimate());
+            }
+            gate.settle(project.is_ok());
+            project
+        });
+        // cargo's own lines (Compiling…, warnings, errors) are printed above the bar.
+        scope.spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                gate.line(&line);
+            }
+        });
+
+        let mut candidates = Vec::new();
+        let mut stream_error = None;
+        for message in Message::parse_stream(BufReader::new(stdout)) {
+            match message {
+                Ok(Message::CompilerArtifact(artifact)) => {
+                    if artifact.target.is_kind(TargetKind::CustomBuild) {
+                        continue;
+                    }
+                    progress.inc(&artifact.target.name);
+                    let is_bin = artifact.target.is_kind(TargetKind::Bin);
+                    if let (true, Some(executable)) = (is_bin, artifact.executable) {
+                        candidates.push(Candidate {
+                            path: executable.into_std_path_buf(),
+                            bin: artifact.target.name,
+                            package_id: artifact.package_id,
+                        });
+                    }
                 }
-                progress.inc(&artifact.target.name);
-                let is_bin = artifact.target.is_kind(TargetKind::Bin);
-                if let (true, Some(executable)) = (is_bin, artifact.executable) {
-                    let package = project
-                        .metadata
-                        .packages
-                        .iter()
-                        .find(|p| p.id == artifact.package_id)
-                        .map_or_else(|| artifact.package_id.repr.clone(), |p| p.name.to_string());
-                    candidates.push(BuiltModule {
-                        path: executable.into_std_path_buf(),
-                        bin: artifact.target.name,
-                        package,
-                    });
+                Ok(Message::TextLine(line)) => gate.line(&line),
+                Ok(_) => {}
+                Err(error) => {
+                    // Nobody reads cargo's output any more: stop it rather than wait on it.
+                    let _ = child.kill();
+                    stream_error = Some(error);
+                    break;
                 }
             }
-            Message::TextLine(line) => printer.raw(&line),
-            _ => {}
         }
-    }
-    let status = child
-        .wait()
-        .with_context(|| format!("could not wait for `{shown}`"))?;
-    drop(progress);
-    let _ = stderr_pump.join();
-    if !status.success() {
-        return Err(hint(
-            format!("`{shown}` failed ({status})"),
-            "fix the errors cargo reported above",
-        ));
-    }
-    choose_module(candidates, flags)
+        let status = child
+            .wait()
+            .with_context(|| format!("could not wait for `{shown}`"));
+        let project = project
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        if let Some(error) = stream_error {
+            return Err(error).context("could not read cargo's JSON output");
+        }
+        let status = status?;
+        if !status.success() {
+            return Err(hint(
+                format!("`{shown}` failed ({status})"),
+                "fix the errors cargo reported above",
+            ));
+        }
+        let candidates = candidates
+            .into_iter()
+            .map(|candidate| {
+                let package = project
+                    .metadata
+                    .packages
+                    .iter()
+                    .find(|p| p.id == candidate.package_id)
+                    .map_or_else(|| candidate.package_id.repr.clone(), |p| p.name.to_string());
+                BuiltModule {
+                    path: candidate.path,
+                    bin: candidate.bin,
+                    package,
+                }
+            })
+            .collect();
+        Ok((choose_module(candidates, flags)?, project))
+    })
 }
 
 fn choose_module(

@@ -67,20 +67,20 @@ impl ResolveFlags {
     }
 }
 
-/// Run `cargo metadata` for `manifest_path` (or the current directory) filtered to `triple`.
+/// Run `cargo metadata --no-deps` for `manifest_path` (or the current directory): the
+/// workspace's own packages, without resolving dependencies. Resolving would take cargo's
+/// package-cache lock, which `cargo build` needs too; without it the two run side by side.
 pub fn load(
     manifest_path: Option<&Path>,
     package: Option<&str>,
-    triple: &str,
     flags: &ResolveFlags,
 ) -> anyhow::Result<Project> {
     let mut command = MetadataCommand::new();
     if let Some(path) = manifest_path {
         command.manifest_path(path);
     }
-    let mut other = vec!["--filter-platform".to_owned(), triple.to_owned()];
-    other.extend(flags.as_args());
-    command.other_options(other);
+    command.no_deps();
+    command.other_options(flags.as_args());
     let metadata = command.exec().hint_context(
         match manifest_path {
             Some(path) => format!("could not read the cargo project at `{}`", path.display()),
@@ -122,12 +122,13 @@ impl Project {
         self.metadata.target_directory.clone().into_std_path_buf()
     }
 
-    /// How many crates a full build compiles for the target: the progress bar's length.
+    /// About how many crates a full build compiles: the progress bar's length. The packages
+    /// in `Cargo.lock` (all platforms', so it may be a few more); 0 before the first build.
     pub fn crate_estimate(&self) -> u64 {
-        self.metadata
-            .resolve
-            .as_ref()
-            .map_or(0, |resolve| resolve.nodes.len() as u64)
+        let lock = self.metadata.workspace_root.join("Cargo.lock");
+        std::fs::read_to_string(lock).map_or(0, |text| {
+            text.lines().filter(|line| line.trim() == "[[package]]").count() as u64
+        })
     }
 
     /// The selected package's `[package.metadata.wasock]`, or nothing when absent.

@@ -142,6 +142,13 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Set the number of steps, once known (at least the steps already made).
+    pub fn set_total(&self, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total.max(bar.position()).max(1));
+        }
+    }
+
     pub fn inc(&self, message: impl Display) {
         if let Some(bar) = &self.bar {
             if bar
