@@ -19,20 +19,20 @@ pub struct Built {
     pub project: Project,
 }
 
-/// Target check, then `cargo build` beside `cargo metadata`, then AOT: shared by `build` and `run`.
+/// Target check and `cargo metadata` beside `cargo build`, then AOT: shared by `build` and `run`.
 pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyhow::Result<Built> {
-    let target = cargo_build::ensure_wasi_target(&args.project_dir(), printer)?;
+    let (module, project, target) =
+        cargo_build::build_for_wasi(&args.to_flags(), &args.project_dir(), printer, || {
+            metadata::load(
+                args.manifest_path.as_deref(),
+                args.package.as_deref(),
+                &args.resolve_flags(),
+            )
+        })?;
     printer.verbose(format!(
         "rustc {} → target {}",
         target.rustc_version, target.triple
     ));
-    let (module, project) = cargo_build::build(&args.to_flags(), &target, printer, || {
-        metadata::load(
-            args.manifest_path.as_deref(),
-            args.package.as_deref(),
-            &args.resolve_flags(),
-        )
-    })?;
     printer.status("Built", aot::describe(&module.path));
     let aot = aot::compile(aot_by, &module.path, &project.target_dir(), printer)?;
     Ok(Built {

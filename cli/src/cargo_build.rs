@@ -122,10 +122,16 @@ pub fn target_installed(
         .any(|target| target == triple))
 }
 
-/// Find the WASI target; install it with rustup when it is missing (saying so). The
-/// compiler's version (which picks the target's name) and the installed targets are
-/// asked for at the same time: both are tens of milliseconds, paid on every build.
-pub fn ensure_wasi_target(project_dir: &Path, printer: &Printer) -> anyhow::Result<WasiTarget> {
+/// What the toolchain used in a project says about its WASI target.
+pub struct ToolchainProbe {
+    pub target: WasiTarget,
+    pub installed: bool,
+    rustup: Option<PathBuf>,
+}
+
+/// Ask the toolchain used in `project_dir` for its version (which picks the target's name)
+/// and its installed targets, both at once: each is tens of milliseconds, paid on every build.
+pub fn probe_wasi_target(project_dir: &Path) -> anyhow::Result<ToolchainProbe> {
     let rustup = which::which("rustup").ok();
     let (version, installed) = std::thread::scope(|scope| {
         let installed = scope.spawn(|| installed_targets(rustup.as_deref(), project_dir));
@@ -137,12 +143,30 @@ pub fn ensure_wasi_target(project_dir: &Path, printer: &Printer) -> anyhow::Resu
     });
     let (rustc_version, parsed) = version?;
     let triple = wasi_triple_for(parsed);
-    if installed?.iter().any(|target| target == triple) {
+    Ok(ToolchainProbe {
+        installed: installed?.iter().any(|target| target == triple),
+        target: WasiTarget {
+            triple,
+            rustc_version,
+        },
+        rustup,
+    })
+}
+
+/// Find the WASI target; install it with rustup when it is missing (saying so).
+pub fn ensure_wasi_target(project_dir: &Path, printer: &Printer) -> anyhow::Result<WasiTarget> {
+    let probe = probe_wasi_target(project_dir)?;
+    let WasiTarget {
+        triple,
+        rustc_version,
+    } = probe.target;
+    if probe.installed {
         return Ok(WasiTarget {
             triple,
             rustc_version,
         });
     }
+    let rustup = probe.rustup;
     let install = format!("rustup target add {triple}");
     let Some(rustup) = rustup else {
         return Err(hint(
@@ -167,6 +191,65 @@ pub fn ensure_wasi_target(project_dir: &Path, printer: &Printer) -> anyhow::Resu
         triple,
         rustc_version,
     })
+}
+
+/// The WASI target of every toolchain since Rust 1.78, tried before the toolchain answers.
+const USUAL_TRIPLE: &str = "wasm32-wasip1";
+
+/// The toolchain asked for something other than an installed [`USUAL_TRIPLE`].
+#[derive(Debug, thiserror::Error)]
+#[error("the toolchain has no installed {USUAL_TRIPLE}")]
+struct NotTheUsualTarget;
+
+/// Whether the project in `project_dir` has been resolved before (a `Cargo.lock` there or
+/// in a parent directory, where a workspace keeps it).
+fn built_before(project_dir: &Path) -> bool {
+    std::path::absolute(project_dir)
+        .is_ok_and(|dir| dir.ancestors().any(|dir| dir.join("Cargo.lock").is_file()))
+}
+
+/// Build the app for the WASI target of the toolchain used in `project_dir`; the module,
+/// the project `load_project` reads, and the target.
+///
+/// A project built before (see [`built_before`]) starts `cargo build` for
+/// [`USUAL_TRIPLE`] at once and asks the toolchain, and reads the project, beside it: on a
+/// no-op build those checks would otherwise come first and double its time. Should the
+/// toolchain want another target or lack this one, cargo's output is dropped and the build
+/// goes the careful way: the target check (installing the target), then the build. A
+/// project never built goes the careful way at once, so a refusal (no target and no
+/// rustup) writes nothing, not even a `Cargo.lock`.
+pub fn build_for_wasi(
+    flags: &CargoFlags,
+    project_dir: &Path,
+    printer: &Printer,
+    load_project: impl Fn() -> anyhow::Result<Project> + Sync,
+) -> anyhow::Result<(BuiltModule, Project, WasiTarget)> {
+    if built_before(project_dir) {
+        let speculative = build(flags, USUAL_TRIPLE, printer, || {
+            std::thread::scope(|scope| {
+                let project = scope.spawn(&load_project);
+                let probe = probe_wasi_target(project_dir);
+                let project = project
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                match probe {
+                    Ok(probe) if probe.installed && probe.target.triple == USUAL_TRIPLE => {
+                        Ok((project?, probe.target))
+                    }
+                    // The careful way says what is wrong, or installs what is missing.
+                    _ => Err(NotTheUsualTarget.into()),
+                }
+            })
+        });
+        match speculative {
+            Err(error) if error.is::<NotTheUsualTarget>() => {}
+            built => return built,
+        }
+    }
+    let target = ensure_wasi_target(project_dir, printer)?;
+    let (module, project, ()) =
+        build(flags, target.triple, printer, || Ok((load_project()?, ())))?;
+    Ok((module, project, target))
 }
 
 /// The `cargo build` flags `build` and `run` pass through.
@@ -232,9 +315,9 @@ pub struct BuiltModule {
     pub package: String,
 }
 
-/// cargo's output while the project is being read beside the build: held until
-/// `cargo metadata` has answered, then shown (or, if it failed, dropped: its error says
-/// the same thing better, with a `help:` line).
+/// cargo's output while checks run beside the build: held until they have answered, then
+/// shown (or, if one failed, dropped: the check's error says what is wrong, with a
+/// `help:` line, and cargo's output was about a build that should not have been made).
 struct OutputGate {
     printer: Printer,
     state: Mutex<GateState>,
@@ -276,21 +359,23 @@ struct Candidate {
     package_id: cargo_metadata::PackageId,
 }
 
-/// Run `cargo build` for `target`, forwarding diagnostics, and return the binary's `.wasm`
-/// with the project `load_project` reads (`cargo metadata`). The two run side by side: the
-/// build needs only the target, and on a no-op build the metadata would otherwise double
-/// the time. An error from `load_project` wins over the build's.
-pub fn build(
+/// Run `cargo build --target triple`, forwarding diagnostics, while `checks` run beside
+/// it (reading the project with `cargo metadata`, and confirming the toolchain when the
+/// build was started before knowing it); the binary's `.wasm` with what `checks` gave
+/// (the project, by which the artifact's package is named, and anything else).
+/// cargo's output is held until `checks` succeed; when they fail, their error is returned
+/// once cargo has ended, and cargo's output is dropped.
+pub fn build<T: Send>(
     flags: &CargoFlags,
-    target: &WasiTarget,
+    triple: &str,
     printer: &Printer,
-    load_project: impl FnOnce() -> anyhow::Result<Project> + Send,
-) -> anyhow::Result<(BuiltModule, Project)> {
+    checks: impl FnOnce() -> anyhow::Result<(Project, T)> + Send,
+) -> anyhow::Result<(BuiltModule, Project, T)> {
     let mut command = Command::new(cargo_program());
     command.args([
         "build",
         "--target",
-        target.triple,
+        triple,
         "--message-format=json-render-diagnostics",
     ]);
     command.arg(if printer.is_terminal() {
@@ -309,11 +394,7 @@ pub fn build(
     }
     command.args(flags.as_args());
     command.envs(flags.env.iter().map(|(key, value)| (key, value)));
-    let shown = format!(
-        "cargo build --target {} {}",
-        target.triple,
-        flags.as_args().join(" ")
-    );
+    let shown = format!("cargo build --target {triple} {}", flags.as_args().join(" "));
     let shown = shown.trim_end().to_owned();
     printer.verbose(format!("running `{command:?}`"));
 
@@ -344,13 +425,13 @@ pub fn build(
     std::thread::scope(|scope| {
         let gate = &gate;
         let progress = &progress;
-        let project = scope.spawn(move || {
-            let project = load_project();
-            if let Ok(project) = &project {
+        let checked = scope.spawn(move || {
+            let checked = checks();
+            if let Ok((project, _)) = &checked {
                 progress.set_total(project.crate_estimate());
             }
-            gate.settle(project.is_ok());
-            project
+            gate.settle(checked.is_ok());
+            checked
         });
         // cargo's own lines (Compiling…, warnings, errors) are printed above the bar.
         scope.spawn(move || {
@@ -390,7 +471,7 @@ pub fn build(
         let status = child
             .wait()
             .with_context(|| format!("could not wait for `{shown}`"));
-        let project = project
+        let (project, checked) = checked
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         if let Some(error) = stream_error {
@@ -419,7 +500,7 @@ pub fn build(
                 }
             })
             .collect();
-        Ok((choose_module(candidates, flags)?, project))
+        Ok((choose_module(candidates, flags)?, project, checked))
     })
 }
 

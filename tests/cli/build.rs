@@ -296,6 +296,36 @@ fn a_missing_target_is_installed_with_rustup_saying_so() {
     );
 }
 
+/// A project built before starts cargo before the toolchain has answered; when the answer
+/// is "no target", that build's output is dropped and the careful way installs the target
+/// and builds again, showing one build.
+#[test]
+fn a_target_missing_under_a_project_built_before_is_still_installed() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "built-before", HELLO, "");
+    let first = build(&sandbox, &project, &[]);
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    assert!(project.join("Cargo.lock").is_file());
+    let log = fake_rustup(&sandbox, true);
+    let output = build(&sandbox, &project, &[]);
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Installing the WASI target with `rustup target add wasm32-wasip1`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("Finished").count(), 1, "{stderr}");
+    let calls = fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        calls.lines().collect::<Vec<_>>(),
+        [
+            "target list --installed",
+            "target list --installed",
+            "target add wasm32-wasip1"
+        ]
+    );
+}
+
 #[test]
 fn a_failed_target_install_names_the_command() {
     let sandbox = Sandbox::new();
