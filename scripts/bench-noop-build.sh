@@ -23,13 +23,16 @@ if [ -z "${WASOCK_BIN:-}" ]; then
   WASOCK_BIN="${CARGO_TARGET_DIR:-$repo/target}/release/cargo-wasock"
 fi
 
+# Timed as users run it: `cargo wasock` (cargo finds cargo-wasock on PATH and sets $CARGO).
+export PATH="$(dirname "$WASOCK_BIN"):$PATH"
+
 app="$work/noop-app"
 rm -rf "$app"
 mkdir -p "$work"
-"$WASOCK_BIN" wasock --quiet new noop-app --template poll --path "$app"
+cargo wasock --quiet new noop-app --template poll --path "$app"
 export CARGO_TARGET_DIR="$work/target"
 manifest="$app/Cargo.toml"
-ours="$WASOCK_BIN wasock build --release --aot --manifest-path $manifest"
+ours="cargo wasock build --release --aot --manifest-path $manifest"
 cargos="cargo build --release --target wasm32-wasip1 --manifest-path $manifest"
 
 echo "warming up (first build and AOT)..." >&2

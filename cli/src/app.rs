@@ -31,7 +31,8 @@ pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyh
         })?;
     printer.verbose(format!(
         "rustc {} → target {}",
-        target.rustc_version, target.triple
+        target.rustc_version.as_deref().unwrap_or("(not asked)"),
+        target.triple
     ));
     printer.status("Built", aot::describe(&module.path));
     let aot = aot::compile(aot_by, &module.path, &project.target_dir(), printer)?;

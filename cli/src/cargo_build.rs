@@ -17,7 +17,8 @@ use crate::printer::{Printer, Verbosity};
 #[derive(Debug, Clone)]
 pub struct WasiTarget {
     pub triple: &'static str,
-    pub rustc_version: String,
+    /// As `rustc --version` gives it; None when it was not asked (see [`build_for_wasi`]).
+    pub rustc_version: Option<String>,
 }
 
 /// Rust 1.78 renamed `wasm32-wasi` to `wasm32-wasip1` (and later dropped the old name).
@@ -147,7 +148,7 @@ pub fn probe_wasi_target(project_dir: &Path) -> anyhow::Result<ToolchainProbe> {
         installed: installed?.iter().any(|target| target == triple),
         target: WasiTarget {
             triple,
-            rustc_version,
+            rustc_version: Some(rustc_version),
         },
         rustup,
     })
@@ -156,16 +157,11 @@ pub fn probe_wasi_target(project_dir: &Path) -> anyhow::Result<ToolchainProbe> {
 /// Find the WASI target; install it with rustup when it is missing (saying so).
 pub fn ensure_wasi_target(project_dir: &Path, printer: &Printer) -> anyhow::Result<WasiTarget> {
     let probe = probe_wasi_target(project_dir)?;
-    let WasiTarget {
-        triple,
-        rustc_version,
-    } = probe.target;
     if probe.installed {
-        return Ok(WasiTarget {
-            triple,
-            rustc_version,
-        });
+        return Ok(probe.target);
     }
+    let triple = probe.target.triple;
+    let rustc_version = probe.target.rustc_version.unwrap_or_default();
     let rustup = probe.rustup;
     let install = format!("rustup target add {triple}");
     let Some(rustup) = rustup else {
@@ -189,7 +185,7 @@ pub fn ensure_wasi_target(project_dir: &Path, printer: &Printer) -> anyhow::Resu
     }
     Ok(WasiTarget {
         triple,
-        rustc_version,
+        rustc_version: Some(rustc_version),
     })
 }
 
@@ -201,6 +197,31 @@ const USUAL_TRIPLE: &str = "wasm32-wasip1";
 #[error("the toolchain has no installed {USUAL_TRIPLE}")]
 struct NotTheUsualTarget;
 
+/// Whether the toolchain surely has [`USUAL_TRIPLE`] ready, known without running anything:
+/// run as `cargo wasock`, `$CARGO` is the toolchain's own `<sysroot>/bin/cargo` (the one
+/// we build with), and the target's standard library is in `<sysroot>/lib/rustlib`
+/// (where `rustup target add` puts it; only Rust 1.78 and later have this target). Not
+/// when `$RUSTC` names another compiler.
+fn usual_target_ready() -> bool {
+    if std::env::var_os("RUSTC").is_some_and(|rustc| !rustc.is_empty()) {
+        return false;
+    }
+    let Some(cargo) = std::env::var_os("CARGO").map(PathBuf::from) else {
+        return false;
+    };
+    let Some(bin) = cargo.parent().filter(|bin| bin.ends_with("bin")) else {
+        return false;
+    };
+    bin.parent().is_some_and(|sysroot| {
+        sysroot
+            .join("lib")
+            .join("rustlib")
+            .join(USUAL_TRIPLE)
+            .join("lib")
+            .is_dir()
+    })
+}
+
 /// Whether the project in `project_dir` has been resolved before (a `Cargo.lock` there or
 /// in a parent directory, where a workspace keeps it).
 fn built_before(project_dir: &Path) -> bool {
@@ -211,19 +232,49 @@ fn built_before(project_dir: &Path) -> bool {
 /// Build the app for the WASI target of the toolchain used in `project_dir`; the module,
 /// the project `load_project` reads, and the target.
 ///
-/// A project built before (see [`built_before`]) starts `cargo build` for
-/// [`USUAL_TRIPLE`] at once and asks the toolchain, and reads the project, beside it: on a
-/// no-op build those checks would otherwise come first and double its time. Should the
-/// toolchain want another target or lack this one, cargo's output is dropped and the build
-/// goes the careful way: the target check (installing the target), then the build. A
-/// project never built goes the careful way at once, so a refusal (no target and no
-/// rustup) writes nothing, not even a `Cargo.lock`.
+/// On a no-op build the checks around `cargo build` would cost as much as the build itself,
+/// so they are avoided or run beside it:
+/// - when the target is surely ready ([`usual_target_ready`]), nothing is asked: `cargo
+///   build` starts at once, reading the project beside it (the compiler's version is
+///   asked only for `-v`);
+/// - otherwise a project built before ([`built_before`]) starts `cargo build` for
+///   [`USUAL_TRIPLE`] at once and asks the toolchain beside it; should the toolchain want
+///   another target or lack this one, cargo's output is dropped and the build goes the
+///   careful way;
+/// - the careful way: the target check (installing the target), then the build. A project
+///   never built goes this way, so a refusal (no target and no rustup) writes nothing, not
+///   even a `Cargo.lock`.
 pub fn build_for_wasi(
     flags: &CargoFlags,
     project_dir: &Path,
     printer: &Printer,
     load_project: impl Fn() -> anyhow::Result<Project> + Sync,
 ) -> anyhow::Result<(BuiltModule, Project, WasiTarget)> {
+    if usual_target_ready() {
+        let verbose = printer.verbosity() == Verbosity::Verbose;
+        return build(flags, USUAL_TRIPLE, printer, || {
+            std::thread::scope(|scope| {
+                let version = verbose.then(|| scope.spawn(rustc_version));
+                let project = load_project()?;
+                let rustc_version = match version {
+                    Some(version) => Some(
+                        version
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?
+                            .0,
+                    ),
+                    None => None,
+                };
+                Ok((
+                    project,
+                    WasiTarget {
+                        triple: USUAL_TRIPLE,
+                        rustc_version,
+                    },
+                ))
+            })
+        });
+    }
     if built_before(project_dir) {
         let speculative = build(flags, USUAL_TRIPLE, printer, || {
             std::thread::scope(|scope| {

@@ -9,9 +9,22 @@ use crate::support::*;
 const HELLO: &str = "fn main() { println!(\"hello\"); }\n";
 
 fn build(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> std::process::Output {
+    build_by(sandbox, project, extra, None)
+}
+
+/// `build` as `cargo wasock build` runs it, with `$CARGO` naming `cargo` when given.
+fn build_by(
+    sandbox: &Sandbox,
+    project: &Path,
+    extra: &[&str],
+    cargo: Option<&Path>,
+) -> std::process::Output {
     let _lock = build_lock();
-    sandbox
-        .cmd()
+    let mut command = sandbox.cmd();
+    if let Some(cargo) = cargo {
+        command.env("CARGO", cargo);
+    }
+    command
         .current_dir(project)
         .arg("build")
         .args(extra)
@@ -19,6 +32,20 @@ fn build(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> std::process::Out
         .arg(shared_target_dir())
         .output()
         .unwrap()
+}
+
+/// A toolchain without any WASI standard library: its `bin/cargo`, which hands over to the
+/// real cargo. As `$CARGO` (which cargo sets for `cargo wasock`), it makes the target look
+/// missing to `build`, which then asks rustup.
+fn toolchain_without_wasi(sandbox: &Sandbox) -> PathBuf {
+    let root = sandbox.root.path().join("toolchain");
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::create_dir_all(root.join("lib/rustlib/x86_64-unknown-linux-gnu/lib")).unwrap();
+    let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let cargo = root.join("bin/cargo");
+    fs::write(&cargo, format!("#!/bin/sh\nexec '{real}' \"$@\"\n")).unwrap();
+    make_executable(&cargo);
+    cargo
 }
 
 fn compile_invocations(fake: &FakeWasmEdge) -> Vec<Vec<String>> {
@@ -210,6 +237,7 @@ fn a_missing_target_without_rustup_is_refused_with_the_command() {
             .cmd()
             .current_dir(&project)
             .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("CARGO", toolchain_without_wasi(&sandbox))
             .arg("build")
             .output()
             .unwrap();
@@ -281,8 +309,9 @@ if [ \"$1 $2\" = \"target add\" ]; then {}; fi\nexit 1\n",
 fn a_missing_target_is_installed_with_rustup_saying_so() {
     let sandbox = Sandbox::new();
     let log = fake_rustup(&sandbox, true);
+    let cargo = toolchain_without_wasi(&sandbox);
     let project = minimal_project(&sandbox.work(), "installs-target", HELLO, "");
-    let output = build(&sandbox, &project, &[]);
+    let output = build_by(&sandbox, &project, &[], Some(&cargo));
     let stderr = stderr_of(&output);
     assert!(output.status.success(), "{stderr}");
     assert!(
@@ -307,7 +336,8 @@ fn a_target_missing_under_a_project_built_before_is_still_installed() {
     assert!(first.status.success(), "{}", stderr_of(&first));
     assert!(project.join("Cargo.lock").is_file());
     let log = fake_rustup(&sandbox, true);
-    let output = build(&sandbox, &project, &[]);
+    let cargo = toolchain_without_wasi(&sandbox);
+    let output = build_by(&sandbox, &project, &[], Some(&cargo));
     let stderr = stderr_of(&output);
     assert!(output.status.success(), "{stderr}");
     assert!(
@@ -326,13 +356,28 @@ fn a_target_missing_under_a_project_built_before_is_still_installed() {
     );
 }
 
+/// Run by cargo (`$CARGO` is the toolchain's own cargo, here the real one, which has the
+/// target), `build` asks the toolchain nothing: its sysroot says the target is there. The
+/// checks would otherwise cost as much as a no-op build (issue 7 §8).
+#[test]
+fn run_by_cargo_with_the_target_installed_build_asks_rustup_nothing() {
+    let sandbox = Sandbox::new();
+    let log = fake_rustup(&sandbox, true);
+    let project = minimal_project(&sandbox.work(), "asks-nothing", HELLO, "");
+    let cargo = std::env::var("CARGO").expect("cargo test sets CARGO");
+    let output = build_by(&sandbox, &project, &[], Some(Path::new(&cargo)));
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(fs::read_to_string(&log).unwrap_or_default(), "");
+}
+
 #[test]
 fn a_failed_target_install_names_the_command() {
     let sandbox = Sandbox::new();
     fake_rustup(&sandbox, false);
+    let cargo = toolchain_without_wasi(&sandbox);
     let project = minimal_project(&sandbox.work(), "install-fails", HELLO, "");
     let before = listing(&sandbox.work());
-    let output = build(&sandbox, &project, &[]);
+    let output = build_by(&sandbox, &project, &[], Some(&cargo));
     let stderr = stderr_of(&output);
     assert!(!output.status.success(), "{stderr}");
     assert!(
