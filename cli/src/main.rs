@@ -16,6 +16,7 @@ mod js;
 mod launch;
 mod launch_spec;
 mod metadata;
+mod metadata_cache;
 mod printer;
 mod readiness;
 mod runtime;

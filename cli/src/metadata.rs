@@ -80,7 +80,15 @@ pub fn load(
         command.manifest_path(path);
     }
     command.no_deps();
-    command.other_options(flags.as_args());
+    let resolve_args = flags.as_args();
+    command.other_options(resolve_args.clone());
+    if let Some(metadata) = crate::metadata_cache::lookup(manifest_path, &resolve_args) {
+        if let Ok(project) = select(metadata, package) {
+            return Ok(project);
+        }
+        // A package the cached answer does not know: ask cargo.
+    }
+    let started = std::time::SystemTime::now();
     let metadata = command.exec().hint_context(
         match manifest_path {
             Some(path) => format!("could not read the cargo project at `{}`", path.display()),
@@ -88,7 +96,12 @@ pub fn load(
         },
         "run this inside a cargo project (one made by `cargo wasock new`), or pass `--manifest-path PATH/Cargo.toml`",
     )?;
+    crate::metadata_cache::store(manifest_path, &resolve_args, &metadata, started);
+    select(metadata, package)
+}
 
+/// The project with its selected package: `package`, else the root, else the only member.
+fn select(metadata: Metadata, package: Option<&str>) -> anyhow::Result<Project> {
     let members: Vec<&Package> = metadata.workspace_packages();
     let selected = match package {
         Some(name) => Some(

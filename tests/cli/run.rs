@@ -146,6 +146,43 @@ fn run_passes_dirs_env_run_mode_and_args_in_order_on_wasmedge_0_17() {
     );
 }
 
+/// `cargo metadata` is cached between runs (issue 7 §8); an edit to the manifest (here of
+/// the same length, so only its time tells) must be seen by the next run.
+#[test]
+fn manifest_edits_reach_the_next_run_through_the_metadata_cache() {
+    let (sandbox, fake, project) = sandbox_with_project(
+        "0.17.1",
+        "cached-metadata",
+        "[package.metadata.wasock]\nenv = { GREETING = \"first\" }\n",
+    );
+    let _lock = build_lock();
+    let greeting = |expected: &str| {
+        let run = fake.work_invocations().pop().unwrap();
+        assert!(
+            run.windows(2)
+                .any(|pair| pair == ["--env".to_owned(), format!("GREETING={expected}")]),
+            "{run:?}"
+        );
+    };
+    // Twice: a manifest written just before a run is not vouched for by that run.
+    for _ in 0..2 {
+        let first = run_project(&sandbox, &project).output().unwrap();
+        assert!(first.status.success(), "{}", stderr_of(&first));
+        greeting("first");
+    }
+    let entries = fs::read_dir(sandbox.home().join(".cache/cargo-wasock/metadata"))
+        .map(|dir| dir.count())
+        .unwrap_or(0);
+    assert_eq!(entries, 1, "the answer was not cached");
+
+    let manifest = project.join("Cargo.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(&manifest, text.replace("\"first\"", "\"later\"")).unwrap();
+    let second = run_project(&sandbox, &project).output().unwrap();
+    assert!(second.status.success(), "{}", stderr_of(&second));
+    greeting("later");
+}
+
 #[test]
 fn run_on_wasmedge_0_16_does_not_pass_run_mode() {
     let (sandbox, fake, project) = sandbox_with_project("0.16.1", "run-old-wasmedge", "");

@@ -93,6 +93,8 @@ impl Sandbox {
                     .unwrap_or_else(|| real_home().join(".rustup")),
             )
             .env_remove("WASMEDGE_DIR")
+            // Caches go below the sandbox's HOME.
+            .env_remove("XDG_CACHE_HOME")
             .env_remove("RUSTC")
             .env_remove("CARGO_TARGET_DIR")
             .env("NO_COLOR", "1");
