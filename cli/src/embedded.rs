@@ -53,7 +53,11 @@ pub fn explain(error: EngineError, message: impl Into<String>) -> anyhow::Error 
 /// What the engine is given, for `-v` (as the WasmEdge path shows its command line).
 fn show_guest(guest: &GuestSpec, precompiled: Option<&Path>, printer: &Printer) {
     let module = match precompiled {
-        Some(path) => format!("{} (precompiled: {})", guest.module.display(), path.display()),
+        Some(path) => format!(
+            "{} (precompiled: {})",
+            guest.module.display(),
+            path.display()
+        ),
         None => guest.module.display().to_string(),
     };
     printer.verbose(format!("engine module: {module}"));
@@ -61,7 +65,11 @@ fn show_guest(guest: &GuestSpec, precompiled: Option<&Path>, printer: &Printer) 
         .chain(guest.args.iter().map(String::as_str))
         .collect();
     printer.verbose(format!("engine args: {argv:?}"));
-    let env: Vec<String> = guest.env.iter().map(|(key, value)| format!("{key}={value}")).collect();
+    let env: Vec<String> = guest
+        .env
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
     printer.verbose(format!("engine env: {env:?}"));
     let dirs: Vec<String> = guest
         .preopens

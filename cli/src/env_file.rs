@@ -32,13 +32,19 @@ pub fn read(file: &Path) -> anyhow::Result<Vec<(String, String)>> {
             .filter(|&&byte| byte == b'\n')
             .count();
         hint(
-            format!("the env file `{}` is not UTF-8 text (line {line})", file.display()),
+            format!(
+                "the env file `{}` is not UTF-8 text (line {line})",
+                file.display()
+            ),
             "save it as UTF-8",
         )
     })?;
     parse(&text).map_err(|(line, why)| {
         hint(
-            format!("could not parse the env file `{}`: line {line}: {why}", file.display()),
+            format!(
+                "could not parse the env file `{}`: line {line}: {why}",
+                file.display()
+            ),
             FORMAT_HELP,
         )
     })
@@ -62,9 +68,15 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, (usize, String)> {
             return Err((number, "the variable name is empty".to_owned()));
         }
         if key.chars().any(|c| c.is_whitespace() || c == '\0') {
-            return Err((number, format!("the variable name `{key}` contains whitespace")));
+            return Err((
+                number,
+                format!("the variable name `{key}` contains whitespace"),
+            ));
         }
-        variables.push((key.to_owned(), unquote(value.trim()).map_err(|why| (number, why))?));
+        variables.push((
+            key.to_owned(),
+            unquote(value.trim()).map_err(|why| (number, why))?,
+        ));
     }
     Ok(variables)
 }
@@ -97,7 +109,8 @@ mod tests {
 
     #[test]
     fn values_are_literal() {
-        let text = "PASSWORD=pa$word123\nX=\"k$HOME\"\nY='${HOME}'\nZ=a\\nb\nHASH=a#b # not a comment\n";
+        let text =
+            "PASSWORD=pa$word123\nX=\"k$HOME\"\nY='${HOME}'\nZ=a\\nb\nHASH=a#b # not a comment\n";
         assert_eq!(
             parse(text).unwrap(),
             pairs(&[
@@ -136,8 +149,16 @@ mod tests {
             ("A=1\nnot a pair\n", 2, "expected KEY=VALUE"),
             ("A=1\n\n=x\n", 3, "the variable name is empty"),
             ("MY VAR=1\n", 1, "contains whitespace"),
-            ("A=1\nB='open\n", 2, "starts with ' but does not end with it"),
-            ("A=\"x\" # c\n", 1, "starts with \" but does not end with it"),
+            (
+                "A=1\nB='open\n",
+                2,
+                "starts with ' but does not end with it",
+            ),
+            (
+                "A=\"x\" # c\n",
+                1,
+                "starts with \" but does not end with it",
+            ),
         ] {
             let (got_line, got_why) = parse(text).unwrap_err();
             assert_eq!(got_line, line, "{text:?}");

@@ -199,7 +199,11 @@ pub fn run_child(
     let watch = Reporter::new(claimed_port, printer).map(|reporter| {
         let (listeners, reporting) = reporter.start();
         let stop = reporting.done_flag();
-        (readiness::watch_process(child.id(), listeners, Arc::clone(&stop)), stop, reporting)
+        (
+            readiness::watch_process(child.id(), listeners, Arc::clone(&stop)),
+            stop,
+            reporting,
+        )
     });
     let status = child
         .wait()

@@ -140,7 +140,9 @@ impl Project {
     pub fn crate_estimate(&self) -> u64 {
         let lock = self.metadata.workspace_root.join("Cargo.lock");
         std::fs::read_to_string(lock).map_or(0, |text| {
-            text.lines().filter(|line| line.trim() == "[[package]]").count() as u64
+            text.lines()
+                .filter(|line| line.trim() == "[[package]]")
+                .count() as u64
         })
     }
 

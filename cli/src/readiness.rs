@@ -308,7 +308,10 @@ mod tests {
                     (624, "0.0.0.0:2024".parse().unwrap())
                 ]
             );
-            assert_eq!(parse_listeners(tcp6), vec![(777, "[::1]:80".parse().unwrap())]);
+            assert_eq!(
+                parse_listeners(tcp6),
+                vec![(777, "[::1]:80".parse().unwrap())]
+            );
         }
         assert_eq!(socket_inode("socket:[4242]"), Some(4242));
         assert_eq!(socket_inode("pipe:[4242]"), None);
@@ -326,6 +329,9 @@ mod tests {
             .collect();
         assert!(found.contains(&address), "{address} not in {found:?}");
         let client = connected.local_addr().unwrap();
-        assert!(!found.contains(&client), "a connection counted as a listener");
+        assert!(
+            !found.contains(&client),
+            "a connection counted as a listener"
+        );
     }
 }

@@ -67,7 +67,11 @@ impl HostState {
         let Some(observer) = self.listen_observer.as_mut() else {
             return;
         };
-        let address = self.sockets.get(fd).ok().and_then(|socket| socket.local_addr().ok());
+        let address = self
+            .sockets
+            .get(fd)
+            .ok()
+            .and_then(|socket| socket.local_addr().ok());
         if let Some(address) = address.and_then(|address| address.as_socket()) {
             observer(address);
         }

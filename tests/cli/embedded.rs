@@ -399,7 +399,13 @@ fn run_reverse_once(sandbox: &Sandbox, extra: &[&str]) -> Command {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/reverse-once/Cargo.toml");
     let mut command = sandbox.std_cmd();
     command
-        .args(["run", "--release", "--runtime", "embedded", "--manifest-path"])
+        .args([
+            "run",
+            "--release",
+            "--runtime",
+            "embedded",
+            "--manifest-path",
+        ])
         .arg(manifest)
         .arg("--target-dir")
         .arg(shared_target_dir())
@@ -442,7 +448,17 @@ fn port_0_verbose_and_an_ignored_sighup_on_the_engine() {
     let sandbox = Sandbox::new();
     let mut command = run_reverse_once(
         &sandbox,
-        &["-v", "--port", "0", "--env", "HOST=127.0.0.2", "--env", "COUNT=2", "--", "extra"],
+        &[
+            "-v",
+            "--port",
+            "0",
+            "--env",
+            "HOST=127.0.0.2",
+            "--env",
+            "COUNT=2",
+            "--",
+            "extra",
+        ],
     );
     ignore_in_child(&mut command, libc::SIGHUP);
     let mut app = {
@@ -471,5 +487,8 @@ fn port_0_verbose_and_an_ignored_sighup_on_the_engine() {
     assert_eq!(send_and_read_back(&address, "hello"), "olleh");
     app.signal(libc::SIGTERM);
     let code = app.wait_exit(IO_TIMEOUT);
-    assert_eq!(code, None, "SIGTERM must end run as its default action does");
+    assert_eq!(
+        code, None,
+        "SIGTERM must end run as its default action does"
+    );
 }

@@ -324,7 +324,9 @@ fn bound_ports(stdout: &str) -> Vec<u16> {
         .lines()
         .find_map(|line| line.strip_prefix("bound "))
         .unwrap_or_else(|| panic!("no `bound` line in {stdout:?}"));
-    line.split_whitespace().map(|port| port.parse().unwrap()).collect()
+    line.split_whitespace()
+        .map(|port| port.parse().unwrap())
+        .collect()
 }
 
 /// Issue 7's minimal input: an app that accepts one connection. `run` must not connect to
@@ -376,9 +378,17 @@ fn port_0_lets_the_os_pick_and_run_prints_the_observed_url() {
     let picked = bound_ports(&cli.stdout())[0];
     assert_eq!(address, format!("127.0.0.2:{picked}"));
     assert_eq!(send_and_read_back(&address, "hello"), "olleh");
-    assert_eq!(cli.wait_exit(Duration::from_secs(30)), Some(0), "{}", cli.stderr());
+    assert_eq!(
+        cli.wait_exit(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        cli.stderr()
+    );
     let run = fake.work_invocations().pop().unwrap();
-    assert!(run.windows(2).any(|pair| pair == ["--env", "PORT=0"]), "{run:?}");
+    assert!(
+        run.windows(2).any(|pair| pair == ["--env", "PORT=0"]),
+        "{run:?}"
+    );
 }
 
 /// `-v` prints every listener the app opens; `--port N` honoured, so no warning.
@@ -467,7 +477,8 @@ fn port_from_env_or_env_file_passes_through_even_when_busy() {
     assert_eq!(runs.len(), 2);
     for run in runs {
         assert!(
-            run.windows(2).any(|pair| pair == ["--env".to_owned(), format!("PORT={port}")]),
+            run.windows(2)
+                .any(|pair| pair == ["--env".to_owned(), format!("PORT={port}")]),
             "{run:?}"
         );
     }
@@ -539,7 +550,12 @@ fn sighup_inherited_as_ignored_stays_ignored() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(cli.is_running(), "SIGHUP ended run:\n{}", cli.stderr());
     cli.signal(libc::SIGTERM);
-    assert_eq!(cli.wait_exit(Duration::from_secs(20)), Some(42), "{}", cli.stderr());
+    assert_eq!(
+        cli.wait_exit(Duration::from_secs(20)),
+        Some(42),
+        "{}",
+        cli.stderr()
+    );
 }
 
 #[test]
