@@ -298,8 +298,7 @@ pub fn build_for_wasi(
         }
     }
     let target = ensure_wasi_target(project_dir, printer)?;
-    let (module, project, ()) =
-        build(flags, target.triple, printer, || Ok((load_project()?, ())))?;
+    let (module, project, ()) = build(flags, target.triple, printer, || Ok((load_project()?, ())))?;
     Ok((module, project, target))
 }
 
@@ -382,7 +381,10 @@ enum GateState {
 
 impl OutputGate {
     fn line(&self, line: &str) {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match &mut *state {
             GateState::Holding(held) => held.push(line.to_owned()),
             GateState::Open => self.printer.raw(line),
@@ -391,8 +393,15 @@ impl OutputGate {
     }
 
     fn settle(&self, show: bool) {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let next = if show { GateState::Open } else { GateState::Dropping };
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let next = if show {
+            GateState::Open
+        } else {
+            GateState::Dropping
+        };
         if let GateState::Holding(held) = std::mem::replace(&mut *state, next) {
             if show {
                 for line in held {
@@ -445,7 +454,10 @@ pub fn build<T: Send>(
     }
     command.args(flags.as_args());
     command.envs(flags.env.iter().map(|(key, value)| (key, value)));
-    let shown = format!("cargo build --target {triple} {}", flags.as_args().join(" "));
+    let shown = format!(
+        "cargo build --target {triple} {}",
+        flags.as_args().join(" ")
+    );
     let shown = shown.trim_end().to_owned();
     printer.verbose(format!("running `{command:?}`"));
 

@@ -269,17 +269,18 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
         locked: true,
         ..ResolveFlags::default()
     };
-    let project = metadata::load(Some(&manifest), None, target.triple, &resolve)?;
     let flags = CargoFlags {
         release: true,
-        manifest_path: Some(manifest),
+        manifest_path: Some(manifest.clone()),
         // Shared across versions, so a new version recompiles only what changed.
         target_dir: Some(root.join("target")),
         resolve,
         env: toolchain_env(&toolchain, &sysroot, target.triple),
         ..CargoFlags::default()
     };
-    let built = cargo_build::build(&flags, &target, &project, printer)?;
+    let (built, _, ()) = cargo_build::build(&flags, target.triple, printer, || {
+        Ok((metadata::load(Some(&manifest), None, &flags.resolve)?, ()))
+    })?;
 
     // Copy, then rename: a run that stops halfway never leaves a truncated module in place.
     let partial = version_dir.join(format!("{MODULE_NAME}.partial"));
