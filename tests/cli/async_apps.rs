@@ -70,7 +70,10 @@ fn build_template(name: &str, template: &str) -> PathBuf {
         .output()
         .expect("run build");
     let stderr = stderr_of(&built);
-    assert!(built.status.success(), "build of {template} failed:\n{stderr}");
+    assert!(
+        built.status.success(),
+        "build of {template} failed:\n{stderr}"
+    );
     assert!(
         !stderr.contains("warning"),
         "build of {template} has warnings:\n{stderr}"
@@ -130,7 +133,8 @@ struct Upstream {
 impl Upstream {
     /// Listens on `ip` (not 127.0.0.1, so the apps are shown to reach any address).
     fn start(ip: [u8; 4]) -> Upstream {
-        let listener = TcpListener::bind((std::net::Ipv4Addr::from(ip), 0)).expect("bind the upstream");
+        let listener =
+            TcpListener::bind((std::net::Ipv4Addr::from(ip), 0)).expect("bind the upstream");
         let addr = listener.local_addr().expect("upstream address");
         let shared = Arc::new(Shared {
             gates: Mutex::new(Gates::default()),
@@ -296,7 +300,9 @@ fn connect(port: u16) -> TcpStream {
 
 fn send_get(stream: &mut TcpStream, target: &str) {
     let request = format!("GET {target} HTTP/1.1\r\nHost: app.test\r\n\r\n");
-    stream.write_all(request.as_bytes()).expect("send a request");
+    stream
+        .write_all(request.as_bytes())
+        .expect("send a request");
 }
 
 /// Reads one response with a `Content-Length` body: its status and body.
@@ -310,7 +316,10 @@ fn read_response(stream: &mut TcpStream) -> (u16, String) {
                 String::from_utf8_lossy(&seen)
             ),
             Ok(_) => seen.push(byte[0]),
-            Err(err) => panic!("read failed ({err}); got {:?}", String::from_utf8_lossy(&seen)),
+            Err(err) => panic!(
+                "read failed ({err}); got {:?}",
+                String::from_utf8_lossy(&seen)
+            ),
         }
     }
     let head = String::from_utf8_lossy(&seen).into_owned();
@@ -342,10 +351,17 @@ fn agent() -> ureq::Agent {
 }
 
 fn get(agent: &ureq::Agent, url: &str) -> (u16, String) {
-    let mut response = agent.get(url).call().expect("GET through the app");
+    let mut response = agent
+        .get(url)
+        .call()
+        .unwrap_or_else(|err| panic!("GET {url} through the app: {err}"));
     let body = response.body_mut().read_to_string().expect("read the body");
     (response.status().as_u16(), body)
 }
+
+/// Longer than any wait of the test, so a proxy that serialized its requests could not
+/// make up for it by timing the held ones out.
+const NO_TIMEOUT_MS: u64 = 600_000;
 
 fn proxy_env(upstream: &Upstream, timeout_ms: u64) -> Vec<String> {
     vec![
@@ -360,7 +376,12 @@ fn proxy_on_the_engine_keeps_many_requests_in_flight_at_once() {
     let upstream = Upstream::start([127, 0, 0, 2]);
     let sandbox = Sandbox::new();
     let port = free_port();
-    let _app = start_app(&sandbox, proxy_wasm(), port, &proxy_env(&upstream, 60_000));
+    let _app = start_app(
+        &sandbox,
+        proxy_wasm(),
+        port,
+        &proxy_env(&upstream, NO_TIMEOUT_MS),
+    );
 
     let mut streams: Vec<TcpStream> = (0..REQUESTS).map(|_| connect(port)).collect();
     for (i, stream) in streams.iter_mut().enumerate() {
@@ -384,7 +405,12 @@ fn proxy_on_the_engine_answers_a_fast_request_while_a_slow_one_waits() {
     let upstream = Upstream::start([127, 0, 0, 3]);
     let sandbox = Sandbox::new();
     let port = free_port();
-    let _app = start_app(&sandbox, proxy_wasm(), port, &proxy_env(&upstream, 60_000));
+    let _app = start_app(
+        &sandbox,
+        proxy_wasm(),
+        port,
+        &proxy_env(&upstream, NO_TIMEOUT_MS),
+    );
 
     let mut slow = connect(port);
     send_get(&mut slow, "/hold/slow");
@@ -482,8 +508,16 @@ fn axum_app_on_the_engine_serves_its_json_api_and_calls_the_upstream() {
 
     let (status, index) = call("/");
     assert_eq!(status, 200, "{index}");
-    assert!(index["routes"].as_array().is_some_and(|routes| !routes.is_empty()), "{index}");
-    assert_eq!(call("/hello?name=engine"), (200, json!({"message": "hello, engine"})));
+    assert!(
+        index["routes"]
+            .as_array()
+            .is_some_and(|routes| !routes.is_empty()),
+        "{index}"
+    );
+    assert_eq!(
+        call("/hello?name=engine"),
+        (200, json!({"message": "hello, engine"}))
+    );
     assert_eq!(call("/hello"), (200, json!({"message": "hello, world"})));
 
     let created = agent
@@ -495,7 +529,10 @@ fn axum_app_on_the_engine_serves_its_json_api_and_calls_the_upstream() {
     assert_eq!(json_of(created), (201, item.clone()));
     assert_eq!(call("/items/1"), (200, item));
     assert_eq!(call("/items/42"), (404, json!({"error": "no item 42"})));
-    assert_eq!(call("/no/such/route"), (404, json!({"error": "no such route"})));
+    assert_eq!(
+        call("/no/such/route"),
+        (404, json!({"error": "no such route"}))
+    );
     // axum's own rejections: a path parameter that is not a number, a body without a field.
     let bad_id = agent.get(&format!("{base}/items/abc")).call().expect("GET");
     assert_eq!(bad_id.status(), 400);
@@ -513,8 +550,15 @@ fn axum_app_on_the_engine_serves_its_json_api_and_calls_the_upstream() {
         std::thread::spawn(move || json_of(agent.get(&url).call().expect("GET /upstream")))
     };
     upstream.wait_held("axum", 1);
-    assert_eq!(call("/hello?name=meanwhile"), (200, json!({"message": "hello, meanwhile"})));
-    assert_eq!(upstream.held("axum"), 1, "the upstream answered before it was released");
+    assert_eq!(
+        call("/hello?name=meanwhile"),
+        (200, json!({"message": "hello, meanwhile"}))
+    );
+    assert_eq!(
+        upstream.held("axum"),
+        1,
+        "the upstream answered before it was released"
+    );
     upstream.open("axum");
     let answered = waiting.join().expect("the /upstream call");
     assert_eq!(
