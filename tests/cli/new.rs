@@ -219,7 +219,7 @@ fn an_unknown_template_is_refused_with_the_valid_ones() {
         &["new", "fine", "--template", "nope"],
         &[
             "unknown template `nope`",
-            "help: choose one of: client, poll (alias poll-server), server",
+            "help: choose one of: axum, client, poll (alias poll-server), proxy, server",
         ],
     );
 }
