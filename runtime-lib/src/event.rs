@@ -152,10 +152,11 @@ impl EventLoop {
     /// Waits until a registered socket is ready or `timeout` passes (`None`: no limit), and
     /// replaces the contents of `events` with what is ready (one entry per token).
     ///
-    /// Waiting with nothing registered and no timeout would never return, so it is refused.
+    /// Waiting with nothing registered and no timeout would never return, so it is refused
+    /// (natively, unless the loop handed out a notifier that another thread can end it with).
     pub fn wait(&mut self, events: &mut Vec<Event>, timeout: Option<Duration>) -> io::Result<()> {
         events.clear();
-        if self.registered.is_empty() && timeout.is_none() {
+        if self.registered.is_empty() && timeout.is_none() && !self.backend.notifiable() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "wait with nothing registered and no timeout would block forever",
@@ -165,23 +166,59 @@ impl EventLoop {
     }
 }
 
+/// Ends the current or the next [`EventLoop::wait`] of one event loop, from any thread.
+///
+/// Native only: on wasm32-wasip1 there is no other thread to wake the loop from. It is
+/// `polling`'s own notification (an eventfd on Linux, a pipe on other Unixes), so it costs
+/// no socket and no registration; a notification is reported as an empty wait, not as an
+/// [`Event`]. Notifications before a wait coalesce into one.
+#[cfg(not(target_os = "wasi"))]
+#[derive(Clone)]
+pub(crate) struct Notifier(std::sync::Arc<polling::Poller>);
+
+#[cfg(not(target_os = "wasi"))]
+impl Notifier {
+    /// Wakes the loop; a failure (the notification pipe is full) means a wake is pending.
+    pub(crate) fn notify(&self) {
+        let _ = self.0.notify();
+    }
+}
+
+#[cfg(not(target_os = "wasi"))]
+impl EventLoop {
+    /// A handle that ends this loop's waits from other threads. Once one exists, waiting
+    /// with nothing registered and no timeout is allowed: the handle can end that wait.
+    pub(crate) fn notifier(&mut self) -> Notifier {
+        self.backend.notifiable = true;
+        Notifier(self.backend.poller.clone())
+    }
+}
+
 fn not_registered() -> io::Error {
     io::Error::new(io::ErrorKind::NotFound, "socket is not registered")
 }
 
 #[cfg(not(target_os = "wasi"))]
 struct Backend {
-    poller: polling::Poller,
+    /// Shared with the [`Notifier`]s, which only call `notify` on it.
+    poller: std::sync::Arc<polling::Poller>,
     events: polling::Events,
+    /// A [`Notifier`] was handed out.
+    notifiable: bool,
 }
 
 #[cfg(not(target_os = "wasi"))]
 impl Backend {
     fn new() -> io::Result<Backend> {
         Ok(Backend {
-            poller: polling::Poller::new()?,
+            poller: std::sync::Arc::new(polling::Poller::new()?),
             events: polling::Events::new(),
+            notifiable: false,
         })
+    }
+
+    fn notifiable(&self) -> bool {
+        self.notifiable
     }
 
     fn interest(token: Token, interest: Interest) -> polling::Event {
@@ -260,6 +297,11 @@ impl Backend {
             subscriptions: Vec::new(),
             index_of: HashMap::new(),
         })
+    }
+
+    /// No other thread exists to notify the loop.
+    fn notifiable(&self) -> bool {
+        false
     }
 
     fn add(

@@ -1,6 +1,6 @@
-//! hyper 1's http1 server and client on wasock's runtime (feature `hyper`):
-//! `cargo test -p wasock --features hyper --test async_hyper`.
-#![cfg(feature = "hyper")]
+//! hyper 1's http1 server and client on wasock's runtime (feature `hyper`, which the
+//! crate's dev-dependency on itself turns on for every `cargo test`):
+//! `cargo test -p wasock --test async_hyper`.
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! Integration tests of the `cargo-wasock` binary: real cargo builds to wasm32-wasip1, a
 //! recording stand-in `wasmedge` for exact command lines, and every refusal.
 
+#[cfg(feature = "embedded")]
+mod async_apps;
 mod build;
 mod doctor;
 #[cfg(feature = "embedded")]

@@ -43,63 +43,28 @@ pub(crate) struct Reactor {
     sources: Slab<Source>,
     dirty: Vec<usize>,
     ready: Vec<Event>,
-    #[cfg(not(target_os = "wasi"))]
-    wake_receiver: crate::net::UdpSocket,
-    #[cfg(not(target_os = "wasi"))]
-    wake_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
-
-/// The token of the socket other threads use to interrupt the wait (natively); `polling`
-/// reserves `usize::MAX` itself.
-#[cfg(not(target_os = "wasi"))]
-const WAKE_TOKEN: Token = Token(usize::MAX - 1);
 
 impl Reactor {
     /// The reactor, and the handle wakers use to interrupt its wait from other threads.
     pub(crate) fn new() -> io::Result<(Reactor, RemoteWake)> {
-        let events = EventLoop::new()?;
-        #[cfg(not(target_os = "wasi"))]
-        {
-            let mut events = events;
-            // Natively a waker may be woken on another thread (a channel fed by a std
-            // thread, say): a datagram to this socket ends the wait. wasm32-wasip1 has no
-            // threads, so there it is not needed.
-            let wake_receiver = crate::net::UdpSocket::bind("127.0.0.1:0")?;
-            wake_receiver.set_nonblocking(true)?;
-            let sender = std::net::UdpSocket::bind("127.0.0.1:0")?;
-            sender.connect(wake_receiver.local_addr()?)?;
-            sender.set_nonblocking(true)?;
-            events.register(&wake_receiver, WAKE_TOKEN, Interest::READABLE)?;
-            let wake_pending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let remote = RemoteWake {
-                owner: std::thread::current().id(),
-                sender: std::sync::Arc::new(sender),
-                pending: wake_pending.clone(),
-            };
-            Ok((
-                Reactor {
-                    events,
-                    sources: Slab::new(),
-                    dirty: Vec::new(),
-                    ready: Vec::new(),
-                    wake_receiver,
-                    wake_pending,
-                },
-                remote,
-            ))
-        }
-        #[cfg(target_os = "wasi")]
-        {
-            Ok((
-                Reactor {
-                    events,
-                    sources: Slab::new(),
-                    dirty: Vec::new(),
-                    ready: Vec::new(),
-                },
-                RemoteWake {},
-            ))
-        }
+        #[cfg_attr(target_os = "wasi", allow(unused_mut))]
+        let mut events = EventLoop::new()?;
+        // Natively a waker may be woken on another thread (a channel fed by a std thread,
+        // say): the event loop's notifier ends the wait. wasm32-wasip1 has no threads.
+        let remote = RemoteWake {
+            #[cfg(not(target_os = "wasi"))]
+            owner: std::thread::current().id(),
+            #[cfg(not(target_os = "wasi"))]
+            notifier: events.notifier(),
+        };
+        let reactor = Reactor {
+            events,
+            sources: Slab::new(),
+            dirty: Vec::new(),
+            ready: Vec::new(),
+        };
+        Ok((reactor, remote))
     }
 
     /// Gives `fd` a slot; nothing is watched until a task waits on it.
@@ -181,6 +146,8 @@ impl Reactor {
         woken: &mut Vec<Waker>,
     ) -> io::Result<()> {
         self.apply_interest();
+        // Natively another thread may still wake a task (the notifier ends the wait).
+        #[cfg(target_os = "wasi")]
         if timeout.is_none() && self.events.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
@@ -191,11 +158,6 @@ impl Reactor {
         }
         self.events.wait(&mut self.ready, timeout)?;
         for event in &self.ready {
-            #[cfg(not(target_os = "wasi"))]
-            if event.token == WAKE_TOKEN {
-                drain(&self.wake_receiver, &self.wake_pending);
-                continue;
-            }
             let key = event.token.0;
             let Some(source) = self.sources.get_mut(key) else {
                 continue;
@@ -274,32 +236,21 @@ impl Reactor {
     }
 }
 
-#[cfg(not(target_os = "wasi"))]
-fn drain(receiver: &crate::net::UdpSocket, pending: &std::sync::atomic::AtomicBool) {
-    pending.store(false, std::sync::atomic::Ordering::Release);
-    let mut sink = [0u8; 16];
-    while receiver.recv_from(&mut sink).is_ok() {}
-}
-
 /// Interrupts the reactor's wait when a waker is woken on another thread than the runtime's.
 #[derive(Clone)]
 pub(crate) struct RemoteWake {
     #[cfg(not(target_os = "wasi"))]
     owner: std::thread::ThreadId,
     #[cfg(not(target_os = "wasi"))]
-    sender: std::sync::Arc<std::net::UdpSocket>,
-    #[cfg(not(target_os = "wasi"))]
-    pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    notifier: crate::event::Notifier,
 }
 
 impl RemoteWake {
     pub(crate) fn wake_if_remote(&self) {
+        // On the runtime's own thread the executor looks at its queue before it waits.
         #[cfg(not(target_os = "wasi"))]
-        if std::thread::current().id() != self.owner
-            && !self.pending.swap(true, std::sync::atomic::Ordering::AcqRel)
-        {
-            // A full socket buffer means a wake is already on its way.
-            let _ = self.sender.send(&[1]);
+        if std::thread::current().id() != self.owner {
+            self.notifier.notify();
         }
     }
 }
