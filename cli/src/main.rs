@@ -12,11 +12,14 @@ mod embedded;
 mod env_file;
 mod environment;
 mod errors;
+mod image;
 mod js;
+mod k8s;
 mod launch;
 mod launch_spec;
 mod metadata;
 mod metadata_cache;
+mod oci;
 mod printer;
 mod readiness;
 mod runtime;
@@ -68,6 +71,8 @@ enum Command {
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
     Doctor(commands::doctor::DoctorArgs),
+    Package(commands::package::PackageArgs),
+    Deploy(commands::deploy::DeployArgs),
 }
 
 /// Cargo runs `cargo-wasock wasock ARGS` for `cargo wasock ARGS`; drop that word.
@@ -93,6 +98,8 @@ fn main() {
         Command::Build(args) => commands::build::run(args, &printer),
         Command::Run(args) => commands::run::run(args, &printer),
         Command::Doctor(args) => commands::doctor::run(args, &printer),
+        Command::Package(args) => commands::package::run(args, &printer),
+        Command::Deploy(args) => commands::deploy::run(args, &printer),
     };
     let code = match result {
         Ok(code) => code,

@@ -11,4 +11,5 @@ mod help;
 mod js;
 mod new;
 mod run;
+mod ship;
 mod support;

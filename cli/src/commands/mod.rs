@@ -1,7 +1,9 @@
 //! One module per subcommand: its clap arguments and a thin `run` over the library modules.
 
 pub mod build;
+pub mod deploy;
 pub mod doctor;
 pub mod new;
+pub mod package;
 pub mod run;
 pub mod templates;

@@ -1,0 +1,184 @@
+//! `cargo wasock deploy --k8s`: write Kubernetes manifests (RuntimeClass, Deployment,
+//! Service) for the app's image.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::environment;
+use crate::errors::{hint, HintExt as _};
+use crate::k8s::{self, AppDeployment};
+use crate::metadata::Project;
+use crate::oci::{self, ImageName};
+use crate::printer::Printer;
+
+#[derive(Args, Debug)]
+#[command(
+    about = "Write Kubernetes manifests that run the app's image on Wasm-capable nodes",
+    long_about = "Write Kubernetes manifests for the app's image: a RuntimeClass naming the \
+node's Wasm handler (runwasi's WasmEdge shim, `wasmedge`, or crun built with WasmEdge, `crun`), \
+a Deployment (image, environment, port, resource requests, a TCP readiness probe, replicas) and \
+a Service. Apply them with `kubectl apply -f DIR`. Existing files are never replaced unless \
+--force is given.",
+    after_help = "Examples:\n  cargo wasock deploy --k8s --image registry.example.com/team/hello:0.1.0\n  cargo wasock deploy --k8s --replicas 3 --runtime-class crun --output deploy/"
+)]
+pub struct DeployArgs {
+    /// Write Kubernetes manifests (the one deploy target so far)
+    #[arg(long, required = true)]
+    pub k8s: bool,
+
+    /// How many pods to run
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub replicas: u32,
+
+    /// RuntimeClass name and its handler: `wasmedge` (runwasi's shim) or `crun`
+    #[arg(long, value_name = "NAME", default_value = "wasmedge")]
+    pub runtime_class: String,
+
+    /// Directory to write the manifests into (created when missing)
+    #[arg(short, long, value_name = "DIR", default_value = "k8s")]
+    pub output: PathBuf,
+
+    /// Image the pods run (default: the package's name and version, as `package` names it)
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+
+    /// The port the app listens on (default: [package.metadata.wasock] port)
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+
+    /// Replace manifests that already exist
+    #[arg(long)]
+    pub force: bool,
+
+    /// Package whose metadata to use
+    #[arg(short, long, value_name = "SPEC")]
+    pub package: Option<String>,
+
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+}
+
+pub fn run(args: DeployArgs, printer: &Printer) -> anyhow::Result<i32> {
+    let image = args
+        .image
+        .as_deref()
+        .map(|image| ImageName::parse(image, "--image"))
+        .transpose()?;
+    if k8s::resource_name(&args.runtime_class) != args.runtime_class {
+        return Err(hint(
+            format!(
+                "--runtime-class `{}` is not a valid Kubernetes name",
+                args.runtime_class
+            ),
+            "use lowercase letters, digits and `-` (e.g. `wasmedge` or `crun`)",
+        ));
+    }
+    let project = load_project(args.manifest_path.as_deref(), args.package.as_deref())?;
+    let package = project.package.as_ref().ok_or_else(|| {
+        hint(
+            "this workspace has several packages and none was chosen",
+            "pass `-p NAME`",
+        )
+    })?;
+    let defaults = project.defaults()?;
+    let port = args.port.or(defaults.port).ok_or_else(|| {
+        hint(
+            "the app's port is not known",
+            "pass `--port N` (your app's DEFAULT_PORT), or set `port = N` in [package.metadata.wasock]",
+        )
+    })?;
+    let image = match image {
+        Some(image) => image,
+        None => ImageName::parse(
+            &oci::default_name(package.name.as_str(), &package.version.to_string()),
+            "the image name",
+        )?,
+    };
+    let app = AppDeployment {
+        name: k8s::resource_name(package.name.as_str()),
+        image: image.text.clone(),
+        port,
+        env: environment::assemble(&defaults, Vec::new(), Some(port)),
+        replicas: args.replicas,
+        runtime_class: args.runtime_class.clone(),
+    };
+    let files = k8s::manifests(&app);
+
+    // All or nothing: refuse before writing any file.
+    let existing: Vec<String> = files
+        .iter()
+        .map(|(name, _)| args.output.join(name))
+        .filter(|path| path.exists())
+        .map(|path| format!("`{}`", path.display()))
+        .collect();
+    if !existing.is_empty() && !args.force {
+        return Err(hint(
+            format!(
+                "{} already exist{}",
+                existing.join(", "),
+                if existing.len() == 1 { "s" } else { "" }
+            ),
+            "choose another `--output DIR`, or pass `--force` to replace them",
+        ));
+    }
+    std::fs::create_dir_all(&args.output).hint_context(
+        format!("could not create `{}`", args.output.display()),
+        "choose another `--output DIR`",
+    )?;
+    for (name, yaml) in &files {
+        let path = args.output.join(name);
+        std::fs::write(&path, yaml)
+            .with_context(|| format!("could not write `{}`", path.display()))?;
+        printer.status("Wrote", path.display());
+    }
+    printer.note(format!(
+        "apply with `kubectl apply -f {}`; the pods pull `{}` and need nodes whose containerd has the `{}` handler",
+        args.output.display(),
+        image.text,
+        args.runtime_class
+    ));
+    Ok(0)
+}
+
+/// The project's packages as `cargo metadata --no-deps` lists them: deploy needs only the
+/// manifest, so nothing is resolved or written (no `Cargo.lock`).
+fn load_project(
+    manifest_path: Option<&std::path::Path>,
+    package: Option<&str>,
+) -> anyhow::Result<Project> {
+    let mut command = cargo_metadata::MetadataCommand::new();
+    command.no_deps();
+    if let Some(path) = manifest_path {
+        command.manifest_path(path);
+    }
+    let metadata = command.exec().hint_context(
+        "could not read the cargo project",
+        "run this inside a cargo project, or pass `--manifest-path PATH/Cargo.toml`",
+    )?;
+    let members = metadata.workspace_packages();
+    let selected = match package {
+        Some(name) => Some(
+            members
+                .iter()
+                .find(|p| p.name.as_str() == name)
+                .map(|p| (*p).clone())
+                .ok_or_else(|| {
+                    hint(
+                        format!("package `{name}` is not in this workspace"),
+                        "pass one of its members to `-p`",
+                    )
+                })?,
+        ),
+        None => metadata
+            .root_package()
+            .cloned()
+            .or_else(|| (members.len() == 1).then(|| members[0].clone())),
+    };
+    Ok(Project {
+        package: selected,
+        metadata,
+    })
+}

@@ -1,0 +1,414 @@
+//! `package` and `deploy --k8s`: the image archive checked by skopeo, its
+//! reproducibility, the manifests validated against Kubernetes' schemas by
+//! `kubernetes-validate`, and every refusal. (`.ci/run` installs skopeo and
+//! kubernetes-validate.)
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const SERVER: &str = "fn main() { println!(\"listening\"); }\n";
+const METADATA: &str =
+    "[package.metadata.wasock]\nport = 8181\nenv = { GREETING = \"hi there\", RUST_LOG = \"info\" }\n";
+
+fn package(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> Output {
+    let _lock = build_lock();
+    sandbox
+        .cmd()
+        .current_dir(project)
+        .arg("package")
+        .args(extra)
+        .arg("--target-dir")
+        .arg(shared_target_dir())
+        .output()
+        .unwrap()
+}
+
+/// A tool the tests need, with what installs it when it is missing.
+fn tool(name: &str, install: &str) -> Command {
+    assert!(
+        which(name).is_some(),
+        "`{name}` is needed by this test: {install}"
+    );
+    Command::new(name)
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
+fn skopeo() -> Command {
+    tool("skopeo", "apt-get install skopeo")
+}
+
+fn run_json(mut command: Command) -> Value {
+    let output = command.output().expect("run the tool");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}",
+        stderr_of(&output)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    // sha256sum is in coreutils: an independent check of our digests.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blob");
+    fs::write(&file, bytes).unwrap();
+    let output = Command::new("sha256sum").arg(&file).output().unwrap();
+    assert!(output.status.success());
+    stdout_of(&output)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The files of a one-layer image copied by `skopeo copy … dir:DIR`: (manifest, layer bytes).
+fn copied_image(dir: &Path) -> (Value, Vec<u8>) {
+    let manifest: Value = serde_json::from_slice(&fs::read(dir.join("manifest.json")).unwrap())
+        .expect("manifest.json");
+    let layers = manifest["layers"].as_array().expect("layers");
+    assert_eq!(layers.len(), 1, "{manifest}");
+    let digest = layers[0]["digest"].as_str().unwrap();
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    let layer = fs::read(dir.join(hex)).expect("the layer blob");
+    assert_eq!(sha256_hex(&layer), hex, "the layer's digest is its sha256");
+    (manifest, layer)
+}
+
+/// The one file `app.wasm` in a layer tar, read by `tar` itself.
+fn module_in_layer(layer: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let tar_file = dir.path().join("layer.tar");
+    fs::write(&tar_file, layer).unwrap();
+    let list = Command::new("tar")
+        .arg("-tf")
+        .arg(&tar_file)
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&list), "app.wasm\n");
+    let output = Command::new("tar")
+        .args(["-xOf"])
+        .arg(&tar_file)
+        .arg("app.wasm")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    output.stdout
+}
+
+fn digest_line(output: &Output) -> String {
+    let stdout = stdout_of(output);
+    let digest = stdout.trim().to_owned();
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "stdout is not one digest: {stdout:?}"
+    );
+    digest
+}
+
+#[test]
+fn package_writes_a_reproducible_archive_that_skopeo_reads() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "ship-pkg", SERVER, METADATA);
+
+    let first = package(
+        &sandbox,
+        &project,
+        &["--release", "--tag", "team/ship-pkg:1.2"],
+    );
+    let stderr = stderr_of(&first);
+    assert!(first.status.success(), "{stderr}");
+    let digest = digest_line(&first);
+    let module = printed_path(&stderr, "Built");
+    let archive = printed_path(&stderr, "Packaged");
+    assert_eq!(archive, module.with_file_name("ship-pkg.oci.tar"));
+
+    // A second run, to a file of our choosing: the same bytes, so the same digest.
+    let again = sandbox.work().join("again.tar");
+    let second = package(
+        &sandbox,
+        &project,
+        &[
+            "--release",
+            "--tag",
+            "team/ship-pkg:1.2",
+            "--output",
+            again.to_str().unwrap(),
+        ],
+    );
+    assert!(second.status.success(), "{}", stderr_of(&second));
+    assert_eq!(digest_line(&second), digest);
+    assert!(
+        fs::read(&archive).unwrap() == fs::read(&again).unwrap(),
+        "archives differ"
+    );
+
+    let reference = format!("oci-archive:{}", archive.display());
+    let mut inspect = skopeo();
+    inspect.args(["inspect", &reference]);
+    let info = run_json(inspect);
+    assert_eq!(info["Architecture"], "wasm", "{info}");
+    assert_eq!(info["Os"], "wasi", "{info}");
+    assert_eq!(info["Digest"], digest.as_str(), "{info}");
+    assert_eq!(info["Layers"].as_array().map(Vec::len), Some(1), "{info}");
+
+    let mut raw = skopeo();
+    raw.args(["inspect", "--raw", &reference]);
+    let manifest = run_json(raw);
+    assert_eq!(
+        manifest["annotations"]["module.wasm.image/variant"], "compat-smart",
+        "{manifest}"
+    );
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar"
+    );
+
+    let mut config = skopeo();
+    config.args(["inspect", "--config", &reference]);
+    let config = run_json(config);
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/app.wasm"]),
+        "{config}"
+    );
+    assert_eq!(
+        config["config"]["Env"],
+        serde_json::json!(["GREETING=hi there", "RUST_LOG=info", "PORT=8181"]),
+        "{config}"
+    );
+    assert!(
+        config["config"]["ExposedPorts"]["8181/tcp"].is_object(),
+        "{config}"
+    );
+
+    // skopeo copies it out; the layer holds the module byte for byte.
+    let out = sandbox.root.path().join("copied");
+    let copy = skopeo()
+        .args(["copy", &reference])
+        .arg(format!("dir:{}", out.display()))
+        .output()
+        .unwrap();
+    assert!(copy.status.success(), "{}", stderr_of(&copy));
+    let (_, layer) = copied_image(&out);
+    assert!(
+        module_in_layer(&layer) == fs::read(&module).unwrap(),
+        "module differs"
+    );
+}
+
+#[test]
+fn package_refuses_a_bad_tag_or_an_existing_output_writing_nothing() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "ship-refuse", SERVER, "");
+    for tag in ["Ship:1", "ship:bad tag", "ship@sha256:abc", "ship:"] {
+        let output = assert_refused_writing_nothing(
+            &sandbox,
+            &project,
+            &["package", "--tag", tag],
+            &["error: --tag", "help: use NAME[:TAG]"],
+        );
+        let stderr = stderr_of(&output);
+        assert_eq!(
+            stderr.lines().count(),
+            2,
+            "one error line and its help:\n{stderr}"
+        );
+    }
+    let existing = project.join("keep.tar");
+    fs::write(&existing, "mine").unwrap();
+    assert_refused_writing_nothing(
+        &sandbox,
+        &project,
+        &["package", "--output", "keep.tar"],
+        &["`keep.tar` already exists", "--force"],
+    );
+    assert_eq!(fs::read_to_string(&existing).unwrap(), "mine");
+}
+
+#[test]
+fn package_aot_needs_wasmedge_and_labels_its_output() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "ship-aot", SERVER, "");
+    // Without WasmEdge: refused before building (the embedded engine's code is not portable).
+    assert_refused_writing_nothing(
+        &sandbox,
+        &project,
+        &["package", "--aot"],
+        &["WasmEdge was not found", "drop `--aot`"],
+    );
+
+    let _fake = sandbox.fake_wasmedge("0.17.1");
+    let output = package(&sandbox, &project, &["--aot"]);
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    let archive = printed_path(&stderr, "Packaged");
+    let aot = printed_path(&stderr, "AOT");
+    let reference = format!("oci-archive:{}", archive.display());
+    let mut config = skopeo();
+    config.args(["inspect", "--config", &reference]);
+    let config = run_json(config);
+    let labels = &config["config"]["Labels"];
+    assert_eq!(labels["org.wasmedge.aot.version"], "0.17.1", "{config}");
+    assert_eq!(
+        labels["org.wasmedge.aot.architecture"],
+        std::env::consts::ARCH,
+        "{config}"
+    );
+
+    let out = sandbox.root.path().join("copied");
+    let copy = skopeo()
+        .args(["copy", &reference])
+        .arg(format!("dir:{}", out.display()))
+        .output()
+        .unwrap();
+    assert!(copy.status.success(), "{}", stderr_of(&copy));
+    let (_, layer) = copied_image(&out);
+    let module = module_in_layer(&layer);
+    assert!(
+        module.ends_with(b"aot-by-0.17.1"),
+        "the image holds the plain module"
+    );
+    assert!(module == fs::read(&aot).unwrap());
+}
+
+/// YAML → JSON with PyYAML (a dependency of kubernetes-validate).
+fn yaml_file(path: &Path) -> Value {
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn deploy_writes_manifests_that_pass_kubernetes_schemas() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "Ship_Deploy", SERVER, METADATA);
+    let image = "registry.example.com/team/ship:0.1.0";
+    let output = sandbox
+        .cmd()
+        .current_dir(&project)
+        .args([
+            "deploy",
+            "--k8s",
+            "--replicas",
+            "3",
+            "--runtime-class",
+            "crun",
+        ])
+        .args(["--image", image, "--output", "manifests"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let dir = project.join("manifests");
+    let files: Vec<PathBuf> = ["runtimeclass.yaml", "deployment.yaml", "service.yaml"]
+        .iter()
+        .map(|name| dir.join(name))
+        .collect();
+
+    let validate = tool(
+        "kubernetes-validate",
+        "python3 -m pip install kubernetes-validate",
+    )
+    .arg("--strict")
+    .args(&files)
+    .output()
+    .unwrap();
+    assert!(
+        validate.status.success(),
+        "{}{}",
+        stdout_of(&validate),
+        stderr_of(&validate)
+    );
+
+    let class = yaml_file(&files[0]);
+    assert_eq!(class["kind"], "RuntimeClass");
+    assert_eq!(class["metadata"]["name"], "crun");
+    assert_eq!(class["handler"], "crun");
+    let deployment = yaml_file(&files[1]);
+    assert_eq!(deployment["metadata"]["name"], "ship-deploy");
+    assert_eq!(deployment["spec"]["replicas"], 3);
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["runtimeClassName"], "crun");
+    let container = &pod["containers"][0];
+    assert_eq!(container["image"], image);
+    assert_eq!(container["ports"][0]["containerPort"], 8181);
+    assert_eq!(container["readinessProbe"]["tcpSocket"]["port"], "http");
+    assert_eq!(container["ports"][0]["name"], "http");
+    assert!(container["resources"]["requests"]["memory"].is_string());
+    assert_eq!(
+        container["env"],
+        serde_json::json!([
+            {"name": "GREETING", "value": "hi there"},
+            {"name": "RUST_LOG", "value": "info"},
+            {"name": "PORT", "value": "8181"},
+        ])
+    );
+    let service = yaml_file(&files[2]);
+    assert_eq!(service["spec"]["ports"][0]["port"], 8181);
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], "http");
+    assert_eq!(
+        service["spec"]["selector"],
+        deployment["spec"]["template"]["metadata"]["labels"]
+    );
+
+    // A second run refuses to replace them; --force does.
+    fs::write(&files[1], "# edited by hand\n").unwrap();
+    assert_refused_writing_nothing(
+        &sandbox,
+        &project,
+        &["deploy", "--k8s", "--output", "manifests"],
+        &["already exist", "--force"],
+    );
+    assert_eq!(fs::read_to_string(&files[1]).unwrap(), "# edited by hand\n");
+    let forced = sandbox
+        .cmd()
+        .current_dir(&project)
+        .args(["deploy", "--k8s", "--output", "manifests", "--force"])
+        .output()
+        .unwrap();
+    assert!(forced.status.success(), "{}", stderr_of(&forced));
+    let deployment = yaml_file(&files[1]);
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        container["image"], "ship-deploy:0.1.0",
+        "the default image name"
+    );
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["runtimeClassName"],
+        "wasmedge"
+    );
+}
+
+#[test]
+fn deploy_refuses_without_a_port_or_with_a_bad_image() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "ship-noport", SERVER, "");
+    assert_refused_writing_nothing(
+        &sandbox,
+        &project,
+        &["deploy", "--k8s"],
+        &["the app's port is not known", "--port N"],
+    );
+    assert_refused_writing_nothing(
+        &sandbox,
+        &project,
+        &["deploy", "--k8s", "--port", "80", "--image", "Bad/Image"],
+        &["--image `Bad/Image` is not a valid image name"],
+    );
+}
