@@ -22,6 +22,7 @@ mod metadata_cache;
 mod oci;
 mod printer;
 mod readiness;
+mod registry;
 mod runtime;
 mod scaffold;
 mod wasmedge;
@@ -72,6 +73,7 @@ enum Command {
     Run(commands::run::RunArgs),
     Doctor(commands::doctor::DoctorArgs),
     Package(commands::package::PackageArgs),
+    Push(commands::push::PushArgs),
     Deploy(commands::deploy::DeployArgs),
 }
 
@@ -99,6 +101,7 @@ fn main() {
         Command::Run(args) => commands::run::run(args, &printer),
         Command::Doctor(args) => commands::doctor::run(args, &printer),
         Command::Package(args) => commands::package::run(args, &printer),
+        Command::Push(args) => commands::push::run(args, &printer),
         Command::Deploy(args) => commands::deploy::run(args, &printer),
     };
     let code = match result {

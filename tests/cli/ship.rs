@@ -1,6 +1,7 @@
-//! `package` and `deploy --k8s`: the image archive checked by skopeo, its
+//! `package`, `deploy --k8s` and `push`: the image archive checked by skopeo, its
 //! reproducibility, the manifests validated against Kubernetes' schemas by
-//! `kubernetes-validate`, and every refusal. (`.ci/run` installs skopeo and
+//! `kubernetes-validate`, a push to a real registry (Debian's `docker-registry`) read back by
+//! skopeo, and every refusal. (`.ci/run` installs skopeo, docker-registry and
 //! kubernetes-validate.)
 
 use std::fs;
@@ -410,5 +411,182 @@ fn deploy_refuses_without_a_port_or_with_a_bad_image() {
         &project,
         &["deploy", "--k8s", "--port", "80", "--image", "Bad/Image"],
         &["--image `Bad/Image` is not a valid image name"],
+    );
+}
+
+/// Debian's `docker-registry` (the CNCF Distribution registry) on 127.0.0.1:PORT, storing
+/// into a temp dir, no auth; stopped when dropped.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("config.yml");
+        fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = tool("docker-registry", "apt-get install docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut registry = Registry {
+            child,
+            port,
+            _dir: dir,
+        };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                registry.child.try_wait().unwrap().is_none(),
+                "the registry exited"
+            );
+            assert!(
+                started.elapsed().as_secs() < 20,
+                "the registry did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        registry
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn push(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> Output {
+    let _lock = build_lock();
+    sandbox
+        .cmd()
+        .current_dir(project)
+        .arg("push")
+        .args(extra)
+        .arg("--target-dir")
+        .arg(shared_target_dir())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn push_to_a_real_registry_then_skopeo_reads_it_back() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "ship-push", SERVER, METADATA);
+    let registry = Registry::start();
+    let reference = format!("127.0.0.1:{}/team/ship-push:0.3", registry.port);
+
+    let pushed = push(&sandbox, &project, &["--insecure", &reference]);
+    let stderr = stderr_of(&pushed);
+    assert!(pushed.status.success(), "{stderr}");
+    let digest = digest_line(&pushed);
+    let module = printed_path(&stderr, "Built");
+
+    // The pushed image is the packaged one: the same digest.
+    let packaged = package(&sandbox, &project, &["--tag", &reference]);
+    assert!(packaged.status.success(), "{}", stderr_of(&packaged));
+    assert_eq!(digest_line(&packaged), digest);
+
+    let remote = format!("docker://{reference}");
+    let mut inspect = skopeo();
+    inspect.args(["inspect", "--tls-verify=false", &remote]);
+    let info = run_json(inspect);
+    assert_eq!(info["Architecture"], "wasm", "{info}");
+    assert_eq!(info["Os"], "wasi", "{info}");
+    assert_eq!(info["Digest"], digest.as_str(), "{info}");
+    let mut raw = skopeo();
+    raw.args(["inspect", "--raw", "--tls-verify=false", &remote]);
+    let manifest = run_json(raw);
+    assert_eq!(
+        manifest["annotations"]["module.wasm.image/variant"], "compat-smart",
+        "{manifest}"
+    );
+
+    let out = sandbox.root.path().join("pulled");
+    let copy = skopeo()
+        .args(["copy", "--src-tls-verify=false", &remote])
+        .arg(format!("dir:{}", out.display()))
+        .output()
+        .unwrap();
+    assert!(copy.status.success(), "{}", stderr_of(&copy));
+    let (_, layer) = copied_image(&out);
+    assert!(
+        module_in_layer(&layer) == fs::read(&module).unwrap(),
+        "module differs"
+    );
+
+    // Pushing again finds the blobs there and succeeds.
+    let again = push(&sandbox, &project, &["--insecure", &reference]);
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert_eq!(digest_line(&again), digest);
+}
+
+#[test]
+fn push_errors_are_one_line_with_what_to_do() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "ship-push-err", SERVER, "");
+    // A bad reference is refused before building.
+    let output = assert_refused_writing_nothing(
+        &sandbox,
+        &project,
+        &["push", "Bad:Ref"],
+        &[
+            "error: the reference `Bad:Ref` is not a valid image name",
+            "help: use NAME[:TAG]",
+        ],
+    );
+    assert_eq!(
+        stderr_of(&output).lines().count(),
+        2,
+        "{}",
+        stderr_of(&output)
+    );
+
+    // Nothing listens on the port: unreachable, with the next step.
+    let down = format!("127.0.0.1:{}/ship:1", free_port());
+    let output = push(&sandbox, &project, &["--insecure", &down]);
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success());
+    let error: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("error:") || line.starts_with("help:"))
+        .collect();
+    assert_eq!(error.len(), 2, "{stderr}");
+    assert!(
+        error[0].contains("could not reach the registry http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        error[1].contains("check that a registry runs at"),
+        "{stderr}"
+    );
+
+    // Without --insecure, an HTTPS push to a plain-HTTP registry suggests it.
+    let registry = Registry::start();
+    let plain = format!("127.0.0.1:{}/ship:1", registry.port);
+    let output = push(&sandbox, &project, &[&plain]);
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("error: could not reach the registry https://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help:") && stderr.contains("pass `--insecure`"),
+        "{stderr}"
     );
 }

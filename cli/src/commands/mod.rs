@@ -5,5 +5,6 @@ pub mod deploy;
 pub mod doctor;
 pub mod new;
 pub mod package;
+pub mod push;
 pub mod run;
 pub mod templates;

@@ -15,7 +15,7 @@ use crate::printer::{human_size, Printer};
 #[command(
     about = "Build the app and write it as an OCI image archive",
     long_about = "Build the app and write it as an OCI image (an OCI image-layout tar archive), \
-ready for `skopeo copy oci-archive:FILE …` or `ctr image import`.\n\n\
+ready for `skopeo copy oci-archive:FILE …`, `ctr image import` or `cargo wasock push`.\n\n\
 The image has one layer holding the module at /app.wasm, its entrypoint, the environment and \
 port from [package.metadata.wasock], platform wasi/wasm and the annotation \
 module.wasm.image/variant=compat-smart (which runwasi's WasmEdge shim and crun use to run it \
