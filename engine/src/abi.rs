@@ -11,48 +11,20 @@ use std::io;
 pub type Errno = u16;
 
 pub const ERRNO_SUCCESS: Errno = 0;
-pub const ERRNO_2BIG: Errno = 1;
-pub const ERRNO_ACCES: Errno = 2;
-pub const ERRNO_ADDRINUSE: Errno = 3;
-pub const ERRNO_ADDRNOTAVAIL: Errno = 4;
-pub const ERRNO_AFNOSUPPORT: Errno = 5;
 pub const ERRNO_AGAIN: Errno = 6;
-pub const ERRNO_ALREADY: Errno = 7;
 pub const ERRNO_BADF: Errno = 8;
-pub const ERRNO_CONNABORTED: Errno = 13;
-pub const ERRNO_CONNREFUSED: Errno = 14;
-pub const ERRNO_CONNRESET: Errno = 15;
-pub const ERRNO_DESTADDRREQ: Errno = 17;
-pub const ERRNO_EXIST: Errno = 20;
 pub const ERRNO_FAULT: Errno = 21;
-pub const ERRNO_HOSTUNREACH: Errno = 23;
-pub const ERRNO_INPROGRESS: Errno = 26;
-pub const ERRNO_INTR: Errno = 27;
 pub const ERRNO_INVAL: Errno = 28;
 pub const ERRNO_IO: Errno = 29;
-pub const ERRNO_ISCONN: Errno = 30;
 pub const ERRNO_MFILE: Errno = 33;
-pub const ERRNO_MSGSIZE: Errno = 35;
-pub const ERRNO_NETDOWN: Errno = 38;
-pub const ERRNO_NETRESET: Errno = 39;
-pub const ERRNO_NETUNREACH: Errno = 40;
-pub const ERRNO_NFILE: Errno = 41;
-pub const ERRNO_NOBUFS: Errno = 42;
-pub const ERRNO_NODEV: Errno = 43;
-pub const ERRNO_NOENT: Errno = 44;
 pub const ERRNO_NOMEM: Errno = 48;
-pub const ERRNO_NOPROTOOPT: Errno = 50;
 pub const ERRNO_NOSYS: Errno = 52;
-pub const ERRNO_NOTCONN: Errno = 53;
 pub const ERRNO_NOTSOCK: Errno = 57;
-pub const ERRNO_NOTSUP: Errno = 58;
-pub const ERRNO_PERM: Errno = 63;
-pub const ERRNO_PIPE: Errno = 64;
-pub const ERRNO_PROTONOSUPPORT: Errno = 66;
-pub const ERRNO_PROTOTYPE: Errno = 67;
-pub const ERRNO_TIMEDOUT: Errno = 73;
 
-// WasmEdge's extension of the errno enum for getaddrinfo failures (`EAI_*`).
+// WasmEdge's extension of the errno enum for getaddrinfo failures (`EAI_*`), returned
+// only by `sock_getaddrinfo`, as WasmEdge 0.17.1 returns them. They lie beyond preview1's
+// errnos, so a guest's libc has no message for them (Rust's std prints "Success (os error
+// 84)"); the `wasock` library turns them into the message a native lookup gives.
 pub const ERRNO_AIADDRFAMILY: Errno = 77;
 pub const ERRNO_AIAGAIN: Errno = 78;
 pub const ERRNO_AIBADFLAG: Errno = 79;
@@ -114,58 +86,110 @@ pub const AIFLAGS_ADDRCONFIG: u16 = 1 << 6;
 /// The most iovecs one call may pass, as in WasmEdge (`kIOVMax`).
 pub const IOV_MAX: u32 = 1024;
 
-/// Translate a host `errno` into the WASI number the guest expects.
+/// Every host `errno` that has a WASI counterpart, with that WASI number: all of
+/// preview1's errnos but `NOTCAPABLE` (76), which no host call produces. The same
+/// table as WasmEdge 0.17.1's `fromErrNo` (`lib/host/wasi/linux.h`), so a guest sees the
+/// number it would see on WasmEdge, and the guest's libc gives it the message and std
+/// the `io::ErrorKind` a native build gives the host errno.
+const HOST_ERRNOS: [(libc::c_int, Errno); 75] = [
+    (libc::E2BIG, 1),
+    (libc::EACCES, 2),
+    (libc::EADDRINUSE, 3),
+    (libc::EADDRNOTAVAIL, 4),
+    (libc::EAFNOSUPPORT, 5),
+    (libc::EAGAIN, 6),
+    (libc::EALREADY, 7),
+    (libc::EBADF, 8),
+    (libc::EBADMSG, 9),
+    (libc::EBUSY, 10),
+    (libc::ECANCELED, 11),
+    (libc::ECHILD, 12),
+    (libc::ECONNABORTED, 13),
+    (libc::ECONNREFUSED, 14),
+    (libc::ECONNRESET, 15),
+    (libc::EDEADLK, 16),
+    (libc::EDESTADDRREQ, 17),
+    (libc::EDOM, 18),
+    (libc::EDQUOT, 19),
+    (libc::EEXIST, 20),
+    (libc::EFAULT, 21),
+    (libc::EFBIG, 22),
+    (libc::EHOSTUNREACH, 23),
+    (libc::EIDRM, 24),
+    (libc::EILSEQ, 25),
+    (libc::EINPROGRESS, 26),
+    (libc::EINTR, 27),
+    (libc::EINVAL, 28),
+    (libc::EIO, 29),
+    (libc::EISCONN, 30),
+    (libc::EISDIR, 31),
+    (libc::ELOOP, 32),
+    (libc::EMFILE, 33),
+    (libc::EMLINK, 34),
+    (libc::EMSGSIZE, 35),
+    (libc::EMULTIHOP, 36),
+    (libc::ENAMETOOLONG, 37),
+    (libc::ENETDOWN, 38),
+    (libc::ENETRESET, 39),
+    (libc::ENETUNREACH, 40),
+    (libc::ENFILE, 41),
+    (libc::ENOBUFS, 42),
+    (libc::ENODEV, 43),
+    (libc::ENOENT, 44),
+    (libc::ENOEXEC, 45),
+    (libc::ENOLCK, 46),
+    (libc::ENOLINK, 47),
+    (libc::ENOMEM, 48),
+    (libc::ENOMSG, 49),
+    (libc::ENOPROTOOPT, 50),
+    (libc::ENOSPC, 51),
+    (libc::ENOSYS, 52),
+    (libc::ENOTCONN, 53),
+    (libc::ENOTDIR, 54),
+    (libc::ENOTEMPTY, 55),
+    (libc::ENOTRECOVERABLE, 56),
+    (libc::ENOTSOCK, 57),
+    // EOPNOTSUPP is the same number on Linux.
+    (libc::ENOTSUP, 58),
+    (libc::ENOTTY, 59),
+    (libc::ENXIO, 60),
+    (libc::EOVERFLOW, 61),
+    (libc::EOWNERDEAD, 62),
+    (libc::EPERM, 63),
+    (libc::EPIPE, 64),
+    (libc::EPROTO, 65),
+    (libc::EPROTONOSUPPORT, 66),
+    (libc::EPROTOTYPE, 67),
+    (libc::ERANGE, 68),
+    (libc::EROFS, 69),
+    (libc::ESPIPE, 70),
+    (libc::ESRCH, 71),
+    (libc::ESTALE, 72),
+    (libc::ETIMEDOUT, 73),
+    (libc::ETXTBSY, 74),
+    (libc::EXDEV, 75),
+];
+
+/// Translate a host `errno` into the WASI number the guest expects (0 stays 0, for
+/// `SO_ERROR`). A host errno WASI has no number for (`EHOSTDOWN`, `ESHUTDOWN`, ...)
+/// becomes `IO`; WasmEdge 0.17.1 has no defined answer for those.
 pub fn errno_from_raw(raw: i32) -> Errno {
-    match raw {
-        0 => ERRNO_SUCCESS,
-        libc::E2BIG => ERRNO_2BIG,
-        libc::EACCES => ERRNO_ACCES,
-        libc::EADDRINUSE => ERRNO_ADDRINUSE,
-        libc::EADDRNOTAVAIL => ERRNO_ADDRNOTAVAIL,
-        libc::EAFNOSUPPORT => ERRNO_AFNOSUPPORT,
-        libc::EAGAIN => ERRNO_AGAIN,
-        libc::EALREADY => ERRNO_ALREADY,
-        libc::EBADF => ERRNO_BADF,
-        libc::ECONNABORTED => ERRNO_CONNABORTED,
-        libc::ECONNREFUSED => ERRNO_CONNREFUSED,
-        libc::ECONNRESET => ERRNO_CONNRESET,
-        libc::EDESTADDRREQ => ERRNO_DESTADDRREQ,
-        libc::EEXIST => ERRNO_EXIST,
-        libc::EFAULT => ERRNO_FAULT,
-        libc::EHOSTUNREACH => ERRNO_HOSTUNREACH,
-        libc::EINPROGRESS => ERRNO_INPROGRESS,
-        libc::EINTR => ERRNO_INTR,
-        libc::EINVAL => ERRNO_INVAL,
-        libc::EISCONN => ERRNO_ISCONN,
-        libc::EMFILE => ERRNO_MFILE,
-        libc::EMSGSIZE => ERRNO_MSGSIZE,
-        libc::ENETDOWN => ERRNO_NETDOWN,
-        libc::ENETRESET => ERRNO_NETRESET,
-        libc::ENETUNREACH => ERRNO_NETUNREACH,
-        libc::ENFILE => ERRNO_NFILE,
-        libc::ENOBUFS => ERRNO_NOBUFS,
-        libc::ENODEV => ERRNO_NODEV,
-        libc::ENOENT => ERRNO_NOENT,
-        libc::ENOMEM => ERRNO_NOMEM,
-        libc::ENOPROTOOPT => ERRNO_NOPROTOOPT,
-        libc::ENOSYS => ERRNO_NOSYS,
-        libc::ENOTCONN => ERRNO_NOTCONN,
-        libc::ENOTSOCK => ERRNO_NOTSOCK,
-        libc::EOPNOTSUPP => ERRNO_NOTSUP,
-        libc::EPERM => ERRNO_PERM,
-        libc::EPIPE => ERRNO_PIPE,
-        libc::ETIMEDOUT => ERRNO_TIMEDOUT,
-        libc::EPROTONOSUPPORT => ERRNO_PROTONOSUPPORT,
-        libc::EPROTOTYPE => ERRNO_PROTOTYPE,
-        _ => ERRNO_IO,
+    if raw == 0 {
+        return ERRNO_SUCCESS;
     }
+    HOST_ERRNOS
+        .iter()
+        .find(|(host, _)| *host == raw)
+        .map_or(ERRNO_IO, |&(_, wasi)| wasi)
 }
 
+/// The errno for a failed host call: never `SUCCESS`, which would tell the guest the
+/// call worked (an error without an OS code, or with code 0, is `IO`).
 pub fn errno_from_io(err: &io::Error) -> Errno {
     match err.raw_os_error() {
-        Some(raw) => errno_from_raw(raw),
-        None if err.kind() == io::ErrorKind::WouldBlock => ERRNO_AGAIN,
-        None => ERRNO_IO,
+        Some(raw) if raw != 0 => errno_from_raw(raw),
+        _ if err.kind() == io::ErrorKind::WouldBlock => ERRNO_AGAIN,
+        _ => ERRNO_IO,
     }
 }
 
@@ -323,9 +347,31 @@ mod tests {
     }
 
     #[test]
+    fn every_wasi_errno_a_host_call_can_produce_has_its_host_errno() {
+        let mut numbers: Vec<Errno> = HOST_ERRNOS.iter().map(|&(_, wasi)| wasi).collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=75).collect::<Vec<Errno>>(), "each of 1..=75 once");
+        for (host, wasi) in HOST_ERRNOS {
+            assert_eq!(errno_from_raw(host), wasi, "host errno {host}");
+        }
+        // Spot checks against preview1's names (witx `errno`), not against the table.
+        assert_eq!(errno_from_raw(libc::ENOTSOCK), ERRNO_NOTSOCK);
+        assert_eq!(errno_from_raw(libc::EOPNOTSUPP), 58);
+        assert_eq!(errno_from_raw(libc::EPROTO), 65);
+        assert_eq!(errno_from_raw(libc::ENOSPC), 51);
+        assert_eq!(errno_from_raw(libc::EHOSTDOWN), ERRNO_IO);
+    }
+
+    #[test]
+    fn a_failed_call_never_reads_as_success() {
+        assert_eq!(errno_from_io(&io::Error::from_raw_os_error(0)), ERRNO_IO);
+        assert_eq!(errno_from_io(&io::Error::other("no os code")), ERRNO_IO);
+    }
+
+    #[test]
     fn host_errors_map_to_wasi_numbers() {
         assert_eq!(errno_from_raw(libc::EAGAIN), ERRNO_AGAIN);
-        assert_eq!(errno_from_raw(libc::ECONNREFUSED), ERRNO_CONNREFUSED);
+        assert_eq!(errno_from_raw(libc::ECONNREFUSED), 14);
         assert_eq!(
             errno_from_io(&io::Error::from(io::ErrorKind::WouldBlock)),
             ERRNO_AGAIN

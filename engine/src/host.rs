@@ -116,6 +116,43 @@ fn with_guest(
     }
 }
 
+/// [`with_guest`] for a call on socket `fd`. A call on an fd that is not one of our
+/// sockets is `NOTSOCK` when preview1 has that fd open (a file, a directory, stdio) and
+/// `BADF` when nothing has it, as WasmEdge 0.17.1 answers: its socket calls reach the
+/// kernel with any open fd, and the kernel says `ENOTSOCK`.
+fn with_socket(
+    caller: &mut Caller<'_, HostState>,
+    fd: i32,
+    op: impl FnOnce(&mut SocketTable, &mut GuestMemory) -> Result<(), Errno>,
+) -> i32 {
+    let status = with_guest(caller, op);
+    if status != ERRNO_NOTSOCK as i32 || is_socket_fd(fd as u32) {
+        return status;
+    }
+    if preview1_has_fd(caller, fd) {
+        status
+    } else {
+        ERRNO_BADF as i32
+    }
+}
+
+/// Whether preview1 has `fd` open: its `fd_fdstat_get` answers with the guest's first
+/// 24 bytes of memory as the out-buffer, which are put back afterwards.
+fn preview1_has_fd(caller: &mut Caller<'_, HostState>, fd: i32) -> bool {
+    const FDSTAT_SIZE: u32 = 24;
+    let (Ok(memory), Ok(preview1)) = (guest_memory(caller), caller.data().preview1()) else {
+        return false;
+    };
+    let saved = match GuestMemory::new(memory.data_mut(&mut *caller)).slice(0, FDSTAT_SIZE) {
+        Ok(bytes) => bytes.to_vec(),
+        Err(_) => return false,
+    };
+    let status = preview1.fd_fdstat_get.call(&mut *caller, (fd, 0));
+    // The same 24 bytes were readable a moment ago, so this cannot fail.
+    let _ = GuestMemory::new(memory.data_mut(&mut *caller)).write_bytes(0, &saved);
+    matches!(status, Ok(0))
+}
+
 /// Where preview1's original definitions stay reachable after the guest-facing names
 /// are shadowed, and where the guest's memory is offered to the trampoline module.
 const PREVIEW1_ALIAS: &str = "wasock_preview1";
@@ -343,7 +380,7 @@ fn define_as<Params, Args>(
 /// `sock_getlocaladdr(fd, addr, addr_type, port)`, or `sock_getpeeraddr` when `peer`.
 fn socket_address(peer: bool) -> impl Fn(Caller<'_, HostState>, i32, i32, i32, i32) -> i32 + Copy {
     move |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, addr_type: i32, port: i32| {
-        with_guest(&mut caller, |table, memory| {
+        with_socket(&mut caller, fd, |table, memory| {
             sockets::socket_address(
                 table,
                 memory,
@@ -360,7 +397,7 @@ fn socket_address(peer: bool) -> impl Fn(Caller<'_, HostState>, i32, i32, i32, i
 /// The `_v2` forms: no address-type out-pointer (the family is in the 128-byte storage).
 fn socket_address_v2(peer: bool) -> impl Fn(Caller<'_, HostState>, i32, i32, i32) -> i32 + Copy {
     move |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| {
-        with_guest(&mut caller, |table, memory| {
+        with_socket(&mut caller, fd, |table, memory| {
             sockets::socket_address(
                 table,
                 memory,
@@ -382,13 +419,13 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
     };
     define_as(linker, &["sock_open", "sock_open_v2"], open)?;
     let bind = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| {
+        with_socket(&mut caller, fd, |table, memory| {
             sockets::bind(table, memory, fd as u32, addr as u32, port as u32)
         })
     };
     define_as(linker, &["sock_bind", "sock_bind_v2"], bind)?;
     let listen = |mut caller: Caller<'_, HostState>, fd: i32, backlog: i32| -> i32 {
-        let errno = with_guest(&mut caller, |table, _| {
+        let errno = with_socket(&mut caller, fd, |table, _| {
             sockets::listen(table, fd as u32, backlog)
         });
         if errno == 0 {
@@ -399,12 +436,12 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
     define_as(linker, &["sock_listen", "sock_listen_v2"], listen)?;
     let accept_with_flags =
         |mut caller: Caller<'_, HostState>, fd: i32, flags: i32, ro_fd: i32| -> i32 {
-            with_guest(&mut caller, |table, memory| {
+            with_socket(&mut caller, fd, |table, memory| {
                 sockets::accept(table, memory, fd as u32, flags as u32, ro_fd as u32)
             })
         };
     let accept = |mut caller: Caller<'_, HostState>, fd: i32, ro_fd: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| {
+        with_socket(&mut caller, fd, |table, memory| {
             sockets::accept(table, memory, fd as u32, 0, ro_fd as u32)
         })
     };
@@ -415,7 +452,7 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
     }
     define_as(linker, &["sock_accept_v2"], accept_with_flags)?;
     let connect = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-        with_guest(&mut caller, |table, memory| {
+        with_socket(&mut caller, fd, |table, memory| {
             sockets::connect(table, memory, fd as u32, addr as u32, port as u32)
         })
     };
@@ -428,7 +465,7 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
                 ro_len: i32,
                 ro_flags: i32|
      -> i32 {
-        with_guest(&mut caller, |table, memory| {
+        with_socket(&mut caller, fd, |table, memory| {
             sockets::recv(
                 table,
                 memory,
@@ -456,7 +493,7 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         ro_len: i32,
         ro_flags: i32,
     ) -> i32 {
-        with_guest(caller, |table, memory| {
+        with_socket(caller, fd, |table, memory| {
             sockets::recv_from(
                 table,
                 memory,
@@ -527,7 +564,7 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
                 si_flags: i32,
                 so_len: i32|
      -> i32 {
-        with_guest(&mut caller, |table, memory| {
+        with_socket(&mut caller, fd, |table, memory| {
             sockets::send(
                 table,
                 memory,
@@ -549,7 +586,7 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
                    si_flags: i32,
                    so_len: i32|
      -> i32 {
-        with_guest(&mut caller, |table, memory| {
+        with_socket(&mut caller, fd, |table, memory| {
             let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
             sockets::send_to(
                 table,
@@ -566,7 +603,7 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
     };
     define_as(linker, &["sock_send_to", "sock_send_to_v2"], send_to)?;
     let shutdown = |mut caller: Caller<'_, HostState>, fd: i32, how: i32| -> i32 {
-        with_guest(&mut caller, |table, _| {
+        with_socket(&mut caller, fd, |table, _| {
             sockets::shutdown(table, fd as u32, how as u32)
         })
     };
@@ -582,7 +619,7 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
                       flag: i32,
                       flag_size: i32|
      -> i32 {
-        with_guest(&mut caller, |table, memory| {
+        with_socket(&mut caller, fd, |table, memory| {
             sockets::get_option(
                 table,
                 memory,
@@ -602,7 +639,7 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
                       flag: i32,
                       flag_size: i32|
      -> i32 {
-        with_guest(&mut caller, |table, memory| {
+        with_socket(&mut caller, fd, |table, memory| {
             sockets::set_option(
                 table,
                 memory,

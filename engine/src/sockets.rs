@@ -53,7 +53,14 @@ pub fn is_socket_fd(fd: u32) -> bool {
 }
 
 impl SocketTable {
+    /// The socket `fd` names. A closed socket fd is `BADF`; an fd below
+    /// [`SOCKET_FD_BASE`] is preview1's (a file, a directory, stdio) and answers
+    /// `NOTSOCK`, which the host turns into `BADF` when preview1 has no such fd either
+    /// (`host::with_socket`), as WasmEdge's socket calls on such fds fail in the kernel.
     pub fn get(&self, fd: u32) -> Result<&Socket, Errno> {
+        if !is_socket_fd(fd) {
+            return Err(ERRNO_NOTSOCK);
+        }
         self.sockets.get(&fd).ok_or(ERRNO_BADF)
     }
 

@@ -21,14 +21,24 @@ mod raw {
     #[link(wasm_import_module = "wasi_snapshot_preview1")]
     extern "C" {
         pub fn sock_connect(fd: u32, addr: *mut WasiAddress, port: u32) -> u32;
+        pub fn sock_open(family: u8, kind: u8, ro_fd: *mut u32) -> u32;
     }
 }
 
 // WASI errno numbers as the guest sees them.
+const EADDRINUSE: i32 = 3;
 const EAGAIN: i32 = 6;
 const EBADF: i32 = 8;
 const ECONNREFUSED: i32 = 14;
 const EINPROGRESS: i32 = 26;
+const EINVAL: i32 = 28;
+const EISCONN: i32 = 30;
+const ENOSYS: i32 = 52;
+const ENOTCONN: i32 = 53;
+const ENOTSOCK: i32 = 57;
+const ENOTSUP: i32 = 58;
+// WasmEdge's getaddrinfo errnos, beyond preview1's range (`__WASI_ERRNO_AINONAME`).
+const EAI_NONAME: i32 = 84;
 
 type CheckResult = Result<(), String>;
 type Check = (&'static str, fn() -> CheckResult);
@@ -247,7 +257,8 @@ fn getaddrinfo_with_service() -> CheckResult {
     ensure(numeric.iter().all(|a| a.port() == 8080) && !numeric.is_empty(), || format!("127.0.0.1/8080 resolved to {numeric:?}"))?;
     // Neither a node nor a service is an error (EAI_NONAME), not an empty success.
     match nslookup("", "") {
-        Err(_) => Ok(()),
+        Err(err) if err.raw_os_error() == Some(EAI_NONAME) => Ok(()),
+        Err(err) => Err(format!("an empty query failed with {err:?}, expected WasmEdge's AINONAME (84)")),
         Ok(found) => Err(format!("an empty query resolved to {found:?}")),
     }
 }
@@ -317,6 +328,57 @@ fn closed_fd_is_ebadf() -> CheckResult {
     }
 }
 
+/// `result` failed with the WASI errno `want`.
+fn expect_errno<T: std::fmt::Debug>(what: &str, result: io::Result<T>, want: i32) -> CheckResult {
+    match result {
+        Err(err) if err.raw_os_error() == Some(want) => Ok(()),
+        other => Err(format!("{what} gave {other:?}, expected errno {want}")),
+    }
+}
+
+/// Socket calls on fds that are open but not sockets fail in the kernel with ENOTSOCK
+/// on WasmEdge; an fd nobody opened is EBADF.
+fn non_socket_fds_are_enotsock() -> CheckResult {
+    for fd in [0, 1, 2] {
+        let stdio = ManuallyDrop::new(unsafe { Socket::from_raw_fd(fd) });
+        expect_errno(&format!("send on fd {fd}"), stdio.send(b"x"), ENOTSOCK)?;
+        expect_errno(&format!("get_local on fd {fd}"), stdio.get_local(), ENOTSOCK)?;
+        expect_errno(&format!("listen on fd {fd}"), stdio.listen(1), ENOTSOCK)?;
+        expect_errno(&format!("SO_TYPE on fd {fd}"), stdio.r#type(), ENOTSOCK)?;
+        expect_errno(&format!("shutdown on fd {fd}"), stdio.shutdown(Shutdown::Both), ENOTSOCK)?;
+        expect_errno(&format!("accept on fd {fd}"), stdio.accept(false).map(|_| ()), ENOTSOCK)?;
+    }
+    let never_opened = ManuallyDrop::new(unsafe { Socket::from_raw_fd(1000) });
+    expect_errno("send on fd 1000", never_opened.send(b"x"), EBADF)?;
+    expect_errno("get_local on fd 1000", never_opened.get_local(), EBADF)
+}
+
+/// Errors the kernel gives for misuse, as WasmEdge passes them through.
+fn misuse_errnos_match_wasmedge() -> CheckResult {
+    let udp = io("udp", Socket::new(AddressFamily::Inet4, SocketType::Datagram))?;
+    expect_errno("listen on a UDP socket", udp.listen(4), ENOTSUP)?;
+
+    let (listener, client, _server) = tcp_pair_v4()?;
+    let listen_addr = io("local_addr", listener.local_addr())?;
+    expect_errno("connect on a connected socket", client.as_ref().connect(&listen_addr), EISCONN)?;
+    let second = io("open", Socket::new(AddressFamily::Inet4, SocketType::Stream))?;
+    expect_errno("bind to a listening address", second.bind(&listen_addr), EADDRINUSE)?;
+
+    let idle = io("open", Socket::new(AddressFamily::Inet4, SocketType::Stream))?;
+    let mut buf = [0u8; 4];
+    expect_errno("recv on an unconnected TCP socket", idle.recv(&mut buf), ENOTCONN)?;
+    expect_errno("get_peer on an unconnected TCP socket", idle.get_peer(), ENOTCONN)?;
+    expect_errno("shutdown of an unconnected TCP socket", idle.shutdown(Shutdown::Both), ENOTCONN)?;
+
+    // AF_UNIX needs WasmEdge's --allow-af-unix, which `run` does not pass; an unknown
+    // family or type is INVAL.
+    let mut fd = 0u32;
+    let open = |family: u8, kind: u8, fd: &mut u32| unsafe { raw::sock_open(family, kind, fd) } as i32;
+    ensure(open(3, 2, &mut fd) == ENOSYS, || format!("sock_open(AF_UNIX) gave {}", open(3, 2, &mut fd)))?;
+    ensure(open(9, 2, &mut fd) == EINVAL, || format!("sock_open(family 9) gave {}", open(9, 2, &mut fd)))?;
+    ensure(open(1, 9, &mut fd) == EINVAL, || format!("sock_open(type 9) gave {}", open(1, 9, &mut fd)))
+}
+
 fn main() {
     let checks: &[Check] = &[
         ("tcp ipv4 blocking connect/accept/send/recv and addresses", tcp_ipv4_blocking),
@@ -336,6 +398,8 @@ fn main() {
         ("fd_write and fd_read on sockets", fd_read_and_write_on_sockets),
         ("recv with MSG_PEEK", peek_then_read),
         ("a closed socket fd is EBADF", closed_fd_is_ebadf),
+        ("socket calls on open non-socket fds are ENOTSOCK, on unopened fds EBADF", non_socket_fds_are_enotsock),
+        ("misuse gives the kernel's errno, as on WasmEdge", misuse_errnos_match_wasmedge),
     ];
     let mut failed = 0;
     for (name, check) in checks {
