@@ -27,6 +27,7 @@ pub fn guest_spec(spec: &LaunchSpec) -> GuestSpec {
                 readonly: dir.readonly,
             })
             .collect(),
+        ..GuestSpec::new(&spec.module)
     }
 }
 

@@ -33,6 +33,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use wasmtime::{Config, Engine, Module, OptLevel, Store, TypedFunc};
+use wasmtime_wasi::cli::OutputFile;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
@@ -58,6 +59,22 @@ pub struct GuestSpec {
     pub env: Vec<(String, String)>,
     /// Host directories preopened for the guest.
     pub preopens: Vec<Preopen>,
+    /// Where the guest's stdout goes (the host's own stdout unless told otherwise).
+    pub stdout: GuestOutput,
+    /// Where the guest's stderr goes.
+    pub stderr: GuestOutput,
+}
+
+/// Where one of the guest's output streams goes. The guest runs in the host's process,
+/// so inherited output is the host's own stream; a test harness that captures its
+/// output (libtest) needs `File` to keep guest output out of a passing run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GuestOutput {
+    /// The host process's stream, shared with the host.
+    #[default]
+    Inherit,
+    /// This file, created or truncated by [`prepare`].
+    File(PathBuf),
 }
 
 impl GuestSpec {
@@ -75,6 +92,8 @@ impl GuestSpec {
             args: Vec::new(),
             env: Vec::new(),
             preopens: Vec::new(),
+            stdout: GuestOutput::Inherit,
+            stderr: GuestOutput::Inherit,
         }
     }
 }
@@ -132,9 +151,29 @@ pub struct PreparedApp {
     startup: Duration,
 }
 
+/// The stream `output` names, opened for the guest.
+fn output_file(output: &GuestOutput) -> Result<Option<OutputFile>, EngineError> {
+    match output {
+        GuestOutput::Inherit => Ok(None),
+        GuestOutput::File(path) => std::fs::File::create(path)
+            .map(|file| Some(OutputFile::new(file)))
+            .map_err(|source| EngineError::Io {
+                action: "could not create the guest's output file",
+                path: path.clone(),
+                source,
+            }),
+    }
+}
+
 fn build_wasi(spec: &GuestSpec) -> Result<WasiP1Ctx, EngineError> {
     let mut builder = WasiCtxBuilder::new();
     builder.inherit_stdio();
+    if let Some(file) = output_file(&spec.stdout)? {
+        builder.stdout(file);
+    }
+    if let Some(file) = output_file(&spec.stderr)? {
+        builder.stderr(file);
+    }
     builder.arg(&spec.program_name);
     builder.args(&spec.args);
     builder.envs(&spec.env);

@@ -70,9 +70,51 @@ fn spec(module: PathBuf, args: &[&str]) -> GuestSpec {
     }
 }
 
-fn run_spec(spec: &GuestSpec) -> i32 {
-    let app = prepare(spec, None).expect("prepare");
-    app.run()
+/// A guest's exit code and everything it wrote. The engine runs guests in this process,
+/// where inherited output would bypass libtest's capture; capturing it into files keeps
+/// a passing run quiet, and `Display` shows it in a failing test's message.
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "guest exited with {}\n--- guest stdout ---\n{}--- guest stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Run `spec` (from `precompiled` when given) with its stdout and stderr captured.
+fn run_captured(spec: &GuestSpec, precompiled: Option<&Path>) -> Outcome {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = GuestSpec {
+        stdout: GuestOutput::File(dir.path().join("stdout")),
+        stderr: GuestOutput::File(dir.path().join("stderr")),
+        ..spec.clone()
+    };
+    let code = prepare(&spec, precompiled).expect("prepare").run();
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
+    Outcome {
+        code,
+        stdout: read("stdout"),
+        stderr: read("stderr"),
+    }
+}
+
+fn run_spec(spec: &GuestSpec) -> Outcome {
+    run_captured(spec, None)
+}
+
+/// `spec` ran and exited with `code`; the guest's output is shown only when it did not.
+fn assert_exit(spec: &GuestSpec, code: i32) -> Outcome {
+    let outcome = run_spec(spec);
+    assert_eq!(outcome.code, code, "{outcome}");
+    outcome
 }
 
 /// Write `wat` to a temporary file and give `use_it` a launch of it, without arguments,
@@ -116,17 +158,17 @@ fn assert_checks_pass(imports: &str, data: &str, checks: &str) {
             {checks}
             (call $exit (i32.const 0))))"#
     );
-    let code = with_wat_module(&wat, |launch| run_spec(&launch));
-    assert_eq!(code, 0, "exit code names the first check that went wrong");
+    let outcome = with_wat_module(&wat, |launch| run_spec(&launch));
+    assert_eq!(
+        outcome.code, 0,
+        "exit code names the first check that went wrong; {outcome}"
+    );
 }
 
 #[test]
 fn socket_guest_passes_every_check() {
-    assert_eq!(
-        run_spec(&spec(guest("socket-checks"), &[])),
-        0,
-        "see the `not ok` lines above"
-    );
+    let outcome = assert_exit(&spec(guest("socket-checks"), &[]), 0);
+    assert!(!outcome.stdout.contains("not ok"), "{outcome}");
 }
 
 /// Issue 7 §3: `wasock` built in release reads addresses back right (`local_addr`,
@@ -147,11 +189,7 @@ fn wasock_reads_socket_addresses_back_in_release_builds() {
 fn proc_exit_code_passes_through() {
     for code in [0, 1, 7, 125, 126, 200, 255] {
         let given = code.to_string();
-        assert_eq!(
-            run_spec(&spec(guest("process-checks"), &["exit", &given])),
-            code,
-            "proc_exit({code})"
-        );
+        assert_exit(&spec(guest("process-checks"), &["exit", &given]), code);
     }
 }
 
@@ -210,14 +248,25 @@ fn each_listening_socket_is_observed_with_its_bound_address() {
 
 #[test]
 fn trap_and_panic_exit_non_zero() {
-    assert_eq!(
-        run_spec(&spec(guest("process-checks"), &["trap"])),
-        TRAP_EXIT_CODE
+    assert_exit(&spec(guest("process-checks"), &["trap"]), TRAP_EXIT_CODE);
+    let panicked = assert_exit(&spec(guest("process-checks"), &["panic"]), TRAP_EXIT_CODE);
+    assert!(
+        panicked.stderr.contains("deliberate panic from the guest"),
+        "the guest's panic message goes to its stderr; {panicked}"
     );
-    assert_eq!(
-        run_spec(&spec(guest("process-checks"), &["panic"])),
-        TRAP_EXIT_CODE
+}
+
+#[test]
+fn guest_output_goes_where_the_spec_says() {
+    let outcome = assert_exit(
+        &spec(guest("process-checks"), &["env", "MISSING=1"]),
+        3,
     );
+    assert!(
+        outcome.stdout.contains("check failed: "),
+        "the guest's stdout is captured into its file; {outcome}"
+    );
+    assert!(outcome.stderr.is_empty(), "{outcome}");
 }
 
 #[test]
@@ -230,12 +279,12 @@ fn args_and_env_reach_the_guest() {
         ("GREETING".into(), "hello world".into()),
         ("PORT".into(), "8080".into()),
     ];
-    assert_eq!(run_spec(&launch), 0);
+    assert_exit(&launch, 0);
     launch.env.pop();
+    let missing = run_spec(&launch);
     assert_eq!(
-        run_spec(&launch),
-        3,
-        "a missing variable must fail the guest's check"
+        missing.code, 3,
+        "a missing variable must fail the guest's check; {missing}"
     );
 }
 
@@ -253,13 +302,15 @@ fn preopened_dirs_honour_readonly() {
         }];
         run_spec(&launch)
     };
-    assert_eq!(run_with("readonly"), 0);
+    let readonly = run_with("readonly");
+    assert_eq!(readonly.code, 0, "{readonly}");
     assert!(
         !host.path().join("output.txt").exists(),
         "read-only mapping was written to"
     );
 
-    assert_eq!(run_with("readwrite"), 0);
+    let readwrite = run_with("readwrite");
+    assert_eq!(readwrite.code, 0, "{readwrite}");
     let written =
         std::fs::read_to_string(host.path().join("output.txt")).expect("guest wrote output.txt");
     assert_eq!(written, "written by the guest");
@@ -467,9 +518,8 @@ fn precompiled_modules_are_cached_and_run() {
     let second = precompile(&module, cache.path()).expect("precompile again");
     assert!(second.reused);
     assert_eq!(first.path, second.path);
-    let app =
-        prepare(&spec(module, &["exit", "5"]), Some(&second.path)).expect("prepare precompiled");
-    assert_eq!(app.run(), 5);
+    let outcome = run_captured(&spec(module, &["exit", "5"]), Some(&second.path));
+    assert_eq!(outcome.code, 5, "{outcome}");
 }
 
 #[test]
