@@ -176,11 +176,60 @@ fn socket_guest_passes_every_check() {
 /// and a UDP echo reaches its sender. `wasmedge_wasi_socket` alone gives `0.0.0.0` here.
 #[test]
 fn wasock_reads_socket_addresses_back_in_release_builds() {
-    assert_eq!(
-        run_spec(&spec(guest("wasock-addrs"), &[])),
+    let outcome = assert_exit(&spec(guest("wasock-addrs"), &[]), 0);
+    assert!(!outcome.stdout.contains("not ok"), "{outcome}");
+}
+
+
+/// A message without std's ` (os error N)` suffix: the numbers differ between WASI and
+/// the host by design, the words and the kind must not.
+fn without_os_code(message: &str) -> &str {
+    match message.rfind(" (os error ") {
+        Some(at) if message.ends_with(')') => &message[..at],
+        _ => message,
+    }
+}
+
+/// An app on `wasock` sees a failed lookup and a refused connection as a native build
+/// of it does: the same words and the same `io::ErrorKind`.
+#[test]
+fn socket_errors_read_as_in_a_native_build() {
+    use std::net::ToSocketAddrs as _;
+    // RFC 6761: `.invalid` never resolves, so every resolver fails the lookup.
+    let host = "example.invalid";
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("an ephemeral port")
+        .port();
+    let outcome = assert_exit(
+        &spec(
+            guest("wasock-addrs"),
+            &["errors", host, &closed_port.to_string()],
+        ),
         0,
-        "see the `not ok` lines above"
     );
+    let native_lookup = (host, 80).to_socket_addrs().expect_err("`.invalid` resolved");
+    let native_connect = std::net::TcpStream::connect(("127.0.0.1", closed_port))
+        .expect_err("a closed port accepted");
+    for (what, native) in [("lookup", native_lookup), ("connect", native_connect)] {
+        let expected = format!(
+            "{what}\t{}\t{:?}",
+            without_os_code(&native.to_string()),
+            native.kind()
+        );
+        let line = outcome
+            .stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("{what}\t")))
+            .unwrap_or_else(|| panic!("no {what} line; {outcome}"));
+        let (label, rest) = line.split_once('\t').expect("three fields");
+        let (message, kind) = rest.rsplit_once('\t').expect("three fields");
+        assert_eq!(
+            format!("{label}\t{}\t{kind}", without_os_code(message)),
+            expected,
+            "{outcome}"
+        );
+    }
 }
 
 /// Every code WasmEdge 0.17.1 exits with, including 126 and above (where wasmtime-wasi's

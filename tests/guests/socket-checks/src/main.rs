@@ -5,6 +5,7 @@
 //! own. It uses `wasmedge_wasi_socket` 0.5 as apps do, and the raw imports where that
 //! crate has no wrapper (IPv6 connect).
 
+
 use std::io::{self, Read, Write};
 use std::mem::ManuallyDrop;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr};

@@ -4,6 +4,10 @@
 //! guest is built with `--release` and uses distinct loopback addresses (127/8 is all
 //! loopback): servers on 127.0.0.3, clients bound to 127.0.0.2. It prints `ok - NAME` or
 //! `not ok - NAME: WHY` per check and exits 0 only when every check passed.
+//!
+//! `wasock-addrs errors HOST PORT` instead prints how `wasock` reports a lookup of HOST and
+//! a connection to 127.0.0.1:PORT, one `WHAT<TAB>MESSAGE<TAB>KIND` line each, for the
+//! engine test to compare with a native build's errors.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -160,7 +164,25 @@ fn a_taken_address_is_named() -> CheckResult {
     }
 }
 
+/// `errors HOST PORT`: the failures an app sees, as `wasock` reports them.
+fn print_errors(host: &str, port: &str) {
+    let port: u16 = port.parse().expect("PORT is a port number");
+    let print = |what: &str, error: io::Error| println!("{what}\t{error}\t{:?}", error.kind());
+    match wasock::net::resolve(host, 80) {
+        Ok(found) => println!("lookup\tresolved to {found:?}\t-"),
+        Err(error) => print("lookup", error),
+    }
+    match wasock::TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
+        Ok(_) => println!("connect\tconnected\t-"),
+        Err(error) => print("connect", error),
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("errors") {
+        return print_errors(&args[2], &args[3]);
+    }
     let checks: &[(&str, fn() -> CheckResult)] = &[
         ("tcp listener local_addr", listener_reports_its_address),
         ("accept and peer_addr name a client bound to 127.0.0.2", accept_and_peer_addr_name_the_bound_client),
