@@ -1,11 +1,15 @@
 //! Ahead-of-time compilation: `wasmedge compile` with a cache record, or the embedded
-//! engine's precompilation when WasmEdge is absent.
+//! engine's precompile cache.
 //!
-//! The WasmEdge output is a sibling `NAME.aot.wasm` of the cargo artifact, and beside it
-//! `NAME.aot.wasm.wasock-cache.json` records what it was made from: the input's SHA-256,
-//! the WasmEdge version, the compile flags and the output's SHA-256. When all match, the
-//! compile is skipped; anything else (a rebuilt module, another WasmEdge, an edited output)
-//! redoes it.
+//! WasmEdge's output of a cargo artifact is its sibling `NAME.aot.wasm` in cargo's target
+//! directory; of a `--wasm` module, `<sha256>.aot.wasm` in the user's cache (never beside
+//! a user's file, see `user_cache`). Beside each output, `….wasock-cache.json` records
+//! what it was made from: the input's SHA-256, the WasmEdge version, the compile flags and
+//! the output's SHA-256. When all match the output is current: `--aot` skips the compile
+//! and `run` uses it without `--aot`; anything else (a rebuilt module, another WasmEdge,
+//! an edited output) compiles again.
+//!
+//! The embedded engine needs no record: its cache names entries by their whole key.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,6 +21,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::errors::hint;
 use crate::printer::{human_size, Printer};
+use crate::user_cache;
 use crate::wasmedge::WasmEdge;
 
 /// Flags we give `wasmedge compile` beyond its paths; part of the cache key.
@@ -51,36 +56,96 @@ pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
     Ok(digest.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
-/// Compile `input` with WasmEdge into its `.aot.wasm` sibling, unless the record says it is current.
+/// Where the AOT output of a module lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AotHome {
+    /// Beside cargo's artifact, in the target directory (`NAME.aot.wasm`).
+    BesideArtifact,
+    /// In the user's cache: a module given with `--wasm` is the user's file.
+    UserCache,
+}
+
+/// One module's WasmEdge AOT output and what its record must say to be current.
+struct WasmEdgeAot {
+    input_sha256: String,
+    output: PathBuf,
+    flags: Vec<String>,
+}
+
+impl WasmEdgeAot {
+    fn plan(input: &Path, home: AotHome) -> anyhow::Result<Self> {
+        let input_sha256 = sha256_file(input)?;
+        let output = match home {
+            AotHome::BesideArtifact => aot_path(input),
+            AotHome::UserCache => {
+                user_cache::wasmedge_dir()?.join(format!("{input_sha256}.aot.wasm"))
+            }
+        };
+        let flags = COMPILE_FLAGS
+            .iter()
+            .map(|flag| (*flag).to_owned())
+            .collect();
+        Ok(WasmEdgeAot {
+            input_sha256,
+            output,
+            flags,
+        })
+    }
+
+    /// The output exists and its record vouches for this input, WasmEdge and flags.
+    fn is_current(&self, wasmedge: &WasmEdge) -> bool {
+        let previous: Option<CacheRecord> = fs::read(record_path(&self.output))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        previous.is_some_and(|previous| {
+            previous.input_sha256 == self.input_sha256
+                && previous.wasmedge_version == wasmedge.version
+                && previous.flags == self.flags
+                && self.output.is_file()
+                && sha256_file(&self.output).is_ok_and(|sha| sha == previous.output_sha256)
+        })
+    }
+}
+
+/// The current WasmEdge AOT output of `input`, if there is one: what `run` uses
+/// without `--aot`.
+pub fn current_wasmedge_aot(
+    wasmedge: &WasmEdge,
+    input: &Path,
+    home: AotHome,
+) -> anyhow::Result<Option<PathBuf>> {
+    let aot = WasmEdgeAot::plan(input, home)?;
+    if !aot.is_current(wasmedge) {
+        return Ok(None);
+    }
+    if home == AotHome::UserCache {
+        user_cache::touch(&aot.output);
+    }
+    Ok(Some(aot.output))
+}
+
+/// Compile `input` with WasmEdge into its AOT output, unless that is current.
 pub fn wasmedge_compile(
     wasmedge: &WasmEdge,
     input: &Path,
+    home: AotHome,
     printer: &Printer,
 ) -> anyhow::Result<PathBuf> {
-    let output = aot_path(input);
+    let aot = WasmEdgeAot::plan(input, home)?;
+    let output = aot.output.clone();
     let record_file = record_path(&output);
-    let input_sha256 = sha256_file(input)?;
-    let flags: Vec<String> = COMPILE_FLAGS
-        .iter()
-        .map(|flag| (*flag).to_owned())
-        .collect();
-
-    let previous: Option<CacheRecord> = fs::read(&record_file)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-    if let Some(previous) = previous {
-        let unchanged = previous.input_sha256 == input_sha256
-            && previous.wasmedge_version == wasmedge.version
-            && previous.flags == flags
-            && output.is_file()
-            && sha256_file(&output).is_ok_and(|sha| sha == previous.output_sha256);
-        if unchanged {
-            printer.status(
-                "AOT",
-                describe_with(&output, "unchanged since the last compile"),
-            );
-            return Ok(output);
+    if aot.is_current(wasmedge) {
+        if home == AotHome::UserCache {
+            user_cache::touch(&output);
         }
+        printer.status(
+            "AOT",
+            describe_with(&output, "unchanged since the last compile"),
+        );
+        return Ok(output);
+    }
+    if home == AotHome::UserCache {
+        user_cache::ensure("wasmedge")?;
     }
 
     // A failed compile must not leave a record that vouches for an old output.
@@ -130,15 +195,18 @@ pub fn wasmedge_compile(
         ));
     }
     let record = CacheRecord {
-        input_sha256,
+        input_sha256: aot.input_sha256,
         wasmedge_version: wasmedge.version.clone(),
-        flags,
+        flags: aot.flags,
         output_sha256: sha256_file(&output)?,
     };
     let json =
         serde_json::to_vec_pretty(&record).context("could not encode the AOT cache record")?;
     fs::write(&record_file, json)
         .with_context(|| format!("could not write `{}`", record_file.display()))?;
+    if home == AotHome::UserCache {
+        user_cache::evict_wasmedge(&output)?;
+    }
     printer.status("AOT", describe(&output));
     Ok(output)
 }
@@ -151,43 +219,35 @@ pub enum AotBy<'a> {
     EmbeddedEngine,
 }
 
-/// Compile `module` ahead of time as `by` says: WasmEdge writes beside the module, the
-/// embedded engine into `engine_cache_parent/wasock/`. None when nobody compiles.
+/// Compile `module` ahead of time as `by` says (WasmEdge's output goes to `home`, the
+/// engine's into its cache); the output, or None when nobody compiles.
 pub fn compile(
     by: AotBy<'_>,
     module: &Path,
-    engine_cache_parent: &Path,
+    home: AotHome,
     printer: &Printer,
 ) -> anyhow::Result<Option<PathBuf>> {
     let output = match by {
         AotBy::Nobody => return Ok(None),
-        AotBy::WasmEdge(wasmedge) => wasmedge_compile(wasmedge, module, printer)?,
+        AotBy::WasmEdge(wasmedge) => wasmedge_compile(wasmedge, module, home, printer)?,
         #[cfg(feature = "embedded")]
-        AotBy::EmbeddedEngine => embedded_precompile(module, engine_cache_parent, printer)?,
+        AotBy::EmbeddedEngine => embedded_precompile(module, printer)?,
         #[cfg(not(feature = "embedded"))]
-        AotBy::EmbeddedEngine => {
-            let _ = engine_cache_parent;
-            unreachable!("the embedded engine is not compiled in")
-        }
+        AotBy::EmbeddedEngine => unreachable!("the embedded engine is not compiled in"),
     };
     Ok(Some(output))
 }
 
-/// Precompile for the embedded engine into `<target-dir>/wasock/`.
+/// Precompile for the embedded engine into the user's cache, where `run` finds it.
 #[cfg(feature = "embedded")]
-pub fn embedded_precompile(
-    input: &Path,
-    target_dir: &Path,
-    printer: &Printer,
-) -> anyhow::Result<PathBuf> {
-    let cache_dir = target_dir.join("wasock");
-    fs::create_dir_all(&cache_dir)
-        .with_context(|| format!("could not create `{}`", cache_dir.display()))?;
+pub fn embedded_precompile(input: &Path, printer: &Printer) -> anyhow::Result<PathBuf> {
+    let cache = user_cache::engine()?;
+    user_cache::ensure("engine")?;
     let spinner = printer.spinner(
         "AOT",
         format!("precompiling {} for the embedded engine", input.display()),
     );
-    let precompiled = wasock_engine::precompile(input, &cache_dir).map_err(|error| {
+    let precompiled = cache.precompile(input).map_err(|error| {
         let message = format!(
             "could not precompile `{}` for the embedded engine",
             input.display()

@@ -1,9 +1,12 @@
 //! The module an app runs from: built by cargo for WASI (then compiled ahead of time when
 //! asked), or a prebuilt file given with `--wasm`. Shared by `build` and `run`.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use crate::aot::{self, AotBy};
+use anyhow::Context as _;
+
+use crate::aot::{self, AotBy, AotHome};
 use crate::cargo_build::{self, BuiltModule};
 use crate::commands::build::CargoArgs;
 use crate::errors::hint;
@@ -35,7 +38,7 @@ pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyh
         target.triple
     ));
     printer.status("Built", aot::describe(&module.path));
-    let aot = aot::compile(aot_by, &module.path, &project.target_dir(), printer)?;
+    let aot = aot::compile(aot_by, &module.path, AotHome::BesideArtifact, printer)?;
     Ok(Built {
         module,
         aot,
@@ -57,7 +60,34 @@ pub fn aot_compiler(wasmedge: Option<&WasmEdge>) -> anyhow::Result<AotBy<'_>> {
     ))
 }
 
-/// `--wasm FILE`: no cargo; AOT output goes beside the file (WasmEdge) or into `./wasock/` there.
+/// The up-to-date WasmEdge AOT output of `module` that an earlier `--aot` left (beside
+/// a cargo artifact, or in the user's cache for a `--wasm` module): `run` uses it
+/// without being asked.
+pub fn existing_wasmedge_aot(
+    wasmedge: &WasmEdge,
+    module: &Path,
+    prebuilt: bool,
+    printer: &Printer,
+) -> anyhow::Result<Option<PathBuf>> {
+    let home = if prebuilt {
+        AotHome::UserCache
+    } else {
+        AotHome::BesideArtifact
+    };
+    let found = aot::current_wasmedge_aot(wasmedge, module, home)?;
+    match &found {
+        Some(output) => printer.status("AOT", aot::describe_with(output, "up to date, used")),
+        None => printer.note(
+            "WasmEdge runs this module in its interpreter; `--aot` compiles it ahead of time once, and later runs use that",
+        ),
+    }
+    Ok(found)
+}
+
+/// The four bytes every binary wasm module starts with.
+const WASM_MAGIC: [u8; 4] = *b"\0asm";
+
+/// `--wasm FILE`: no cargo; AOT output goes into the user's cache, never beside the file.
 pub fn prebuilt(
     wasm: &Path,
     aot_by: AotBy<'_>,
@@ -69,10 +99,27 @@ pub fn prebuilt(
             "build it first, or drop `--wasm` to let run build the project",
         ));
     }
-    let beside = wasm
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let aot = aot::compile(aot_by, wasm, beside, printer)?;
+    check_wasm_magic(wasm)?;
+    let aot = aot::compile(aot_by, wasm, AotHome::UserCache, printer)?;
     Ok((wasm.to_path_buf(), aot, WasockDefaults::default()))
+}
+
+/// Refuse a file that is not a binary wasm module before any runtime parses it (the
+/// engine would read text as WAT and report a parser error about parentheses).
+fn check_wasm_magic(wasm: &Path) -> anyhow::Result<()> {
+    let mut magic = [0u8; 4];
+    let read = std::fs::File::open(wasm).and_then(|mut file| file.read_exact(&mut magic));
+    match read {
+        Ok(()) if magic == WASM_MAGIC => Ok(()),
+        Err(error) if error.kind() != std::io::ErrorKind::UnexpectedEof => {
+            Err(error).with_context(|| format!("could not read `{}`", wasm.display()))
+        }
+        _ => Err(hint(
+            format!(
+                "`{}` is not a wasm module (it does not start with the bytes `\\0asm`)",
+                wasm.display()
+            ),
+            "pass the `.wasm` file cargo built, e.g. target/wasm32-wasip1/release/NAME.wasm, or drop `--wasm` to build the project",
+        )),
+    }
 }

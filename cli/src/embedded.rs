@@ -1,15 +1,14 @@
 //! Running an app on the embedded engine (`wasock-engine`): the launch spec handed over,
 //! the engine's errors given their `help:` lines, and the status lines around the run.
 
-use std::path::Path;
-
-use wasock_engine::{EngineError, GuestSpec, Preopen};
+use wasock_engine::{CodeSource, EngineError, GuestSpec, ModuleCache, Preopen};
 
 use crate::errors::hint_on;
 use crate::launch;
 use crate::launch_spec::LaunchSpec;
 use crate::printer::Printer;
 use crate::readiness::Reporter;
+use crate::user_cache;
 
 /// The engine's view of a launch.
 pub fn guest_spec(spec: &LaunchSpec) -> GuestSpec {
@@ -39,7 +38,7 @@ pub fn explain(error: EngineError, message: impl Into<String>) -> anyhow::Error 
             "check that the path exists and that you may read and write there"
         }
         EngineError::Compile { .. } => "check that it is a wasm module built for wasm32-wasip1",
-        EngineError::LoadPrecompiled { .. } => "run `cargo wasock build --aot` again",
+        EngineError::LoadPrecompiled { .. } => "run `cargo wasock cache clean`, then try again",
         EngineError::MissingImports { .. } => {
             "run it on WasmEdge (`--runtime wasmedge`) or drop the dependency that needs it"
         }
@@ -52,12 +51,12 @@ pub fn explain(error: EngineError, message: impl Into<String>) -> anyhow::Error 
 }
 
 /// What the engine is given, for `-v` (as the WasmEdge path shows its command line).
-fn show_guest(guest: &GuestSpec, precompiled: Option<&Path>, printer: &Printer) {
-    let module = match precompiled {
-        Some(path) => format!(
-            "{} (precompiled: {})",
+fn show_guest(guest: &GuestSpec, cache: Option<&ModuleCache>, printer: &Printer) {
+    let module = match cache {
+        Some(cache) => format!(
+            "{} (compiled code cached in {})",
             guest.module.display(),
-            path.display()
+            cache.dir().display()
         ),
         None => guest.module.display().to_string(),
     };
@@ -83,12 +82,11 @@ fn show_guest(guest: &GuestSpec, precompiled: Option<&Path>, printer: &Printer) 
     printer.verbose(format!("engine dirs: {dirs:?}"));
 }
 
-/// Prepare and run `spec` on this thread, observing its listeners for `--port`
-/// (`claimed_port`) and `-v`; the guest's exit code.
+/// Prepare and run `spec` on this thread, through the user's compile cache, observing its
+/// listeners for `--port` (`claimed_port`) and `-v`; the guest's exit code.
 pub fn run(
     spec: &LaunchSpec,
     why: &str,
-    precompiled: Option<&Path>,
     claimed_port: Option<u16>,
     printer: &Printer,
 ) -> anyhow::Result<i32> {
@@ -102,19 +100,34 @@ pub fn run(
             wasock_engine::version()
         ),
     );
+    // Without a cache the app still runs, compiled in memory as every time.
+    let cache = match user_cache::ensure("engine").and_then(|_| user_cache::engine()) {
+        Ok(cache) => Some(cache),
+        Err(error) => {
+            printer.warn(format!("compiled code is not cached: {error:#}"));
+            None
+        }
+    };
     let guest = guest_spec(spec);
-    show_guest(&guest, precompiled, printer);
-    let mut app = wasock_engine::prepare(&guest, precompiled).map_err(|error| {
+    show_guest(&guest, cache.as_ref(), printer);
+    let mut app = wasock_engine::prepare(&guest, cache.as_ref()).map_err(|error| {
         let message = format!(
             "could not start `{}` on the embedded engine",
             spec.module.display()
         );
         explain(error, message)
     })?;
-    let how = if precompiled.is_some() {
-        "precompiled"
-    } else {
-        "compiled from wasm"
+    if let Some(error) = app.cache_error() {
+        let mut text = error.to_string();
+        if let Some(source) = std::error::Error::source(error) {
+            text.push_str(&format!(": {source}"));
+        }
+        printer.warn(format!("compiled code is not cached: {text}"));
+    }
+    let how = match app.code_source() {
+        CodeSource::Cache => "compiled code from the cache",
+        CodeSource::CompiledAndCached => "compiled, and cached for the next start",
+        CodeSource::Compiled => "compiled",
     };
     printer.status(
         "Ready",

@@ -25,6 +25,7 @@ mod readiness;
 mod registry;
 mod runtime;
 mod scaffold;
+mod user_cache;
 mod wasmedge;
 
 use std::ffi::OsString;
@@ -75,6 +76,7 @@ enum Command {
     Package(commands::package::PackageArgs),
     Push(commands::push::PushArgs),
     Deploy(commands::deploy::DeployArgs),
+    Cache(commands::cache::CacheArgs),
 }
 
 /// Cargo runs `cargo-wasock wasock ARGS` for `cargo wasock ARGS`; drop that word.
@@ -103,6 +105,7 @@ fn main() {
         Command::Package(args) => commands::package::run(args, &printer),
         Command::Push(args) => commands::push::run(args, &printer),
         Command::Deploy(args) => commands::deploy::run(args, &printer),
+        Command::Cache(args) => commands::cache::run(args, &printer),
     };
     let code = match result {
         Ok(code) => code,

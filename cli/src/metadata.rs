@@ -10,7 +10,7 @@
 //! Flags given to `run` override these.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use cargo_metadata::{Metadata, MetadataCommand, Package};
@@ -130,11 +130,6 @@ fn select(metadata: Metadata, package: Option<&str>) -> anyhow::Result<Project> 
 }
 
 impl Project {
-    #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
-    pub fn target_dir(&self) -> PathBuf {
-        self.metadata.target_directory.clone().into_std_path_buf()
-    }
-
     /// About how many crates a full build compiles: the progress bar's length. The packages
     /// in `Cargo.lock` (all platforms', so it may be a few more); 0 before the first build.
     pub fn crate_estimate(&self) -> u64 {

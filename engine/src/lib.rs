@@ -4,14 +4,16 @@
 //! everything that is not a socket; `sockets` implements WasmEdge's socket extension
 //! (WasmEdge 0.17.1's function names, signatures and memory layouts) on real OS sockets
 //! and `poll` its level-triggered `poll_oneoff`; `host` wires the two together in one
-//! linker. `cache` keeps precompiled modules.
+//! linker. `cache` keeps precompiled modules ([`ModuleCache`]), through which `prepare`
+//! goes when given one, so a module compiles once and later starts load native code.
 //!
 //! One guest per process: [`PreparedApp::run`] executes it on the calling thread, so a
 //! signal that ends the process ends the guest with it.
 //!
 //! ```no_run
 //! let guest = wasock_engine::GuestSpec::new("app.wasm");
-//! let app = wasock_engine::prepare(&guest, None)?;
+//! let cache = wasock_engine::ModuleCache::new("/home/me/.cache/my-tool/engine");
+//! let app = wasock_engine::prepare(&guest, Some(&cache))?;
 //! let exit_code = app.run();
 //! # Ok::<(), wasock_engine::EngineError>(())
 //! ```
@@ -28,7 +30,7 @@ mod error;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -37,6 +39,7 @@ use wasmtime_wasi::cli::OutputFile;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
+pub use cache::{CacheUsage, ModuleCache, Precompiled};
 pub use error::EngineError;
 use host::HostState;
 
@@ -106,15 +109,7 @@ pub struct Preopen {
     pub readonly: bool,
 }
 
-/// A precompiled module in the engine's cache.
-#[derive(Debug, Clone)]
-pub struct Precompiled {
-    pub path: PathBuf,
-    /// True when the cache already held a build for this module hash and engine version.
-    pub reused: bool,
-}
-
-/// Engine identity, e.g. `wasmtime 48.0.8`; part of the AOT cache key.
+/// Engine identity, e.g. `wasmtime 48.0.8`; part of the precompile cache's key.
 pub fn version() -> String {
     format!("wasmtime {WASMTIME_VERSION}")
 }
@@ -135,12 +130,16 @@ fn engine() -> Result<Engine, EngineError> {
     Ok(ENGINE.get_or_init(|| engine).clone())
 }
 
-/// Compile `module` ahead of time into `cache_dir`, reusing a previous result.
-///
-/// Errors: [`EngineError::Io`] when the module cannot be read or the cache written,
-/// [`EngineError::Compile`] when it is not a valid module.
-pub fn precompile(module: &Path, cache_dir: &Path) -> Result<Precompiled, EngineError> {
-    cache::precompile(module, cache_dir)
+/// Where a prepared guest's native code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSource {
+    /// Loaded from the precompile cache: no compile at all.
+    Cache,
+    /// Compiled now and stored in the cache for the next start.
+    CompiledAndCached,
+    /// Compiled now in memory only: no cache was given, or it could not be used
+    /// (see [`PreparedApp::cache_error`]).
+    Compiled,
 }
 
 /// A guest compiled, linked and instantiated, ready to run.
@@ -149,6 +148,8 @@ pub struct PreparedApp {
     start: TypedFunc<(), ()>,
     program: String,
     startup: Duration,
+    source: CodeSource,
+    cache_error: Option<EngineError>,
 }
 
 /// The stream `output` names, opened for the guest.
@@ -194,31 +195,60 @@ fn build_wasi(spec: &GuestSpec) -> Result<WasiP1Ctx, EngineError> {
     Ok(builder.build_p1())
 }
 
-/// Compile (or load `precompiled`, a file written by [`precompile`]), link and
-/// instantiate the guest `spec` describes.
+/// The module `spec` names, through `cache` when given: loaded from it, or compiled
+/// and stored in it. A cache that cannot be read or written does not stop the guest: it
+/// is compiled in memory and the cache's error comes back beside it.
+fn load_module(
+    engine: &Engine,
+    spec: &GuestSpec,
+    cache: Option<&ModuleCache>,
+) -> Result<(Module, CodeSource, Option<EngineError>), EngineError> {
+    let compile = || {
+        Module::from_file(engine, &spec.module).map_err(|source| EngineError::Compile {
+            path: spec.module.clone(),
+            source: error::boxed(source),
+        })
+    };
+    let Some(cache) = cache else {
+        return Ok((compile()?, CodeSource::Compiled, None));
+    };
+    let precompiled = match cache.precompile(&spec.module) {
+        Ok(precompiled) => precompiled,
+        // An unreadable module or an invalid one fails the same way without the cache.
+        Err(error @ EngineError::Io { .. }) if spec.module.is_file() => {
+            return Ok((compile()?, CodeSource::Compiled, Some(error)));
+        }
+        Err(error) => return Err(error),
+    };
+    // SAFETY: the file is a cache entry written by `ModuleCache::precompile` with this
+    // engine's configuration and named by that configuration's hash; wasmtime still
+    // checks its header, version and settings.
+    match unsafe { Module::deserialize_file(engine, &precompiled.path) } {
+        Ok(module) if precompiled.reused => Ok((module, CodeSource::Cache, None)),
+        Ok(module) => Ok((module, CodeSource::CompiledAndCached, None)),
+        Err(source) => {
+            // A damaged entry: drop it so the next start stores a good one.
+            cache.discard(&precompiled.path);
+            let error = EngineError::LoadPrecompiled {
+                path: precompiled.path,
+                source: error::boxed(source),
+            };
+            Ok((compile()?, CodeSource::Compiled, Some(error)))
+        }
+    }
+}
+
+/// Compile the guest `spec` describes (through `cache`, see [`ModuleCache`]), link and
+/// instantiate it.
 ///
-/// Errors: the module cannot be compiled or loaded, it imports functions the engine does
+/// Errors: the module cannot be read or compiled, it imports functions the engine does
 /// not provide ([`EngineError::MissingImports`], naming them), it has no `_start`, or a
-/// preopened directory cannot be opened.
-pub fn prepare(spec: &GuestSpec, precompiled: Option<&Path>) -> Result<PreparedApp, EngineError> {
+/// preopened directory or an output file cannot be opened. A cache that cannot be used
+/// is not an error: see [`PreparedApp::cache_error`].
+pub fn prepare(spec: &GuestSpec, cache: Option<&ModuleCache>) -> Result<PreparedApp, EngineError> {
     let began = Instant::now();
     let engine = engine()?;
-    let module = match precompiled {
-        // SAFETY: the file comes from our own cache, written by `precompile` with this
-        // engine's configuration; wasmtime still checks its header and version.
-        Some(path) => unsafe { Module::deserialize_file(&engine, path) }.map_err(|source| {
-            EngineError::LoadPrecompiled {
-                path: path.to_path_buf(),
-                source: error::boxed(source),
-            }
-        })?,
-        None => {
-            Module::from_file(&engine, &spec.module).map_err(|source| EngineError::Compile {
-                path: spec.module.clone(),
-                source: error::boxed(source),
-            })?
-        }
-    };
+    let (module, source, cache_error) = load_module(&engine, spec, cache)?;
     let mut store = Store::new(&engine, HostState::new(build_wasi(spec)?));
     let link_error = |source: anyhow::Error| EngineError::Link {
         path: spec.module.clone(),
@@ -256,6 +286,8 @@ pub fn prepare(spec: &GuestSpec, precompiled: Option<&Path>) -> Result<PreparedA
         start,
         program: spec.program_name.clone(),
         startup: began.elapsed(),
+        source,
+        cache_error,
     })
 }
 
@@ -274,6 +306,16 @@ impl PreparedApp {
     /// on a channel). A later call replaces the observer.
     pub fn on_listen(&mut self, observer: impl FnMut(SocketAddr) + Send + 'static) {
         self.store.data_mut().listen_observer = Some(Box::new(observer));
+    }
+
+    /// Where the guest's native code came from.
+    pub fn code_source(&self) -> CodeSource {
+        self.source
+    }
+
+    /// Why the cache given to `prepare` could not be used, when it could not.
+    pub fn cache_error(&self) -> Option<&EngineError> {
+        self.cache_error.as_ref()
     }
 
     /// Run the guest to completion on this thread and return its exit code: its

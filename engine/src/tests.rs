@@ -89,15 +89,15 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-/// Run `spec` (from `precompiled` when given) with its stdout and stderr captured.
-fn run_captured(spec: &GuestSpec, precompiled: Option<&Path>) -> Outcome {
+/// Run `spec` (through `cache` when given) with its stdout and stderr captured.
+fn run_captured(spec: &GuestSpec, cache: Option<&ModuleCache>) -> Outcome {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = GuestSpec {
         stdout: GuestOutput::File(dir.path().join("stdout")),
         stderr: GuestOutput::File(dir.path().join("stderr")),
         ..spec.clone()
     };
-    let code = prepare(&spec, precompiled).expect("prepare").run();
+    let code = prepare(&spec, cache).expect("prepare").run();
     let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
     Outcome {
         code,
@@ -557,18 +557,113 @@ fn seven_parameter_recv_from_is_served_by_import_type() {
     );
 }
 
+/// `prepare` through `cache`: where the code came from, and why the cache was not used.
+fn prepared_from(spec: &GuestSpec, cache: &ModuleCache) -> (CodeSource, Option<String>) {
+    let app = prepare(spec, Some(cache)).expect("prepare");
+    (
+        app.code_source(),
+        app.cache_error().map(ToString::to_string),
+    )
+}
+
 #[test]
-fn precompiled_modules_are_cached_and_run() {
-    let cache = tempfile::tempdir().expect("tempdir");
-    let module = guest("process-checks");
-    let first = precompile(&module, cache.path()).expect("precompile");
-    assert!(!first.reused);
-    assert!(first.path.is_file());
-    let second = precompile(&module, cache.path()).expect("precompile again");
-    assert!(second.reused);
-    assert_eq!(first.path, second.path);
-    let outcome = run_captured(&spec(module, &["exit", "5"]), Some(&second.path));
+fn prepare_compiles_once_then_starts_from_the_cache() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = ModuleCache::new(dir.path().join("engine"));
+    let launch = spec(guest("process-checks"), &["exit", "5"]);
+    assert_eq!(
+        prepared_from(&launch, &cache),
+        (CodeSource::CompiledAndCached, None)
+    );
+    assert_eq!(prepared_from(&launch, &cache), (CodeSource::Cache, None));
+    let outcome = run_captured(&launch, Some(&cache));
     assert_eq!(outcome.code, 5, "{outcome}");
+    let usage = cache.usage().expect("usage");
+    assert_eq!(usage.entries, 1);
+    assert!(usage.bytes > 0);
+
+    // `precompile` ("compile ahead now") finds the same entry `prepare` made.
+    let ahead = cache.precompile(&launch.module).expect("precompile");
+    assert!(ahead.reused);
+    assert!(ahead.path.starts_with(cache.dir()));
+
+    // Another module is another entry; clearing removes both.
+    let changed = dir.path().join("changed.wasm");
+    let mut bytes = std::fs::read(&launch.module).expect("read module");
+    // A custom section changes the bytes, not the behaviour.
+    bytes.extend_from_slice(&[0, 4, 3, b'a', b'b', b'c']);
+    std::fs::write(&changed, bytes).expect("write module");
+    assert_eq!(
+        prepared_from(&GuestSpec::new(&changed), &cache).0,
+        CodeSource::CompiledAndCached
+    );
+    assert_eq!(cache.usage().expect("usage").entries, 2);
+    let removed = cache.clear().expect("clear");
+    assert_eq!(removed.entries, 2);
+    assert_eq!(cache.usage().expect("usage"), CacheUsage::default());
+}
+
+#[test]
+fn the_cache_evicts_the_least_recently_used_beyond_its_bound() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!(r#"(module (func (export "_start")) (data "{text}"))"#))
+            .expect("write module");
+        path
+    };
+    let (a, b, c) = (module("a.wat", "a"), module("b.wat", "b"), module("c.wat", "c"));
+    let unbounded = ModuleCache::new(dir.path().join("cache"));
+    let first = unbounded.precompile(&a).expect("precompile a");
+    let entry_size = std::fs::metadata(&first.path).expect("entry").len();
+    // Room for two entries of this size (they differ by a few bytes at most).
+    let cache = unbounded.with_max_bytes(entry_size * 2 + entry_size / 2);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = cache.precompile(&b).expect("precompile b");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // A hit makes `a` the most recently used, so `b` is the one to go.
+    assert!(cache.precompile(&a).expect("reuse a").reused);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let third = cache.precompile(&c).expect("precompile c");
+    assert!(first.path.is_file(), "the recently used entry was evicted");
+    assert!(!second.path.exists(), "the least recently used entry stayed");
+    assert!(third.path.is_file(), "the new entry was evicted");
+    assert_eq!(cache.usage().expect("usage").entries, 2);
+}
+
+#[test]
+fn a_damaged_entry_is_recompiled_and_replaced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = ModuleCache::new(dir.path());
+    let launch = spec(guest("process-checks"), &["exit", "0"]);
+    let entry = cache.precompile(&launch.module).expect("precompile").path;
+    std::fs::write(&entry, b"not a precompiled module").expect("damage the entry");
+    let (source, error) = prepared_from(&launch, &cache);
+    assert_eq!(source, CodeSource::Compiled);
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("could not load the precompiled module")),
+        "{error:?}"
+    );
+    assert_eq!(
+        prepared_from(&launch, &cache),
+        (CodeSource::CompiledAndCached, None),
+        "the damaged entry was not replaced"
+    );
+}
+
+#[test]
+fn an_unusable_cache_does_not_stop_the_guest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A file where the cache directory should be: nothing can be created below it.
+    let blocked = dir.path().join("not-a-dir");
+    std::fs::write(&blocked, b"").expect("write file");
+    let cache = ModuleCache::new(blocked.join("engine"));
+    let launch = spec(guest("process-checks"), &["exit", "4"]);
+    let (source, error) = prepared_from(&launch, &cache);
+    assert_eq!(source, CodeSource::Compiled);
+    assert!(error.is_some_and(|e| e.contains("not-a-dir")));
+    let outcome = run_captured(&launch, Some(&cache));
+    assert_eq!(outcome.code, 4, "{outcome}");
 }
 
 #[test]

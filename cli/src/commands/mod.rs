@@ -1,6 +1,7 @@
 //! One module per subcommand: its clap arguments and a thin `run` over the library modules.
 
 pub mod build;
+pub mod cache;
 pub mod deploy;
 pub mod doctor;
 pub mod new;

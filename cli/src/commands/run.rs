@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::build::CargoArgs;
 use crate::aot::AotBy;
-use crate::app::{aot_compiler, build_app, prebuilt};
+use crate::app::{aot_compiler, build_app, existing_wasmedge_aot, prebuilt};
 use crate::environment::{self, EnvArg};
 use crate::launch;
 use crate::launch_spec::{DirMapping, LaunchSpec};
@@ -141,6 +141,10 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
 
     match runtime {
         Chosen::WasmEdge(found) => {
+            let aot_output = match aot_output {
+                Some(output) => Some(output),
+                None => existing_wasmedge_aot(&found, &module, args.wasm.is_some(), printer)?,
+            };
             let aot = aot_output.is_some();
             let spec = LaunchSpec {
                 module: aot_output.unwrap_or(module),
@@ -158,7 +162,8 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
                 env,
                 dirs,
             };
-            crate::embedded::run(&spec, why, aot_output.as_deref(), args.port, printer)
+            // `--aot` precompiled into the engine's cache, which `run` goes through anyway.
+            crate::embedded::run(&spec, why, args.port, printer)
         }
         #[cfg(not(feature = "embedded"))]
         Chosen::Embedded(_) => {
