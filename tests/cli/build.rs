@@ -260,7 +260,7 @@ fn a_missing_target_without_rustup_is_refused_with_the_command() {
 }
 
 #[test]
-fn quiet_builds_say_nothing_and_stdout_stays_empty() {
+fn quiet_builds_say_nothing_and_print_only_the_module_on_stdout() {
     let sandbox = Sandbox::new();
     let project = minimal_project(&sandbox.work(), "quiet-app", HELLO, "");
     let _lock = build_lock();
@@ -273,7 +273,12 @@ fn quiet_builds_say_nothing_and_stdout_stays_empty() {
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert_eq!(stderr_of(&output), "");
-    assert_eq!(stdout_of(&output), "");
+    let stdout = stdout_of(&output);
+    let module = PathBuf::from(stdout.strip_suffix('\n').expect("one line"));
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    assert!(module.is_absolute(), "{stdout:?}");
+    assert_eq!(module.file_name().unwrap(), "quiet-app.wasm");
+    assert!(is_wasm_module(&module), "{stdout:?}");
 }
 
 #[test]

@@ -299,44 +299,117 @@ fn exit_codes_and_traps_pass_through_the_engine() {
     );
 }
 
+/// Compiled code is reused without asking: the first `run` compiles and caches, the
+/// next starts from the user's cache, `build --aot` finds the same entry, and
+/// `cache clean` empties it. Nothing goes beside the module or into the target dir.
 #[test]
-fn aot_for_the_engine_is_cached_and_used_by_run() {
+fn compiled_code_is_cached_in_the_users_cache_and_reused_by_run() {
     let sandbox = Sandbox::new();
     let project = minimal_project(
         &sandbox.work(),
-        "aotapp",
-        "fn main() { println!(\"aot says hi\"); std::process::exit(3); }\n",
+        "cachedapp",
+        "fn main() { println!(\"cached says hi\"); std::process::exit(3); }\n",
         "",
     );
     let _build = build_lock();
-    let build = |sandbox: &Sandbox| {
-        sandbox
-            .cmd()
-            .current_dir(&project)
-            .args(["build", "--release", "--aot", "--target-dir"])
-            .arg(shared_target_dir())
+    let run = |sandbox: &Sandbox| {
+        let ran = run_command(sandbox, &project, &[])
             .output()
-            .expect("run build --aot")
+            .expect("run");
+        let stderr = stderr_of(&ran);
+        assert_eq!(ran.status.code(), Some(3), "{stderr}");
+        assert!(String::from_utf8_lossy(&ran.stdout).contains("cached says hi"));
+        stderr
     };
-    let first = build(&sandbox);
-    assert!(first.status.success(), "{}", stderr_of(&first));
-    let second = build(&sandbox);
-    let stderr = stderr_of(&second);
-    assert!(second.status.success(), "{stderr}");
+    let first = run(&sandbox);
+    assert!(
+        first.contains("(compiled, and cached for the next start)"),
+        "{first}"
+    );
+    let entries = sandbox.cached("engine", ".cwasm");
+    assert_eq!(entries.len(), 1, "{entries:?}\n{first}");
+    let second = run(&sandbox);
+    assert!(second.contains("(compiled code from the cache)"), "{second}");
+
+    let built = sandbox
+        .cmd()
+        .current_dir(&project)
+        .args(["build", "--release", "--aot", "--target-dir"])
+        .arg(shared_target_dir())
+        .output()
+        .expect("run build --aot");
+    let stderr = stderr_of(&built);
+    assert!(built.status.success(), "{stderr}");
     assert!(
         stderr.contains("precompiled, unchanged"),
-        "the second build did not reuse the cache:\n{stderr}"
+        "`--aot` did not find run's entry:\n{stderr}"
     );
+    assert_eq!(sandbox.cached("engine", ".cwasm"), entries);
+    let module = PathBuf::from(String::from_utf8_lossy(&built.stdout).trim());
+    let beside: Vec<_> = std::fs::read_dir(module.parent().expect("module dir"))
+        .expect("list the target dir")
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("cachedapp") && name != "cachedapp.wasm" && name != "cachedapp.d")
+        .collect();
+    assert!(beside.is_empty(), "written beside the module: {beside:?}");
+    assert!(!shared_target_dir().join("wasock").exists());
 
-    let ran = run_command(&sandbox, &project, &["--aot"])
-        .output()
-        .expect("run --aot");
-    let stderr = stderr_of(&ran);
-    assert_eq!(ran.status.code(), Some(3), "{stderr}");
-    assert!(String::from_utf8_lossy(&ran.stdout).contains("aot says hi"));
+    let cleaned = sandbox.cmd().args(["cache", "clean"]).output().expect("cache clean");
+    assert!(cleaned.status.success(), "{}", stderr_of(&cleaned));
     assert!(
-        stderr.contains("(precompiled)"),
-        "run did not use the precompiled module:\n{stderr}"
+        stderr_of(&cleaned).contains("Removed 1 compiled modules"),
+        "{}",
+        stderr_of(&cleaned)
+    );
+    assert!(sandbox.cached("engine", ".cwasm").is_empty());
+    let third = run(&sandbox);
+    assert!(
+        third.contains("(compiled, and cached for the next start)"),
+        "{third}"
+    );
+}
+
+/// `run --wasm DIR/app.wasm --aot` leaves DIR as it was: the precompiled code goes into
+/// the user's cache.
+#[test]
+fn a_prebuilt_module_is_precompiled_into_the_cache_not_beside_it() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "prebuiltapp", "fn main() {}\n", "");
+    let module = {
+        let _build = build_lock();
+        let built = sandbox
+            .cmd()
+            .current_dir(&project)
+            .args(["build", "--release", "--target-dir"])
+            .arg(shared_target_dir())
+            .output()
+            .expect("build");
+        assert!(built.status.success(), "{}", stderr_of(&built));
+        PathBuf::from(String::from_utf8_lossy(&built.stdout).trim())
+    };
+    let users_dir = sandbox.work().join("shipped");
+    std::fs::create_dir_all(&users_dir).unwrap();
+    let copy = users_dir.join("app.wasm");
+    std::fs::copy(&module, &copy).unwrap();
+    let ran = sandbox
+        .cmd()
+        .args(["run", "--runtime", "embedded", "--aot", "--wasm"])
+        .arg(&copy)
+        .output()
+        .expect("run --wasm --aot");
+    assert!(ran.status.success(), "{}", stderr_of(&ran));
+    let names: Vec<_> = std::fs::read_dir(&users_dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name())
+        .collect();
+    assert_eq!(names, ["app.wasm"], "written beside the user's module");
+    assert_eq!(sandbox.cached("engine", ".cwasm").len(), 1);
+    assert!(
+        stderr_of(&ran).contains("(compiled code from the cache)"),
+        "{}",
+        stderr_of(&ran)
     );
 }
 

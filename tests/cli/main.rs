@@ -4,6 +4,7 @@
 #[cfg(feature = "embedded")]
 mod async_apps;
 mod build;
+mod cache;
 mod doctor;
 #[cfg(feature = "embedded")]
 mod embedded;

@@ -197,6 +197,109 @@ fn run_on_wasmedge_0_16_does_not_pass_run_mode() {
     assert!(run[0].ends_with("run-old-wasmedge.aot.wasm"), "{run:?}");
 }
 
+/// `build --aot` once; then plain `run` uses the AOT module while it is up to date, and
+/// the plain module once the app changed.
+#[test]
+fn run_uses_an_up_to_date_aot_module_without_being_asked() {
+    let (sandbox, fake, project) = sandbox_with_project("0.17.1", "run-reuses-aot", "");
+    let _lock = build_lock();
+    let built = sandbox
+        .cmd()
+        .current_dir(&project)
+        .args(["build", "--aot", "--target-dir"])
+        .arg(shared_target_dir())
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", stderr_of(&built));
+    let module = PathBuf::from(stdout_of(&built).trim());
+    let aot = module.with_file_name("run-reuses-aot.aot.wasm");
+    fake.clear();
+
+    let ran = run_project(&sandbox, &project).output().unwrap();
+    assert!(ran.status.success(), "{}", stderr_of(&ran));
+    assert_eq!(
+        fake.work_invocations(),
+        vec![vec!["--run-mode=aot".to_owned(), aot.display().to_string()]],
+        "{}",
+        stderr_of(&ran)
+    );
+    assert!(stderr_of(&ran).contains("up to date, used"), "{}", stderr_of(&ran));
+
+    fs::write(project.join("src/main.rs"), "fn main() { println!(\"changed\"); }\n").unwrap();
+    fake.clear();
+    let stale = run_project(&sandbox, &project).output().unwrap();
+    let stderr = stderr_of(&stale);
+    assert!(stale.status.success(), "{stderr}");
+    assert_eq!(
+        fake.work_invocations(),
+        vec![vec![module.display().to_string()]],
+        "a stale AOT module was run:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("note: WasmEdge runs this module in its interpreter; `--aot` compiles it ahead of time once"),
+        "{stderr}"
+    );
+}
+
+/// `run --wasm FILE --aot` on WasmEdge compiles into the user's cache, not beside FILE,
+/// and a later `run --wasm FILE` uses that output.
+#[test]
+fn wasmedge_aot_of_a_prebuilt_module_goes_to_the_cache_and_is_reused() {
+    let (sandbox, fake, module) = sandbox_with_module();
+    let compiled = run_wasm(&sandbox, &module).arg("--aot").output().unwrap();
+    assert!(compiled.status.success(), "{}", stderr_of(&compiled));
+    let outputs = sandbox.cached("wasmedge", ".aot.wasm");
+    assert_eq!(outputs.len(), 1, "{}", stderr_of(&compiled));
+    let work = fake.work_invocations();
+    assert_eq!(
+        work[0],
+        vec![
+            "compile".to_owned(),
+            module.display().to_string(),
+            outputs[0].display().to_string()
+        ]
+    );
+    assert_eq!(
+        listing(&sandbox.work()),
+        [PathBuf::from("prebuilt.wasm")],
+        "written beside the user's module"
+    );
+
+    fake.clear();
+    let reused = run_wasm(&sandbox, &module).output().unwrap();
+    assert!(reused.status.success(), "{}", stderr_of(&reused));
+    assert_eq!(
+        fake.work_invocations(),
+        vec![vec!["--run-mode=aot".to_owned(), outputs[0].display().to_string()]]
+    );
+}
+
+/// A text file (or anything else) given as `--wasm` is named as not a module before
+/// any runtime parses it.
+#[test]
+fn a_file_that_is_not_wasm_is_refused_as_such() {
+    let sandbox = Sandbox::new();
+    let text = sandbox.work().join("notes.txt");
+    fs::write(&text, "hello\n").unwrap();
+    for runtime in ["embedded", "auto"] {
+        let output = sandbox
+            .cmd()
+            .args(["run", "--runtime", runtime, "--wasm"])
+            .arg(&text)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(
+            stderr_of(&output),
+            format!(
+                "error: `{}` is not a wasm module (it does not start with the bytes `\\0asm`)\n\
+                 help: pass the `.wasm` file cargo built, e.g. target/wasm32-wasip1/release/NAME.wasm, or drop `--wasm` to build the project\n",
+                text.display()
+            )
+        );
+    }
+}
+
 #[test]
 fn run_without_aot_passes_the_plain_module_and_no_run_mode() {
     let (sandbox, fake, module) = sandbox_with_module();

@@ -64,6 +64,26 @@ impl Sandbox {
         self.root.path().join("work")
     }
 
+    /// The compile cache of `cargo-wasock` run in this sandbox (below its HOME).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.home().join(".cache/cargo-wasock")
+    }
+
+    /// The files in the cache folder `sub` (`engine`, `wasmedge`) whose names end in `suffix`.
+    pub fn cached(&self, sub: &str, suffix: &str) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = fs::read_dir(self.cache_dir().join(sub))
+            .map(|listing| {
+                listing
+                    .flatten()
+                    .map(|entry| entry.path())
+                    .filter(|path| path.to_string_lossy().ends_with(suffix))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+
     /// `cargo-wasock` with the sandbox's PATH and HOME (cargo and rustup keep their real
     /// homes), WasmEdge discoverable only through the sandbox, and `work/` as cwd.
     pub fn cmd(&self) -> Command {
@@ -95,6 +115,7 @@ impl Sandbox {
             .env_remove("WASMEDGE_DIR")
             // Caches go below the sandbox's HOME.
             .env_remove("XDG_CACHE_HOME")
+            .env_remove("CARGO_WASOCK_CACHE_DIR")
             .env_remove("RUSTC")
             .env_remove("CARGO_TARGET_DIR")
             .env("NO_COLOR", "1");

@@ -98,13 +98,17 @@ impl CargoArgs {
     about = "Build the app for WASI (and optionally ahead of time)",
     long_about = "Build the app for WASI (wasm32-wasip1; wasm32-wasi before Rust 1.78).\n\n\
 The target is installed with rustup when missing. The module is found from cargo's JSON \
-messages. With --aot, `wasmedge compile` writes NAME.aot.wasm beside it, skipped when the \
-module, the WasmEdge version and the flags are unchanged; without WasmEdge the embedded \
-engine precompiles the module into <target-dir>/wasock/ instead.",
-    after_help = "Examples:\n  cargo wasock build\n  cargo wasock build --release --aot\n  cargo wasock build -p api --bin server --features tls"
+messages, and its path is printed on stdout, one line (also with --quiet and --aot), so scripts \
+can use it; status goes to stderr.\n\n\
+--aot compiles ahead of time now, so the first run starts at full speed: with WasmEdge, \
+`wasmedge compile` writes NAME.aot.wasm beside the module (skipped when the module, the \
+WasmEdge version and the flags are unchanged), and `run` uses it while it is up to date; \
+without WasmEdge the embedded engine precompiles into its cache (see `cargo wasock cache`), \
+which `run` fills by itself anyway on the first start.",
+    after_help = "Examples:\n  cargo wasock build\n  cargo wasock build --release --aot\n  cargo wasock build -p api --bin server --features tls\n  wasm=\"$(cargo wasock build --release)\""
 )]
 pub struct BuildArgs {
-    /// Also compile ahead of time (WasmEdge's `compile`, or the embedded engine's precompile)
+    /// Also compile ahead of time now (WasmEdge's `compile`, or the embedded engine's cache)
     #[arg(long)]
     pub aot: bool,
 
@@ -119,6 +123,8 @@ pub fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<i32> {
     } else {
         AotBy::Nobody
     };
-    build_app(&args.cargo, aot_by, printer)?;
+    let built = build_app(&args.cargo, aot_by, printer)?;
+    // The one machine-readable result: the module's path, whatever the verbosity.
+    println!("{}", built.module.path.display());
     Ok(0)
 }
