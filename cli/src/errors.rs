@@ -12,7 +12,12 @@ use crate::printer::Printer;
 pub struct Hint {
     pub message: String,
     pub help: String,
+    /// A bad command-line argument: the exit code is 2, as for clap's own errors.
+    pub usage: bool,
 }
+
+/// The exit code for an argument that clap accepted but we refused, as clap's.
+pub const USAGE_EXIT_CODE: i32 = 2;
 
 impl fmt::Display for Hint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -27,7 +32,25 @@ pub fn hint(message: impl Into<String>, help: impl Into<String>) -> anyhow::Erro
     anyhow::Error::new(Hint {
         message: message.into(),
         help: help.into(),
+        usage: false,
     })
+}
+
+/// A refused command-line argument: exits with [`USAGE_EXIT_CODE`].
+pub fn usage_error(message: impl Into<String>, help: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Hint {
+        message: message.into(),
+        help: help.into(),
+        usage: true,
+    })
+}
+
+/// The process exit code for `error`: 2 for a refused argument, else 1.
+pub fn exit_code(error: &anyhow::Error) -> i32 {
+    match error.downcast_ref::<Hint>() {
+        Some(hint) if hint.usage => USAGE_EXIT_CODE,
+        _ => 1,
+    }
 }
 
 /// A lower-level error under `message`, with advice.
@@ -39,6 +62,7 @@ pub fn hint_on(
     error.into().context(Hint {
         message: message.into(),
         help: help.into(),
+        usage: false,
     })
 }
 

@@ -26,6 +26,7 @@ mod registry;
 mod runtime;
 mod scaffold;
 mod user_cache;
+mod vcs;
 mod wasmedge;
 
 use std::ffi::OsString;
@@ -43,8 +44,9 @@ use crate::printer::{Printer, Verbosity};
     long_about = "Scaffold, build and run WasmEdge network socket apps written in Rust.\n\n\
 Apps build for wasm32-wasip1 and run on WasmEdge when it is installed, or on the engine built \
 into cargo-wasock when it is not. Status goes to stderr; stdout belongs to the app.",
-    after_help = "Quick start:\n  cargo wasock new hello --template poll\n  cd hello\n  cargo wasock build --aot\n  cargo wasock run --port 8080\n\n\
-Run `cargo wasock doctor` to check the set-up."
+    after_help = "Quick start:\n  cargo wasock new hello --template poll\n  cd hello\n  cargo wasock run --port 8080\n\n\
+`run` builds the app; the first start compiles it to native code, which later starts reuse \
+(`cargo wasock cache` shows where). Run `cargo wasock doctor` to check the set-up."
 )]
 struct Cli {
     /// Print only errors and warnings
@@ -111,7 +113,7 @@ fn main() {
         Ok(code) => code,
         Err(error) => {
             errors::report(&error, &printer);
-            1
+            errors::exit_code(&error)
         }
     };
     std::process::exit(code);

@@ -13,7 +13,7 @@ use anyhow::{bail, Context as _};
 use include_dir::{include_dir, Dir, DirEntry};
 use serde::Deserialize;
 
-use crate::errors::{hint, HintExt as _};
+use crate::errors::{hint, usage_error, HintExt as _};
 
 static TEMPLATES: Dir<'static> = include_dir!("$WASOCK_TEMPLATES_DIR");
 static RUNTIME_SOURCES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../runtime-lib/src");
@@ -164,39 +164,39 @@ const RUST_KEYWORDS: &[&str] = &[
 pub fn validate_package_name(name: &str) -> anyhow::Result<()> {
     let help = "use letters, digits, `-` and `_`, starting with a letter, e.g. `my-server`";
     let Some(first) = name.chars().next() else {
-        return Err(hint("the package name is empty", help));
+        return Err(usage_error("the package name is empty", help));
     };
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
     {
-        return Err(hint(
+        return Err(usage_error(
             format!("invalid character `{bad}` in package name `{name}`"),
             help,
         ));
     }
     if first.is_ascii_digit() {
-        return Err(hint(
+        return Err(usage_error(
             format!("the package name `{name}` starts with a digit"),
             help,
         ));
     }
     if first == '-' {
-        return Err(hint(
+        return Err(usage_error(
             format!("the package name `{name}` starts with `-`"),
             help,
         ));
     }
     let crate_name = name.replace('-', "_");
     if RUST_KEYWORDS.contains(&name) || RUST_KEYWORDS.contains(&crate_name.as_str()) {
-        return Err(hint(
+        return Err(usage_error(
             format!("the package name `{name}` is a Rust keyword"),
             format!("pick another name, e.g. `{name}-app`"),
         ));
     }
     let lower = name.to_ascii_lowercase();
     if RESERVED_NAMES.contains(&lower.as_str()) || RESERVED_NAMES.contains(&crate_name.as_str()) {
-        return Err(hint(
+        return Err(usage_error(
             format!("the package name `{name}` is reserved"),
             format!("pick another name, e.g. `{name}-app`"),
         ));
@@ -236,16 +236,25 @@ pub struct NewProject {
 pub fn check_destination(destination: &Path) -> anyhow::Result<()> {
     match fs::read_dir(destination) {
         Ok(mut entries) => {
-            if entries.next().is_some() {
-                return Err(hint(
-                    format!(
-                        "destination `{}` already exists and is not empty",
-                        destination.display()
-                    ),
-                    "choose another name or pass `--path DIR` with a new or empty directory",
-                ));
+            if entries.next().is_none() {
+                return Ok(());
             }
-            Ok(())
+            let help = if destination.join("Cargo.toml").is_file() {
+                // The usual cause: the same `new` run a second time.
+                format!(
+                    "it is a cargo project already: to run it, `cd {}` and `cargo wasock run`; to create another, choose another name or pass `--path DIR`",
+                    destination.display()
+                )
+            } else {
+                "choose another name or pass `--path DIR` with a new or empty directory".to_owned()
+            };
+            Err(hint(
+                format!(
+                    "destination `{}` already exists and is not empty",
+                    destination.display()
+                ),
+                help,
+            ))
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(_) if destination.exists() => Err(hint(

@@ -180,12 +180,13 @@ fn bad_names_are_refused() {
         ("wasock", "is reserved"),
     ];
     for (name, message) in cases {
-        assert_refused_writing_nothing(
+        let output = assert_refused_writing_nothing(
             &sandbox,
             &sandbox.work(),
             &["new", name],
             &[message, "help:"],
         );
+        assert_eq!(output.status.code(), Some(2), "{name}: an argument error");
     }
 }
 
@@ -211,17 +212,16 @@ fn an_existing_non_empty_directory_is_refused_and_untouched() {
 }
 
 #[test]
-fn an_unknown_template_is_refused_with_the_valid_ones() {
+fn an_unknown_template_is_a_usage_error_with_the_closest_name() {
     let sandbox = Sandbox::new();
-    assert_refused_writing_nothing(
+    let output = assert_refused_writing_nothing(
         &sandbox,
         &sandbox.work(),
-        &["new", "fine", "--template", "nope"],
-        &[
-            "unknown template `nope`",
-            "help: choose one of: axum, client, js-client, js-echo, js-http, poll (alias poll-server), proxy, server;",
-        ],
+        &["new", "fine", "--template", "pol"],
+        &[],
     );
+    assert_eq!(output.status.code(), Some(2), "as clap's own argument errors");
+    insta::assert_snapshot!("new_unknown_template", stderr_of(&output));
 }
 
 #[test]
@@ -255,4 +255,81 @@ fn new_fills_the_current_directory_when_it_is_empty() {
         .filter(|path| path.to_string_lossy().contains(".wasock-new-"))
         .collect();
     assert!(hidden.is_empty(), "staging left behind: {hidden:?}");
+}
+
+/// `path` below the sandbox's work folder, for snapshots that must not hold temp paths.
+fn redacted(text: &str, sandbox: &Sandbox) -> String {
+    text.replace(&sandbox.work().display().to_string(), "[WORK]")
+}
+
+#[test]
+fn new_says_what_it_made_and_what_to_run_next() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .cmd()
+        .args(["new", "hello", "--template", "poll"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "");
+    insta::assert_snapshot!("new_created", redacted(&stderr_of(&output), &sandbox));
+
+    // The quick start run a second time: the project is there, and the message says how
+    // to use it.
+    let again = assert_refused_writing_nothing(
+        &sandbox,
+        &sandbox.work(),
+        &["new", "hello", "--template", "poll"],
+        &[],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    insta::assert_snapshot!("new_twice", redacted(&stderr_of(&again), &sandbox));
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run git")
+}
+
+#[test]
+fn new_initialises_git_unless_inside_a_repository_or_told_not_to() {
+    let sandbox = Sandbox::new();
+    let created = sandbox.cmd().args(["new", "alone"]).output().unwrap();
+    assert!(created.status.success(), "{}", stderr_of(&created));
+    let project = sandbox.work().join("alone");
+    assert!(project.join(".git").is_dir(), "no repository in a new project");
+    let status = git(&project, &["status", "--porcelain", "--untracked-files=all"]);
+    assert!(status.status.success());
+    let untracked = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(untracked.contains("?? Cargo.toml"), "{untracked}");
+    assert!(untracked.contains("?? src/main.rs"), "{untracked}");
+
+    let outer = sandbox.work().join("monorepo");
+    fs::create_dir_all(&outer).unwrap();
+    assert!(git(&outer, &["init", "--quiet"]).status.success());
+    let nested = sandbox
+        .cmd()
+        .current_dir(&outer)
+        .args(["new", "member"])
+        .output()
+        .unwrap();
+    assert!(nested.status.success(), "{}", stderr_of(&nested));
+    assert!(outer.join("member/Cargo.toml").is_file());
+    assert!(
+        !outer.join("member/.git").exists(),
+        "a repository inside a repository"
+    );
+
+    let skipped = sandbox
+        .cmd()
+        .args(["new", "plain", "--vcs", "none"])
+        .output()
+        .unwrap();
+    assert!(skipped.status.success(), "{}", stderr_of(&skipped));
+    assert!(sandbox.work().join("plain/Cargo.toml").is_file());
+    assert!(!sandbox.work().join("plain/.git").exists());
 }

@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::Args;
 
 use crate::printer::Printer;
 use crate::scaffold::{self, NewProject, DEFAULT_PORT};
+use crate::vcs::{self, Vcs};
 
 #[derive(Args, Debug)]
 #[command(
@@ -14,7 +16,8 @@ use crate::scaffold::{self, NewProject, DEFAULT_PORT};
 The project builds with plain `cargo build --target wasm32-wasip1`: it depends on the bundled \
 `wasock` library, whose source is written into the project under vendor/wasock-<version>/. \
 Nothing is written when the name, template, port or destination is refused, and an existing \
-non-empty directory is never touched.",
+non-empty directory is never touched. A git repository is initialised in the project unless it \
+is inside one already (as `cargo new` does); `--vcs none` skips it.",
     after_help = "Examples:\n  cargo wasock new hello --template poll\n  cargo wasock new api --template server --port 8080 --path services/api\n  cargo wasock new --list"
 )]
 pub struct NewArgs {
@@ -22,8 +25,8 @@ pub struct NewArgs {
     #[arg(required_unless_present = "list")]
     pub name: Option<String>,
 
-    /// Template to use: client, server or poll (alias poll-server)
-    #[arg(short, long, default_value = "server")]
+    /// Template to use
+    #[arg(short, long, default_value = "server", value_parser = template_names())]
     pub template: String,
 
     /// Project directory to create [default: ./NAME]
@@ -34,9 +37,25 @@ pub struct NewArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
 
+    /// Version control for the new project
+    #[arg(long, value_enum, default_value_t = Vcs::Git)]
+    pub vcs: Vcs,
+
     /// List the templates instead of creating a project
     #[arg(long)]
     pub list: bool,
+}
+
+/// The embedded templates as clap's possible values, so an unknown one is a usage error
+/// (exit code 2) with clap's suggestion of the closest name.
+fn template_names() -> PossibleValuesParser {
+    // The embedded templates are checked by the tests; a broken one surfaces in `run`.
+    let templates = scaffold::templates().unwrap_or_default();
+    PossibleValuesParser::new(templates.into_iter().map(|template| {
+        PossibleValue::new(template.name)
+            .help(template.description)
+            .aliases(template.aliases)
+    }))
 }
 
 pub fn run(args: NewArgs, printer: &Printer) -> anyhow::Result<i32> {
@@ -57,19 +76,26 @@ pub fn run(args: NewArgs, printer: &Printer) -> anyhow::Result<i32> {
         destination,
     };
     scaffold::create(&project)?;
+    let repository = vcs::init(args.vcs, &project.destination, printer);
 
+    let with_git = if repository == vcs::Outcome::Initialized {
+        " (git repository initialised)"
+    } else {
+        ""
+    };
     printer.status(
         "Created",
         format!(
-            "`{name}` from the `{}` template in {}",
+            "`{name}` from the `{}` template in {}{with_git}",
             project.template.name,
             project.destination.display()
         ),
     );
     if printer.verbosity() != crate::printer::Verbosity::Quiet {
         let dir = project.destination.display();
+        // `run` builds, and the first start compiles to native code and caches it.
         eprintln!(
-            "\nNext:\n  cd {dir}\n  cargo wasock build --aot\n  cargo wasock run --port {}",
+            "\nNext:\n  cd {dir}\n  cargo wasock run --port {}",
             project.port
         );
     }
