@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use crate::aot::{self, AotBy, AotHome};
 use crate::cargo_build::{self, BuiltModule};
 use crate::commands::build::CargoArgs;
-use crate::errors::hint;
+use crate::errors::{hint, usage_error};
 use crate::metadata::{self, Project, WasockDefaults};
 use crate::printer::Printer;
 use crate::wasmedge::{self, WasmEdge};
@@ -24,6 +24,12 @@ pub struct Built {
 
 /// Target check and `cargo metadata` beside `cargo build`, then AOT: shared by `build` and `run`.
 pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyhow::Result<Built> {
+    if let Some(manifest) = args.manifest_path.as_deref().filter(|path| !path.is_file()) {
+        return Err(usage_error(
+            format!("the manifest `{}` does not exist", manifest.display()),
+            "pass `--manifest-path` the path of a project's Cargo.toml",
+        ));
+    }
     let (module, project, target) =
         cargo_build::build_for_wasi(&args.to_flags(), &args.project_dir(), printer, || {
             metadata::load(

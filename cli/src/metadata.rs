@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use cargo_metadata::{Metadata, MetadataCommand, Package};
 use serde::Deserialize;
 
-use crate::errors::{hint, HintExt as _};
+use crate::errors::{hint, hint_on};
 use crate::launch_spec::DirMapping;
 
 /// `[package.metadata.wasock]`, with host paths made absolute.
@@ -89,13 +89,9 @@ pub fn load(
         // A package the cached answer does not know: ask cargo.
     }
     let started = std::time::SystemTime::now();
-    let metadata = command.exec().hint_context(
-        match manifest_path {
-            Some(path) => format!("could not read the cargo project at `{}`", path.display()),
-            None => "could not read the cargo project in the current directory".to_owned(),
-        },
-        "run this inside a cargo project (one made by `cargo wasock new`), or pass `--manifest-path PATH/Cargo.toml`",
-    )?;
+    let metadata = command
+        .exec()
+        .map_err(|error| metadata_error(error, manifest_path))?;
     crate::metadata_cache::store(manifest_path, &resolve_args, &metadata, started);
     select(metadata, package)
 }
@@ -127,6 +123,30 @@ fn select(metadata: Metadata, package: Option<&str>) -> anyhow::Result<Project> 
         package: selected,
         metadata,
     })
+}
+
+/// `cargo metadata`'s failure as one error: cargo's own message without its `error: `
+/// prefix (one "error:" is enough), its snippet lines kept, and help that fits the cause.
+fn metadata_error(error: cargo_metadata::Error, manifest_path: Option<&Path>) -> anyhow::Error {
+    let project = match manifest_path {
+        Some(path) => format!("the cargo project at `{}`", path.display()),
+        None => "the cargo project in the current directory".to_owned(),
+    };
+    let cargo_metadata::Error::CargoMetadata { stderr } = &error else {
+        return hint_on(
+            error,
+            format!("could not read {project}"),
+            "check that `cargo metadata` works there",
+        );
+    };
+    let said = stderr.trim();
+    let said = said.strip_prefix("error: ").unwrap_or(said);
+    let help = if said.contains("could not find `Cargo.toml`") {
+        "run this inside a cargo project (one made by `cargo wasock new`), pass `--manifest-path PATH/Cargo.toml`, or give `run` a built module with `--wasm FILE`"
+    } else {
+        "fix what cargo reports above, then try again"
+    };
+    hint(format!("could not read {project}: {said}"), help)
 }
 
 impl Project {

@@ -282,16 +282,53 @@ fn quiet_builds_say_nothing_and_print_only_the_module_on_stdout() {
 }
 
 #[test]
-fn building_outside_a_project_is_refused() {
+fn building_outside_a_project_is_refused_with_one_error_and_the_ways_out() {
     let sandbox = Sandbox::new();
-    assert_refused_writing_nothing(
+    for command in ["build", "run"] {
+        let output =
+            assert_refused_writing_nothing(&sandbox, &sandbox.work(), &[command], &[]);
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = stderr_of(&output).replace(&sandbox.work().display().to_string(), "[WORK]");
+        insta::assert_snapshot!("outside_a_project", stderr);
+    }
+}
+
+#[test]
+fn a_broken_manifest_is_one_error_with_cargos_words() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "broken", HELLO, "garbage[\n");
+    let output = assert_refused_writing_nothing(&sandbox, &project, &["build"], &[]);
+    let stderr = stderr_of(&output);
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert!(!stderr.contains("\n\n"), "a stray blank line:\n{stderr}");
+    assert!(
+        stderr.starts_with("error: could not read the cargo project in the current directory: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Cargo.toml:"), "cargo's snippet is kept:\n{stderr}");
+    assert!(
+        stderr.ends_with("help: fix what cargo reports above, then try again\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_manifest_path_is_a_usage_error() {
+    let sandbox = Sandbox::new();
+    let missing = sandbox.work().join("nowhere/Cargo.toml");
+    let output = assert_refused_writing_nothing(
         &sandbox,
         &sandbox.work(),
-        &["build"],
-        &[
-            "error: could not read the cargo project in the current directory",
-            "help: run this inside a cargo project",
-        ],
+        &["build", "--manifest-path", missing.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_of(&output),
+        format!(
+            "error: the manifest `{}` does not exist\nhelp: pass `--manifest-path` the path of a project's Cargo.toml\n",
+            missing.display()
+        )
     );
 }
 
