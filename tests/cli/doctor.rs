@@ -52,6 +52,23 @@ fn doctor_fails_with_the_fix_when_the_target_is_missing() {
     );
 }
 
+#[cfg(feature = "embedded")]
+#[test]
+fn a_missing_optional_wasmedge_is_a_warning_not_a_failure() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.cmd().arg("doctor").output().unwrap();
+    let stdout = stdout_of(&output);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "! wasmedge         not found on PATH, $WASMEDGE_DIR/bin and ~/.wasmedge/bin (optional)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains('✗'), "{stdout}");
+    assert!(stdout.contains("✓ embedded engine  built in (wasmtime "), "{stdout}");
+}
+
 #[cfg(not(feature = "embedded"))]
 #[test]
 fn doctor_without_engine_or_wasmedge_fails() {

@@ -15,9 +15,9 @@ use crate::wasmedge;
     about = "Check the tools cargo-wasock needs",
     long_about = "Check cargo, rustup, the WASI target, WasmEdge, the embedded engine and the C \
 toolchain JavaScript apps are built with.\n\n\
-Each line is ✓ or ✗; every ✗ comes with the command that fixes it. The exit status is non-zero \
-when something required is missing: cargo and the WASI target always, and a runtime (WasmEdge \
-or the embedded engine).",
+Each line is ✓ (present), ! (optional and missing) or ✗ (required and missing); every ! and ✗ \
+comes with the command that fixes it. The exit status is non-zero when something required is \
+missing: cargo and the WASI target always, and a runtime (WasmEdge or the embedded engine).",
     after_help = "Example:\n  cargo wasock doctor"
 )]
 pub struct DoctorArgs {}
@@ -109,10 +109,11 @@ pub fn run(_args: DoctorArgs, _printer: &Printer) -> anyhow::Result<i32> {
         match &check.detail {
             Ok(detail) => println!("{} {:<16} {detail}", style("✓").green().bold(), check.name),
             Err(problem) => {
+                // An optional part that is missing is a warning, not a failure.
                 let mark = if check.required {
                     style("✗").red().bold()
                 } else {
-                    style("✗").yellow().bold()
+                    style("!").yellow().bold()
                 };
                 let label = if check.required { "" } else { " (optional)" };
                 println!("{mark} {:<16} {problem}{label}", check.name);
