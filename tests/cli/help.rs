@@ -47,10 +47,23 @@ fn every_subcommand_explains_itself_with_examples() {
         ("run", "wasmedge [--dir GUEST:HOST[:readonly]]... [--env KEY=VALUE]... [--run-mode=aot] MODULE [ARGS]..."),
         ("doctor", "cargo wasock doctor"),
         ("templates", "cargo wasock templates"),
+        ("cache", "cargo wasock cache clean"),
     ] {
         let output = sandbox.cmd().args(["wasock", command, "--help"]).output().unwrap();
         assert!(output.status.success());
         let stdout = stdout_of(&output);
         assert!(stdout.contains(needle), "`{command} --help` lacks {needle:?}:\n{stdout}");
     }
+}
+
+/// The quick start shows what happens: `run` builds, and compiled code is reused without
+/// a separate `build --aot` step.
+#[test]
+fn the_quick_start_in_help_runs_without_a_separate_aot_step() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.cmd().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let stdout = stdout_of(&output);
+    let quick_start = &stdout[stdout.find("Quick start:").expect("a quick start")..];
+    insta::assert_snapshot!("help_quick_start", quick_start);
 }
