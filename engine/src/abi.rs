@@ -209,7 +209,8 @@ pub fn errno_from_eai(code: i32) -> Errno {
         libc::EAI_NONAME => ERRNO_AINONAME,
         libc::EAI_SERVICE => ERRNO_AISERVICE,
         libc::EAI_SOCKTYPE => ERRNO_AISOCKTYPE,
-        libc::EAI_SYSTEM => errno_from_io(&io::Error::last_os_error()),
+        // WasmEdge 0.17.1 (`fromEAIErrNo` in lib/host/wasi/linux.h) says AISYSTEM here
+        // rather than passing `errno` on, and so do we.
         _ => ERRNO_AISYSTEM,
     }
 }
@@ -360,6 +361,13 @@ mod tests {
         assert_eq!(errno_from_raw(libc::EPROTO), 65);
         assert_eq!(errno_from_raw(libc::ENOSPC), 51);
         assert_eq!(errno_from_raw(libc::EHOSTDOWN), ERRNO_IO);
+    }
+
+    #[test]
+    fn getaddrinfo_codes_map_as_in_wasmedge() {
+        assert_eq!(errno_from_eai(libc::EAI_NONAME), ERRNO_AINONAME);
+        assert_eq!(errno_from_eai(libc::EAI_AGAIN), ERRNO_AIAGAIN);
+        assert_eq!(errno_from_eai(libc::EAI_SYSTEM), ERRNO_AISYSTEM);
     }
 
     #[test]
