@@ -31,8 +31,9 @@ pub const MAX_BYTES: u64 = 1 << 30;
 /// The cache's root folder (not created here).
 pub fn root() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os(DIR_VARIABLE).filter(|dir| !dir.is_empty()) {
-        return std::path::absolute(PathBuf::from(&dir))
-            .with_context(|| format!("could not resolve {DIR_VARIABLE}={}", dir.to_string_lossy()));
+        return std::path::absolute(PathBuf::from(&dir)).with_context(|| {
+            format!("could not resolve {DIR_VARIABLE}={}", dir.to_string_lossy())
+        });
     }
     let strategy = etcetera::choose_base_strategy().map_err(|error| {
         hint(

@@ -351,7 +351,11 @@ mod tests {
     fn every_wasi_errno_a_host_call_can_produce_has_its_host_errno() {
         let mut numbers: Vec<Errno> = HOST_ERRNOS.iter().map(|&(_, wasi)| wasi).collect();
         numbers.sort_unstable();
-        assert_eq!(numbers, (1..=75).collect::<Vec<Errno>>(), "each of 1..=75 once");
+        assert_eq!(
+            numbers,
+            (1..=75).collect::<Vec<Errno>>(),
+            "each of 1..=75 once"
+        );
         for (host, wasi) in HOST_ERRNOS {
             assert_eq!(errno_from_raw(host), wasi, "host errno {host}");
         }

@@ -180,7 +180,6 @@ fn wasock_reads_socket_addresses_back_in_release_builds() {
     assert!(!outcome.stdout.contains("not ok"), "{outcome}");
 }
 
-
 /// A message without std's ` (os error N)` suffix: the numbers differ between WASI and
 /// the host by design, the words and the kind must not.
 fn without_os_code(message: &str) -> &str {
@@ -208,7 +207,9 @@ fn socket_errors_read_as_in_a_native_build() {
         ),
         0,
     );
-    let native_lookup = (host, 80).to_socket_addrs().expect_err("`.invalid` resolved");
+    let native_lookup = (host, 80)
+        .to_socket_addrs()
+        .expect_err("`.invalid` resolved");
     let native_connect = std::net::TcpStream::connect(("127.0.0.1", closed_port))
         .expect_err("a closed port accepted");
     for (what, native) in [("lookup", native_lookup), ("connect", native_connect)] {
@@ -307,10 +308,7 @@ fn trap_and_panic_exit_non_zero() {
 
 #[test]
 fn guest_output_goes_where_the_spec_says() {
-    let outcome = assert_exit(
-        &spec(guest("process-checks"), &["env", "MISSING=1"]),
-        3,
-    );
+    let outcome = assert_exit(&spec(guest("process-checks"), &["env", "MISSING=1"]), 3);
     assert!(
         outcome.stdout.contains("check failed: "),
         "the guest's stdout is captured into its file; {outcome}"
@@ -608,11 +606,18 @@ fn the_cache_evicts_the_least_recently_used_beyond_its_bound() {
     let dir = tempfile::tempdir().expect("tempdir");
     let module = |name: &str, text: &str| {
         let path = dir.path().join(name);
-        std::fs::write(&path, format!(r#"(module (func (export "_start")) (data "{text}"))"#))
-            .expect("write module");
+        std::fs::write(
+            &path,
+            format!(r#"(module (func (export "_start")) (data "{text}"))"#),
+        )
+        .expect("write module");
         path
     };
-    let (a, b, c) = (module("a.wat", "a"), module("b.wat", "b"), module("c.wat", "c"));
+    let (a, b, c) = (
+        module("a.wat", "a"),
+        module("b.wat", "b"),
+        module("c.wat", "c"),
+    );
     let unbounded = ModuleCache::new(dir.path().join("cache"));
     let first = unbounded.precompile(&a).expect("precompile a");
     let entry_size = std::fs::metadata(&first.path).expect("entry").len();
@@ -626,7 +631,10 @@ fn the_cache_evicts_the_least_recently_used_beyond_its_bound() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let third = cache.precompile(&c).expect("precompile c");
     assert!(first.path.is_file(), "the recently used entry was evicted");
-    assert!(!second.path.exists(), "the least recently used entry stayed");
+    assert!(
+        !second.path.exists(),
+        "the least recently used entry stayed"
+    );
     assert!(third.path.is_file(), "the new entry was evicted");
     assert_eq!(cache.usage().expect("usage").entries, 2);
 }
@@ -641,7 +649,9 @@ fn a_damaged_entry_is_recompiled_and_replaced() {
     let (source, error) = prepared_from(&launch, &cache);
     assert_eq!(source, CodeSource::Compiled);
     assert!(
-        error.as_deref().is_some_and(|e| e.contains("could not load the precompiled module")),
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("could not load the precompiled module")),
         "{error:?}"
     );
     assert_eq!(

@@ -285,8 +285,7 @@ fn quiet_builds_say_nothing_and_print_only_the_module_on_stdout() {
 fn building_outside_a_project_is_refused_with_one_error_and_the_ways_out() {
     let sandbox = Sandbox::new();
     for command in ["build", "run"] {
-        let output =
-            assert_refused_writing_nothing(&sandbox, &sandbox.work(), &[command], &[]);
+        let output = assert_refused_writing_nothing(&sandbox, &sandbox.work(), &[command], &[]);
         assert_eq!(output.status.code(), Some(1));
         let stderr = stderr_of(&output).replace(&sandbox.work().display().to_string(), "[WORK]");
         insta::assert_snapshot!("outside_a_project", stderr);
@@ -305,7 +304,10 @@ fn a_broken_manifest_is_one_error_with_cargos_words() {
         stderr.starts_with("error: could not read the cargo project in the current directory: "),
         "{stderr}"
     );
-    assert!(stderr.contains("Cargo.toml:"), "cargo's snippet is kept:\n{stderr}");
+    assert!(
+        stderr.contains("Cargo.toml:"),
+        "cargo's snippet is kept:\n{stderr}"
+    );
     assert!(
         stderr.ends_with("help: fix what cargo reports above, then try again\n"),
         "{stderr}"

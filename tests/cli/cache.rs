@@ -45,8 +45,16 @@ fn clean_removes_compiled_modules_and_nothing_else() {
     let wasmedge = sandbox.cache_dir().join("wasmedge");
     fs::create_dir_all(&engine).unwrap();
     fs::create_dir_all(&wasmedge).unwrap();
-    fs::write(engine.join(format!("{}.cwasm", "a".repeat(64))), vec![0u8; 2048]).unwrap();
-    fs::write(wasmedge.join(format!("{}.aot.wasm", "b".repeat(64))), vec![0u8; 1024]).unwrap();
+    fs::write(
+        engine.join(format!("{}.cwasm", "a".repeat(64))),
+        vec![0u8; 2048],
+    )
+    .unwrap();
+    fs::write(
+        wasmedge.join(format!("{}.aot.wasm", "b".repeat(64))),
+        vec![0u8; 1024],
+    )
+    .unwrap();
     fs::write(
         wasmedge.join(format!("{}.aot.wasm.wasock-cache.json", "b".repeat(64))),
         "{}",

@@ -66,7 +66,10 @@ fn a_missing_optional_wasmedge_is_a_warning_not_a_failure() {
         "{stdout}"
     );
     assert!(!stdout.contains('✗'), "{stdout}");
-    assert!(stdout.contains("✓ embedded engine  built in (wasmtime "), "{stdout}");
+    assert!(
+        stdout.contains("✓ embedded engine  built in (wasmtime "),
+        "{stdout}"
+    );
 }
 
 #[cfg(not(feature = "embedded"))]

@@ -313,9 +313,7 @@ fn compiled_code_is_cached_in_the_users_cache_and_reused_by_run() {
     );
     let _build = build_lock();
     let run = |sandbox: &Sandbox| {
-        let ran = run_command(sandbox, &project, &[])
-            .output()
-            .expect("run");
+        let ran = run_command(sandbox, &project, &[]).output().expect("run");
         let stderr = stderr_of(&ran);
         assert_eq!(ran.status.code(), Some(3), "{stderr}");
         assert!(String::from_utf8_lossy(&ran.stdout).contains("cached says hi"));
@@ -329,7 +327,10 @@ fn compiled_code_is_cached_in_the_users_cache_and_reused_by_run() {
     let entries = sandbox.cached("engine", ".cwasm");
     assert_eq!(entries.len(), 1, "{entries:?}\n{first}");
     let second = run(&sandbox);
-    assert!(second.contains("(compiled code from the cache)"), "{second}");
+    assert!(
+        second.contains("(compiled code from the cache)"),
+        "{second}"
+    );
 
     let built = sandbox
         .cmd()
@@ -350,12 +351,18 @@ fn compiled_code_is_cached_in_the_users_cache_and_reused_by_run() {
         .expect("list the target dir")
         .flatten()
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("cachedapp") && name != "cachedapp.wasm" && name != "cachedapp.d")
+        .filter(|name| {
+            name.starts_with("cachedapp") && name != "cachedapp.wasm" && name != "cachedapp.d"
+        })
         .collect();
     assert!(beside.is_empty(), "written beside the module: {beside:?}");
     assert!(!shared_target_dir().join("wasock").exists());
 
-    let cleaned = sandbox.cmd().args(["cache", "clean"]).output().expect("cache clean");
+    let cleaned = sandbox
+        .cmd()
+        .args(["cache", "clean"])
+        .output()
+        .expect("cache clean");
     assert!(cleaned.status.success(), "{}", stderr_of(&cleaned));
     assert!(
         stderr_of(&cleaned).contains("Removed 1 compiled modules"),

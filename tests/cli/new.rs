@@ -220,7 +220,11 @@ fn an_unknown_template_is_a_usage_error_with_the_closest_name() {
         &["new", "fine", "--template", "pol"],
         &[],
     );
-    assert_eq!(output.status.code(), Some(2), "as clap's own argument errors");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "as clap's own argument errors"
+    );
     insta::assert_snapshot!("new_unknown_template", stderr_of(&output));
 }
 
@@ -301,8 +305,14 @@ fn new_initialises_git_unless_inside_a_repository_or_told_not_to() {
     let created = sandbox.cmd().args(["new", "alone"]).output().unwrap();
     assert!(created.status.success(), "{}", stderr_of(&created));
     let project = sandbox.work().join("alone");
-    assert!(project.join(".git").is_dir(), "no repository in a new project");
-    let status = git(&project, &["status", "--porcelain", "--untracked-files=all"]);
+    assert!(
+        project.join(".git").is_dir(),
+        "no repository in a new project"
+    );
+    let status = git(
+        &project,
+        &["status", "--porcelain", "--untracked-files=all"],
+    );
     assert!(status.status.success());
     let untracked = String::from_utf8_lossy(&status.stdout).into_owned();
     assert!(untracked.contains("?? Cargo.toml"), "{untracked}");

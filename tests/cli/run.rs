@@ -223,9 +223,17 @@ fn run_uses_an_up_to_date_aot_module_without_being_asked() {
         "{}",
         stderr_of(&ran)
     );
-    assert!(stderr_of(&ran).contains("up to date, used"), "{}", stderr_of(&ran));
+    assert!(
+        stderr_of(&ran).contains("up to date, used"),
+        "{}",
+        stderr_of(&ran)
+    );
 
-    fs::write(project.join("src/main.rs"), "fn main() { println!(\"changed\"); }\n").unwrap();
+    fs::write(
+        project.join("src/main.rs"),
+        "fn main() { println!(\"changed\"); }\n",
+    )
+    .unwrap();
     fake.clear();
     let stale = run_project(&sandbox, &project).output().unwrap();
     let stderr = stderr_of(&stale);
@@ -270,7 +278,10 @@ fn wasmedge_aot_of_a_prebuilt_module_goes_to_the_cache_and_is_reused() {
     assert!(reused.status.success(), "{}", stderr_of(&reused));
     assert_eq!(
         fake.work_invocations(),
-        vec![vec!["--run-mode=aot".to_owned(), outputs[0].display().to_string()]]
+        vec![vec![
+            "--run-mode=aot".to_owned(),
+            outputs[0].display().to_string()
+        ]]
     );
 }
 
