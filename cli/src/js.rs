@@ -3,8 +3,8 @@
 //!
 //! The runtime's source (`js-runtime/`, with the `wasock` library it depends on) is
 //! embedded in this binary. `runtime_module` builds it the first time it is needed, with
-//! cargo for wasm32-wasip1 in release mode, into the user's cache
-//! (`$XDG_CACHE_HOME/cargo-wasock/js-runtime/`, else `~/.cache/...`), one module per
+//! cargo for wasm32-wasip1 in release mode, into the user's cache (`user_cache`:
+//! `$XDG_CACHE_HOME/cargo-wasock/js-runtime/`, else `~/.cache/...`), one module per
 //! cargo-wasock version and source hash; later runs reuse it.
 //!
 //! QuickJS is C: rquickjs-sys compiles it with the host's clang for the wasm target, against
@@ -114,21 +114,6 @@ pub fn find_toolchain() -> anyhow::Result<Toolchain> {
     }
 }
 
-/// `$XDG_CACHE_HOME/cargo-wasock`, else `~/.cache/cargo-wasock`.
-pub fn cache_root() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|dir| Path::new(dir).is_absolute())
-    {
-        return Ok(PathBuf::from(dir).join("cargo-wasock"));
-    }
-    match std::env::var_os("HOME").filter(|home| !home.is_empty()) {
-        Some(home) => Ok(PathBuf::from(home).join(".cache").join("cargo-wasock")),
-        None => Err(hint(
-            "cannot find a cache directory: neither XDG_CACHE_HOME nor HOME is set",
-            "set XDG_CACHE_HOME to a writable directory",
-        )),
-    }
-}
-
 /// Every source file of the runtime, by its path under the build directory:
 /// `js-runtime/...` and `runtime-lib/...` (the path dependency `../runtime-lib`).
 fn source_files() -> Vec<(PathBuf, &'static [u8])> {
@@ -220,7 +205,7 @@ fn source_key(files: &[(PathBuf, &[u8])]) -> String {
 /// The runtime module, built into the cache first if this version has none yet.
 pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
     let files = source_files();
-    let root = cache_root()?.join("js-runtime");
+    let root = crate::user_cache::root()?.join("js-runtime");
     let version_dir = root.join(format!(
         "{}-{}",
         env!("CARGO_PKG_VERSION"),
