@@ -166,11 +166,16 @@ fn poll_app_on_the_engine_keeps_alive_pipelines_and_holds_a_thousand_connections
     let project = new_project(&sandbox, "pollapp", "poll");
     let port = free_port();
     let app = start_server(&sandbox, &project, port);
-    // The app's own line: a wildcard bind is announced as a URL one can open.
+    // The app's own line: a wildcard bind is announced as a URL one can open. The port
+    // opens a moment before the app prints it, so give the line a moment to arrive.
+    let wanted = format!("listening on http://127.0.0.1:{port}/");
+    let announced = || app.stdout().lines().any(|line| line == wanted);
+    let deadline = Instant::now() + IO_TIMEOUT;
+    while !announced() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
-        app.stdout()
-            .lines()
-            .any(|line| line == format!("listening on http://127.0.0.1:{port}/")),
+        announced(),
         "no `listening on` line:\n{}",
         app.stdout()
     );

@@ -534,7 +534,7 @@ fn doctor_checks_the_js_toolchain_and_prints_the_apt_fix() {
         .expect("run doctor");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("✗ JS toolchain     building the JavaScript runtime needs a C toolchain for wasm; missing: clang (clang-19), llvm-ar (llvm-19) (optional)"),
+        stdout.contains("! JS toolchain     building the JavaScript runtime needs a C toolchain for wasm; missing: clang (clang-19), llvm-ar (llvm-19) (optional)"),
         "{stdout}"
     );
     assert!(
