@@ -53,15 +53,10 @@ fn stamp(path: &Path) -> Stamp {
 }
 
 fn cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|home| !home.is_empty())
-                .map(|home| PathBuf::from(home).join(".cache"))
-        })?;
-    Some(base.join("cargo-wasock").join("metadata"))
+    // The one cache root (`user_cache`), so `CARGO_WASOCK_CACHE_DIR` moves this too.
+    crate::user_cache::root()
+        .ok()
+        .map(|root| root.join("metadata"))
 }
 
 /// Everything the answer depends on that is not a file: one line per part.

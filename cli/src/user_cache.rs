@@ -7,6 +7,7 @@
 //!   engine/<sha256>.cwasm            the embedded engine's precompiled modules (wasock-engine's ModuleCache)
 //!   wasmedge/<sha256>.aot.wasm       `wasmedge compile` output for `--wasm` modules, with its record
 //!   js-runtime/                      the JavaScript runtime module (`js.rs`; not cleaned here)
+//!   metadata/                        `cargo metadata` answers (`metadata_cache.rs`; not cleaned here)
 //! ```
 //!
 //! Nothing is ever written beside a user's file: a cargo build's AOT output goes into

@@ -174,11 +174,7 @@ fn poll_app_on_the_engine_keeps_alive_pipelines_and_holds_a_thousand_connections
     while !announced() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(
-        announced(),
-        "no `listening on` line:\n{}",
-        app.stdout()
-    );
+    assert!(announced(), "no `listening on` line:\n{}", app.stdout());
     assert!(
         app.stderr().contains("on the embedded engine"),
         "{}",

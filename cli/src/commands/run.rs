@@ -108,6 +108,8 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
         .as_deref()
         .map(crate::js::script_launch)
         .transpose()?;
+    // A module we did not build (`--wasm`, the JS runtime): its AOT output is in the cache.
+    let prebuilt_module = args.wasm.is_some() || script.is_some();
     let (module, aot_output, defaults) = match (&args.wasm, &script) {
         (Some(wasm), _) => prebuilt(wasm, aot_by, printer)?,
         (None, Some(_)) => prebuilt(&crate::js::runtime_module(printer)?, aot_by, printer)?,
@@ -143,7 +145,7 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
         Chosen::WasmEdge(found) => {
             let aot_output = match aot_output {
                 Some(output) => Some(output),
-                None => existing_wasmedge_aot(&found, &module, args.wasm.is_some(), printer)?,
+                None => existing_wasmedge_aot(&found, &module, prebuilt_module, printer)?,
             };
             let aot = aot_output.is_some();
             let spec = LaunchSpec {
