@@ -713,7 +713,13 @@ fn run_js_on_wasmedge_maps_the_scripts_directory_as_dot_and_passes_the_script_fi
 #[test]
 fn the_js_runtime_lockfile_is_current() {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["metadata", "--locked", "--format-version", "1", "--manifest-path"])
+        .args([
+            "metadata",
+            "--locked",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
         .arg(repo_root().join("js-runtime/Cargo.toml"))
         .output()
         .expect("run cargo metadata");
