@@ -130,15 +130,28 @@ fn explain(
                 help,
             )
         }
-        OciDistributionError::AuthenticationFailure(_) | OciDistributionError::UnauthorizedError { .. } => hint(
-            format!("the registry {registry} refused the login for {}: {detail}", name.text),
-            format!("log in with `docker login {registry}` (cargo wasock reads Docker's config.json), or check your access to the repository"),
-        ),
+        OciDistributionError::AuthenticationFailure(_)
+        | OciDistributionError::UnauthorizedError { .. } => refused_login(registry, name, &detail),
+        // The Distribution registry answers a failed basic-auth login with 401 on the first
+        // blob request, which oci-client passes on as a plain HTTP status error.
+        OciDistributionError::RequestError(request)
+            if request.status().is_some_and(|status| status.as_u16() == 401) =>
+        {
+            refused_login(registry, name, &detail)
+        }
         _ => hint(
             format!("pushing {} to {registry} failed: {detail}", name.text),
             "check the registry's address and your access to the repository; `--verbose` shows each step",
         ),
     }
+}
+
+/// The registry did not accept the credentials (or their absence).
+fn refused_login(registry: &str, name: &ImageName, detail: &str) -> anyhow::Error {
+    hint(
+        format!("the registry {registry} refused the login for {}: {detail}", name.text),
+        format!("log in with `docker login {registry}` (cargo wasock reads Docker's config.json), or check your access to the repository"),
+    )
 }
 
 /// The error and its causes on one line (reqwest hides the OS reason in its sources).

@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use base64::Engine as _;
 use serde_json::Value;
 
 use crate::support::*;
@@ -415,7 +416,7 @@ fn deploy_refuses_without_a_port_or_with_a_bad_image() {
 }
 
 /// Debian's `docker-registry` (the CNCF Distribution registry) on 127.0.0.1:PORT, storing
-/// into a temp dir, no auth; stopped when dropped.
+/// into a temp dir, with no auth or with basic auth from an htpasswd file; stopped when dropped.
 struct Registry {
     child: std::process::Child,
     port: u16,
@@ -424,17 +425,27 @@ struct Registry {
 
 impl Registry {
     fn start() -> Self {
+        Self::start_with_htpasswd(None)
+    }
+
+    /// `htpasswd`: the lines of an htpasswd file (bcrypt hashes, as the registry requires).
+    fn start_with_htpasswd(htpasswd: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("config.yml");
-        fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
+        let mut text = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some(lines) = htpasswd {
+            let file = dir.path().join("htpasswd");
+            fs::write(&file, lines).unwrap();
+            text.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: wasock-tests\n    path: {}\n",
+                file.display()
+            ));
+        }
+        fs::write(&config, text).unwrap();
         let child = tool("docker-registry", "apt-get install docker-registry")
             .arg("serve")
             .arg(&config)
@@ -475,6 +486,8 @@ fn push(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> Output {
     sandbox
         .cmd()
         .current_dir(project)
+        // Docker's config is the sandbox's own (`~/.docker/config.json` below its HOME).
+        .env("DOCKER_CONFIG", sandbox.home().join(".docker"))
         .arg("push")
         .args(extra)
         .arg("--target-dir")
@@ -589,4 +602,73 @@ fn push_errors_are_one_line_with_what_to_do() {
         stderr.contains("help:") && stderr.contains("pass `--insecure`"),
         "{stderr}"
     );
+}
+
+/// The htpasswd line of user `wasock` with password `right-password` (bcrypt, cost 5:
+/// the registry accepts only bcrypt, and a constant hash needs no hashing tool at test time).
+const HTPASSWD: &str = "wasock:$2b$05$jI.oiwkWx4n1rRB2giMs0ef3RnpwWLBHyBa7KY0j.Dww8JKVGdl3G\n";
+
+/// Docker's `config.json` in the sandbox, holding `user:password` for `registry`.
+fn docker_login(sandbox: &Sandbox, registry: &str, user_password: &str) {
+    let dir = sandbox.home().join(".docker");
+    fs::create_dir_all(&dir).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(user_password);
+    fs::write(
+        dir.join("config.json"),
+        format!("{{\"auths\": {{\"{registry}\": {{\"auth\": \"{auth}\"}}}}}}"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn push_logs_in_with_dockers_credentials_and_a_refused_login_is_one_clear_error() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "ship-auth", SERVER, METADATA);
+    let registry = Registry::start_with_htpasswd(Some(HTPASSWD));
+    let server = format!("127.0.0.1:{}", registry.port);
+    let reference = format!("{server}/team/ship-auth:1");
+
+    // Wrong password in Docker's config: refused, one error line and its help, nothing pushed.
+    docker_login(&sandbox, &server, "wasock:wrong-password");
+    let refused = push(&sandbox, &project, &["--insecure", &reference]);
+    let stderr = stderr_of(&refused);
+    assert!(!refused.status.success(), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("error:") || line.starts_with("help:"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!("error: the registry {server} refused the login")),
+        "{stderr}"
+    );
+    assert!(lines[1].contains("docker login"), "{stderr}");
+    let mut inspect = skopeo();
+    inspect.args([
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        "wasock:right-password",
+    ]);
+    let absent = inspect
+        .arg(format!("docker://{reference}"))
+        .output()
+        .unwrap();
+    assert!(!absent.status.success(), "the refused push left an image");
+
+    // The right password in Docker's config: pushed, and skopeo (logged in) reads it back.
+    docker_login(&sandbox, &server, "wasock:right-password");
+    let pushed = push(&sandbox, &project, &["--insecure", &reference]);
+    assert!(pushed.status.success(), "{}", stderr_of(&pushed));
+    let digest = digest_line(&pushed);
+    let mut inspect = skopeo();
+    inspect.args([
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        "wasock:right-password",
+    ]);
+    inspect.arg(format!("docker://{reference}"));
+    let info = run_json(inspect);
+    assert_eq!(info["Digest"], digest.as_str(), "{info}");
 }
