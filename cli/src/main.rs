@@ -19,6 +19,7 @@ mod launch;
 mod launch_spec;
 mod metadata;
 mod metadata_cache;
+mod messages;
 mod oci;
 mod printer;
 mod readiness;
