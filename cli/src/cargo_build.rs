@@ -320,7 +320,7 @@ pub struct CargoFlags {
 }
 
 impl CargoFlags {
-    fn as_args(&self) -> Vec<String> {
+    pub fn as_args(&self) -> Vec<String> {
         let mut args = Vec::new();
         if self.release {
             args.push("--release".to_owned());

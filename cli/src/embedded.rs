@@ -144,3 +144,67 @@ pub fn run(
     });
     Ok(app.run())
 }
+
+/// The user's compile cache for a test binary, with `module` compiled into it once now, so
+/// the instances the test runner starts at once all load it instead of each compiling it.
+/// None (with a warning) when the cache cannot be used: each instance then compiles.
+pub fn test_cache(module: &std::path::Path, printer: &Printer) -> Option<ModuleCache> {
+    let cache = match user_cache::ensure("engine").and_then(|_| user_cache::engine()) {
+        Ok(cache) => cache,
+        Err(error) => {
+            printer.warn(format!("compiled code is not cached: {error:#}"));
+            return None;
+        }
+    };
+    match cache.precompile(module) {
+        Ok(_) => Some(cache),
+        Err(error) => {
+            printer.warn(format!("compiled code is not cached: {error}"));
+            None
+        }
+    }
+}
+
+/// Run `spec` on this thread with its stdout and stderr written to the two files; the
+/// guest's exit code, and the trap's reason when it trapped (exit code
+/// [`wasock_engine::TRAP_EXIT_CODE`]). Safe to call from several threads at once.
+pub fn run_captured(
+    spec: &LaunchSpec,
+    cache: Option<&ModuleCache>,
+    stdout: &std::path::Path,
+    stderr: &std::path::Path,
+) -> anyhow::Result<(i32, Option<String>)> {
+    let guest = GuestSpec {
+        stdout: wasock_engine::GuestOutput::File(stdout.to_path_buf()),
+        stderr: wasock_engine::GuestOutput::File(stderr.to_path_buf()),
+        ..guest_spec(spec)
+    };
+    let app = wasock_engine::prepare(&guest, cache).map_err(|error| {
+        explain(
+            error,
+            format!(
+                "could not start `{}` on the embedded engine",
+                spec.module.display()
+            ),
+        )
+    })?;
+    Ok(match app.run_or_trap() {
+        Ok(code) => (code, None),
+        Err(trap) => (wasock_engine::TRAP_EXIT_CODE, Some(trap.reason)),
+    })
+}
+
+/// Run `spec` on this thread with the process's own stdio, quietly (no status lines): the
+/// test runner's `--no-isolation`. The guest's exit code.
+pub fn run_inherited(spec: &LaunchSpec, cache: Option<&ModuleCache>) -> anyhow::Result<i32> {
+    let app = wasock_engine::prepare(&guest_spec(spec), cache).map_err(|error| {
+        explain(
+            error,
+            format!(
+                "could not start `{}` on the embedded engine",
+                spec.module.display()
+            ),
+        )
+    })?;
+    Ok(app.run())
+}

@@ -17,15 +17,17 @@ mod js;
 mod k8s;
 mod launch;
 mod launch_spec;
+mod libtest;
+mod messages;
 mod metadata;
 mod metadata_cache;
-mod messages;
 mod oci;
 mod printer;
 mod readiness;
 mod registry;
 mod runtime;
 mod scaffold;
+mod test_runner;
 mod user_cache;
 mod vcs;
 mod wasmedge;
@@ -75,11 +77,14 @@ enum Command {
     Templates(commands::templates::TemplatesArgs),
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
+    Test(commands::test::TestArgs),
     Doctor(commands::doctor::DoctorArgs),
     Package(commands::package::PackageArgs),
     Push(commands::push::PushArgs),
     Deploy(commands::deploy::DeployArgs),
     Cache(commands::cache::CacheArgs),
+    #[command(name = "__test-runner", hide = true)]
+    TestRunner(commands::test::RunnerArgs),
 }
 
 /// Cargo runs `cargo-wasock wasock ARGS` for `cargo wasock ARGS`; drop that word.
@@ -104,11 +109,13 @@ fn main() {
         Command::Templates(args) => commands::templates::run(args, &printer),
         Command::Build(args) => commands::build::run(args, &printer),
         Command::Run(args) => commands::run::run(args, &printer),
+        Command::Test(args) => commands::test::run(args, &printer),
         Command::Doctor(args) => commands::doctor::run(args, &printer),
         Command::Package(args) => commands::package::run(args, &printer),
         Command::Push(args) => commands::push::run(args, &printer),
         Command::Deploy(args) => commands::deploy::run(args, &printer),
         Command::Cache(args) => commands::cache::run(args, &printer),
+        Command::TestRunner(args) => commands::test::run_runner(args, &printer),
     };
     let code = match result {
         Ok(code) => code,

@@ -322,20 +322,45 @@ impl PreparedApp {
     /// `proc_exit` code, whatever its value (as WasmEdge 0.17.1, which exits with 126, 200
     /// and 255 too; the process's exit status is its low 8 bits), 0 when `_start` returns,
     /// [`TRAP_EXIT_CODE`] after a trap (whose wasm backtrace goes to stderr).
-    pub fn run(mut self) -> i32 {
-        let outcome = self.start.call(&mut self.store, ());
-        // The CLI may leave through `process::exit`, which skips std's buffered stdout.
-        let _ = std::io::stdout().flush();
-        match outcome {
-            Ok(()) => 0,
-            Err(error) => {
-                if let Some(exit) = error.downcast_ref::<I32Exit>() {
-                    return exit.0;
-                }
-                // `{:?}` includes wasmtime's wasm backtrace.
-                eprintln!("error: `{}` trapped: {error:?}", self.program);
+    pub fn run(self) -> i32 {
+        let program = self.program.clone();
+        match self.run_or_trap() {
+            Ok(code) => code,
+            Err(trap) => {
+                eprintln!("error: `{program}` trapped: {}", trap.detail);
                 TRAP_EXIT_CODE
             }
         }
     }
+
+    /// As [`PreparedApp::run`], but a trap comes back instead of going to the host's
+    /// stderr: a caller that runs many guests at once (the CLI's test runner) says it
+    /// where it belongs. `Ok` holds the guest's exit code as for `run`.
+    pub fn run_or_trap(mut self) -> Result<i32, GuestTrap> {
+        let outcome = self.start.call(&mut self.store, ());
+        // The CLI may leave through `process::exit`, which skips std's buffered stdout.
+        let _ = std::io::stdout().flush();
+        match outcome {
+            Ok(()) => Ok(0),
+            Err(error) => {
+                if let Some(exit) = error.downcast_ref::<I32Exit>() {
+                    return Ok(exit.0);
+                }
+                Err(GuestTrap {
+                    reason: error.root_cause().to_string(),
+                    // `{:?}` includes wasmtime's wasm backtrace.
+                    detail: format!("{error:?}"),
+                })
+            }
+        }
+    }
+}
+
+/// How a guest trapped: the trap itself (`wasm trap: wasm `unreachable` instruction
+/// executed`, which is how a Rust panic ends on wasm32-wasip1) and the whole report with
+/// the wasm backtrace.
+#[derive(Debug, Clone)]
+pub struct GuestTrap {
+    pub reason: String,
+    pub detail: String,
 }

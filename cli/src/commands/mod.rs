@@ -9,3 +9,4 @@ pub mod package;
 pub mod push;
 pub mod run;
 pub mod templates;
+pub mod test;
