@@ -221,12 +221,16 @@ fn test_output(name: &str, stdout: &str) -> String {
         Some(end) => &body[..end + 1],
         None => body,
     };
-    // The verdict libtest writes after the output.
-    let body = ["ok\n", "FAILED\n", "ignored\n"]
+    // The verdict libtest writes after the output, on a line of its own.
+    let trimmed = body.trim_end_matches('\n');
+    ["ok", "FAILED", "ignored"]
         .iter()
-        .find_map(|verdict| body.strip_suffix(verdict))
-        .unwrap_or(body);
-    body.to_owned()
+        .find_map(|verdict| {
+            let before = trimmed.strip_suffix(verdict)?;
+            (before.is_empty() || before.ends_with('\n')).then_some(before)
+        })
+        .unwrap_or(body)
+        .to_owned()
 }
 
 /// The line for one result, as libtest prints it.
@@ -423,6 +427,12 @@ mod tests {
         assert!(output.contains("exit code 1"), "{output}");
         let nothing = "\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 5 filtered out; finished in 0.00s\n\n";
         assert_eq!(judge("t::c", 0, nothing, "").0, Outcome::Failed);
+        // A native test that failed without aborting: libtest's own lines are left out.
+        let native = "\nrunning 1 test\ntest t::d ... said\nFAILED\n\nfailures:\n\nfailures:\n    t::d\n\ntest result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\n";
+        assert_eq!(
+            judge("t::d", 101, native, "panicked\n"),
+            (Outcome::Failed, "said\npanicked\n".into())
+        );
     }
 
     #[test]
