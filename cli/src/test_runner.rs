@@ -136,6 +136,12 @@ fn cargo_test(
         for name in &plan.tests {
             args.extend(["--test".to_owned(), name.clone()]);
         }
+        // cargo's default selection includes doc tests, which cargo 1.89 and later also
+        // build for another target and hand to the runner as plain programs (no libtest
+        // list); `--tests` is the same selection without them.
+        if !plan.lib && !plan.bins && plan.tests.is_empty() {
+            args.push("--tests".to_owned());
+        }
     } else {
         for name in only_tests {
             args.extend(["--test".to_owned(), name.clone()]);

@@ -14,3 +14,5 @@ mod new;
 mod run;
 mod ship;
 mod support;
+#[cfg(feature = "embedded")]
+mod test_cmd;

@@ -26,8 +26,9 @@ starts the app as a process and talks HTTP to it. Once the wasm tests pass, the 
 built and those targets run natively with WASOCK_TEST_APP_WASM (the module), WASOCK_TEST_RUNTIME \
 (embedded or wasmedge) and WASOCK_TEST_CARGO_WASOCK set; the templates' test helper then starts \
 the app with `cargo-wasock run --wasm` on that runtime instead of the native binary, so the same \
-assertions check the artifact you deploy. Doc tests are not run: cargo does not run them for \
-another target.\n\n\
+assertions check the artifact you deploy. Doc tests are not run (cargo's `--tests` selection): \
+a doc test is a program of its own, not a libtest binary the runner can list; run them with \
+plain `cargo test --doc`.\n\n\
 Isolation: a panic aborts a wasm32-wasip1 program, so one failing test would end its binary and \
 hide the rest. Each binary is asked for its list (`--list --format terse`, with your filters, \
 --exact, --skip, --ignored and --include-ignored), then every test runs in its own instance \
