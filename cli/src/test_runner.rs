@@ -613,26 +613,25 @@ pub fn run_binary(
             let sender = sender.clone();
             let (next, to_run, selected, instances, test_args) =
                 (&next, &to_run, &selected, &instances, &test_args);
-            scope.spawn(move || loop {
-                let Some(&index) = to_run.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                let name = &selected[index];
-                let began = Instant::now();
-                let result = instances
-                    .captured(&test_args.run_one(name), index)
-                    .map(|done| {
-                        let (outcome, output) =
-                            libtest::judge(name, done.code, &done.stdout, &done.stderr);
-                        TestResult {
-                            name: name.clone(),
-                            outcome,
-                            duration: began.elapsed(),
-                            output,
-                        }
-                    });
-                if sender.send((index, result)).is_err() {
-                    break;
+            scope.spawn(move || {
+                while let Some(&index) = to_run.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let name = &selected[index];
+                    let began = Instant::now();
+                    let result = instances
+                        .captured(&test_args.run_one(name), index)
+                        .map(|done| {
+                            let (outcome, output) =
+                                libtest::judge(name, done.code, &done.stdout, &done.stderr);
+                            TestResult {
+                                name: name.clone(),
+                                outcome,
+                                duration: began.elapsed(),
+                                output,
+                            }
+                        });
+                    if sender.send((index, result)).is_err() {
+                        break;
+                    }
                 }
             });
         }
