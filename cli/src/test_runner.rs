@@ -41,7 +41,7 @@ use crate::launch_spec::{DirMapping, LaunchSpec};
 use crate::libtest::{self, Outcome, Summary, TestArgs, TestResult};
 use crate::messages;
 use crate::metadata;
-use crate::printer::Printer;
+use crate::printer::{Printer, Verbosity};
 use crate::runtime::{self, Chosen, Runtime};
 use crate::wasmedge::{self, WasmEdge};
 
@@ -84,6 +84,8 @@ pub struct TestPlan {
     pub isolation: bool,
     pub json: bool,
     pub test_args: Vec<String>,
+    /// `-q` and `-v` are given to cargo (which shows fewer or more of its own lines).
+    pub verbosity: Verbosity,
 }
 
 /// `cargo test`'s `target.TRIPLE.runner` pointing at our `__test-runner`, as a `--config`
@@ -124,6 +126,11 @@ fn cargo_test(
     }
     if plan.json {
         args.push("--message-format=json-render-diagnostics".to_owned());
+    }
+    match plan.verbosity {
+        Verbosity::Quiet => args.push("--quiet".to_owned()),
+        Verbosity::Verbose => args.push("--verbose".to_owned()),
+        Verbosity::Normal => {}
     }
     args.extend(plan.cargo.to_flags().as_args());
     if only_tests.is_empty() {

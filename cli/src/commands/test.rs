@@ -95,6 +95,7 @@ pub fn run(args: TestArgs, printer: &Printer) -> anyhow::Result<i32> {
         isolation: !args.no_isolation,
         json: args.format.is_json(),
         test_args: args.args,
+        verbosity: printer.verbosity(),
     };
     test_runner::test(&plan, printer)
 }
