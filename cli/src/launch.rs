@@ -128,6 +128,18 @@ pub fn run_on_wasmedge(
     claimed_port: Option<u16>,
     printer: &Printer,
 ) -> anyhow::Result<i32> {
+    let (command, shown) = wasmedge_command(found, spec, aot, printer);
+    run_child(command, &shown, claimed_port, printer)
+}
+
+/// The WasmEdge command line for `spec` (said with a `Running` status line, and shown
+/// with `-v`), and its text for messages; shared by `run` and `watch`.
+pub fn wasmedge_command(
+    found: &WasmEdge,
+    spec: &LaunchSpec,
+    aot: bool,
+    printer: &Printer,
+) -> (Command, String) {
     let run_mode_aot = aot && found.needs_run_mode_aot();
     let mode = if run_mode_aot {
         ", AOT"
@@ -158,7 +170,7 @@ pub fn run_on_wasmedge(
     printer.verbose(format!("running `{shown}`"));
     let mut command = Command::new(&found.path);
     command.args(&arguments);
-    run_child(command, &shown, claimed_port, printer)
+    (command, shown)
 }
 
 /// Run `command` as our child until it ends, observing its listeners for `--port`
@@ -210,6 +222,7 @@ pub fn run_child(
         .with_context(|| format!("could not wait for `{shown}`"));
     if let Some((poller, stop, reporting)) = watch {
         stop.store(true, Ordering::Relaxed);
+        poller.thread().unpark();
         let _ = poller.join();
         drop(reporting);
     }

@@ -31,6 +31,7 @@ mod test_runner;
 mod user_cache;
 mod vcs;
 mod wasmedge;
+mod watcher;
 
 use std::ffi::OsString;
 
@@ -78,6 +79,7 @@ enum Command {
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
     Test(commands::test::TestArgs),
+    Watch(commands::watch::WatchArgs),
     Doctor(commands::doctor::DoctorArgs),
     Package(commands::package::PackageArgs),
     Push(commands::push::PushArgs),
@@ -116,6 +118,7 @@ fn main() {
         Command::Deploy(args) => commands::deploy::run(args, &printer),
         Command::Cache(args) => commands::cache::run(args, &printer),
         Command::TestRunner(args) => commands::test::run_runner(args, &printer),
+        Command::Watch(args) => commands::watch::run(args, &printer),
     };
     let code = match result {
         Ok(code) => code,

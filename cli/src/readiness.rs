@@ -180,7 +180,8 @@ const MAX_POLL: Duration = Duration::from_millis(500);
 
 /// Watch the process `pid` (the WasmEdge child) for listening TCP sockets, sending each
 /// new one's address on `listeners` until `stop` is set; Linux only (elsewhere nothing is
-/// observed).
+/// observed). The thread sleeps between looks with `park_timeout`: whoever sets `stop` may
+/// unpark it (`JoinHandle::thread().unpark()`) to have it end at once.
 pub fn watch_process(
     pid: u32,
     listeners: Sender<SocketAddr>,
@@ -195,7 +196,7 @@ pub fn watch_process(
                     return;
                 }
             }
-            std::thread::sleep(pause);
+            std::thread::park_timeout(pause);
             pause = (pause * 3 / 2).min(MAX_POLL);
         }
     })
@@ -227,6 +228,19 @@ fn listening_sockets(pid: u32) -> Vec<(u64, SocketAddr)> {
         }
     }
     found
+}
+
+/// Whether any socket in this network namespace listens on `address` (exactly that IP and
+/// port), by the kernel's tables (`/proc/net/tcp`, `tcp6`): how `watch` sees that a stopped
+/// app's port is free again without connecting to it. False when `/proc` cannot be read.
+pub fn is_listening(address: SocketAddr) -> bool {
+    ["tcp", "tcp6"].into_iter().any(|table| {
+        std::fs::read_to_string(format!("/proc/net/{table}")).is_ok_and(|text| {
+            parse_listeners(&text)
+                .into_iter()
+                .any(|(_, listening)| listening == address)
+        })
+    })
 }
 
 /// `socket:[12345]` (an fd's link target) → 12345.
@@ -333,5 +347,9 @@ mod tests {
             !found.contains(&client),
             "a connection counted as a listener"
         );
+        assert!(is_listening(address));
+        assert!(!is_listening(client));
+        drop(listener);
+        assert!(!is_listening(address), "a closed listener still counted");
     }
 }

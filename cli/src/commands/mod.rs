@@ -10,3 +10,4 @@ pub mod push;
 pub mod run;
 pub mod templates;
 pub mod test;
+pub mod watch;

@@ -10,8 +10,10 @@ use crate::app::{aot_compiler, build_app, existing_wasmedge_aot, prebuilt};
 use crate::environment::{self, EnvArg};
 use crate::launch;
 use crate::launch_spec::{DirMapping, LaunchSpec};
+use crate::metadata::WasockDefaults;
 use crate::printer::Printer;
 use crate::runtime::{self, Chosen, Runtime};
+use crate::wasmedge::WasmEdge;
 
 #[derive(Args, Debug)]
 #[command(
@@ -40,6 +42,13 @@ cargo wasock run --dir /data:./data:readonly -- --verbose input.txt\n  cargo was
 cargo wasock run --js server.js --port 8000"
 )]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub flags: RunFlags,
+}
+
+/// `run`'s flags without its help text, so `watch` can flatten them too.
+#[derive(Args, Debug)]
+pub struct RunFlags {
     /// Compile ahead of time before running
     #[arg(long)]
     pub aot: bool,
@@ -88,20 +97,71 @@ pub struct RunArgs {
     pub cargo: CargoArgs,
 }
 
-pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
-    let runtime = runtime::choose(args.runtime)?;
-    let aot_by = match (&runtime, args.aot) {
-        (_, false) => AotBy::Nobody,
-        (Chosen::WasmEdge(found), true) => aot_compiler(Some(found))?,
-        (Chosen::Embedded(_), true) => aot_compiler(None)?,
-    };
+/// Everything the flags say about the app's environment and directories, checked before
+/// building so a typo fails fast (and `--port N` is checked free).
+pub struct FlagValues {
+    env: Vec<(String, String)>,
+    dirs: Vec<DirMapping>,
+}
 
-    // Everything the flags say is checked before building, so a typo fails fast.
-    let flag_env = environment::from_flags(args.env_file.as_deref(), &args.env)?;
-    let flag_dirs = DirMapping::resolve_all(args.dir.clone())?;
-    if let Some(port) = args.port {
-        launch::check_port_free(port)?;
+impl RunFlags {
+    pub fn check(&self) -> anyhow::Result<FlagValues> {
+        let env = environment::from_flags(self.env_file.as_deref(), &self.env)?;
+        let dirs = DirMapping::resolve_all(self.dir.clone())?;
+        if let Some(port) = self.port {
+            launch::check_port_free(port)?;
+        }
+        Ok(FlagValues { env, dirs })
     }
+}
+
+impl FlagValues {
+    /// The app's environment and directories: the package's defaults under the flags'.
+    pub fn for_app(
+        &self,
+        defaults: &WasockDefaults,
+        port: Option<u16>,
+        printer: &Printer,
+    ) -> anyhow::Result<(Vec<(String, String)>, Vec<DirMapping>)> {
+        let env = environment::assemble(defaults, self.env.clone(), port);
+        environment::note_unclaimed_port(&env, port, printer);
+        let mut dirs = DirMapping::resolve_all(defaults.dirs.clone())?;
+        dirs.extend(self.dirs.iter().cloned());
+        Ok((env, dirs))
+    }
+}
+
+/// Who compiles ahead of time for `--aot` on the chosen runtime.
+pub fn aot_by(runtime: &Chosen, aot: bool) -> anyhow::Result<AotBy<'_>> {
+    match (runtime, aot) {
+        (_, false) => Ok(AotBy::Nobody),
+        (Chosen::WasmEdge(found), true) => aot_compiler(Some(found)),
+        (Chosen::Embedded(_), true) => aot_compiler(None),
+    }
+}
+
+/// The module WasmEdge runs: `--aot`'s output, else an up-to-date one an earlier `--aot`
+/// left, else the plain module; and whether it is AOT code.
+pub fn wasmedge_module(
+    found: &WasmEdge,
+    module: PathBuf,
+    aot_output: Option<PathBuf>,
+    prebuilt_module: bool,
+    printer: &Printer,
+) -> anyhow::Result<(PathBuf, bool)> {
+    let aot_output = match aot_output {
+        Some(output) => Some(output),
+        None => existing_wasmedge_aot(found, &module, prebuilt_module, printer)?,
+    };
+    let aot = aot_output.is_some();
+    Ok((aot_output.unwrap_or(module), aot))
+}
+
+pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
+    let args = args.flags;
+    let runtime = runtime::choose(args.runtime)?;
+    let aot_by = aot_by(&runtime, args.aot)?;
+    let values = args.check()?;
 
     let script = args
         .js
@@ -120,10 +180,7 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
         }
     };
 
-    let env = environment::assemble(&defaults, flag_env, args.port);
-    environment::note_unclaimed_port(&env, args.port, printer);
-    let mut dirs = DirMapping::resolve_all(defaults.dirs.clone())?;
-    dirs.extend(flag_dirs);
+    let (env, mut dirs) = values.for_app(&defaults, args.port, printer)?;
     let mut app_args = args.args;
     if let Some((script_dir, script_name)) = script {
         dirs.insert(
@@ -143,13 +200,10 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
 
     match runtime {
         Chosen::WasmEdge(found) => {
-            let aot_output = match aot_output {
-                Some(output) => Some(output),
-                None => existing_wasmedge_aot(&found, &module, prebuilt_module, printer)?,
-            };
-            let aot = aot_output.is_some();
+            let (module, aot) =
+                wasmedge_module(&found, module, aot_output, prebuilt_module, printer)?;
             let spec = LaunchSpec {
-                module: aot_output.unwrap_or(module),
+                module,
                 args: app_args,
                 env,
                 dirs,
