@@ -16,3 +16,5 @@ mod ship;
 mod support;
 #[cfg(feature = "embedded")]
 mod test_cmd;
+#[cfg(feature = "embedded")]
+mod watch;

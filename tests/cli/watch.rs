@@ -1,0 +1,129 @@
+//! `cargo wasock watch` end to end on the embedded engine: a real `poll` project, real
+//! cargo rebuilds after real file edits, the app asked over loopback with ureq until its
+//! answer changes (generous deadlines, nothing timed), then stopped with SIGINT.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::{build_lock, free_port, shared_target_dir, stderr_of, RunningApp, Sandbox};
+
+/// A first build of a template app and its first compile by a debug-built engine can take
+/// minutes on a loaded machine; each later cycle recompiles one crate.
+const DEADLINE: Duration = Duration::from_secs(300);
+
+/// The `poll` template's answer to a POST of `body`, or None while nothing answers.
+fn answer(port: u16, body: &str) -> Option<String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut response = agent
+        .post(&format!("http://127.0.0.1:{port}/"))
+        .send(body)
+        .ok()?;
+    response.body_mut().read_to_string().ok()
+}
+
+/// Ask until the answer is `expected`; fails with watch's stderr after [`DEADLINE`].
+fn wait_for_answer(app: &mut RunningApp, port: u16, expected: &str) {
+    let started = Instant::now();
+    loop {
+        let got = answer(port, "ping");
+        if got.as_deref() == Some(expected) {
+            return;
+        }
+        assert!(app.is_running(), "watch ended early:\n{}", app.stderr());
+        assert!(
+            started.elapsed() < DEADLINE,
+            "still answered {got:?}, not {expected:?}:\n{}",
+            app.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Replace `from` with `to` in `file`, as an editor saving it would.
+fn edit(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).expect("read the source");
+    assert!(text.contains(from), "{from:?} not in {}", file.display());
+    std::fs::write(file, text.replace(from, to)).expect("write the source");
+}
+
+/// Processes whose command line mentions `needle` (the app's module), other than us.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) {
+            found.push(format!("{}: {cmdline}", entry.file_name().to_string_lossy()));
+        }
+    }
+    found
+}
+
+#[test]
+fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .cmd()
+        .args(["new", "watchme", "--template", "poll"])
+        .output()
+        .expect("run new");
+    assert!(output.status.success(), "new failed:\n{}", stderr_of(&output));
+    let project = sandbox.work().join("watchme");
+    let main_rs = project.join("src/main.rs");
+    let port = free_port();
+
+    // The whole test builds, again and again: other tests' builds wait.
+    let _build = build_lock();
+    let mut command = sandbox.std_cmd();
+    command
+        .current_dir(&project)
+        .args(["watch", "--runtime", "embedded", "--port", &port.to_string()])
+        .arg("--target-dir")
+        .arg(shared_target_dir());
+    let mut app = RunningApp::spawn(command);
+    wait_for_answer(&mut app, port, "echo: ping");
+    app.wait_for_stderr("first build · built in", DEADLINE);
+
+    edit(&main_rs, r#"b"echo: ""#, r#"b"watched: ""#);
+    wait_for_answer(&mut app, port, "watched: ping");
+    app.wait_for_stderr("src/main.rs changed · rebuilt in", DEADLINE);
+    assert!(app.stderr().contains("restarted"), "{}", app.stderr());
+
+    // A syntax error: cargo's error is shown and the old app keeps answering.
+    edit(&main_rs, r#"b"watched: ""#, r#"b"broken: "XX"#);
+    app.wait_for_stderr("build failed · old app keeps serving", DEADLINE);
+    let stderr = app.stderr();
+    assert!(
+        stderr.contains("invalid suffix `XX`"),
+        "rustc's error is not shown:\n{stderr}"
+    );
+    assert_eq!(answer(port, "ping").as_deref(), Some("watched: ping"));
+
+    edit(&main_rs, r#"b"broken: "XX"#, r#"b"fixed: ""#);
+    wait_for_answer(&mut app, port, "fixed: ping");
+
+    // cargo creating Cargo.lock on the first build is not a change of the user's.
+    assert!(
+        !app.stderr().contains("Cargo.lock changed"),
+        "cargo's own lock file write started a cycle:\n{}",
+        app.stderr()
+    );
+
+    // SIGINT sent to watch alone (not from a terminal): the app is stopped by it too.
+    app.interrupt();
+    let code = app.wait_exit(Duration::from_secs(30));
+    assert_eq!(code, Some(130), "{}", app.stderr());
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    assert!(
+        TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_err(),
+        "port {port} still open after watch ended"
+    );
+    let left = processes_mentioning("watchme.wasm");
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
