@@ -142,6 +142,13 @@ pub fn wasmedge_compile(
             "AOT",
             describe_with(&output, "unchanged since the last compile"),
         );
+        printer.message(
+            "aot",
+            &AotMessage {
+                path: &output,
+                cached: true,
+            },
+        );
         return Ok(output);
     }
     if home == AotHome::UserCache {
@@ -208,7 +215,22 @@ pub fn wasmedge_compile(
         user_cache::evict_wasmedge(&output)?;
     }
     printer.status("AOT", describe(&output));
+    printer.message(
+        "aot",
+        &AotMessage {
+            path: &output,
+            cached: false,
+        },
+    );
     Ok(output)
+}
+
+/// `--message-format json`'s `aot`: the ahead-of-time output, and whether an earlier
+/// compile was reused (`cached`) rather than made now.
+#[derive(serde::Serialize)]
+struct AotMessage<'a> {
+    path: &'a Path,
+    cached: bool,
 }
 
 /// Who compiles ahead of time, if anyone.
@@ -267,6 +289,13 @@ pub fn embedded_precompile(input: &Path, printer: &Printer) -> anyhow::Result<Pa
         );
         printer.status("AOT", describe(&precompiled.path));
     }
+    printer.message(
+        "aot",
+        &AotMessage {
+            path: &precompiled.path,
+            cached: precompiled.reused,
+        },
+    );
     Ok(precompiled.path)
 }
 

@@ -22,6 +22,16 @@ pub struct Built {
     pub project: Project,
 }
 
+/// `--message-format json`'s `artifact`: the module cargo built for the WASI target.
+#[derive(serde::Serialize)]
+struct ArtifactMessage<'a> {
+    path: &'a Path,
+    /// cargo's profile name: `dev`, `release` or `--profile`'s.
+    profile: &'a str,
+    /// The target triple, e.g. `wasm32-wasip1`.
+    target: &'a str,
+}
+
 /// Target check and `cargo metadata` beside `cargo build`, then AOT: shared by `build` and `run`.
 pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyhow::Result<Built> {
     if let Some(manifest) = args.manifest_path.as_deref().filter(|path| !path.is_file()) {
@@ -44,6 +54,14 @@ pub fn build_app(args: &CargoArgs, aot_by: AotBy<'_>, printer: &Printer) -> anyh
         target.triple
     ));
     printer.status("Built", aot::describe(&module.path));
+    printer.message(
+        "artifact",
+        &ArtifactMessage {
+            path: &module.path,
+            profile: args.profile_name(),
+            target: target.triple,
+        },
+    );
     let aot = aot::compile(aot_by, &module.path, AotHome::BesideArtifact, printer)?;
     Ok(Built {
         module,

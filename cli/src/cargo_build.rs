@@ -505,7 +505,17 @@ pub fn build<T: Send>(
 
         let mut candidates = Vec::new();
         let mut stream_error = None;
-        for message in Message::parse_stream(BufReader::new(stdout)) {
+        // Read line by line (as `Message::parse_stream` does) to keep each line's text for
+        // `--message-format json`, which passes cargo's own messages through verbatim.
+        let messages = BufReader::new(stdout).lines().map(|line| {
+            line.map(|line| {
+                if printer.json_messages() && line.starts_with('{') {
+                    crate::messages::pass_through(&line);
+                }
+                serde_json::from_str::<Message>(&line).unwrap_or(Message::TextLine(line))
+            })
+        });
+        for message in messages {
             match message {
                 Ok(Message::CompilerArtifact(artifact)) => {
                     if artifact.target.is_kind(TargetKind::CustomBuild) {

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use console::style;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::messages::{self, MessageFormatArgs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verbosity {
@@ -23,6 +26,8 @@ pub enum Verbosity {
 pub struct Printer {
     verbosity: Verbosity,
     terminal: bool,
+    /// `--message-format json`: machine-readable messages on stdout besides the status.
+    json: bool,
     // Lines are printed through this so that an active bar is lifted out of the way first.
     bars: MultiProgress,
 }
@@ -38,12 +43,33 @@ impl Printer {
         Printer {
             verbosity,
             terminal,
+            json: false,
             bars: MultiProgress::with_draw_target(target),
         }
     }
 
     pub fn verbosity(&self) -> Verbosity {
         self.verbosity
+    }
+
+    /// This printer for a command given `--message-format`.
+    pub fn with_message_format(&self, format: MessageFormatArgs) -> Printer {
+        Printer {
+            json: format.is_json(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether `--message-format json` was given: machine-readable messages go to stdout.
+    pub fn json_messages(&self) -> bool {
+        self.json
+    }
+
+    /// One `--message-format json` message (see [`crate::messages::emit`]); nothing otherwise.
+    pub fn message<T: Serialize>(&self, reason: &str, fields: &T) {
+        if self.json {
+            messages::emit(reason, fields);
+        }
     }
 
     /// Whether stderr is a terminal, so child tools may be asked for colour.

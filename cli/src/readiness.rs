@@ -45,6 +45,15 @@ pub fn url(address: SocketAddr) -> String {
     format!("http://{}/", SocketAddr::new(ip, address.port()))
 }
 
+/// `--message-format json`'s `listening`: a socket the app put into the listening state.
+#[derive(serde::Serialize)]
+struct ListeningMessage {
+    /// A URL a client can use (a wildcard address shown as loopback).
+    url: String,
+    /// The address as bound, e.g. `0.0.0.0:8080`.
+    addr: SocketAddr,
+}
+
 /// Says what the observed listeners add to what the user knows; see the module docs.
 pub struct Reporter {
     /// `--port N`: the port the user said the app listens on (0: the OS picks).
@@ -76,9 +85,13 @@ impl Drop for Reporting {
 }
 
 impl Reporter {
-    /// None when nothing would ever be said: no `--port` and no `-v`.
+    /// None when nothing would ever be said: no `--port`, no `-v` and no
+    /// `--message-format json` (whose `listening` message names every listener).
     pub fn new(claimed: Option<u16>, printer: &Printer) -> Option<Reporter> {
-        if claimed.is_none() && printer.verbosity() != Verbosity::Verbose {
+        if claimed.is_none()
+            && printer.verbosity() != Verbosity::Verbose
+            && !printer.json_messages()
+        {
             return None;
         }
         Some(Reporter {
@@ -105,6 +118,8 @@ impl Reporter {
 
     fn report(self, listeners: Receiver<SocketAddr>) {
         let verbose = self.printer.verbosity() == Verbosity::Verbose;
+        // Every listener is reported (to people with `-v`, as a message in JSON mode).
+        let every = verbose || self.printer.json_messages();
         let started = Instant::now();
         let mut on_claimed = false;
         // The first listener not on the claimed port, and when it was seen.
@@ -114,7 +129,7 @@ impl Reporter {
         let mut seen_any = false;
         loop {
             let finished = match self.claimed {
-                _ if verbose => false,
+                _ if every => false,
                 Some(0) => seen_any,
                 Some(_) => on_claimed || said_elsewhere,
                 None => true,
@@ -141,6 +156,13 @@ impl Reporter {
                     let picked = self.claimed == Some(0) && !seen_any;
                     seen_any = true;
                     let matches = self.claimed.is_some_and(|port| port == address.port());
+                    self.printer.message(
+                        "listening",
+                        &ListeningMessage {
+                            url: url(address),
+                            addr: address,
+                        },
+                    );
                     on_claimed |= matches;
                     if verbose || picked {
                         self.printer.status("Listening", url(address));

@@ -48,11 +48,10 @@ use signal_hook::iterator::SignalsInfo;
 use signal_hook::low_level::siginfo::Cause;
 
 use crate::app::build_app;
-use crate::commands::run::{self, FlagValues, RunFlags};
+use crate::commands::run::{self, ExitMessage, FlagValues, RunFlags, RuntimeMessage};
 use crate::errors::{self, hint, usage_error};
 use crate::launch;
 use crate::launch_spec::LaunchSpec;
-use crate::messages;
 use crate::metadata::{self, Project};
 use crate::printer::{Printer, Verbosity};
 use crate::readiness::{self, Reporter, Reporting};
@@ -80,11 +79,10 @@ pub struct WatchOptions {
     pub extra: Vec<PathBuf>,
     /// `--ignore GLOB`: gitignore-style patterns, relative to the package's directory.
     pub ignore: Vec<String>,
-    /// `--message-format json`: a `rebuild` message per cycle on stdout.
-    pub json: bool,
 }
 
-/// The `rebuild` message of `--message-format json`: one per cycle.
+/// `--message-format json`'s `rebuild`: one per cycle (with `artifact`, `listening` and
+/// cargo's messages between them as in `run`).
 #[derive(Serialize)]
 struct Rebuild {
     /// The changed paths (relative to the package when inside it); empty for the first build.
@@ -105,6 +103,7 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
         ));
     }
     let runtime = runtime::choose(flags.runtime)?;
+    printer.message("runtime", &RuntimeMessage::new(&runtime, flags.runtime));
     run::aot_by(&runtime, flags.aot)?;
     let values = flags.check()?;
     let project = metadata::load(
@@ -193,6 +192,7 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
     debouncer.stop();
     signal_handle.close();
     let _ = signal_thread.join();
+    printer.message("exit", &ExitMessage { code });
     Ok(code)
 }
 
@@ -541,16 +541,14 @@ impl Session {
         if self.stopping.load(Ordering::Relaxed) {
             return;
         }
-        if self.options.json {
-            messages::emit(
-                "rebuild",
-                &Rebuild {
-                    changed: changed.iter().map(|path| self.sources.show(path)).collect(),
-                    ok: built.is_ok(),
-                    duration_ms: took.as_millis(),
-                },
-            );
-        }
+        self.printer.message(
+            "rebuild",
+            &Rebuild {
+                changed: changed.iter().map(|path| self.sources.show(path)).collect(),
+                ok: built.is_ok(),
+                duration_ms: took.as_millis(),
+            },
+        );
         let seconds = took.as_secs_f64();
         let spec = match built {
             Ok(spec) => spec,
@@ -721,6 +719,13 @@ fn engine_command(
     }
     let shown = format!("{} {}", program.display(), arguments.join(" "));
     printer.verbose(format!("running `{shown}`"));
+    // The running binary itself, even after `cargo install` replaced (and so unlinked) the
+    // file: in the forked child, /proc/self/exe still names the image it was forked from.
+    let program = if cfg!(target_os = "linux") {
+        PathBuf::from("/proc/self/exe")
+    } else {
+        program
+    };
     let mut command = Command::new(program);
     command.args(&arguments);
     Ok((command, shown))

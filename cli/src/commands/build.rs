@@ -7,6 +7,7 @@ use clap::Args;
 use crate::aot::AotBy;
 use crate::app::{aot_compiler, build_app};
 use crate::cargo_build::CargoFlags;
+use crate::messages::MessageFormatArgs;
 use crate::metadata::ResolveFlags;
 use crate::printer::Printer;
 use crate::wasmedge;
@@ -84,6 +85,15 @@ impl CargoArgs {
         }
     }
 
+    /// cargo's name of the profile built: `dev`, `release`, or `--profile`'s.
+    pub fn profile_name(&self) -> &str {
+        match (&self.profile, self.release) {
+            (Some(profile), _) => profile,
+            (None, true) => "release",
+            (None, false) => "dev",
+        }
+    }
+
     /// The directory rustup should consult for a toolchain file.
     pub fn project_dir(&self) -> PathBuf {
         match self.manifest_path.as_deref().and_then(Path::parent) {
@@ -113,10 +123,14 @@ pub struct BuildArgs {
     pub aot: bool,
 
     #[command(flatten)]
+    pub format: MessageFormatArgs,
+
+    #[command(flatten)]
     pub cargo: CargoArgs,
 }
 
 pub fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<i32> {
+    let printer = &printer.with_message_format(args.format);
     let wasmedge = if args.aot { wasmedge::detect()? } else { None };
     let aot_by = if args.aot {
         aot_compiler(wasmedge.as_ref())?
@@ -124,7 +138,10 @@ pub fn run(args: BuildArgs, printer: &Printer) -> anyhow::Result<i32> {
         AotBy::Nobody
     };
     let built = build_app(&args.cargo, aot_by, printer)?;
-    // The one machine-readable result: the module's path, whatever the verbosity.
-    println!("{}", built.module.path.display());
+    // The one machine-readable result: the module's path, whatever the verbosity (with
+    // `--message-format json`, the `artifact` message says it instead).
+    if !printer.json_messages() {
+        println!("{}", built.module.path.display());
+    }
     Ok(0)
 }

@@ -6,7 +6,10 @@ use std::process::Command;
 use clap::Args;
 use console::style;
 
+use serde::Serialize;
+
 use crate::cargo_build;
+use crate::messages::MessageFormatArgs;
 use crate::printer::Printer;
 use crate::wasmedge;
 
@@ -18,9 +21,25 @@ toolchain JavaScript apps are built with.\n\n\
 Each line is ✓ (present), ! (optional and missing) or ✗ (required and missing); every ! and ✗ \
 comes with the command that fixes it. The exit status is non-zero when something required is \
 missing: cargo and the WASI target always, and a runtime (WasmEdge or the embedded engine).",
-    after_help = "Example:\n  cargo wasock doctor"
+    after_help = "Example:\n  cargo wasock doctor\n  cargo wasock doctor --message-format json"
 )]
-pub struct DoctorArgs {}
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub format: MessageFormatArgs,
+}
+
+/// `--message-format json`'s `doctor-check`: one per line of the report.
+#[derive(Serialize)]
+struct CheckMessage<'a> {
+    name: &'a str,
+    /// `ok`, `warn` (optional and missing) or `error` (required and missing).
+    status: &'static str,
+    /// What was found, or what is wrong.
+    detail: &'a str,
+    /// The command that fixes it, when it is not `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'a str>,
+}
 
 struct Check {
     name: &'static str,
@@ -52,7 +71,8 @@ fn tool_version(program: impl Into<PathBuf>) -> Result<String, String> {
     }
 }
 
-pub fn run(_args: DoctorArgs, _printer: &Printer) -> anyhow::Result<i32> {
+pub fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<i32> {
+    let printer = printer.with_message_format(args.format);
     let mut checks = Vec::new();
     checks.push(Check {
         name: "cargo",
@@ -104,10 +124,37 @@ pub fn run(_args: DoctorArgs, _printer: &Printer) -> anyhow::Result<i32> {
         required: false,
     });
 
+    // With `--message-format json` the report for people goes to stderr: stdout is the
+    // messages'.
+    let report = |line: String| {
+        if printer.json_messages() {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
     let mut missing_required = false;
     for check in &checks {
+        let (status, detail) = match &check.detail {
+            Ok(detail) => ("ok", detail),
+            Err(problem) if check.required => ("error", problem),
+            Err(problem) => ("warn", problem),
+        };
+        printer.message(
+            "doctor-check",
+            &CheckMessage {
+                name: check.name,
+                status,
+                detail,
+                help: check.detail.is_err().then_some(check.fix.as_str()),
+            },
+        );
         match &check.detail {
-            Ok(detail) => println!("{} {:<16} {detail}", style("✓").green().bold(), check.name),
+            Ok(detail) => report(format!(
+                "{} {:<16} {detail}",
+                style("✓").green().bold(),
+                check.name
+            )),
             Err(problem) => {
                 // An optional part that is missing is a warning, not a failure.
                 let mark = if check.required {
@@ -116,8 +163,8 @@ pub fn run(_args: DoctorArgs, _printer: &Printer) -> anyhow::Result<i32> {
                     style("!").yellow().bold()
                 };
                 let label = if check.required { "" } else { " (optional)" };
-                println!("{mark} {:<16} {problem}{label}", check.name);
-                println!("  {:<16} fix: {}", "", check.fix);
+                report(format!("{mark} {:<16} {problem}{label}", check.name));
+                report(format!("  {:<16} fix: {}", "", check.fix));
                 missing_required |= check.required;
             }
         }

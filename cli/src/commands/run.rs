@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use serde::Serialize;
 
 use super::build::CargoArgs;
 use crate::aot::AotBy;
@@ -10,6 +11,7 @@ use crate::app::{aot_compiler, build_app, existing_wasmedge_aot, prebuilt};
 use crate::environment::{self, EnvArg};
 use crate::launch;
 use crate::launch_spec::{DirMapping, LaunchSpec};
+use crate::messages::MessageFormatArgs;
 use crate::metadata::WasockDefaults;
 use crate::printer::Printer;
 use crate::runtime::{self, Chosen, Runtime};
@@ -43,7 +45,52 @@ cargo wasock run --js server.js --port 8000"
 )]
 pub struct RunArgs {
     #[command(flatten)]
+    pub format: MessageFormatArgs,
+
+    #[command(flatten)]
     pub flags: RunFlags,
+}
+
+/// `--message-format json`'s `runtime`: which runtime runs the app, and why.
+#[derive(Serialize)]
+pub struct RuntimeMessage {
+    /// `wasmedge` or `embedded`.
+    name: &'static str,
+    /// WasmEdge's version, or the engine's (`wasmtime 48.0.8`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    /// `requested`, `WasmEdge found`, `WasmEdge not found`.
+    reason: &'static str,
+}
+
+impl RuntimeMessage {
+    pub fn new(runtime: &Chosen, requested: Runtime) -> RuntimeMessage {
+        match runtime {
+            Chosen::WasmEdge(found) => RuntimeMessage {
+                name: "wasmedge",
+                version: Some(found.version.clone()),
+                reason: if requested == Runtime::Wasmedge {
+                    "requested"
+                } else {
+                    "WasmEdge found"
+                },
+            },
+            Chosen::Embedded(why) => RuntimeMessage {
+                name: "embedded",
+                #[cfg(feature = "embedded")]
+                version: Some(wasock_engine::version()),
+                #[cfg(not(feature = "embedded"))]
+                version: None,
+                reason: why,
+            },
+        }
+    }
+}
+
+/// `--message-format json`'s `exit`: the app's exit code, `run`'s own.
+#[derive(Serialize)]
+pub struct ExitMessage {
+    pub code: i32,
 }
 
 /// `run`'s flags without its help text, so `watch` can flatten them too.
@@ -158,8 +205,15 @@ pub fn wasmedge_module(
 }
 
 pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
-    let args = args.flags;
+    let printer = &printer.with_message_format(args.format);
+    let code = run_app(args.flags, printer)?;
+    printer.message("exit", &ExitMessage { code });
+    Ok(code)
+}
+
+fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
     let runtime = runtime::choose(args.runtime)?;
+    printer.message("runtime", &RuntimeMessage::new(&runtime, args.runtime));
     let aot_by = aot_by(&runtime, args.aot)?;
     let values = args.check()?;
 

@@ -1,24 +1,62 @@
 //! `cargo wasock templates`: the templates `new` can use, one per line.
 
 use clap::Args;
+use serde::Serialize;
 
+use crate::messages::MessageFormatArgs;
 use crate::printer::Printer;
 use crate::scaffold;
 
 #[derive(Args, Debug)]
 #[command(
     about = "List the templates `new` can use",
+    long_about = "List the templates `new` can use, one per line on stdout.\n\n\
+With --message-format json, stdout carries one `template` message per template instead \
+({\"reason\":\"template\",\"name\":…,\"description\":…,\"aliases\":[…]}) and the listing goes to stderr.",
     after_help = "Example:\n  cargo wasock templates\n  cargo wasock new hello --template poll"
 )]
-pub struct TemplatesArgs {}
+pub struct TemplatesArgs {
+    #[command(flatten)]
+    pub format: MessageFormatArgs,
+}
 
-pub fn run(_args: TemplatesArgs, _printer: &Printer) -> anyhow::Result<i32> {
+/// `--message-format json`'s `template`.
+#[derive(Serialize)]
+struct TemplateMessage<'a> {
+    name: &'a str,
+    description: &'a str,
+    aliases: &'a [String],
+    /// A JavaScript app (its project also vendors the JS runtime).
+    js: bool,
+}
+
+pub fn run(args: TemplatesArgs, printer: &Printer) -> anyhow::Result<i32> {
+    let printer = printer.with_message_format(args.format);
+    if printer.json_messages() {
+        for template in scaffold::templates()? {
+            printer.message(
+                "template",
+                &TemplateMessage {
+                    name: &template.name,
+                    description: &template.description,
+                    aliases: &template.aliases,
+                    js: template.js,
+                },
+            );
+        }
+        // The listing for people still shows, on stderr: stdout is the messages'.
+        return print_templates_to(&mut std::io::stderr()).map(|()| 0);
+    }
     print_templates()?;
     Ok(0)
 }
 
 /// The listing is the command's result, so it goes to stdout.
 pub fn print_templates() -> anyhow::Result<()> {
+    print_templates_to(&mut std::io::stdout())
+}
+
+fn print_templates_to(out: &mut impl std::io::Write) -> anyhow::Result<()> {
     let templates = scaffold::templates()?;
     let width = templates.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for template in templates {
@@ -27,10 +65,16 @@ pub fn print_templates() -> anyhow::Result<()> {
         } else {
             format!(" (alias: {})", template.aliases.join(", "))
         };
-        println!(
+        // A closed pipe (`| head`) ends the listing early; that is not an error.
+        if writeln!(
+            out,
             "{:width$}  {}{aliases}",
             template.name, template.description
-        );
+        )
+        .is_err()
+        {
+            break;
+        }
     }
     Ok(())
 }

@@ -50,11 +50,11 @@ pub struct WatchArgs {
 }
 
 pub fn run(args: WatchArgs, printer: &Printer) -> anyhow::Result<i32> {
+    let printer = &printer.with_message_format(args.format);
     let options = WatchOptions {
         clear: args.clear,
         extra: args.watch,
         ignore: args.ignore,
-        json: args.format.is_json(),
     };
     watcher::watch(args.run, options, printer)
 }
