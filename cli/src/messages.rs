@@ -47,7 +47,7 @@ struct Line<'a, T: Serialize> {
 
 /// Writes `{"reason": reason, ...fields}` as one line on stdout and flushes it, so a consumer
 /// reading a pipe sees each message as it happens. `fields` must serialize as a map (a struct
-/// with named fields). A closed stdout is not an error worth stopping the command for.
+/// with named fields) and must not have a field named `reason` (it would appear twice). A closed stdout is not an error worth stopping the command for.
 pub fn emit<T: Serialize>(reason: &str, fields: &T) {
     let Ok(mut line) = serde_json::to_vec(&Line { reason, fields }) else {
         debug_assert!(false, "message `{reason}` does not serialize as a map");

@@ -508,3 +508,36 @@ fn progress_is_plain_lines_off_a_terminal_and_a_bar_on_one() {
     assert!(shown.contains("Building"), "{shown}");
     assert!(shown.contains("1/1"), "no N/M counter:\n{shown}");
 }
+
+#[test]
+fn message_format_json_passes_cargos_messages_through_and_adds_the_artifact() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "json-app", HELLO, "");
+    let output = build(&sandbox, &project, &["--message-format", "json"]);
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    // Human status is unchanged, on stderr.
+    assert!(stderr.contains("Built "), "{stderr}");
+    let stdout = stdout_of(&output);
+    // Every line on stdout is a message: the module's bare path is not printed.
+    assert!(
+        stdout.lines().all(|line| line.starts_with("{\"reason\":")),
+        "{stdout}"
+    );
+    let messages = json_messages(&stdout);
+    let compiled: Vec<_> = with_reason(&messages, "compiler-artifact")
+        .into_iter()
+        .filter(|message| message["target"]["name"] == "json-app")
+        .collect();
+    assert_eq!(compiled.len(), 1, "{stdout}");
+    assert_eq!(with_reason(&messages, "build-finished")[0]["success"], true);
+    let artifact = with_reason(&messages, "artifact");
+    assert_eq!(artifact.len(), 1, "{stdout}");
+    let module = PathBuf::from(artifact[0]["path"].as_str().expect("a path"));
+    assert_eq!(module.file_name().unwrap(), "json-app.wasm");
+    assert!(is_wasm_module(&module));
+    assert_eq!(artifact[0]["profile"], "dev");
+    assert_eq!(artifact[0]["target"], "wasm32-wasip1");
+    // Ours come after cargo's.
+    assert_eq!(messages.last().unwrap()["reason"], "artifact");
+}

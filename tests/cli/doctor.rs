@@ -82,3 +82,62 @@ fn doctor_without_engine_or_wasmedge_fails() {
     assert!(stdout.contains("✗ wasmedge"), "{stdout}");
     assert!(stdout.contains("✗ embedded engine"), "{stdout}");
 }
+
+#[test]
+fn doctor_checks_as_json_messages_with_the_report_on_stderr() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .cmd()
+        .args(["doctor", "--message-format", "json"])
+        .output()
+        .unwrap();
+    let stdout = stdout_of(&output);
+    let stderr = stderr_of(&output);
+    let messages = json_messages(&stdout);
+    assert_eq!(messages.len(), stdout.lines().count(), "{stdout}");
+    let checks = with_reason(&messages, "doctor-check");
+    let names: Vec<&str> = checks
+        .iter()
+        .map(|check| check["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["cargo", "rustup", "WASI target", "wasmedge", "embedded engine", "JS toolchain"]
+    );
+    for check in &checks {
+        let status = check["status"].as_str().unwrap();
+        assert!(["ok", "warn", "error"].contains(&status), "{check}");
+        assert!(check["detail"].is_string(), "{check}");
+        assert_eq!(check.get("help").is_some(), status != "ok", "{check}");
+    }
+    // No WasmEdge in the sandbox: optional beside the embedded engine, with its fix.
+    let wasmedge = checks.iter().find(|check| check["name"] == "wasmedge").unwrap();
+    assert_eq!(wasmedge["status"], "warn", "{wasmedge}");
+    assert!(wasmedge["help"].as_str().unwrap().contains("install.sh"));
+    // The same report for people, on stderr.
+    assert!(stderr.contains("✓ cargo"), "{stderr}");
+    assert!(stderr.contains("! wasmedge"), "{stderr}");
+}
+
+#[test]
+fn templates_as_json_messages() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .cmd()
+        .args(["templates", "--message-format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stdout = stdout_of(&output);
+    let messages = json_messages(&stdout);
+    assert_eq!(messages.len(), stdout.lines().count(), "{stdout}");
+    let poll = messages
+        .iter()
+        .find(|message| message["reason"] == "template" && message["name"] == "poll")
+        .expect("the poll template");
+    assert!(poll["description"].as_str().unwrap().len() > 10, "{poll}");
+    assert_eq!(poll["aliases"][0], "poll-server", "{poll}");
+    assert_eq!(poll["js"], false);
+    let plain = sandbox.cmd().arg("templates").output().unwrap();
+    assert!(stderr_of(&output).contains(stdout_of(&plain).lines().next().unwrap()));
+}

@@ -9,8 +9,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    build_lock, free_port, ignore_in_child, ignore_sigint_in_child, listening_address,
-    minimal_project, send_and_read_back, shared_target_dir, stderr_of, RunningApp, Sandbox,
+    build_lock, free_port, ignore_in_child, ignore_sigint_in_child, json_messages,
+    listening_address, minimal_project, send_and_read_back, shared_target_dir, stderr_of,
+    with_reason, RunningApp, Sandbox,
 };
 
 /// Building a template app and compiling it with a debug-built engine can take minutes on
@@ -518,6 +519,55 @@ fn an_app_that_accepts_once_serves_the_users_client_on_the_engine() {
     assert!(
         !stderr.contains("Listening") && !stderr.contains("warning"),
         "nothing to add when the app listens on --port:\n{stderr}"
+    );
+}
+
+/// `--message-format json` on the engine: the runtime chosen, the artifact, the address the
+/// guest listens on and its exit code as messages on stdout, the app's own stdout lines
+/// between them unchanged, and stderr as without it.
+#[test]
+fn run_messages_as_json_on_the_engine() {
+    let sandbox = Sandbox::new();
+    let port = free_port();
+    let mut app = {
+        let _build = build_lock();
+        let mut app = RunningApp::spawn(run_reverse_once(
+            &sandbox,
+            &["--message-format", "json", "--port", &port.to_string()],
+        ));
+        app.wait_for_stdout("\"reason\":\"listening\"", START_TIMEOUT);
+        app
+    };
+    assert_eq!(
+        send_and_read_back(&format!("127.0.0.1:{port}"), "hello"),
+        "olleh"
+    );
+    let code = app.wait_exit(IO_TIMEOUT);
+    let (stdout, stderr) = (app.stdout(), app.stderr());
+    assert_eq!(code, Some(0), "{stderr}");
+    let messages = json_messages(&stdout);
+    let reasons: Vec<&str> = messages
+        .iter()
+        .map(|message| message["reason"].as_str().unwrap())
+        .filter(|reason| !["compiler-artifact", "build-script-executed", "build-finished"].contains(reason))
+        .collect();
+    assert_eq!(reasons, ["runtime", "artifact", "listening", "exit"], "{stdout}");
+    let runtime = with_reason(&messages, "runtime")[0];
+    assert_eq!(runtime["name"], "embedded");
+    assert_eq!(runtime["why"], "requested");
+    assert!(runtime["version"].as_str().unwrap().starts_with("wasmtime "));
+    let listening = with_reason(&messages, "listening")[0];
+    assert_eq!(listening["addr"], format!("127.0.0.1:{port}"));
+    assert_eq!(listening["url"], format!("http://127.0.0.1:{port}/"));
+    assert_eq!(with_reason(&messages, "exit")[0]["code"], 0);
+    // The app's own line passes through as it printed it.
+    assert!(
+        stdout.lines().any(|line| line.starts_with("bound")),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains("Listening") && !stderr.contains("{\"reason\""),
+        "stderr is as without --message-format:\n{stderr}"
     );
 }
 

@@ -432,6 +432,22 @@ impl RunningApp {
         });
     }
 
+    /// Wait until stdout contains `needle` `count` times (failing if the child exits first).
+    pub fn wait_for_stdout_count(&mut self, needle: &str, count: usize, timeout: Duration) {
+        let text = Arc::clone(&self.stdout.text);
+        self.wait_until(
+            &format!("{count} × {needle:?} on stdout"),
+            timeout,
+            || {
+                text.lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .matches(needle)
+                    .count()
+                    >= count
+            },
+        );
+    }
+
     /// Wait until stderr contains `needle` (failing if the child exits first).
     pub fn wait_for_stderr(&mut self, needle: &str, timeout: Duration) {
         let text = Arc::clone(&self.stderr.text);
@@ -525,4 +541,27 @@ impl RunningApp {
             std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
         });
     }
+}
+
+/// The `--message-format json` messages in `stdout`: every line starting with `{"reason":`
+/// parsed (a line that does not parse fails the test); other lines are the app's own.
+pub fn json_messages(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter(|line| line.starts_with("{\"reason\":"))
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}"))
+        })
+        .collect()
+}
+
+/// The messages of `reason` among `messages`.
+pub fn with_reason<'a>(
+    messages: &'a [serde_json::Value],
+    reason: &str,
+) -> Vec<&'a serde_json::Value> {
+    messages
+        .iter()
+        .filter(|message| message["reason"] == reason)
+        .collect()
 }

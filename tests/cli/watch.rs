@@ -6,7 +6,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{build_lock, free_port, shared_target_dir, stderr_of, RunningApp, Sandbox};
+use crate::support::{
+    build_lock, free_port, json_messages, shared_target_dir, stderr_of, with_reason, RunningApp,
+    Sandbox,
+};
 
 /// A first build of a template app and its first compile by a debug-built engine can take
 /// minutes on a loaded machine; each later cycle recompiles one crate.
@@ -84,6 +87,7 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
     command
         .current_dir(&project)
         .args(["watch", "--runtime", "embedded", "--port", &port.to_string()])
+        .args(["--message-format", "json"])
         .arg("--target-dir")
         .arg(shared_target_dir());
     let mut app = RunningApp::spawn(command);
@@ -115,6 +119,10 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
         app.stderr()
     );
 
+    // The listeners are observed by polling the kernel's tables: give the last one its look.
+    let listening = format!("{{\"reason\":\"listening\",\"url\":\"http://127.0.0.1:{port}/\"");
+    app.wait_for_stdout_count(&listening, 3, DEADLINE);
+
     // SIGINT sent to watch alone (not from a terminal): the app is stopped by it too.
     app.interrupt();
     let code = app.wait_exit(Duration::from_secs(30));
@@ -126,4 +134,28 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
     );
     let left = processes_mentioning("watchme.wasm");
     assert!(left.is_empty(), "processes left behind: {left:?}");
+
+    // `--message-format json`: a `rebuild` per cycle, a `listening` per app, the last `exit`.
+    let stdout = app.stdout();
+    let messages = json_messages(&stdout);
+    let rebuilds = with_reason(&messages, "rebuild");
+    let outcomes: Vec<bool> = rebuilds
+        .iter()
+        .map(|rebuild| rebuild["ok"].as_bool().unwrap())
+        .collect();
+    assert_eq!(outcomes, [true, true, false, true], "{stdout}");
+    assert_eq!(rebuilds[0]["changed"], serde_json::json!([]));
+    assert_eq!(rebuilds[1]["changed"], serde_json::json!(["src/main.rs"]));
+    assert!(rebuilds[1]["duration_ms"].is_u64());
+    let listening = with_reason(&messages, "listening");
+    assert_eq!(listening.len(), 3, "one per app started:\n{stdout}");
+    assert!(listening
+        .iter()
+        .all(|message| message["addr"] == format!("0.0.0.0:{port}")));
+    assert_eq!(with_reason(&messages, "runtime")[0]["name"], "embedded");
+    assert_eq!(with_reason(&messages, "artifact").len(), 3);
+    assert_eq!(
+        messages.last().unwrap(),
+        &serde_json::json!({"reason": "exit", "code": 130})
+    );
 }

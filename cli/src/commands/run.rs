@@ -59,8 +59,9 @@ pub struct RuntimeMessage {
     /// WasmEdge's version, or the engine's (`wasmtime 48.0.8`).
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<String>,
-    /// `requested`, `WasmEdge found`, `WasmEdge not found`.
-    reason: &'static str,
+    /// Why this one: `requested`, `WasmEdge found`, `WasmEdge not found`. (Not `reason`,
+    /// which every message's framing uses for its kind.)
+    why: &'static str,
 }
 
 impl RuntimeMessage {
@@ -69,7 +70,7 @@ impl RuntimeMessage {
             Chosen::WasmEdge(found) => RuntimeMessage {
                 name: "wasmedge",
                 version: Some(found.version.clone()),
-                reason: if requested == Runtime::Wasmedge {
+                why: if requested == Runtime::Wasmedge {
                     "requested"
                 } else {
                     "WasmEdge found"
@@ -81,7 +82,7 @@ impl RuntimeMessage {
                 version: Some(wasock_engine::version()),
                 #[cfg(not(feature = "embedded"))]
                 version: None,
-                reason: why,
+                why,
             },
         }
     }
