@@ -19,6 +19,9 @@
 //!   (`run` ends its whole process on Ctrl-C, see [`crate::launch::end_process_on_stop_signals`]),
 //!   so a process of its own is what lets an engine-run app be stopped with every socket,
 //!   thread and page it had freed by the kernel, and leaves the watcher's process as it was.
+//! - **Engine code first**: for the embedded engine a new module is compiled into the
+//!   engine's cache (as `--aot` does) before the old app is stopped, so the old app serves
+//!   while Cranelift works and the new child loads native code at once.
 //! - **Restart**: SIGINT (what Ctrl-C gives `run`'s app), up to [`STOP_GRACE`], then SIGKILL;
 //!   the child is reaped; then every address it was seen listening on (observed as `run`
 //!   observes it, [`crate::readiness`]) must be gone from the kernel's LISTEN table before
@@ -618,8 +621,10 @@ impl Session {
                 false,
                 &self.printer,
             )?,
-            // `--aot` precompiled into the engine's cache, which the child goes through.
-            Chosen::Embedded(_) => (built.module.path, false),
+            Chosen::Embedded(_) => {
+                precompile_for_engine(&built.module.path, &self.printer);
+                (built.module.path, false)
+            }
         };
         let spec = LaunchSpec {
             module,
@@ -671,6 +676,26 @@ impl Session {
         match self.app.take() {
             Some(app) => app.stop(signal, delivered, &self.printer),
             None => 128 + signal,
+        }
+    }
+}
+
+/// Compile a new module into the engine's cache while the old app still serves, so the new
+/// one starts from native code at once and the port is closed only for the restart itself.
+/// A module that does not compile is left to the child, which reports it as `run` does.
+#[cfg_attr(not(feature = "embedded"), allow(unused_variables))]
+fn precompile_for_engine(module: &Path, printer: &Printer) {
+    #[cfg(feature = "embedded")]
+    {
+        let cache = crate::user_cache::ensure("engine").and_then(|_| crate::user_cache::engine());
+        match cache.map(|cache| cache.precompile(module)) {
+            Ok(Ok(precompiled)) => printer.verbose(format!(
+                "engine code for the new module: {} ({})",
+                precompiled.path.display(),
+                if precompiled.reused { "cached" } else { "compiled" }
+            )),
+            Ok(Err(error)) => printer.verbose(format!("not precompiled: {error}")),
+            Err(error) => printer.verbose(format!("not precompiled: {error:#}")),
         }
     }
 }
