@@ -28,11 +28,17 @@ rm -rf "$app"
 mkdir -p "$work"
 cargo wasock --quiet new watch-app --template poll --vcs none --path "$app"
 export CARGO_TARGET_DIR="$work/target"
+# A cache of compiled code of its own, empty: every edit's module is compiled afresh, as
+# for a user (a module seen before would be loaded from the cache instead).
+export CARGO_WASOCK_CACHE_DIR="$work/cache"
+rm -rf "$CARGO_WASOCK_CACHE_DIR"
 
 python3 - "$app" "$runs" <<'PY'
 import http.client, os, re, signal, socket, statistics, subprocess, sys, time
 
 app, runs = sys.argv[1], int(sys.argv[2])
+# Response texts never used before, so each edit makes a module the cache has not seen.
+token = format(time.time_ns() % 36**6, "x")
 main_rs = os.path.join(app, "src", "main.rs")
 
 def free_port():
@@ -91,7 +97,7 @@ for release in (False, True):
         time.sleep(1)  # let the first build's cycle settle
         served = []
         for i in range(runs):
-            prefix = f"v{i}{profile[0]}"
+            prefix = f"v{i}{profile[0]}{token}"
             set_prefix(prefix)
             started = time.monotonic()
             wait_answer(port, lambda text: text.startswith(prefix + ": "))

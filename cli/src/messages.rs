@@ -7,9 +7,6 @@
 //! unchanged: JSON mode adds a channel, it does not replace one. Each command defines the
 //! message structs it emits next to its own logic; this module only frames and writes them.
 
-// Commands adopt JSON output one by one; the framing lands first.
-#![allow(dead_code)]
-
 use std::io::Write as _;
 
 use serde::Serialize;

@@ -214,7 +214,10 @@ fn start_watching(
     sources: &Arc<Sources>,
     events: Sender<Event>,
 ) -> anyhow::Result<
-    notify_debouncer_full::Debouncer<notify::RecommendedWatcher, notify_debouncer_full::RecommendedCache>,
+    notify_debouncer_full::Debouncer<
+        notify::RecommendedWatcher,
+        notify_debouncer_full::RecommendedCache,
+    >,
 > {
     let filter = Arc::clone(sources);
     let handler = move |result: DebounceEventResult| {
@@ -242,8 +245,8 @@ fn start_watching(
         };
         let _ = events.send(event);
     };
-    let mut debouncer = notify_debouncer_full::new_debouncer(DEBOUNCE, None, handler)
-        .map_err(|error| {
+    let mut debouncer =
+        notify_debouncer_full::new_debouncer(DEBOUNCE, None, handler).map_err(|error| {
             hint(
                 format!("could not watch files: {error}"),
                 "check the inotify limits (`sysctl fs.inotify.max_user_instances`)",
@@ -311,7 +314,11 @@ impl Sources {
         files.push(workspace_root.join("Cargo.lock"));
         files.push(workspace_root.join("Cargo.toml"));
         let mut target_dirs = vec![
-            project.metadata.target_directory.clone().into_std_path_buf(),
+            project
+                .metadata
+                .target_directory
+                .clone()
+                .into_std_path_buf(),
             root.join("target"),
         ];
         if let Some(package) = &project.package {
@@ -396,7 +403,10 @@ impl Sources {
         if self.target_dirs.iter().any(|dir| path.starts_with(dir)) {
             return false;
         }
-        if path.file_name().is_some_and(|name| is_scratch_file(&name.to_string_lossy())) {
+        if path
+            .file_name()
+            .is_some_and(|name| is_scratch_file(&name.to_string_lossy()))
+        {
             return false;
         }
         let watched = self.files.iter().any(|file| file == path)
@@ -471,7 +481,9 @@ impl Sources {
 fn is_scratch_file(name: &str) -> bool {
     name == "4913"
         || name.ends_with('~')
-        || [".swp", ".swo", ".swx"].iter().any(|suffix| name.ends_with(suffix))
+        || [".swp", ".swo", ".swx"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
         || name.starts_with(".#")
         || (name.starts_with('#') && name.ends_with('#'))
 }
@@ -614,13 +626,9 @@ impl Session {
             .values
             .for_app(&defaults, self.flags.port, &self.printer)?;
         let (module, aot) = match &self.runtime {
-            Chosen::WasmEdge(found) => run::wasmedge_module(
-                found,
-                built.module.path,
-                built.aot,
-                false,
-                &self.printer,
-            )?,
+            Chosen::WasmEdge(found) => {
+                run::wasmedge_module(found, built.module.path, built.aot, false, &self.printer)?
+            }
             Chosen::Embedded(_) => {
                 precompile_for_engine(&built.module.path, &self.printer);
                 (built.module.path, false)
@@ -692,7 +700,11 @@ fn precompile_for_engine(module: &Path, printer: &Printer) {
             Ok(Ok(precompiled)) => printer.verbose(format!(
                 "engine code for the new module: {} ({})",
                 precompiled.path.display(),
-                if precompiled.reused { "cached" } else { "compiled" }
+                if precompiled.reused {
+                    "cached"
+                } else {
+                    "compiled"
+                }
             )),
             Ok(Err(error)) => printer.verbose(format!("not precompiled: {error}")),
             Err(error) => printer.verbose(format!("not precompiled: {error:#}")),
@@ -725,7 +737,11 @@ fn engine_command(
         "--runtime=embedded".to_owned(),
         format!("--wasm={}", spec.module.display()),
     ];
-    arguments.extend(spec.env.iter().map(|(key, value)| format!("--env={key}={value}")));
+    arguments.extend(
+        spec.env
+            .iter()
+            .map(|(key, value)| format!("--env={key}={value}")),
+    );
     arguments.extend(spec.dirs.iter().map(|dir| format!("--dir={dir}")));
     if !spec.args.is_empty() {
         arguments.push("--".to_owned());
@@ -734,12 +750,12 @@ fn engine_command(
     #[cfg(feature = "embedded")]
     if first {
         printer.status(
-        "Running",
-        format!(
-            "{} on the embedded engine ({}; {why}) in a child process",
-            spec.program_name(),
-            wasock_engine::version()
-        ),
+            "Running",
+            format!(
+                "{} on the embedded engine ({}; {why}) in a child process",
+                spec.program_name(),
+                wasock_engine::version()
+            ),
         );
     }
     let shown = format!("{} {}", program.display(), arguments.join(" "));

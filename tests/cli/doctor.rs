@@ -102,7 +102,14 @@ fn doctor_checks_as_json_messages_with_the_report_on_stderr() {
         .collect();
     assert_eq!(
         names,
-        ["cargo", "rustup", "WASI target", "wasmedge", "embedded engine", "JS toolchain"]
+        [
+            "cargo",
+            "rustup",
+            "WASI target",
+            "wasmedge",
+            "embedded engine",
+            "JS toolchain"
+        ]
     );
     for check in &checks {
         let status = check["status"].as_str().unwrap();
@@ -111,7 +118,10 @@ fn doctor_checks_as_json_messages_with_the_report_on_stderr() {
         assert_eq!(check.get("help").is_some(), status != "ok", "{check}");
     }
     // No WasmEdge in the sandbox: optional beside the embedded engine, with its fix.
-    let wasmedge = checks.iter().find(|check| check["name"] == "wasmedge").unwrap();
+    let wasmedge = checks
+        .iter()
+        .find(|check| check["name"] == "wasmedge")
+        .unwrap();
     assert_eq!(wasmedge["status"], "warn", "{wasmedge}");
     assert!(wasmedge["help"].as_str().unwrap().contains("install.sh"));
     // The same report for people, on stderr.

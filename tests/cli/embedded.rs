@@ -549,13 +549,27 @@ fn run_messages_as_json_on_the_engine() {
     let reasons: Vec<&str> = messages
         .iter()
         .map(|message| message["reason"].as_str().unwrap())
-        .filter(|reason| !["compiler-artifact", "build-script-executed", "build-finished"].contains(reason))
+        .filter(|reason| {
+            ![
+                "compiler-artifact",
+                "build-script-executed",
+                "build-finished",
+            ]
+            .contains(reason)
+        })
         .collect();
-    assert_eq!(reasons, ["runtime", "artifact", "listening", "exit"], "{stdout}");
+    assert_eq!(
+        reasons,
+        ["runtime", "artifact", "listening", "exit"],
+        "{stdout}"
+    );
     let runtime = with_reason(&messages, "runtime")[0];
     assert_eq!(runtime["name"], "embedded");
     assert_eq!(runtime["why"], "requested");
-    assert!(runtime["version"].as_str().unwrap().starts_with("wasmtime "));
+    assert!(runtime["version"]
+        .as_str()
+        .unwrap()
+        .starts_with("wasmtime "));
     let listening = with_reason(&messages, "listening")[0];
     assert_eq!(listening["addr"], format!("127.0.0.1:{port}"));
     assert_eq!(listening["url"], format!("http://127.0.0.1:{port}/"));

@@ -48,6 +48,7 @@ fn every_subcommand_explains_itself_with_examples() {
         ("doctor", "cargo wasock doctor"),
         ("templates", "cargo wasock templates"),
         ("cache", "cargo wasock cache clean"),
+        ("watch", "cargo wasock watch --port 8080"),
     ] {
         let output = sandbox.cmd().args(["wasock", command, "--help"]).output().unwrap();
         assert!(output.status.success());

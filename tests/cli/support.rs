@@ -435,17 +435,13 @@ impl RunningApp {
     /// Wait until stdout contains `needle` `count` times (failing if the child exits first).
     pub fn wait_for_stdout_count(&mut self, needle: &str, count: usize, timeout: Duration) {
         let text = Arc::clone(&self.stdout.text);
-        self.wait_until(
-            &format!("{count} × {needle:?} on stdout"),
-            timeout,
-            || {
-                text.lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .matches(needle)
-                    .count()
-                    >= count
-            },
-        );
+        self.wait_until(&format!("{count} × {needle:?} on stdout"), timeout, || {
+            text.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .matches(needle)
+                .count()
+                >= count
+        });
     }
 
     /// Wait until stderr contains `needle` (failing if the child exits first).
@@ -549,9 +545,7 @@ pub fn json_messages(stdout: &str) -> Vec<serde_json::Value> {
     stdout
         .lines()
         .filter(|line| line.starts_with("{\"reason\":"))
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}"))
-        })
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}")))
         .collect()
 }
 

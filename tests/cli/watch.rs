@@ -62,7 +62,10 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         if cmdline.contains(needle) {
-            found.push(format!("{}: {cmdline}", entry.file_name().to_string_lossy()));
+            found.push(format!(
+                "{}: {cmdline}",
+                entry.file_name().to_string_lossy()
+            ));
         }
     }
     found
@@ -76,7 +79,11 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
         .args(["new", "watchme", "--template", "poll"])
         .output()
         .expect("run new");
-    assert!(output.status.success(), "new failed:\n{}", stderr_of(&output));
+    assert!(
+        output.status.success(),
+        "new failed:\n{}",
+        stderr_of(&output)
+    );
     let project = sandbox.work().join("watchme");
     let main_rs = project.join("src/main.rs");
     let port = free_port();
@@ -86,7 +93,13 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
     let mut command = sandbox.std_cmd();
     command
         .current_dir(&project)
-        .args(["watch", "--runtime", "embedded", "--port", &port.to_string()])
+        .args([
+            "watch",
+            "--runtime",
+            "embedded",
+            "--port",
+            &port.to_string(),
+        ])
         .args(["--message-format", "json"])
         .arg("--target-dir")
         .arg(shared_target_dir());

@@ -114,7 +114,11 @@ can use it; status goes to stderr.\n\n\
 `wasmedge compile` writes NAME.aot.wasm beside the module (skipped when the module, the \
 WasmEdge version and the flags are unchanged), and `run` uses it while it is up to date; \
 without WasmEdge the embedded engine precompiles into its cache (see `cargo wasock cache`), \
-which `run` fills by itself anyway on the first start.",
+which `run` fills by itself anyway on the first start.\n\n\
+--message-format json prints one JSON object per line on stdout instead of the path: cargo's \
+own messages (compiler-artifact, build-finished, ...) as cargo prints them, then an \
+`artifact` message {\"reason\":\"artifact\",\"path\":…,\"profile\":…,\"target\":…} and, with \
+--aot, an `aot` message {\"path\":…,\"cached\":…}.",
     after_help = "Examples:\n  cargo wasock build\n  cargo wasock build --release --aot\n  cargo wasock build -p api --bin server --features tls\n  wasm=\"$(cargo wasock build --release)\""
 )]
 pub struct BuildArgs {

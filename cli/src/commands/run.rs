@@ -38,7 +38,11 @@ SIGINT and SIGTERM stop the app; SIGHUP and SIGQUIT do too, unless run was start
 ignored (as `nohup` does), in which case they stay ignored.\n\n\
 The WasmEdge command line is always, in this order:\n  \
 wasmedge [--dir GUEST:HOST[:readonly]]... [--env KEY=VALUE]... [--run-mode=aot] MODULE [ARGS]...\n\
-where --run-mode=aot is given for an --aot module on WasmEdge 0.17 or later.",
+where --run-mode=aot is given for an --aot module on WasmEdge 0.17 or later.\n\n\
+--message-format json adds one JSON object per line on stdout: cargo's own messages, then \
+`runtime`, `artifact`, `aot`, `listening` and `exit`. The app's own stdout passes through \
+unchanged between them, so a consumer reads the lines that start with {\"reason\": (as with \
+`cargo run --message-format json`). Status on stderr is unchanged.",
     after_help = "Examples:\n  cargo wasock run --port 8080\n  cargo wasock run --port 0\n  cargo wasock run --release --aot --env RUST_LOG=debug --env HOME --env-file .env\n  \
 cargo wasock run --dir /data:./data:readonly -- --verbose input.txt\n  cargo wasock run --runtime embedded --wasm target/wasm32-wasip1/debug/hello.wasm\n  \
 cargo wasock run --js server.js --port 8000"

@@ -25,7 +25,9 @@ until the addresses it listened on are free before starting the new one. Changes
 a build are taken by one more build once it ends. One status line per cycle on stderr, e.g. \
 `src/main.rs changed · built in 1.2s · restarted`.\n\n\
 Ctrl-C, SIGINT and SIGTERM stop the app and watch; the exit code is the app's (130 after \
-Ctrl-C when it dies by the signal). Every flag of `run` is accepted, except --wasm and --js.",
+Ctrl-C when it dies by the signal). Every flag of `run` is accepted, except --wasm and --js.\n\n\
+--message-format json prints run's messages and one `rebuild` message per cycle \
+({\"reason\":\"rebuild\",\"changed\":[…],\"ok\":…,\"duration_ms\":…}) on stdout.",
     after_help = "Examples:\n  cargo wasock watch --port 8080\n  cargo wasock watch --clear --release -- --verbose\n  \
 cargo wasock watch --watch static --ignore 'src/generated/**'"
 )]
