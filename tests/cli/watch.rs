@@ -172,3 +172,79 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
         &serde_json::json!({"reason": "exit", "code": 130})
     );
 }
+
+/// On WasmEdge (the recording stand-in, which then sleeps as an app would serve): the same
+/// command line as `run` gives it, again after an edit, once the first one was stopped; the
+/// stop signal ends the last one and leaves no process behind.
+#[test]
+fn on_wasmedge_each_build_restarts_the_child_with_runs_command_line() {
+    let sandbox = Sandbox::new();
+    let fake = sandbox.fake_wasmedge("0.17.1");
+    let project = crate::support::minimal_project(
+        &sandbox.work(),
+        "watch-we",
+        "fn main() { println!(\"one\"); }\n",
+        "",
+    );
+    let port = free_port();
+    let _build = build_lock();
+    let mut command = sandbox.std_cmd();
+    command
+        .current_dir(&project)
+        .args(["watch", "--port", &port.to_string(), "--target-dir"])
+        .arg(shared_target_dir())
+        .args(["--", "an-arg"])
+        // The stand-in's shell becomes a long sleep (named so it can be found afterwards).
+        .env("FAKE_WASMEDGE_THEN", "exec sleep 6017");
+    let mut app = RunningApp::spawn(command);
+    app.wait_for_stderr("first build · built in", DEADLINE);
+    let runs = || {
+        fake.work_invocations()
+            .into_iter()
+            .filter(|args| args.iter().any(|arg| arg.ends_with("watch-we.wasm")))
+            .collect::<Vec<_>>()
+    };
+    app.wait_until("the first start", DEADLINE, || runs().len() == 1);
+
+    edit(&project.join("src/main.rs"), "\"one\"", "\"two\"");
+    app.wait_for_stderr("src/main.rs changed · rebuilt in", DEADLINE);
+    app.wait_until("the restart", DEADLINE, || runs().len() == 2);
+    let runs = runs();
+    assert_eq!(
+        runs[0],
+        [
+            "--env".to_owned(),
+            format!("PORT={port}"),
+            runs[0][2].clone(),
+            "an-arg".to_owned()
+        ],
+    );
+    assert!(runs[0][2].ends_with("debug/watch-we.wasm"), "{runs:?}");
+    assert_eq!(runs[0], runs[1]);
+    // The first child was stopped before the second started: one sleep at a time.
+    assert_eq!(processes_mentioning("sleep 6017").len(), 1);
+
+    app.signal(libc::SIGTERM);
+    let code = app.wait_exit(Duration::from_secs(30));
+    assert_eq!(code, Some(128 + libc::SIGTERM), "{}", app.stderr());
+    assert!(processes_mentioning("sleep 6017").is_empty());
+}
+
+#[test]
+fn watch_refuses_a_prebuilt_module() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .cmd()
+        .args(["watch", "--wasm", "app.wasm"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains(
+            "error: `watch` rebuilds a cargo project; it does not take `--wasm` or `--js`"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("help: "), "{stderr}");
+}
