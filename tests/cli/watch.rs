@@ -46,6 +46,16 @@ fn wait_for_answer(app: &mut RunningApp, port: u16, expected: &str) {
     }
 }
 
+/// How many threads process `pid` has (`Threads:` of /proc/PID/status).
+fn threads_of(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|count| count.trim().parse().ok())
+        .expect("a Threads: line")
+}
+
 /// Replace `from` with `to` in `file`, as an editor saving it would.
 fn edit(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).expect("read the source");
@@ -106,6 +116,10 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
     let mut app = RunningApp::spawn(command);
     wait_for_answer(&mut app, port, "echo: ping");
     app.wait_for_stderr("first build · built in", DEADLINE);
+    let listening = format!("{{\"reason\":\"listening\",\"url\":\"http://127.0.0.1:{port}/\"");
+    app.wait_for_stdout_count(&listening, 1, DEADLINE);
+    // With an app running and observed: what a later cycle must come back to.
+    let threads = threads_of(app.id());
 
     edit(&main_rs, r#"b"echo: ""#, r#"b"watched: ""#);
     wait_for_answer(&mut app, port, "watched: ping");
@@ -133,8 +147,9 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
     );
 
     // The listeners are observed by polling the kernel's tables: give the last one its look.
-    let listening = format!("{{\"reason\":\"listening\",\"url\":\"http://127.0.0.1:{port}/\"");
     app.wait_for_stdout_count(&listening, 3, DEADLINE);
+    // Two restarts later, no thread of an old app's observers is left in watch.
+    assert_eq!(threads_of(app.id()), threads, "{}", app.stderr());
 
     // SIGINT sent to watch alone (not from a terminal): the app is stopped by it too.
     app.interrupt();
