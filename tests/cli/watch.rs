@@ -220,6 +220,11 @@ fn on_wasmedge_each_build_restarts_the_child_with_runs_command_line() {
             .collect::<Vec<_>>()
     };
     app.wait_until("the first start", DEADLINE, || runs().len() == 1);
+    let sleepers = || processes_mentioning("sleep 6017");
+    app.wait_until("the first child's sleep", DEADLINE, || {
+        sleepers().len() == 1
+    });
+    let first = sleepers().remove(0);
 
     edit(&project.join("src/main.rs"), "\"one\"", "\"two\"");
     app.wait_for_stderr("src/main.rs changed · rebuilt in", DEADLINE);
@@ -236,8 +241,11 @@ fn on_wasmedge_each_build_restarts_the_child_with_runs_command_line() {
     );
     assert!(runs[0][2].ends_with("debug/watch-we.wasm"), "{runs:?}");
     assert_eq!(runs[0], runs[1]);
-    // The first child was stopped before the second started: one sleep at a time.
-    assert_eq!(processes_mentioning("sleep 6017").len(), 1);
+    // The first child was stopped (and reaped) before the second started: one at a time.
+    app.wait_until("the second child's sleep", DEADLINE, || {
+        sleepers().iter().any(|sleeper| *sleeper != first)
+    });
+    assert_eq!(sleepers().len(), 1, "{:?}", sleepers());
 
     app.signal(libc::SIGTERM);
     let code = app.wait_exit(Duration::from_secs(30));
