@@ -54,17 +54,28 @@ mod tests {
 }
 "#;
 
-/// The fixture: a library with the tests above, no dependencies (quick to build).
-fn fixture(sandbox: &Sandbox) -> PathBuf {
-    let project = sandbox.work().join("wasmtests");
-    fs::create_dir_all(project.join("src")).unwrap();
-    fs::write(
-        project.join("Cargo.toml"),
-        "[package]\nname = \"wasmtests\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    fs::write(project.join("src/lib.rs"), LIB_RS).unwrap();
-    project
+/// The fixture: a library with the tests above, no dependencies (quick to build), written
+/// once per test process at one path that every test uses. One path, because the tests share
+/// a target directory and cargo's fingerprint of a path package leaves out its directory: a
+/// second `wasmtests` elsewhere would be judged fresh and run the first one's binary, with
+/// the first one's `env!("CARGO_MANIFEST_DIR")` baked in.
+fn fixture() -> PathBuf {
+    static FIXTURE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let project = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-cmd/wasmtests");
+            fs::create_dir_all(project.join("src")).unwrap();
+            let manifest = "[package]\nname = \"wasmtests\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n";
+            // Rewritten only when different, so an unchanged fixture stays fresh for cargo.
+            for (path, text) in [("Cargo.toml", manifest), ("src/lib.rs", LIB_RS)] {
+                let path = project.join(path);
+                if fs::read_to_string(&path).ok().as_deref() != Some(text) {
+                    fs::write(&path, text).unwrap();
+                }
+            }
+            project
+        })
+        .clone()
 }
 
 /// `cargo wasock test ARGS` in `project`, sharing the tests' target directory.
@@ -99,7 +110,7 @@ fn normalize(stdout: &str) -> String {
 #[test]
 fn every_result_is_reported_in_libtest_format_and_a_failure_exits_101() {
     let sandbox = Sandbox::new();
-    let project = fixture(&sandbox);
+    let project = fixture();
     let output = wasock_test(&sandbox, &project, &["--runtime", "embedded"]);
     let (stdout, stderr) = (stdout_of(&output), stderr_of(&output));
     assert_eq!(output.status.code(), Some(101), "{stdout}\n{stderr}");
@@ -122,7 +133,7 @@ fn every_result_is_reported_in_libtest_format_and_a_failure_exits_101() {
 #[test]
 fn without_isolation_the_first_abort_hides_the_rest_and_filters_work() {
     let sandbox = Sandbox::new();
-    let project = fixture(&sandbox);
+    let project = fixture();
 
     // One instance for the whole binary, as cargo runs it natively: libtest runs the tests
     // in name order, `fails` aborts the module, and nothing after it is ever reported.
@@ -185,7 +196,7 @@ fn without_isolation_the_first_abort_hides_the_rest_and_filters_work() {
 #[test]
 fn json_lines_carry_every_test_and_each_binarys_totals() {
     let sandbox = Sandbox::new();
-    let project = fixture(&sandbox);
+    let project = fixture();
     let output = wasock_test(
         &sandbox,
         &project,
@@ -256,7 +267,7 @@ fn json_lines_carry_every_test_and_each_binarys_totals() {
 fn on_wasmedge_each_test_is_one_process_with_the_package_mapped() {
     let sandbox = Sandbox::new();
     let fake = sandbox.fake_wasmedge("0.17.1");
-    let project = fixture(&sandbox);
+    let project = fixture();
     // The stand-in answers the lists as a test binary would (with no ignored test), and
     // passes each test it is asked to run.
     let answer = r#"case "$*" in
@@ -288,12 +299,19 @@ esac"#;
     );
 
     let package = project.to_string_lossy().into_owned();
-    let runs: Vec<Vec<String>> = fake
+    let mut runs: Vec<Vec<String>> = fake
         .work_invocations()
         .into_iter()
         .filter(|args| args.iter().any(|arg| arg == "--exact"))
         .collect();
     assert_eq!(runs.len(), 2, "{runs:?}");
+    // Up to a core's worth of tests start at once, so the log's order is the scheduler's.
+    runs.sort_by_key(|run| {
+        run.iter()
+            .skip_while(|arg| *arg != "--exact")
+            .nth(1)
+            .cloned()
+    });
     for (run, name) in runs.iter().zip(["tests::a", "tests::b"]) {
         // wasmedge --dir .:PKG --dir PKG:PKG --env K=V... MODULE --exact NAME --nocapture --test-threads=1
         assert_eq!(
