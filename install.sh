@@ -7,6 +7,8 @@
 #   --no-embedded  build the CLI without the embedded engine (WasmEdge must then be installed)
 #   --debug        install a debug build (faster to compile, slower engine)
 #   --no-js        skip the C toolchain JavaScript apps need (clang, wasi-libc; apt only)
+# The binary goes where `cargo install` puts it: $CARGO_INSTALL_ROOT/bin if that is set,
+# else $CARGO_HOME/bin (~/.cargo/bin); the build happens in $CARGO_TARGET_DIR if set.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,7 +19,7 @@ for arg in "$@"; do
     --no-embedded) install_flags+=(--no-default-features) ;;
     --debug) install_flags+=(--debug) ;;
     --no-js) with_js=false ;;
-    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown option \`$arg\`" >&2
        echo "help: run \`./install.sh --help\` to see the options" >&2
        exit 2 ;;
@@ -74,7 +76,7 @@ fi
 step "installing cargo-wasock: cargo install --path cli ${install_flags[*]}"
 cargo install --path "$here/cli" "${install_flags[@]}"
 
-cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+if [ -n "${CARGO_INSTALL_ROOT:-}" ]; then cargo_bin="$CARGO_INSTALL_ROOT/bin"; else cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"; fi
 case ":$PATH:" in
   *":$cargo_bin:"*) ;;
   *) export PATH="$cargo_bin:$PATH"
