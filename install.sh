@@ -19,7 +19,7 @@ for arg in "$@"; do
     --no-embedded) install_flags+=(--no-default-features) ;;
     --debug) install_flags+=(--debug) ;;
     --no-js) with_js=false ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown option \`$arg\`" >&2
        echo "help: run \`./install.sh --help\` to see the options" >&2
        exit 2 ;;
