@@ -13,11 +13,14 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 install_flags=(--locked)
+# The workspace's `install-release` profile (Cargo.toml): release, with the crates only the
+# CLI's commands use optimized less; `--debug` replaces it.
+profile_flags=(--profile install-release)
 with_js=true
 for arg in "$@"; do
   case "$arg" in
     --no-embedded) install_flags+=(--no-default-features) ;;
-    --debug) install_flags+=(--debug) ;;
+    --debug) profile_flags=(--debug) ;;
     --no-js) with_js=false ;;
     -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown option \`$arg\`" >&2
@@ -73,6 +76,7 @@ if [ "$with_js" = true ]; then
   fi
 fi
 
+install_flags+=("${profile_flags[@]}")
 step "installing cargo-wasock: cargo install --path cli ${install_flags[*]}"
 cargo install --path "$here/cli" "${install_flags[@]}"
 
