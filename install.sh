@@ -3,10 +3,11 @@
 # installs the `cargo-wasock` binary from this checkout, and checks the result.
 # Everything comes from crates.io, and from apt for JavaScript apps' C toolchain.
 #
-# usage: ./install.sh [--no-embedded] [--debug] [--no-js]
+# usage: ./install.sh [--no-embedded] [--debug] [--no-js] [-- CARGO_INSTALL_ARGS...]
 #   --no-embedded  build the CLI without the embedded engine (WasmEdge must then be installed)
 #   --debug        install a debug build (faster to compile, slower engine)
 #   --no-js        skip the C toolchain JavaScript apps need (clang, wasi-libc; apt only)
+#   -- ARGS        passed on to `cargo install` (e.g. `-- --timings`)
 # The binary goes where `cargo install` puts it: $CARGO_INSTALL_ROOT/bin if that is set,
 # else $CARGO_HOME/bin (~/.cargo/bin); the build happens in $CARGO_TARGET_DIR if set.
 set -euo pipefail
@@ -17,12 +18,15 @@ install_flags=(--locked)
 # CLI's commands use optimized less; `--debug` replaces it.
 profile_flags=(--profile install-release)
 with_js=true
-for arg in "$@"; do
+cargo_args=()
+while [ $# -gt 0 ]; do
+  arg="$1"; shift
   case "$arg" in
+    --) cargo_args=("$@"); break ;;
     --no-embedded) install_flags+=(--no-default-features) ;;
     --debug) profile_flags=(--debug) ;;
     --no-js) with_js=false ;;
-    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown option \`$arg\`" >&2
        echo "help: run \`./install.sh --help\` to see the options" >&2
        exit 2 ;;
@@ -76,7 +80,7 @@ if [ "$with_js" = true ]; then
   fi
 fi
 
-install_flags+=("${profile_flags[@]}")
+install_flags+=("${profile_flags[@]}" "${cargo_args[@]}")
 step "installing cargo-wasock: cargo install --path cli ${install_flags[*]}"
 cargo install --path "$here/cli" "${install_flags[@]}"
 

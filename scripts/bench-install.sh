@@ -4,7 +4,7 @@
 # the first answer. Prints wall and CPU (user+sys) time of each phase, the total and the load
 # average before and after each phase. It prints figures and asserts nothing.
 #
-# usage: scripts/bench-install.sh [--rev REV]... [--target-dir DIR] [--port P] [--keep] [-- INSTALL_ARGS...]
+# usage: scripts/bench-install.sh [--rev REV]... [--target-dir DIR] [--port P] [--keep] [--timings] [-- INSTALL_ARGS...]
 #   --rev REV         commit of this checkout to clone and time (default HEAD; committed state
 #                     only). Give it several times for a lever matrix: each lever is a commit
 #                     (e.g. --rev main --rev install~1 --rev install), timed one after another.
@@ -12,6 +12,8 @@
 #                     Emptied before each rev and removed at the end unless --keep.
 #   --port P          port for the app (default 18090)
 #   --keep            keep the temp dir (clone, install root, app, caches) and the target dir
+#   --timings         pass `--timings` to cargo install (needs an install.sh that takes `-- ARGS`)
+#                     and print the build's critical path and its longest units from the report
 #   INSTALL_ARGS      passed to install.sh (e.g. --no-js)
 #
 # Isolation: the clone, CARGO_INSTALL_ROOT (never ~/.cargo/bin), XDG_CACHE_HOME (so the
@@ -25,6 +27,7 @@ revs=()
 target_dir=""
 port=18090
 keep=false
+timings=false
 install_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,14 +35,16 @@ while [ $# -gt 0 ]; do
     --target-dir) target_dir="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --keep) keep=true; shift ;;
+    --timings) timings=true; shift ;;
     --) shift; install_args=("$@"); break ;;
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown option \`$1\`" >&2
        echo "help: run \`scripts/bench-install.sh --help\` to see the options" >&2
        exit 2 ;;
   esac
 done
 [ ${#revs[@]} -gt 0 ] || revs=(HEAD)
+[ "$timings" = false ] || install_args+=(-- --timings)
 for tool in git curl /usr/bin/time; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: \`$tool\` is needed" >&2; exit 1; }
 done
@@ -72,6 +77,45 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 now() { date +%s.%N; }
 # fmt SECONDS -> "12.3"
 fmt() { awk -v s="$1" 'BEGIN { printf "%.1f", s }'; }
+
+# critical_path REPORT: from cargo's timing report (its UNIT_DATA), the longest chain of units
+# where each waits for the one that unlocked it (a dependency's metadata, or its whole build),
+# with the units' durations as measured in that build (so inflated by the load), and the ten
+# longest units. The quiet-machine estimate is max(CPU / cores, critical path), both of which
+# scale with the load: read it as an estimate.
+critical_path() {
+  python3 - "$1" <<'PY'
+import json, re, sys
+html = open(sys.argv[1]).read()
+units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S).group(1))
+by_i = {u["i"]: u for u in units}
+blockers = {u["i"]: [] for u in units}
+for u in units:
+    for j in u.get("unlocked_units", []):
+        blockers[j].append((u["i"], False))
+    for j in u.get("unlocked_rmeta_units", []):
+        blockers[j].append((u["i"], True))
+end, via = {}, {}
+for u in sorted(units, key=lambda u: u["start"]):
+    best, arg = 0.0, None
+    for v, rmeta in blockers[u["i"]]:
+        if v not in end:
+            continue
+        t = end[v] - by_i[v]["duration"] + (by_i[v].get("rmeta_time") or by_i[v]["duration"]) if rmeta else end[v]
+        if t > best:
+            best, arg = t, v
+    end[u["i"]] = best + u["duration"]
+    via[u["i"]] = arg
+last = max(end, key=end.get)
+chain = []
+while last is not None:
+    chain.append(by_i[last]); last = via[last]
+label = lambda u: f'{u["name"]}{" (build script)" if "build" in u.get("mode", "") else ""}'
+print(f"critical path {end[chain[0]['i']]:.1f} s (sum of unit durations {sum(u['duration'] for u in units):.1f} s, {len(units)} units); the chain, last first:")
+print("  " + " <- ".join(f'{label(u)} {u["duration"]:.1f}' for u in chain))
+print("longest units: " + ", ".join(f'{label(u)} {u["duration"]:.1f}' for u in sorted(units, key=lambda u: -u["duration"])[:10]))
+PY
+}
 
 report=()
 for rev in "${revs[@]}"; do
@@ -122,6 +166,10 @@ for rev in "${revs[@]}"; do
     "$rev" "${commit:0:10}" "$w1" "$w2" "$w3" "$wt" "$c1" "$c2" "$c3" "$ct" \
     "$load0" "$load1" "$load2" "$load3" "$answer")")
   echo "cargo wasock is $(command -v cargo-wasock); the target dir held $(du -sh "$target_dir" | cut -f1)" >&2
+  if [ "$timings" = true ] && [ -f "$target_dir/cargo-timings/cargo-timing.html" ]; then
+    cp "$target_dir/cargo-timings/cargo-timing.html" "$dir/cargo-timing.html"
+    critical_path "$dir/cargo-timing.html" | tee "$dir/critical-path.txt" >&2
+  fi
   printf '%s\n' "${report[-1]}" >&2
 done
 
