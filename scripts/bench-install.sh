@@ -168,7 +168,8 @@ for rev in "${revs[@]}"; do
   echo "cargo wasock is $(command -v cargo-wasock); the target dir held $(du -sh "$target_dir" | cut -f1)" >&2
   if [ "$timings" = true ] && [ -f "$target_dir/cargo-timings/cargo-timing.html" ]; then
     cp "$target_dir/cargo-timings/cargo-timing.html" "$dir/cargo-timing.html"
-    critical_path "$dir/cargo-timing.html" | tee "$dir/critical-path.txt" >&2
+    critical_path "$dir/cargo-timing.html" > "$dir/critical-path.txt" 2>&1 || true
+    cat "$dir/critical-path.txt" >&2
   fi
   printf '%s\n' "${report[-1]}" >&2
 done
