@@ -157,7 +157,8 @@ for rev in "${revs[@]}"; do
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
 
-  cpu() { awk '{ printf "%.1f", $1 + $2 }' "$1"; }
+  # time's last line is "USER SYS" (a line before it says how a stopped `run` ended).
+  cpu() { tail -1 "$1" | awk '{ printf "%.1f", $1 + $2 }'; }
   c1="$(cpu "$dir/install.cpu")"; c2="$(cpu "$dir/new.cpu")"; c3="$(cpu "$dir/run.cpu")"
   w1="$(fmt "$(echo "$t1 - $t0" | bc)")"; w2="$(fmt "$(echo "$t2 - $t1" | bc)")"
   w3="$(fmt "$(echo "$t3 - $t2" | bc)")"; wt="$(fmt "$(echo "$t3 - $t0" | bc)")"
