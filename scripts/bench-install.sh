@@ -91,9 +91,10 @@ units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S).grou
 by_i = {u["i"]: u for u in units}
 blockers = {u["i"]: [] for u in units}
 for u in units:
-    for j in u.get("unlocked_units", []):
+    # cargo 1.95 names them unblocked_*; older reports said unlocked_*
+    for j in u.get("unblocked_units", u.get("unlocked_units", [])):
         blockers[j].append((u["i"], False))
-    for j in u.get("unlocked_rmeta_units", []):
+    for j in u.get("unblocked_rmeta_units", u.get("unlocked_rmeta_units", [])):
         blockers[j].append((u["i"], True))
 end, via = {}, {}
 for u in sorted(units, key=lambda u: u["start"]):
@@ -110,7 +111,7 @@ last = max(end, key=end.get)
 chain = []
 while last is not None:
     chain.append(by_i[last]); last = via[last]
-label = lambda u: f'{u["name"]}{" (build script)" if "build" in u.get("mode", "") else ""}'
+label = lambda u: u["name"] + (f' ({u["target"].strip()})' if u.get("target", "").strip() else "")
 print(f"critical path {end[chain[0]['i']]:.1f} s (sum of unit durations {sum(u['duration'] for u in units):.1f} s, {len(units)} units); the chain, last first:")
 print("  " + " <- ".join(f'{label(u)} {u["duration"]:.1f}' for u in chain))
 print("longest units: " + ", ".join(f'{label(u)} {u["duration"]:.1f}' for u in sorted(units, key=lambda u: -u["duration"])[:10]))
