@@ -3,21 +3,30 @@
 # installs the `cargo-wasock` binary from this checkout, and checks the result.
 # Everything comes from crates.io, and from apt for JavaScript apps' C toolchain.
 #
-# usage: ./install.sh [--no-embedded] [--debug] [--no-js]
+# usage: ./install.sh [--no-embedded] [--debug] [--no-js] [-- CARGO_INSTALL_ARGS...]
 #   --no-embedded  build the CLI without the embedded engine (WasmEdge must then be installed)
 #   --debug        install a debug build (faster to compile, slower engine)
 #   --no-js        skip the C toolchain JavaScript apps need (clang, wasi-libc; apt only)
+#   -- ARGS        passed on to `cargo install` (e.g. `-- --timings`)
+# The binary goes where `cargo install` puts it: $CARGO_INSTALL_ROOT/bin if that is set,
+# else $CARGO_HOME/bin (~/.cargo/bin); the build happens in $CARGO_TARGET_DIR if set.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 install_flags=(--locked)
+# The workspace's `install-release` profile (Cargo.toml): release, with the crates only the
+# CLI's commands use optimized less; `--debug` replaces it.
+profile_flags=(--profile install-release)
 with_js=true
-for arg in "$@"; do
+cargo_args=()
+while [ $# -gt 0 ]; do
+  arg="$1"; shift
   case "$arg" in
+    --) cargo_args=("$@"); break ;;
     --no-embedded) install_flags+=(--no-default-features) ;;
-    --debug) install_flags+=(--debug) ;;
+    --debug) profile_flags=(--debug) ;;
     --no-js) with_js=false ;;
-    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown option \`$arg\`" >&2
        echo "help: run \`./install.sh --help\` to see the options" >&2
        exit 2 ;;
@@ -71,10 +80,11 @@ if [ "$with_js" = true ]; then
   fi
 fi
 
+install_flags+=("${profile_flags[@]}" "${cargo_args[@]}")
 step "installing cargo-wasock: cargo install --path cli ${install_flags[*]}"
 cargo install --path "$here/cli" "${install_flags[@]}"
 
-cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+if [ -n "${CARGO_INSTALL_ROOT:-}" ]; then cargo_bin="$CARGO_INSTALL_ROOT/bin"; else cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"; fi
 case ":$PATH:" in
   *":$cargo_bin:"*) ;;
   *) export PATH="$cargo_bin:$PATH"
