@@ -19,9 +19,14 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-echo "building cargo-wasock (release)..." >&2
-cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
-CLI="$TARGET_DIR/release/cargo-wasock"
+# BENCH_CLI: an already built cargo-wasock to measure (e.g. a copy of an earlier build).
+if [ -n "${BENCH_CLI:-}" ]; then
+    CLI="$BENCH_CLI"
+else
+    echo "building cargo-wasock (release)..." >&2
+    cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
+    CLI="$TARGET_DIR/release/cargo-wasock"
+fi
 
 echo "generating and building the poll app..." >&2
 (cd "$WORK" && "$CLI" new benchapp --template poll >/dev/null 2>&1)

@@ -12,6 +12,7 @@
 #   BENCH_CONNECTIONS="1 50 1000 10000"
 #   IDLE_CONNECTIONS=10000       idle keep-alive connections for the RSS figure (0: skip)
 #   BENCH_RUNTIMES="embedded wasmedge-aot native"
+#   BENCH_CLI=path/to/cargo-wasock   measure this build instead of building one
 # Needs: cargo, the wasm32-wasip1 target, wrk, python3. Uses CARGO_TARGET_DIR when set.
 # This is a measurement, not a test: it asserts nothing about speed.
 set -euo pipefail
@@ -51,9 +52,14 @@ fi
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-echo "building cargo-wasock (release)..." >&2
-cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
-CLI="$TARGET_DIR/release/cargo-wasock"
+# BENCH_CLI: an already built cargo-wasock to measure (e.g. a copy of an earlier build).
+if [ -n "${BENCH_CLI:-}" ]; then
+    CLI="$BENCH_CLI"
+else
+    echo "building cargo-wasock (release)..." >&2
+    cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
+    CLI="$TARGET_DIR/release/cargo-wasock"
+fi
 
 echo "generating and building the poll app..." >&2
 (cd "$WORK" && "$CLI" new benchapp --template poll >/dev/null 2>&1)
