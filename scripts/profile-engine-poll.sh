@@ -60,11 +60,11 @@ for conns in "${CONNS[@]}"; do
     perf report -i "$WORK/perf.data" --children --stdio --sort symbol -g none 2>/dev/null >"$WORK/report.txt"
     share() { awk -v pat="$1" '$0 ~ pat && /%/ { gsub(/%/, "", $1); if ($1 > best) best = $1 } END { printf "%5.1f%%", best + 0 }' "$WORK/report.txt"; }
     echo "c=$conns ($rps req/s under perf; load $(cut -d' ' -f1-3 /proc/loadavg)):"
-    echo "  poll_oneoff (host function, children included): $(share 'poll::poll_oneoff')"
-    echo "  kernel poll(2):        $(share '\\] (__x64_sys_poll|do_sys_poll)$')"
-    echo "  kernel epoll_wait(2):  $(share '\\] (__x64_sys_epoll_pwait|__x64_sys_epoll_wait|do_epoll_wait)$')"
-    echo "  kernel epoll_ctl(2):   $(share '\\] (__x64_sys_epoll_ctl|do_epoll_ctl)$')"
+    echo "  poll_oneoff (host function, self):  $(share 'poll::poll_oneoff ')"
+    echo "  kernel poll(2):        $(share '\\] (__x64_sys_poll|do_sys_poll) ')"
+    echo "  kernel epoll_wait(2):  $(share '\\] (__x64_sys_epoll_pwait|__x64_sys_epoll_wait|do_epoll_wait) ')"
+    echo "  kernel epoll_ctl(2):   $(share '\\] (__x64_sys_epoll_ctl|do_epoll_ctl) ')"
     echo "  top self time:"
     perf report -i "$WORK/perf.data" --no-children --stdio --sort symbol -g none 2>/dev/null \
-        | awk '/%/ && !/^#/ { print "    " $0; if (++n == 8) exit }'
+        | awk '/%/ && !/^#/ && n < 8 { sub(/ +- +- *$/, ""); print "    " $0; n++ }'
 done
