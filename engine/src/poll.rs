@@ -203,7 +203,11 @@ impl PollSet {
 
     /// Wait up to `timeout_ms` (-1: no limit) and turn what is ready into events of the
     /// current call's subscriptions, in subscription order.
-    fn wait(&mut self, subs: &[Subscription], timeout_ms: libc::c_int) -> Result<Vec<Event>, Errno> {
+    fn wait(
+        &mut self,
+        subs: &[Subscription],
+        timeout_ms: libc::c_int,
+    ) -> Result<Vec<Event>, Errno> {
         let Some(set) = &self.epoll else {
             return Ok(Vec::new());
         };
@@ -450,7 +454,15 @@ pub fn poll_oneoff(
     // The set is moved out of the host state while this call runs (preview1 needs the
     // caller), and put back on every way out.
     let mut set = std::mem::take(&mut caller.data_mut().sockets.poll_set);
-    let result = poll_with_sockets(caller, &memory, &subs, &mut set, in_ptr, out_ptr, nevents_ptr_u);
+    let result = poll_with_sockets(
+        caller,
+        &memory,
+        &subs,
+        &mut set,
+        in_ptr,
+        out_ptr,
+        nevents_ptr_u,
+    );
     caller.data_mut().sockets.poll_set = set;
     result
 }
@@ -552,7 +564,15 @@ fn poll_with_sockets(
             Err(errno) => return Ok(errno as i32),
         }
         if !others.is_empty() {
-            match poll_preview1_now(caller, memory, in_ptr, out_ptr, nevents_ptr_u, subs, &others)? {
+            match poll_preview1_now(
+                caller,
+                memory,
+                in_ptr,
+                out_ptr,
+                nevents_ptr_u,
+                subs,
+                &others,
+            )? {
                 Ok(found) => events.extend(found),
                 Err(errno) => return Ok(errno as i32),
             }

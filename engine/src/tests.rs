@@ -523,7 +523,10 @@ fn raise_fd_limit(needed: u64) {
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes one rlimit.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
     if limit.rlim_cur >= needed {
         return;
     }
