@@ -1,11 +1,24 @@
 //! `poll_oneoff` over sockets, clocks and preview1's own fds, level-triggered.
 //!
-//! Every call asks the kernel afresh with `poll(2)` on the real socket fds, so a socket
-//! with unread data is reported readable on every call until it is drained, as in
-//! WasmEdge's level-triggered `poll_oneoff`. Clock subscriptions become the timeout
-//! and are reported when they expire. A call with no socket at all is handed whole to
-//! wasmtime-wasi's preview1. WasmEdge's edge-triggered `epoll_oneoff` is served by the
-//! same code (see `host.rs` for why that is sound).
+//! Sockets are watched through one epoll set per guest ([`PollSet`]), kept in step with the
+//! guest's subscriptions: each call compares what it subscribes (read, write or both, per
+//! socket) with what the set holds and makes only the differences with `epoll_ctl`, so a
+//! server that watches the same 10,000 connections call after call costs one `epoll_wait`
+//! that looks at the ready sockets only, where `poll(2)` would look at all of them. The set
+//! is level-triggered (no `EPOLLET`), so a socket with unread data is reported readable on
+//! every call until it is drained, as in WasmEdge 0.17.1's level-triggered `poll_oneoff`;
+//! readiness itself is never remembered, only the registrations.
+//!
+//! Invariants of the set: a socket the current call subscribes is registered with exactly
+//! this call's interests; a socket registered by an earlier call but not subscribed now
+//! stays registered until it turns ready, and is then removed instead of being reported; a
+//! socket is removed before its fd is closed (`SocketTable::close`), so a new socket that
+//! is given the same number starts unregistered.
+//!
+//! Clock subscriptions become the timeout and are reported when they expire. A call with
+//! no socket at all is handed whole to wasmtime-wasi's preview1 (so `nsubscriptions == 0`
+//! is preview1's `INVAL`). WasmEdge's edge-triggered `epoll_oneoff` is served by the same
+//! code (see `host.rs` for why that is sound).
 //!
 //! A call that mixes sockets with preview1 fds (stdin, files) polls the preview1 side
 //! without waiting, through preview1's own `poll_oneoff` on a rewritten subscription
@@ -13,12 +26,15 @@
 //! [`MIXED_POLL_SLICE`], so a ready stdin is noticed within that slice.
 //!
 //! Differences from WasmEdge 0.17.1, all on the side of reporting what is true: a
-//! socket in error (`POLLERR`) wakes both read and write subscribers, so the guest
+//! socket in error (`EPOLLERR`) wakes both read and write subscribers, so the guest
 //! learns of it from its next call; `nbytes` of a read event is the real `FIONREAD`
 //! count (WasmEdge reports 1).
 
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rustix::buffer::spare_capacity;
+use rustix::event::epoll;
 use wasmtime::Caller;
 
 use super::abi::*;
@@ -30,6 +46,238 @@ pub const MIXED_POLL_SLICE: Duration = Duration::from_millis(10);
 
 const SUBSCRIPTION_SIZE: u32 = 48;
 const EVENT_SIZE: u32 = 32;
+
+const WANT_READ: u8 = 1;
+const WANT_WRITE: u8 = 2;
+/// End of a list of subscriptions on one fd.
+const NO_SUB: u32 = u32::MAX;
+
+/// The epoll set behind `poll_oneoff` and what each socket in it is registered for.
+/// One per guest, in its `SocketTable`; the epoll fd is made on the first call that
+/// subscribes a socket.
+#[derive(Default)]
+pub struct PollSet {
+    epoll: Option<OwnedFd>,
+    /// By host fd.
+    fds: Vec<FdState>,
+    /// The number of the current call; marks the `FdState`s it subscribes.
+    call: u64,
+    /// Host fds the current call subscribes, each once.
+    touched: Vec<RawFd>,
+    /// By subscription index: the next subscription of the current call on the same fd.
+    next_sub: Vec<u32>,
+    /// `epoll_wait`'s output buffer, kept for its capacity.
+    ready: ReadyBuffer,
+}
+
+/// `epoll_wait`'s output buffer. rustix's `Event` may carry a pointer and so is not `Send`;
+/// ours only ever carry a host fd number as `u64` data, so moving them between threads (the
+/// host state must be `Send`) is sound.
+#[derive(Default)]
+struct ReadyBuffer(Vec<epoll::Event>);
+
+// SAFETY: see the type's documentation: no event holds a pointer.
+unsafe impl Send for ReadyBuffer {}
+
+#[derive(Clone, Copy)]
+struct FdState {
+    /// `WANT_*` bits the fd is registered with; 0 when it is not in the set.
+    registered: u8,
+    /// `WANT_*` bits the current call subscribes; valid when `call` is the current call.
+    wanted: u8,
+    call: u64,
+    /// The current call's first subscription on this fd (then `next_sub`).
+    first_sub: u32,
+}
+
+impl Default for FdState {
+    fn default() -> Self {
+        FdState {
+            registered: 0,
+            wanted: 0,
+            call: 0,
+            first_sub: NO_SUB,
+        }
+    }
+}
+
+fn epoll_flags(wanted: u8) -> epoll::EventFlags {
+    let mut flags = epoll::EventFlags::empty();
+    if wanted & WANT_READ != 0 {
+        flags |= epoll::EventFlags::IN;
+    }
+    if wanted & WANT_WRITE != 0 {
+        flags |= epoll::EventFlags::OUT;
+    }
+    flags
+}
+
+fn errno_from_rustix(err: rustix::io::Errno) -> Errno {
+    errno_from_io(&std::io::Error::from(err))
+}
+
+impl PollSet {
+    /// Take `fd` out of the set; called before its socket is closed, so that a socket
+    /// given the same number later starts unregistered (the kernel drops a closed fd from
+    /// the set by itself, but our record of it would stay).
+    pub fn forget(&mut self, fd: BorrowedFd<'_>) {
+        let Some(state) = self.fds.get_mut(fd.as_raw_fd() as usize) else {
+            return;
+        };
+        if state.registered != 0 {
+            if let Some(set) = &self.epoll {
+                let _ = epoll::delete(set, fd);
+            }
+            state.registered = 0;
+        }
+    }
+
+    /// Start a call with `count` subscriptions.
+    fn begin(&mut self, count: usize) -> Result<(), Errno> {
+        if self.epoll.is_none() {
+            self.epoll =
+                Some(epoll::create(epoll::CreateFlags::CLOEXEC).map_err(errno_from_rustix)?);
+        }
+        self.call += 1;
+        self.touched.clear();
+        self.next_sub.clear();
+        self.next_sub.resize(count, NO_SUB);
+        Ok(())
+    }
+
+    /// Subscription `index` of the current call wants `bit` on host fd `fd`.
+    fn subscribe(&mut self, fd: RawFd, index: usize, bit: u8) {
+        let slot = fd as usize;
+        if slot >= self.fds.len() {
+            self.fds.resize(slot + 1, FdState::default());
+        }
+        let state = &mut self.fds[slot];
+        if state.call != self.call {
+            state.call = self.call;
+            state.wanted = 0;
+            state.first_sub = NO_SUB;
+            self.touched.push(fd);
+        }
+        state.wanted |= bit;
+        self.next_sub[index] = state.first_sub;
+        state.first_sub = index as u32;
+    }
+
+    /// Register each fd of the current call for exactly what it wants. An fd that cannot
+    /// be registered loses its subscriptions, which are returned as `(index, errno)`.
+    fn sync(&mut self) -> Vec<(usize, Errno)> {
+        let mut failed = Vec::new();
+        let Some(set) = &self.epoll else {
+            return failed;
+        };
+        for &fd in &self.touched {
+            let state = &mut self.fds[fd as usize];
+            if state.registered == state.wanted {
+                continue;
+            }
+            // SAFETY: `fd` belongs to a socket in the guest's table, open for this call.
+            let source = unsafe { BorrowedFd::borrow_raw(fd) };
+            let data = epoll::EventData::new_u64(fd as u64);
+            let flags = epoll_flags(state.wanted);
+            let result = if state.registered == 0 {
+                epoll::add(set, source, data, flags)
+            } else {
+                epoll::modify(set, source, data, flags)
+            };
+            match result {
+                Ok(()) => state.registered = state.wanted,
+                Err(err) => {
+                    state.registered = 0;
+                    let mut index = state.first_sub;
+                    while index != NO_SUB {
+                        failed.push((index as usize, errno_from_rustix(err)));
+                        index = self.next_sub[index as usize];
+                    }
+                    state.first_sub = NO_SUB;
+                    state.wanted = 0;
+                }
+            }
+        }
+        failed
+    }
+
+    /// Wait up to `timeout_ms` (-1: no limit) and turn what is ready into events of the
+    /// current call's subscriptions, in subscription order.
+    fn wait(
+        &mut self,
+        subs: &[Subscription],
+        timeout_ms: libc::c_int,
+    ) -> Result<Vec<Event>, Errno> {
+        let Some(set) = &self.epoll else {
+            return Ok(Vec::new());
+        };
+        let timeout = (timeout_ms >= 0).then(|| rustix::event::Timespec {
+            tv_sec: i64::from(timeout_ms / 1000),
+            tv_nsec: i64::from(timeout_ms % 1000) * 1_000_000,
+        });
+        let ready = &mut self.ready.0;
+        ready.clear();
+        ready.reserve(self.touched.len().max(16));
+        match epoll::wait(set, spare_capacity(ready), timeout.as_ref()) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => return Ok(Vec::new()),
+            Err(err) => return Err(errno_from_rustix(err)),
+        }
+        let mut found: Vec<(u32, Event)> = Vec::new();
+        for ready in &self.ready.0 {
+            let data = ready.data;
+            let fd = data.u64() as RawFd;
+            let flags = ready.flags;
+            let Some(state) = self.fds.get_mut(fd as usize) else {
+                continue;
+            };
+            if state.call != self.call || state.wanted == 0 {
+                // Registered by an earlier call, not subscribed now: out of the set,
+                // so it does not wake this call again.
+                // SAFETY: a registered fd is an open socket of the guest (closing one
+                // removes it first).
+                let _ = epoll::delete(set, unsafe { BorrowedFd::borrow_raw(fd) });
+                state.registered = 0;
+                continue;
+            }
+            let hangup = flags.contains(epoll::EventFlags::HUP);
+            let failed = flags.contains(epoll::EventFlags::ERR);
+            let mut index = state.first_sub;
+            while index != NO_SUB {
+                let sub = &subs[index as usize];
+                let reading = matches!(sub.interest, Interest::Read(_));
+                let ready = if reading {
+                    flags.contains(epoll::EventFlags::IN)
+                } else {
+                    flags.contains(epoll::EventFlags::OUT)
+                };
+                if ready || hangup || failed {
+                    found.push((
+                        index,
+                        Event {
+                            userdata: sub.userdata,
+                            error: ERRNO_SUCCESS,
+                            kind: if reading {
+                                EVENTTYPE_FD_READ
+                            } else {
+                                EVENTTYPE_FD_WRITE
+                            },
+                            nbytes: if reading {
+                                readable_bytes(fd)
+                            } else {
+                                writable_bytes(fd)
+                            },
+                            flags: if hangup { EVENTRWFLAGS_HANGUP } else { 0 },
+                        },
+                    ));
+                }
+                index = self.next_sub[index as usize];
+            }
+        }
+        found.sort_unstable_by_key(|&(index, _)| index);
+        Ok(found.into_iter().map(|(_, event)| event).collect())
+    }
+}
 
 #[derive(Clone, Copy)]
 enum Interest {
@@ -203,11 +451,40 @@ pub fn poll_oneoff(
         );
     }
 
+    // The set is moved out of the host state while this call runs (preview1 needs the
+    // caller), and put back on every way out.
+    let mut set = std::mem::take(&mut caller.data_mut().sockets.poll_set);
+    let result = poll_with_sockets(
+        caller,
+        &memory,
+        &subs,
+        &mut set,
+        in_ptr,
+        out_ptr,
+        nevents_ptr_u,
+    );
+    caller.data_mut().sockets.poll_set = set;
+    result
+}
+
+/// The body of a `poll_oneoff` call that subscribes at least one socket.
+fn poll_with_sockets(
+    caller: &mut Caller<'_, HostState>,
+    memory: &wasmtime::Memory,
+    subs: &[Subscription],
+    set: &mut PollSet,
+    in_ptr: u32,
+    out_ptr: u32,
+    nevents_ptr_u: u32,
+) -> wasmtime::Result<i32> {
+    let count_u = subs.len() as u32;
+    let preview1 = caller.data().preview1()?;
+    if let Err(errno) = set.begin(subs.len()) {
+        return Ok(errno as i32);
+    }
     let start = Instant::now();
     let mut events: Vec<Event> = Vec::new();
     let mut clocks: Vec<(usize, Instant)> = Vec::new();
-    let mut pollfds: Vec<libc::pollfd> = Vec::new();
-    let mut pollfd_subs: Vec<usize> = Vec::new();
     let mut others: Vec<usize> = Vec::new();
     for (index, sub) in subs.iter().enumerate() {
         match sub.interest {
@@ -239,33 +516,29 @@ pub fn poll_oneoff(
                 clocks.push((index, start + Duration::from_nanos(remaining)));
             }
             Interest::Read(fd) | Interest::Write(fd) => {
-                let kind = if matches!(sub.interest, Interest::Read(_)) {
-                    EVENTTYPE_FD_READ
+                let (kind, bit) = if matches!(sub.interest, Interest::Read(_)) {
+                    (EVENTTYPE_FD_READ, WANT_READ)
                 } else {
-                    EVENTTYPE_FD_WRITE
+                    (EVENTTYPE_FD_WRITE, WANT_WRITE)
                 };
                 if !is_socket_fd(fd) {
                     others.push(index);
                     continue;
                 }
                 match caller.data().sockets.raw_fd(fd) {
-                    Ok(raw_fd) => {
-                        let wanted = if kind == EVENTTYPE_FD_READ {
-                            libc::POLLIN
-                        } else {
-                            libc::POLLOUT
-                        };
-                        pollfds.push(libc::pollfd {
-                            fd: raw_fd,
-                            events: wanted,
-                            revents: 0,
-                        });
-                        pollfd_subs.push(index);
-                    }
+                    Ok(raw_fd) => set.subscribe(raw_fd, index, bit),
                     Err(errno) => events.push(Event::error(sub, kind, errno)),
                 }
             }
         }
+    }
+    for (index, errno) in set.sync() {
+        let kind = if matches!(subs[index].interest, Interest::Read(_)) {
+            EVENTTYPE_FD_READ
+        } else {
+            EVENTTYPE_FD_WRITE
+        };
+        events.push(Event::error(&subs[index], kind, errno));
     }
     let deadline = clocks.iter().map(|&(_, at)| at).min();
 
@@ -286,71 +559,18 @@ pub fn poll_oneoff(
                 .min(libc::c_int::MAX as u128) as libc::c_int,
             None => -1,
         };
-        for pollfd in pollfds.iter_mut() {
-            pollfd.revents = 0;
-        }
-        // SAFETY: `pollfds` is a live array of `len` pollfd entries.
-        let ready = unsafe {
-            libc::poll(
-                pollfds.as_mut_ptr(),
-                pollfds.len() as libc::nfds_t,
-                timeout_ms,
-            )
-        };
-        if ready < 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EINTR) {
-                return Ok(errno_from_io(&err) as i32);
-            }
-        }
-        for (pollfd, &index) in pollfds.iter().zip(&pollfd_subs) {
-            let sub = &subs[index];
-            let revents = pollfd.revents;
-            if revents == 0 {
-                continue;
-            }
-            let reading = pollfd.events == libc::POLLIN;
-            let kind = if reading {
-                EVENTTYPE_FD_READ
-            } else {
-                EVENTTYPE_FD_WRITE
-            };
-            if revents & libc::POLLNVAL != 0 {
-                events.push(Event::error(sub, kind, ERRNO_BADF));
-                continue;
-            }
-            let hangup = revents & libc::POLLHUP != 0;
-            let failed = revents & libc::POLLERR != 0;
-            let ready = if reading {
-                revents & libc::POLLIN != 0
-            } else {
-                revents & libc::POLLOUT != 0
-            };
-            if !(ready || hangup || failed) {
-                continue;
-            }
-            let nbytes = if reading {
-                readable_bytes(pollfd.fd)
-            } else {
-                writable_bytes(pollfd.fd)
-            };
-            let flags = if hangup { EVENTRWFLAGS_HANGUP } else { 0 };
-            events.push(Event {
-                userdata: sub.userdata,
-                error: ERRNO_SUCCESS,
-                kind,
-                nbytes,
-                flags,
-            });
+        match set.wait(subs, timeout_ms) {
+            Ok(found) => events.extend(found),
+            Err(errno) => return Ok(errno as i32),
         }
         if !others.is_empty() {
             match poll_preview1_now(
                 caller,
-                &memory,
+                memory,
                 in_ptr,
                 out_ptr,
                 nevents_ptr_u,
-                &subs,
+                subs,
                 &others,
             )? {
                 Ok(found) => events.extend(found),

@@ -33,19 +33,22 @@ use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::abi::*;
+use super::poll::PollSet;
 
 /// The first guest fd number used for sockets; the guest fd is this plus the host fd.
 pub const SOCKET_FD_BASE: u32 = 0x4000_0000;
 
-/// The sockets a guest has open, by guest fd.
+/// The sockets a guest has open, by guest fd, and the epoll set `poll_oneoff` watches
+/// them through.
 #[derive(Default)]
 pub struct SocketTable {
     sockets: HashMap<u32, Socket>,
+    pub poll_set: PollSet,
 }
 
 pub fn is_socket_fd(fd: u32) -> bool {
@@ -75,8 +78,12 @@ impl SocketTable {
         Ok(fd)
     }
 
+    /// Close `fd`, taking it out of the poll set first (see [`PollSet::forget`]).
     pub fn close(&mut self, fd: u32) -> Result<(), Errno> {
-        self.sockets.remove(&fd).map(drop).ok_or(ERRNO_BADF)
+        let socket = self.sockets.remove(&fd).ok_or(ERRNO_BADF)?;
+        self.poll_set.forget(socket.as_fd());
+        drop(socket);
+        Ok(())
     }
 }
 

@@ -515,6 +515,87 @@ fn epoll_oneoff_reports_the_clock_next_to_an_idle_socket() {
     );
 }
 
+/// Raise this process's open-file limit to at least `needed` descriptors (the engine's
+/// sockets and the test's clients share it); a hard limit below that fails the test.
+fn raise_fd_limit(needed: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
+    if limit.rlim_cur >= needed {
+        return;
+    }
+    assert!(
+        limit.rlim_max >= needed,
+        "this test needs {needed} open files and the hard limit is {}; help: raise it (ulimit -Hn)",
+        limit.rlim_max
+    );
+    limit.rlim_cur = needed;
+    // SAFETY: setrlimit reads one rlimit.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+}
+
+/// Issue 12 §2: 2,000 connections open at once to a poll server on the engine (each one in
+/// every `poll_oneoff`), and every one answered.
+#[test]
+fn a_poll_server_answers_two_thousand_concurrent_connections() {
+    use std::io::{Read, Write};
+    const COUNT: usize = 2000;
+    raise_fd_limit(2 * COUNT as u64 + 256);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let launch = GuestSpec {
+        stdout: GuestOutput::File(dir.path().join("stdout")),
+        stderr: GuestOutput::File(dir.path().join("stderr")),
+        ..spec(guest("socket-checks"), &["serve", "0", &COUNT.to_string()])
+    };
+    let (sender, listening) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let mut app = prepare(&launch, None).expect("prepare");
+        app.on_listen(move |address| {
+            let _ = sender.send(address);
+        });
+        app.run()
+    });
+    let address = listening
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the guest listens");
+    // All connected before any request, so all are open in the guest at once.
+    let mut clients: Vec<std::net::TcpStream> = (0..COUNT)
+        .map(|i| {
+            std::net::TcpStream::connect(address)
+                .unwrap_or_else(|err| panic!("connection {i}: {err}"))
+        })
+        .collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        client
+            .write_all(format!("request-{i}\n").as_bytes())
+            .unwrap_or_else(|err| panic!("request {i}: {err}"));
+    }
+    for (i, client) in clients.iter_mut().enumerate() {
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .expect("read timeout");
+        let mut reply = String::new();
+        client
+            .read_to_string(&mut reply)
+            .unwrap_or_else(|err| panic!("reply {i}: {err}"));
+        let wanted: String = format!("request-{i}").chars().rev().collect();
+        assert_eq!(reply, format!("{wanted}\n"), "reply to connection {i}");
+    }
+    let code = server.join().expect("the engine thread");
+    let stdout = std::fs::read_to_string(dir.path().join("stdout")).unwrap_or_default();
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains(&format!("answered {COUNT}, at most {COUNT} open at once")),
+        "{stdout}"
+    );
+}
+
 /// A module importing the older 7-parameter `sock_recv_from` (no port) gets that form:
 /// a UDP socket sends to itself and reads the datagram and the sender's raw IP back.
 #[test]

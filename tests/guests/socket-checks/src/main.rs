@@ -250,6 +250,120 @@ fn hangup_is_reported_and_reads_eof() -> CheckResult {
     ensure(io("read", server.read(&mut buf))? == 0, || "expected end of stream".into())
 }
 
+/// Whether `events` holds an event of `kind` ("read", "write", "timeout") for `userdata`.
+fn has_event(events: &[poll::Event], userdata: u64, kind: &str) -> bool {
+    events.iter().any(|e| {
+        e.userdata == userdata
+            && match kind {
+                "read" => matches!(e.event_type, EventType::Read),
+                "write" => matches!(e.event_type, EventType::Write),
+                _ => matches!(e.event_type, EventType::Timeout),
+            }
+    })
+}
+
+fn describe(events: &[poll::Event]) -> String {
+    let parts: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let kind = match &e.event_type {
+                EventType::Read => "read".to_string(),
+                EventType::Write => "write".to_string(),
+                EventType::Timeout => "timeout".to_string(),
+                EventType::Error(err) => format!("error {err}"),
+            };
+            format!("{}:{kind}", e.userdata)
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// A socket watched by one poll call, closed, and its fd number handed to a new socket:
+/// the new socket's readiness is what the next poll reports (the engine keeps an epoll
+/// set across calls, where a stale entry for the old socket would hide the new one).
+fn poll_after_fd_reuse() -> CheckResult {
+    let listener = io("bind", TcpListener::bind("127.0.0.1:0", false))?;
+    let addr = io("local_addr", listener.local_addr())?;
+    let _first_client = io("connect", TcpStream::connect(addr))?;
+    let (first, _) = io("accept", listener.accept(false))?;
+    let first_fd = first.as_raw_fd();
+    let soon = Some(SystemTime::now() + Duration::from_millis(20));
+    let events = io("poll", poll::poll(&[Subscription::io(1, &Fd(first_fd), true, false, soon)]))?;
+    ensure(!has_event(&events, 1, "read"), || format!("idle socket reported readable: {}", describe(&events)))?;
+    // Connected before the close, so only the accepted socket can take the freed number.
+    let mut second_client = io("connect", TcpStream::connect(addr))?;
+    drop(first);
+    let (second, _) = io("accept", listener.accept(false))?;
+    ensure(second.as_raw_fd() == first_fd, || {
+        format!("the new socket got fd {} instead of the freed {first_fd}", second.as_raw_fd())
+    })?;
+    io("write", second_client.write_all(b"y"))?;
+    let later = Some(SystemTime::now() + Duration::from_secs(5));
+    let events = io("poll", poll::poll(&[Subscription::io(2, &Fd(second.as_raw_fd()), true, false, later)]))?;
+    ensure(has_event(&events, 2, "read"), || format!("reused fd with data not reported readable: {}", describe(&events)))?;
+    // And the other way round: an idle socket on a reused number is not readable.
+    let mut buf = [0u8; 4];
+    let mut second = second;
+    ensure(io("read", second.read(&mut buf))? == 1, || "did not read the byte".into())?;
+    let soon = Some(SystemTime::now() + Duration::from_millis(20));
+    let events = io("poll", poll::poll(&[Subscription::io(3, &Fd(second.as_raw_fd()), true, false, soon)]))?;
+    ensure(!has_event(&events, 3, "read") && has_event(&events, 3, "timeout"), || {
+        format!("drained socket on a reused fd: {}", describe(&events))
+    })
+}
+
+/// One socket subscribed for reading and writing in the same call gets an event for each
+/// interest that holds, and only for those.
+fn poll_read_and_write_on_one_socket() -> CheckResult {
+    let (_listener, mut client, server) = tcp_pair_v4()?;
+    let subject = Fd(server.as_raw_fd());
+    let soon = || Some(SystemTime::now() + Duration::from_secs(5));
+    let events = io("poll", poll::poll(&[Subscription::io(1, &subject, true, true, soon())]))?;
+    ensure(has_event(&events, 1, "write") && !has_event(&events, 1, "read"), || {
+        format!("idle writable socket: {}", describe(&events))
+    })?;
+    io("write", client.write_all(b"rw"))?;
+    let events = io("poll", poll::poll(&[Subscription::io(1, &subject, true, true, soon())]))?;
+    ensure(has_event(&events, 1, "write") && has_event(&events, 1, "read"), || {
+        format!("readable and writable socket: {}", describe(&events))
+    })?;
+    // Separate subscriptions for the two interests, in either order, with their own userdata.
+    let events = io("poll", poll::poll(&[
+        Subscription::io(7, &subject, false, true, None),
+        Subscription::io(8, &subject, true, false, None),
+    ]))?;
+    ensure(has_event(&events, 7, "write") && has_event(&events, 8, "read") && events.len() == 2, || {
+        format!("two subscriptions on one socket: {}", describe(&events))
+    })?;
+    // Then read only: the write interest from before no longer wakes the call.
+    let mut server = server;
+    ensure(read_exactly(&mut server, 2)? == b"rw", || "did not read rw".into())?;
+    let events = io("poll", poll::poll(&[Subscription::io(9, &Fd(server.as_raw_fd()), true, false, Some(SystemTime::now() + Duration::from_millis(20)))]))?;
+    ensure(!has_event(&events, 9, "write") && !has_event(&events, 9, "read") && has_event(&events, 9, "timeout"), || {
+        format!("read-only subscription after read+write: {}", describe(&events))
+    })
+}
+
+/// A ready socket dropped from the subscriptions between two calls is not reported by the
+/// second call, and is again when subscribed once more.
+fn poll_after_a_subscription_is_removed() -> CheckResult {
+    let (_listener, mut ready_client, ready) = tcp_pair_v4()?;
+    let (_listener2, _idle_client, idle) = tcp_pair_v4()?;
+    io("write", ready_client.write_all(b"z"))?;
+    let soon = || Some(SystemTime::now() + Duration::from_secs(5));
+    let events = io("poll", poll::poll(&[
+        Subscription::io(1, &Fd(ready.as_raw_fd()), true, false, soon()),
+        Subscription::io(2, &Fd(idle.as_raw_fd()), true, false, None),
+    ]))?;
+    ensure(has_event(&events, 1, "read") && !has_event(&events, 2, "read"), || format!("first call: {}", describe(&events)))?;
+    let events = io("poll", poll::poll(&[Subscription::io(2, &Fd(idle.as_raw_fd()), true, false, Some(SystemTime::now() + Duration::from_millis(30)))]))?;
+    ensure(events.len() == 1 && has_event(&events, 2, "timeout"), || {
+        format!("the unsubscribed ready socket leaked into the second call: {}", describe(&events))
+    })?;
+    let events = io("poll", poll::poll(&[Subscription::io(1, &Fd(ready.as_raw_fd()), true, false, soon())]))?;
+    ensure(has_event(&events, 1, "read"), || format!("subscribed again: {}", describe(&events)))
+}
+
 fn getaddrinfo_with_service() -> CheckResult {
     let found = io("nslookup localhost http", nslookup("localhost", "http"))?;
     let wanted = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 80);
@@ -380,7 +494,123 @@ fn misuse_errnos_match_wasmedge() -> CheckResult {
     ensure(open(1, 9, &mut fd) == EINVAL, || format!("sock_open(type 9) gave {}", open(1, 9, &mut fd)))
 }
 
+/// `serve PORT COUNT`: a poll server as apps write one, for the engine's many-connections
+/// test. Listens on 127.0.0.1:PORT (0: any; prints `bound PORT`), answers each connection's
+/// first line with the line reversed and closes it, and exits 0 once COUNT connections are
+/// answered; exits 2 when nothing happens for 30 s. Every open connection is in every poll.
+fn serve(port: u16, count: usize) -> i32 {
+    use std::collections::HashMap;
+    struct Conn {
+        stream: TcpStream,
+        request: Vec<u8>,
+        reply: Option<(Vec<u8>, usize)>,
+    }
+    const LISTENER: u64 = u64::MAX;
+    let listener = match TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port), true) {
+        Ok(listener) => listener,
+        Err(err) => {
+            println!("bind: {err}");
+            return 1;
+        }
+    };
+    // Listening again only raises the backlog (128 in the crate), so a burst of clients
+    // is queued rather than retried.
+    if let Err(err) = listener.as_ref().listen(4096) {
+        println!("listen: {err}");
+        return 1;
+    }
+    println!("bound {}", listener.local_addr().map(|a| a.port()).unwrap_or(0));
+    let mut conns: HashMap<u64, Conn> = HashMap::new();
+    let mut served = 0;
+    let mut most_open = 0;
+    let mut subs = Vec::new();
+    while served < count {
+        subs.clear();
+        subs.push(Subscription::io(LISTENER, &listener, true, false, Some(SystemTime::now() + Duration::from_secs(30))));
+        for (&key, conn) in &conns {
+            let writing = conn.reply.is_some();
+            subs.push(Subscription::io(key, &conn.stream, !writing, writing, None));
+        }
+        let events = match poll::poll(&subs) {
+            Ok(events) => events,
+            Err(err) => {
+                println!("poll: {err}");
+                return 1;
+            }
+        };
+        if events.iter().all(|e| matches!(e.event_type, EventType::Timeout)) {
+            println!("stalled: {served} of {count} answered, {} open", conns.len());
+            return 2;
+        }
+        for event in events {
+            if let EventType::Error(err) = &event.event_type {
+                println!("poll event for {}: {err}", event.userdata);
+                return 1;
+            }
+            if event.userdata == LISTENER {
+                loop {
+                    match listener.accept(true) {
+                        Ok((stream, _)) => {
+                            let key = stream.as_raw_fd() as u64;
+                            conns.insert(key, Conn { stream, request: Vec::new(), reply: None });
+                        }
+                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(err) => {
+                            println!("accept: {err}");
+                            return 1;
+                        }
+                    }
+                }
+                most_open = most_open.max(conns.len());
+                continue;
+            }
+            let Some(conn) = conns.get_mut(&event.userdata) else { continue };
+            let mut done = false;
+            if conn.reply.is_none() {
+                let mut buf = [0u8; 256];
+                match conn.stream.read(&mut buf) {
+                    Ok(0) => done = true,
+                    Ok(n) => {
+                        conn.request.extend_from_slice(&buf[..n]);
+                        if let Some(end) = conn.request.iter().position(|&b| b == b'\n') {
+                            let mut line = conn.request[..end].to_vec();
+                            line.reverse();
+                            line.push(b'\n');
+                            conn.reply = Some((line, 0));
+                        }
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => done = true,
+                }
+            } else if let Some((reply, sent)) = conn.reply.as_mut() {
+                match conn.stream.write(&reply[*sent..]) {
+                    Ok(n) => {
+                        *sent += n;
+                        if *sent == reply.len() {
+                            served += 1;
+                            done = true;
+                        }
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => done = true,
+                }
+            }
+            if done {
+                conns.remove(&event.userdata);
+            }
+        }
+    }
+    println!("answered {served}, at most {most_open} open at once");
+    0
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 4 && args[1] == "serve" {
+        let port = args[2].parse().expect("serve PORT COUNT: PORT is a number");
+        let count = args[3].parse().expect("serve PORT COUNT: COUNT is a number");
+        std::process::exit(serve(port, count));
+    }
     let checks: &[Check] = &[
         ("tcp ipv4 blocking connect/accept/send/recv and addresses", tcp_ipv4_blocking),
         ("tcp ipv6 blocking connect/accept/send/recv and addresses", tcp_ipv6_blocking),
@@ -394,6 +624,9 @@ fn main() {
         ("poll with only a clock sleeps until it", poll_pure_timeout),
         ("poll mixes sockets with preview1 fds", poll_mixes_sockets_and_stdout),
         ("half-close is readable and reads end of stream", hangup_is_reported_and_reads_eof),
+        ("poll after a watched fd is closed and its number reused", poll_after_fd_reuse),
+        ("poll on one socket for read and write at once", poll_read_and_write_on_one_socket),
+        ("poll after a subscription is removed between calls", poll_after_a_subscription_is_removed),
         ("getaddrinfo with a service", getaddrinfo_with_service),
         ("socket options", socket_options),
         ("fd_write and fd_read on sockets", fd_read_and_write_on_sockets),
