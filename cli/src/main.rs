@@ -25,6 +25,7 @@ mod oci;
 mod printer;
 mod readiness;
 mod registry;
+mod run_app;
 mod runtime;
 mod scaffold;
 mod test_runner;

@@ -51,13 +51,14 @@ use signal_hook::iterator::SignalsInfo;
 use signal_hook::low_level::siginfo::Cause;
 
 use crate::app::build_app;
-use crate::commands::run::{self, ExitMessage, FlagValues, RunFlags, RuntimeMessage};
+use crate::commands::run::RunFlags;
 use crate::errors::{self, hint, usage_error};
 use crate::launch;
 use crate::launch_spec::LaunchSpec;
 use crate::metadata::{self, Project};
 use crate::printer::{Printer, Verbosity};
 use crate::readiness::{self, Reporter, Reporting};
+use crate::run_app::{self, ExitMessage, FlagValues, RuntimeMessage};
 use crate::runtime::{self, Chosen};
 
 /// How long the file system must be quiet before a change starts a cycle: an editor's save
@@ -107,7 +108,7 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
     }
     let runtime = runtime::choose(flags.runtime)?;
     printer.message("runtime", &RuntimeMessage::new(&runtime, flags.runtime));
-    run::aot_by(&runtime, flags.aot)?;
+    run_app::aot_by(&runtime, flags.aot)?;
     let values = flags.check()?;
     let project = metadata::load(
         flags.cargo.manifest_path.as_deref(),
@@ -619,7 +620,7 @@ impl Session {
     /// Build as `run` does and describe the launch (env and dirs from the package's
     /// metadata, which the change may have edited, under the flags).
     fn build(&self) -> anyhow::Result<(LaunchSpec, bool)> {
-        let aot_by = run::aot_by(&self.runtime, self.flags.aot)?;
+        let aot_by = run_app::aot_by(&self.runtime, self.flags.aot)?;
         let built = build_app(&self.flags.cargo, aot_by, &self.printer)?;
         let defaults = built.project.defaults()?;
         let (env, dirs) = self
@@ -627,7 +628,7 @@ impl Session {
             .for_app(&defaults, self.flags.port, &self.printer)?;
         let (module, aot) = match &self.runtime {
             Chosen::WasmEdge(found) => {
-                run::wasmedge_module(found, built.module.path, built.aot, false, &self.printer)?
+                run_app::wasmedge_module(found, built.module.path, built.aot, false, &self.printer)?
             }
             Chosen::Embedded(_) => {
                 precompile_for_engine(&built.module.path, &self.printer);
