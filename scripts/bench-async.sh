@@ -17,6 +17,7 @@ set -euo pipefail
 DURATION="${1:-5}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+source "$REPO/scripts/lib.sh"
 WORK="$(mktemp -d)"
 PIDS=()
 
@@ -55,21 +56,6 @@ for template in proxy axum poll; do
 done
 wasm() { echo "$APP_TARGET/wasm32-wasip1/release/bench-$1.wasm"; }
 native() { echo "$APP_TARGET/release/bench-$1"; }
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-    local port="$1" pid="$2"
-    for _ in $(seq 1 1200); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        kill -0 "$pid" 2>/dev/null || { echo "error: a process exited before listening" >&2; return 1; }
-        sleep 0.1
-    done
-    echo "error: port $port never opened" >&2
-    return 1
-}
 
 # Starts a command in the background (output to $WORK/NAME.log) and waits for its port.
 start() {

@@ -16,17 +16,12 @@ set -euo pipefail
 RUNS="${RUNS:-15}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+source "$REPO/scripts/lib.sh"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 # BENCH_CLI: an already built cargo-wasock to measure (e.g. a copy of an earlier build).
-if [ -n "${BENCH_CLI:-}" ]; then
-    CLI="$BENCH_CLI"
-else
-    echo "building cargo-wasock (release)..." >&2
-    cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
-    CLI="$TARGET_DIR/release/cargo-wasock"
-fi
+bench_cli
 
 echo "generating and building the poll app..." >&2
 (cd "$WORK" && "$CLI" new benchapp --template poll >/dev/null 2>&1)

@@ -24,6 +24,7 @@ IDLE="${IDLE_CONNECTIONS:-10000}"
 WANTED="${BENCH_RUNTIMES:-embedded wasmedge-aot native}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+source "$REPO/scripts/lib.sh"
 WORK="$(mktemp -d)"
 PIDS=()
 
@@ -53,13 +54,7 @@ fi
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # BENCH_CLI: an already built cargo-wasock to measure (e.g. a copy of an earlier build).
-if [ -n "${BENCH_CLI:-}" ]; then
-    CLI="$BENCH_CLI"
-else
-    echo "building cargo-wasock (release)..." >&2
-    cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
-    CLI="$TARGET_DIR/release/cargo-wasock"
-fi
+bench_cli
 
 echo "generating and building the poll app..." >&2
 (cd "$WORK" && "$CLI" new benchapp --template poll >/dev/null 2>&1)
@@ -69,21 +64,6 @@ APP_TARGET="$TARGET_DIR/bench-apps"
 (cd "$APP" && cargo build --quiet --release --target-dir "$APP_TARGET")
 WASM="$APP_TARGET/wasm32-wasip1/release/benchapp.wasm"
 NATIVE="$APP_TARGET/release/benchapp"
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-    local port="$1" pid="$2"
-    for _ in $(seq 1 1200); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        kill -0 "$pid" 2>/dev/null || { echo "error: the app exited before listening" >&2; return 1; }
-        sleep 0.1
-    done
-    echo "error: port $port never opened" >&2
-    return 1
-}
 
 # "<req/s> <p99 in ms> <socket errors> <non-2xx answers>" from one wrk run.
 measure() {

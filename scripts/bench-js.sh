@@ -15,6 +15,7 @@ DURATION="${1:-5}"
 CONNS=50
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+source "$REPO/scripts/lib.sh"
 WORK="$(mktemp -d)"
 PIDS=()
 
@@ -50,21 +51,8 @@ done
 JS_WASM="$APP_TARGET/wasm32-wasip1/release/jsapp.wasm"
 POLL_WASM="$APP_TARGET/wasm32-wasip1/release/pollapp.wasm"
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # Waits until 127.0.0.1:port accepts; fails if `pid` exits first.
-wait_port() {
-    local port="$1" pid="$2"
-    for _ in $(seq 1 3000); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        kill -0 "$pid" 2>/dev/null || { echo "error: the app exited before listening" >&2; return 1; }
-        sleep 0.01
-    done
-    echo "error: port $port never opened" >&2
-    return 1
-}
 
 # "<req/s> <p99 in ms>" from one wrk run.
 measure() {

@@ -16,6 +16,7 @@ SECONDS_PROFILED="${PROFILE_SECONDS:-5}"
 WRK_SECONDS="${WRK_SECONDS:-10}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+source "$REPO/scripts/lib.sh"
 WORK="$(mktemp -d)"
 PID=""
 cleanup() {
@@ -29,13 +30,7 @@ command -v wrk >/dev/null || { echo "error: wrk is not installed; help: apt-get 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # BENCH_CLI: an already built cargo-wasock to measure (e.g. a copy of an earlier build).
-if [ -n "${BENCH_CLI:-}" ]; then
-    CLI="$BENCH_CLI"
-else
-    echo "building cargo-wasock (release)..." >&2
-    cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
-    CLI="$TARGET_DIR/release/cargo-wasock"
-fi
+bench_cli
 (cd "$WORK" && "$CLI" new benchapp --template poll >/dev/null 2>&1)
 APP_TARGET="$TARGET_DIR/bench-apps"
 (cd "$WORK/benchapp" && cargo build --quiet --release --target wasm32-wasip1 --target-dir "$APP_TARGET")

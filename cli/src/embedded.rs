@@ -179,15 +179,7 @@ pub fn run_captured(
         stderr: wasock_engine::GuestOutput::File(stderr.to_path_buf()),
         ..guest_spec(spec)
     };
-    let app = wasock_engine::prepare(&guest, cache).map_err(|error| {
-        explain(
-            error,
-            format!(
-                "could not start `{}` on the embedded engine",
-                spec.module.display()
-            ),
-        )
-    })?;
+    let app = prepare_quietly(spec, &guest, cache)?;
     Ok(match app.run_or_trap() {
         Ok(code) => (code, None),
         Err(trap) => (wasock_engine::TRAP_EXIT_CODE, Some(trap.reason)),
@@ -197,7 +189,18 @@ pub fn run_captured(
 /// Run `spec` on this thread with the process's own stdio, quietly (no status lines): the
 /// test runner's `--no-isolation`. The guest's exit code.
 pub fn run_inherited(spec: &LaunchSpec, cache: Option<&ModuleCache>) -> anyhow::Result<i32> {
-    let app = wasock_engine::prepare(&guest_spec(spec), cache).map_err(|error| {
+    let app = prepare_quietly(spec, &guest_spec(spec), cache)?;
+    Ok(app.run())
+}
+
+/// `guest` compiled (or loaded from `cache`) and instantiated, without status lines; errors
+/// name `spec`'s module and say what to do.
+fn prepare_quietly(
+    spec: &LaunchSpec,
+    guest: &GuestSpec,
+    cache: Option<&ModuleCache>,
+) -> anyhow::Result<wasock_engine::PreparedApp> {
+    wasock_engine::prepare(guest, cache).map_err(|error| {
         explain(
             error,
             format!(
@@ -205,6 +208,5 @@ pub fn run_inherited(spec: &LaunchSpec, cache: Option<&ModuleCache>) -> anyhow::
                 spec.module.display()
             ),
         )
-    })?;
-    Ok(app.run())
+    })
 }

@@ -410,6 +410,29 @@ impl Instances {
         }
     }
 
+    /// The process that runs the binary with `args`: WasmEdge's command line, or the native
+    /// test binary itself; never asked of the engine, which runs instances in this process.
+    fn process(&self, args: &[String]) -> Command {
+        match self {
+            Instances::WasmEdge { found, spec } => {
+                let spec = LaunchSpec {
+                    args: args.to_vec(),
+                    ..spec.clone()
+                };
+                let mut command = Command::new(&found.path);
+                command.args(wasmedge::run_arguments(&spec, false));
+                command
+            }
+            Instances::Native { binary } => {
+                let mut command = Command::new(binary);
+                command.args(args);
+                command
+            }
+            #[cfg(feature = "embedded")]
+            Instances::Engine { .. } => unreachable!("engine instances run in this process"),
+        }
+    }
+
     /// Run the binary with `args`, its output captured; `slot` names this instance's
     /// scratch files.
     fn captured(&self, args: &[String], slot: usize) -> anyhow::Result<Finished> {
@@ -441,20 +464,7 @@ impl Instances {
                     stderr,
                 });
             }
-            Instances::WasmEdge { found, spec } => {
-                let spec = LaunchSpec {
-                    args: args.to_vec(),
-                    ..spec.clone()
-                };
-                let mut command = Command::new(&found.path);
-                command.args(wasmedge::run_arguments(&spec, false));
-                command
-            }
-            Instances::Native { binary } => {
-                let mut command = Command::new(binary);
-                command.args(args);
-                command
-            }
+            Instances::WasmEdge { .. } | Instances::Native { .. } => self.process(args),
         };
         let mut command = command;
         command.stdin(Stdio::null());
@@ -480,20 +490,7 @@ impl Instances {
                 };
                 return crate::embedded::run_inherited(&spec, cache.as_ref());
             }
-            Instances::WasmEdge { found, spec } => {
-                let spec = LaunchSpec {
-                    args: args.to_vec(),
-                    ..spec.clone()
-                };
-                let mut command = Command::new(&found.path);
-                command.args(wasmedge::run_arguments(&spec, false));
-                command
-            }
-            Instances::Native { binary } => {
-                let mut command = Command::new(binary);
-                command.args(args);
-                command
-            }
+            Instances::WasmEdge { .. } | Instances::Native { .. } => self.process(args),
         };
         launch::die_with_parent(&mut command);
         let status = command
