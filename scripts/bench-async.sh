@@ -9,7 +9,7 @@
 #
 # Usage: scripts/bench-async.sh [SECONDS_PER_RUN]   (default 5)
 # Needs: cargo, the wasm32-wasip1 target, wrk, python3. Uses CARGO_TARGET_DIR when set;
-# WASOCK_CLI=path uses an already built cargo-wasock; BENCH_APPS_DIR=dir uses the projects
+# BENCH_CLI=path uses an already built cargo-wasock; BENCH_APPS_DIR=dir uses the projects
 # bench-proxy, bench-axum and bench-poll found there instead of generating them.
 # This is a measurement, not a test: it asserts nothing about speed.
 set -euo pipefail
@@ -18,30 +18,11 @@ DURATION="${1:-5}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 source "$REPO/scripts/lib.sh"
-WORK="$(mktemp -d)"
-PIDS=()
+bench_workdir
 
-cleanup() {
-    for pid in "${PIDS[@]:-}"; do
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]:-}"; do
-        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+need wrk python3
 
-command -v wrk >/dev/null || { echo "error: wrk is not installed; help: apt-get install wrk" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "error: python3 is not installed; help: apt-get install python3" >&2; exit 1; }
-
-if [ -n "${WASOCK_CLI:-}" ]; then
-    CLI="$WASOCK_CLI"
-else
-    echo "building cargo-wasock (release)..." >&2
-    cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
-    CLI="$TARGET_DIR/release/cargo-wasock"
-fi
+bench_cli
 
 APPS="${BENCH_APPS_DIR:-$WORK}"
 APP_TARGET="$TARGET_DIR/bench-apps"

@@ -25,22 +25,9 @@ WANTED="${BENCH_RUNTIMES:-embedded wasmedge-aot native}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 source "$REPO/scripts/lib.sh"
-WORK="$(mktemp -d)"
-PIDS=()
+bench_workdir
 
-cleanup() {
-    for pid in "${PIDS[@]:-}"; do
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]:-}"; do
-        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { echo "error: wrk is not installed; help: apt-get install wrk" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "error: python3 is not installed; help: apt-get install python3" >&2; exit 1; }
+need wrk python3
 
 # 10000 client sockets (wrk, the idle client) and 10000 server sockets (the app) each need
 # more than the usual 1024 descriptors; the limit is inherited by every process started here.

@@ -7,7 +7,7 @@
 #
 # Usage: scripts/bench-js.sh [SECONDS_PER_RUN]   (default 5)
 # Needs: cargo, the wasm32-wasip1 target, clang-19/llvm-19/wasi-libc, wrk, node.
-# WASOCK_CLI=path uses that cargo-wasock instead of building a release one.
+# BENCH_CLI=path uses that cargo-wasock instead of building a release one.
 # Uses CARGO_TARGET_DIR when set. A measurement, not a test: it asserts nothing about speed.
 set -euo pipefail
 
@@ -16,31 +16,11 @@ CONNS=50
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 source "$REPO/scripts/lib.sh"
-WORK="$(mktemp -d)"
-PIDS=()
+bench_workdir
 
-cleanup() {
-    for pid in "${PIDS[@]:-}"; do
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]:-}"; do
-        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+need wrk node
 
-for tool in wrk node; do
-    command -v "$tool" >/dev/null || { echo "error: $tool is not installed; help: apt-get install $tool" >&2; exit 1; }
-done
-
-if [ -n "${WASOCK_CLI:-}" ]; then
-    CLI="$WASOCK_CLI"
-else
-    echo "building cargo-wasock (release)..." >&2
-    cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
-    CLI="$TARGET_DIR/release/cargo-wasock"
-fi
+bench_cli
 APP_TARGET="$TARGET_DIR/bench-apps"
 
 echo "generating and building the js-http and poll apps (release, wasm32-wasip1)..." >&2

@@ -10,7 +10,7 @@
 # A measurement, not a test: it asserts nothing about speed.
 #
 # usage: scripts/bench-noop-build.sh [RUNS]   (default 30)
-#        WASOCK_BIN=/path/to/cargo-wasock scripts/bench-noop-build.sh   (a prebuilt CLI)
+#        BENCH_CLI=/path/to/cargo-wasock scripts/bench-noop-build.sh   (a prebuilt CLI)
 # needs: cargo with the wasm32-wasip1 target, python3; hyperfine when installed
 #        (apt-get install hyperfine), else a plain timing loop (wall time only).
 set -euo pipefail
@@ -21,11 +21,10 @@ work="${BENCH_DIR:-${TMPDIR:-/tmp}/wasock-bench-noop}"
 
 # The CLI as users install it: release, default features (the embedded engine, which
 # precompiles for --aot when WasmEdge is absent).
-if [ -z "${WASOCK_BIN:-}" ]; then
-  echo "building cargo-wasock (release)..." >&2
-  cargo build --quiet --release -p cargo-wasock --manifest-path "$repo/Cargo.toml"
-  WASOCK_BIN="${CARGO_TARGET_DIR:-$repo/target}/release/cargo-wasock"
-fi
+REPO="$repo" TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+source "$repo/scripts/lib.sh"
+bench_cli
+WASOCK_BIN="$CLI"
 
 # Timed as users run it: `cargo wasock` (cargo finds cargo-wasock on PATH and sets $CARGO).
 export PATH="$(dirname "$WASOCK_BIN"):$PATH"

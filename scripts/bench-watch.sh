@@ -8,7 +8,7 @@
 # Medians of RUNS cycles each. A measurement, not a test: it asserts nothing about speed.
 #
 # usage: scripts/bench-watch.sh [RUNS]   (default 5)
-#        WASOCK_BIN=/path/to/cargo-wasock scripts/bench-watch.sh   (a prebuilt CLI)
+#        BENCH_CLI=/path/to/cargo-wasock scripts/bench-watch.sh   (a prebuilt CLI)
 # needs: cargo with the wasm32-wasip1 target, python3.
 set -euo pipefail
 
@@ -16,11 +16,10 @@ runs="${1:-5}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${BENCH_DIR:-${TMPDIR:-/tmp}/wasock-bench-watch}"
 
-if [ -z "${WASOCK_BIN:-}" ]; then
-  echo "building cargo-wasock (release)..." >&2
-  cargo build --quiet --release -p cargo-wasock --manifest-path "$repo/Cargo.toml"
-  WASOCK_BIN="${CARGO_TARGET_DIR:-$repo/target}/release/cargo-wasock"
-fi
+REPO="$repo" TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+source "$repo/scripts/lib.sh"
+bench_cli
+WASOCK_BIN="$CLI"
 export PATH="$(dirname "$WASOCK_BIN"):$PATH"
 
 app="$work/watch-app"

@@ -3,10 +3,12 @@
 # see it serve; `cargo wasock run` itself never does.
 
 # bench_cli: sets CLI to $BENCH_CLI (an already built cargo-wasock, e.g. a copy of an earlier
-# build), else builds the workspace's release CLI into TARGET_DIR.
+# build; WASOCK_BIN and WASOCK_CLI, the names earlier scripts took, still work), else builds
+# the workspace's release CLI into TARGET_DIR.
 bench_cli() {
-    if [ -n "${BENCH_CLI:-}" ]; then
-        CLI="$BENCH_CLI"
+    local given="${BENCH_CLI:-${WASOCK_BIN:-${WASOCK_CLI:-}}}"
+    if [ -n "$given" ]; then
+        CLI="$given"
     else
         echo "building cargo-wasock (release)..." >&2
         cargo build --quiet --release -p cargo-wasock --manifest-path "$REPO/Cargo.toml"
@@ -29,4 +31,30 @@ wait_port() {
     done
     echo "error: port $port never opened" >&2
     return 1
+}
+
+# bench_workdir: WORK (a new temp dir) and PIDS (the background processes a script starts);
+# on exit every one of PIDS is stopped and reaped and WORK is removed.
+bench_workdir() {
+    WORK="$(mktemp -d)"
+    PIDS=()
+    trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+
+# need TOOL...: exits with an error naming the apt package for the first TOOL not on PATH.
+need() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "error: $tool is not installed; help: apt-get install $tool" >&2; exit 1; }
+    done
 }
