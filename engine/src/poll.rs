@@ -68,6 +68,9 @@ pub struct PollSet {
     next_sub: Vec<u32>,
     /// `epoll_wait`'s output buffer, kept for its capacity.
     ready: ReadyBuffer,
+    /// A call's ready events with their subscription index, sorted before they are
+    /// reported; kept for its capacity.
+    found: Vec<(u32, Event)>,
 }
 
 /// `epoll_wait`'s output buffer. rustix's `Event` may carry a pointer and so is not `Send`;
@@ -207,9 +210,10 @@ impl PollSet {
         &mut self,
         subs: &[Subscription],
         timeout_ms: libc::c_int,
-    ) -> Result<Vec<Event>, Errno> {
+        events: &mut Vec<Event>,
+    ) -> Result<(), Errno> {
         let Some(set) = &self.epoll else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let timeout = (timeout_ms >= 0).then(|| rustix::event::Timespec {
             tv_sec: i64::from(timeout_ms / 1000),
@@ -220,10 +224,11 @@ impl PollSet {
         ready.reserve(self.touched.len().max(16));
         match epoll::wait(set, spare_capacity(ready), timeout.as_ref()) {
             Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => return Ok(Vec::new()),
+            Err(rustix::io::Errno::INTR) => return Ok(()),
             Err(err) => return Err(errno_from_rustix(err)),
         }
-        let mut found: Vec<(u32, Event)> = Vec::new();
+        let found = &mut self.found;
+        found.clear();
         for ready in &self.ready.0 {
             let data = ready.data;
             let fd = data.u64() as RawFd;
@@ -275,7 +280,8 @@ impl PollSet {
             }
         }
         found.sort_unstable_by_key(|&(index, _)| index);
-        Ok(found.into_iter().map(|(_, event)| event).collect())
+        events.extend(found.drain(..).map(|(_, event)| event));
+        Ok(())
     }
 }
 
@@ -559,9 +565,8 @@ fn poll_with_sockets(
                 .min(libc::c_int::MAX as u128) as libc::c_int,
             None => -1,
         };
-        match set.wait(subs, timeout_ms) {
-            Ok(found) => events.extend(found),
-            Err(errno) => return Ok(errno as i32),
+        if let Err(errno) = set.wait(subs, timeout_ms, &mut events) {
+            return Ok(errno as i32);
         }
         if !others.is_empty() {
             match poll_preview1_now(
