@@ -63,6 +63,20 @@ fn run_for_stdout(command: &mut Command) -> anyhow::Result<String> {
 }
 
 /// `rustc --version` → (text version, parsed triple).
+/// The host's target triple (`rustc -vV`'s `host:` line), e.g. `x86_64-unknown-linux-gnu`.
+pub fn host_triple() -> anyhow::Result<String> {
+    let text = run_for_stdout(Command::new(rustc_program()).arg("-vV"))?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(|host| host.trim().to_owned())
+        .ok_or_else(|| {
+            hint(
+                "`rustc -vV` did not name the host target",
+                "check your Rust installation",
+            )
+        })
+}
+
 pub fn rustc_version() -> anyhow::Result<(String, (u64, u64, u64))> {
     let text = run_for_stdout(Command::new(rustc_program()).arg("--version"))?;
     // "rustc 1.95.0 (59807616e 2026-04-14)"

@@ -195,11 +195,7 @@ fn source_key(files: &[(PathBuf, &[u8])]) -> String {
         hasher.update((contents.len() as u64).to_le_bytes());
         hasher.update(contents);
     }
-    let digest = hasher.finalize();
-    digest[..8]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::aot::hex(&hasher.finalize()[..8])
 }
 
 /// The runtime module, built into the cache first if this version has none yet.
@@ -217,7 +213,8 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
         return Ok(module);
     }
     let toolchain = find_toolchain()?;
-    fs::create_dir_all(&root).with_context(|| format!("could not create `{}`", root.display()))?;
+    // As every cache user does: the folder, and the cache's CACHEDIR.TAG.
+    crate::user_cache::ensure("js-runtime")?;
     let _lock = BuildLock::acquire(&root.join(".build-lock"), printer)?;
     if module.is_file() {
         // Another cargo-wasock built it while this one waited.
@@ -391,8 +388,15 @@ mod tests {
         assert!(has("js-runtime/src/main.rs"));
         assert!(has("runtime-lib/Cargo.toml"));
         assert!(has("runtime-lib/src/lib.rs"));
-        assert_eq!(source_key(&files), source_key(&files));
         assert_eq!(source_key(&files).len(), 16);
+        // Any change to a source changes the key (a stale runtime is never reused).
+        let extended = [files[0].1, b"\n"].concat();
+        let mut changed: Vec<(PathBuf, &[u8])> = files
+            .iter()
+            .map(|(path, bytes)| (path.clone(), *bytes))
+            .collect();
+        changed[0].1 = &extended;
+        assert_ne!(source_key(&files), source_key(&changed));
     }
 
     #[test]

@@ -129,7 +129,7 @@ pub fn run_on_wasmedge(
     printer: &Printer,
 ) -> anyhow::Result<i32> {
     let (command, shown) = wasmedge_command(found, spec, aot, printer);
-    run_child(command, &shown, claimed_port, printer)
+    run_child(command, &shown, Reporter::new(claimed_port, printer))
 }
 
 /// The WasmEdge command line for `spec` (said with a `Running` status line, and shown
@@ -173,13 +173,13 @@ pub fn wasmedge_command(
     (command, shown)
 }
 
-/// Run `command` as our child until it ends, observing its listeners for `--port`
-/// (`claimed_port`) and `-v`; returns the shell-style exit code.
+/// Run `command` as our child until it ends, its listening sockets observed by `reporter`
+/// when there is one (an app: for `--port`, `-v` and JSON; not a tool such as cargo, whose
+/// sockets are nobody's concern); returns the shell-style exit code.
 pub fn run_child(
     mut command: Command,
     shown: &str,
-    claimed_port: Option<u16>,
-    printer: &Printer,
+    reporter: Option<Reporter>,
 ) -> anyhow::Result<i32> {
     // Registered before the spawn so a Ctrl-C in between is not lost (and does not kill
     // us while the child lives on). Being caught rather than ignored here also means exec
@@ -208,7 +208,7 @@ pub fn run_child(
             }
         }
     });
-    let watch = Reporter::new(claimed_port, printer).map(|reporter| {
+    let watch = reporter.map(|reporter| {
         let (listeners, reporting) = reporter.start();
         let stop = reporting.done_flag();
         (

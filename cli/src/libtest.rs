@@ -295,31 +295,29 @@ pub fn closing(
     show_output: bool,
 ) -> String {
     let mut text = String::new();
-    let section = |text: &mut String, title: &str, outcome: Outcome, with_output: bool| {
+    let section = |text: &mut String, title: &str, outcome: Outcome| {
         let chosen: Vec<&TestResult> = results.iter().filter(|r| r.outcome == outcome).collect();
         if chosen.is_empty() {
             return;
         }
         let _ = writeln!(text, "\n{title}:\n");
-        if with_output {
-            for result in &chosen {
-                let _ = writeln!(text, "---- {} stdout ----", result.name);
-                text.push_str(&result.output);
-                if !result.output.is_empty() && !result.output.ends_with('\n') {
-                    text.push('\n');
-                }
+        for result in &chosen {
+            let _ = writeln!(text, "---- {} stdout ----", result.name);
+            text.push_str(&result.output);
+            if !result.output.is_empty() && !result.output.ends_with('\n') {
                 text.push('\n');
             }
-            let _ = writeln!(text, "\n{title}:");
+            text.push('\n');
         }
+        let _ = writeln!(text, "\n{title}:");
         for result in &chosen {
             let _ = writeln!(text, "    {}", result.name);
         }
     };
     if show_output {
-        section(&mut text, "successes", Outcome::Ok, true);
+        section(&mut text, "successes", Outcome::Ok);
     }
-    section(&mut text, "failures", Outcome::Failed, true);
+    section(&mut text, "failures", Outcome::Failed);
     let _ = writeln!(text, "\n{}\n", summary.line(elapsed));
     text
 }

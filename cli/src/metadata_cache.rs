@@ -25,7 +25,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cargo_metadata::Metadata;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 /// Environment variables that change what `cargo metadata --no-deps` answers.
 const ENV_INPUTS: &[&str] = &[
@@ -76,8 +75,7 @@ fn key(manifest_path: Option<&Path>, flags: &[String]) -> Option<String> {
 }
 
 fn entry_path(key: &str) -> Option<PathBuf> {
-    let digest = Sha256::digest(key.as_bytes());
-    let name: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    let name = crate::aot::sha256_hex(key.as_bytes());
     Some(cache_dir()?.join(format!("{name}.json")))
 }
 

@@ -22,7 +22,6 @@ use oci_spec::image::{
     ImageIndexBuilder, ImageManifestBuilder, MediaType, Os, PlatformBuilder, RootFsBuilder,
     Sha256Digest,
 };
-use sha2::{Digest as _, Sha256};
 
 use crate::errors::hint;
 
@@ -68,9 +67,7 @@ impl Blob {
 
 /// `sha256:<64 hex>` of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::aot::sha256_hex(bytes))
 }
 
 /// What goes into an image.

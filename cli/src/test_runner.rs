@@ -170,28 +170,6 @@ fn cargo_test(
     Ok((command, shown.join(" ")))
 }
 
-/// The host's target triple (`rustc -vV`'s `host:`), for the native half's runner.
-fn host_triple() -> anyhow::Result<String> {
-    let output = Command::new(
-        std::env::var_os("RUSTC")
-            .filter(|rustc| !rustc.is_empty())
-            .unwrap_or_else(|| "rustc".into()),
-    )
-    .arg("-vV")
-    .output()
-    .context("could not run `rustc -vV`")?;
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .map(|host| host.trim().to_owned())
-        .ok_or_else(|| {
-            hint(
-                "`rustc -vV` did not name the host target",
-                "check your Rust installation",
-            )
-        })
-}
-
 /// The integration test targets of the package whose binaries had no test on wasm.
 fn end_to_end_targets(report: &str, plan: &TestPlan) -> anyhow::Result<Vec<String>> {
     let empty: BTreeSet<String> = report
@@ -250,7 +228,7 @@ pub fn test(plan: &TestPlan, printer: &Printer) -> anyhow::Result<i32> {
     command.env(REPORT_VAR, report.path());
     printer.status("Testing", format!("in wasm on {described}"));
     printer.verbose(format!("running `{command:?}`"));
-    let wasm_code = launch::run_child(command, &shown, None, printer)?;
+    let wasm_code = launch::run_child(command, &shown, None)?;
     if wasm_code != 0 && !plan.no_fail_fast {
         return Ok(wasm_code);
     }
@@ -261,7 +239,7 @@ pub fn test(plan: &TestPlan, printer: &Printer) -> anyhow::Result<i32> {
         return Ok(wasm_code);
     }
     let built = app::build_app(&plan.cargo, AotBy::Nobody, printer)?;
-    let host = host_triple()?;
+    let host = crate::cargo_build::host_triple()?;
     let (mut command, shown) = cargo_test(plan, &host, None, RunnerRuntime::Native, &targets)?;
     let exe = std::env::current_exe().context("could not find the cargo-wasock executable")?;
     command
@@ -276,7 +254,7 @@ pub fn test(plan: &TestPlan, printer: &Printer) -> anyhow::Result<i32> {
         ),
     );
     printer.verbose(format!("running `{command:?}`"));
-    let native_code = launch::run_child(command, &shown, None, printer)?;
+    let native_code = launch::run_child(command, &shown, None)?;
     Ok(if wasm_code != 0 {
         wasm_code
     } else {
@@ -584,7 +562,13 @@ pub fn run_binary(
     let started = Instant::now();
     let all = instances.list(&libtest::list_args(), binary)?;
     note_count(binary, all.len());
-    let selected = instances.list(&test_args.list_selected(), binary)?;
+    // Without filters or `--ignored` the selection is the whole list: no second `--list`.
+    let selected_args = test_args.list_selected();
+    let selected = if selected_args == libtest::list_args() {
+        all.clone()
+    } else {
+        instances.list(&selected_args, binary)?
+    };
     let ignored: BTreeSet<String> = match test_args.list_ignored() {
         Some(list) => instances.list(&list, binary)?.into_iter().collect(),
         None => BTreeSet::new(),

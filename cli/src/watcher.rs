@@ -415,10 +415,11 @@ impl Sources {
         if !watched {
             return false;
         }
+        let is_dir = path.is_dir();
         if path.starts_with(&self.root)
             && self
                 .user_ignores
-                .matched_path_or_any_parents(path, path.is_dir())
+                .matched_path_or_any_parents(path, is_dir)
                 .is_ignore()
         {
             return false;
@@ -429,7 +430,7 @@ impl Sources {
         !self.gitignores.iter().any(|gitignore| {
             path.starts_with(gitignore.path())
                 && gitignore
-                    .matched_path_or_any_parents(path, path.is_dir())
+                    .matched_path_or_any_parents(path, is_dir)
                     .is_ignore()
         })
     }

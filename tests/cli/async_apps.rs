@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    build_lock, free_port, printed_path, shared_target_dir, stderr_of, RunningApp, Sandbox,
+    build_lock, connect, free_port, printed_path, shared_target_dir, stderr_of, RunningApp, Sandbox,
 };
 
 /// Compiling a module with a debug-built engine can take a while on a loaded machine.
@@ -301,14 +301,6 @@ fn hold(shared: &Shared, gate: &str) -> bool {
 }
 
 /// A connection to the app on loopback with `IO_TIMEOUT` for reads.
-fn connect(port: u16) -> TcpStream {
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the app");
-    stream
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .expect("read timeout");
-    stream
-}
-
 fn send_get(stream: &mut TcpStream, target: &str) {
     let request = format!("GET {target} HTTP/1.1\r\nHost: app.test\r\n\r\n");
     stream
@@ -394,7 +386,7 @@ fn proxy_on_the_engine_keeps_many_requests_in_flight_at_once() {
         &proxy_env(&upstream, NO_TIMEOUT_MS),
     );
 
-    let mut streams: Vec<TcpStream> = (0..REQUESTS).map(|_| connect(port)).collect();
+    let mut streams: Vec<TcpStream> = (0..REQUESTS).map(|_| connect(port, IO_TIMEOUT)).collect();
     for (i, stream) in streams.iter_mut().enumerate() {
         send_get(stream, &format!("/hold/burst?i={i}"));
     }
@@ -423,7 +415,7 @@ fn proxy_on_the_engine_answers_a_fast_request_while_a_slow_one_waits() {
         &proxy_env(&upstream, NO_TIMEOUT_MS),
     );
 
-    let mut slow = connect(port);
+    let mut slow = connect(port, IO_TIMEOUT);
     send_get(&mut slow, "/hold/slow");
     upstream.wait_held("slow", 1);
 

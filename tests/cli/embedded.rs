@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    build_lock, free_port, ignore_in_child, ignore_sigint_in_child, json_messages,
+    build_lock, connect, free_port, ignore_in_child, ignore_sigint_in_child, json_messages,
     listening_address, minimal_project, send_and_read_back, shared_target_dir, stderr_of,
     with_reason, RunningApp, Sandbox,
 };
@@ -62,14 +62,6 @@ fn start_server_with(
     let mut app = RunningApp::spawn(command);
     app.wait_for_port(port, START_TIMEOUT);
     app
-}
-
-fn connect(port: u16) -> TcpStream {
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the app");
-    stream
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .expect("read timeout");
-    stream
 }
 
 fn post(path: &str, body: &str, close: bool) -> String {
@@ -185,7 +177,7 @@ fn poll_app_on_the_engine_keeps_alive_pipelines_and_holds_a_thousand_connections
     assert_echo_contract(port);
 
     // Keep-alive: three requests, one connection, each answered before the next is sent.
-    let mut stream = connect(port);
+    let mut stream = connect(port, IO_TIMEOUT);
     for round in 0..3 {
         stream
             .write_all(post("/", &format!("round={round}"), false).as_bytes())
@@ -194,7 +186,7 @@ fn poll_app_on_the_engine_keeps_alive_pipelines_and_holds_a_thousand_connections
     }
 
     // Pipelining: 50 requests in one write, answered in order.
-    let mut stream = connect(port);
+    let mut stream = connect(port, IO_TIMEOUT);
     let batch: String = (0..50)
         .map(|i| post("/", &format!("seq={i}"), false))
         .collect();
@@ -213,7 +205,7 @@ fn poll_app_on_the_engine_keeps_alive_pipelines_and_holds_a_thousand_connections
     assert_eq!(text.matches("http/1.1 200").count(), 50, "{text}");
 
     // 1,000 connections open at once, each with a request in flight.
-    let mut streams: Vec<TcpStream> = (0..1000).map(|_| connect(port)).collect();
+    let mut streams: Vec<TcpStream> = (0..1000).map(|_| connect(port, IO_TIMEOUT)).collect();
     for (i, stream) in streams.iter_mut().enumerate() {
         stream
             .write_all(post("/", &format!("conn={i}"), false).as_bytes())

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::support::{build_lock, free_port, RunningApp, Sandbox};
+use crate::support::{build_lock, connect, free_port, RunningApp, Sandbox};
 
 /// The first run builds QuickJS and the runtime for wasm (minutes on a loaded machine).
 const START_TIMEOUT: Duration = Duration::from_secs(900);
@@ -84,17 +84,9 @@ fn start(command: Command, port: u16) -> RunningApp {
     app
 }
 
-fn connect(port: u16) -> TcpStream {
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the app");
-    stream
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .expect("read timeout");
-    stream
-}
-
 /// Sends `request` and reads until the peer closes or `done` says the reply is complete.
 fn exchange(port: u16, request: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
-    let mut stream = connect(port);
+    let mut stream = connect(port, IO_TIMEOUT);
     stream.write_all(request).expect("send");
     let mut reply = Vec::new();
     let mut chunk = [0u8; 65536];
@@ -247,7 +239,10 @@ fn reference_tcp_echo_scripts_echo_each_read() {
             REFERENCE_PORT,
         );
         // Two clients at once: the server handles each connection in its own async function.
-        let mut streams = [connect(REFERENCE_PORT), connect(REFERENCE_PORT)];
+        let mut streams = [
+            connect(REFERENCE_PORT, IO_TIMEOUT),
+            connect(REFERENCE_PORT, IO_TIMEOUT),
+        ];
         for (index, word) in [(0, "one"), (1, "two"), (0, "three")] {
             let stream = &mut streams[index];
             stream.write_all(word.as_bytes()).expect("send");
@@ -468,7 +463,7 @@ fn js_http_echo_serves_1000_connections_at_once() {
         port,
     );
     // 1,000 connections open at once, each with a request in flight, answered in any order.
-    let mut streams: Vec<TcpStream> = (0..1000).map(|_| connect(port)).collect();
+    let mut streams: Vec<TcpStream> = (0..1000).map(|_| connect(port, IO_TIMEOUT)).collect();
     for (i, stream) in streams.iter_mut().enumerate() {
         let body = format!("n{i}");
         write!(
@@ -620,7 +615,7 @@ fn js_templates_build_without_warnings_and_run_on_the_engine() {
         template_run(&sandbox, &project, &["--port", &port.to_string()]),
         port,
     );
-    let mut stream = connect(port);
+    let mut stream = connect(port, IO_TIMEOUT);
     stream.write_all(b"hello").expect("send");
     let mut reply = [0u8; 64];
     let n = stream.read(&mut reply).expect("echo");

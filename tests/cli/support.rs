@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::io::Read;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Output, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -563,4 +564,14 @@ pub fn with_reason<'a>(
         .iter()
         .filter(|message| message["reason"] == reason)
         .collect()
+}
+
+/// A connection to the app on 127.0.0.1:`port`; reads fail after `read_timeout` instead of
+/// hanging the test.
+pub fn connect(port: u16, read_timeout: Duration) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the app");
+    stream
+        .set_read_timeout(Some(read_timeout))
+        .expect("read timeout");
+    stream
 }
