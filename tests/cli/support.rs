@@ -148,9 +148,10 @@ impl Sandbox {
         let script = format!(
             r#"#!/bin/sh
 # Stand-in for WasmEdge: records every invocation (arguments separated by 0x1f, one
-# invocation per line), answers --version, and "compiles" by copying plus a marker.
-for arg in "$@"; do printf '%s\037' "$arg" >> '{log}'; done
-printf '\n' >> '{log}'
+# invocation per line), answers --version, and "compiles" by copying plus a marker. The
+# line is written with one append, so invocations running at once never interleave.
+line="$(printf '%s\037' "$@")"
+printf '%s\n' "$line" >> '{log}'
 if [ "$1" = "--version" ]; then echo "wasmedge version {version}"; exit 0; fi
 if [ "$1" = "compile" ]; then cat "$2" > "$3" && printf 'aot-by-{version}' >> "$3"; exit $?; fi
 if [ -n "$FAKE_WASMEDGE_THEN" ]; then eval "$FAKE_WASMEDGE_THEN"; fi
