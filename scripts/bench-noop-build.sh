@@ -2,17 +2,16 @@
 # What a no-op `cargo wasock build --release --aot` costs next to cargo's own no-op build
 # (`cargo build --release --target wasm32-wasip1`) of the same project: scaffolds the poll
 # template with `cargo wasock new`, builds it once (warm), then times both with nothing
-# changed and prints the means and their ratios, wall and CPU time. Issue 7 §8's target:
-# ratio <= 1.3. Also timed: cargo-wasock started directly with $CARGO set as cargo sets it
-# (our own cost, without cargo's subcommand dispatch) and `cargo wasock --version` (that
-# dispatch alone). On a busy
+# changed, in interleaved rounds, and prints the medians and the median of each round's
+# ratio, wall and CPU time. Issue 7 §8's target: ratio <= 1.3. Also timed: cargo-wasock
+# started directly with $CARGO set as cargo sets it (our own cost, without cargo's
+# subcommand dispatch) and `cargo wasock --version` (that dispatch alone). On a busy
 # machine CPU time (user + system) is the steadier figure.
 # A measurement, not a test: it asserts nothing about speed.
 #
 # usage: scripts/bench-noop-build.sh [RUNS]   (default 30)
 #        BENCH_CLI=/path/to/cargo-wasock scripts/bench-noop-build.sh   (a prebuilt CLI)
-# needs: cargo with the wasm32-wasip1 target, python3; hyperfine when installed
-#        (apt-get install hyperfine), else a plain timing loop (wall time only).
+# needs: cargo with the wasm32-wasip1 target, python3.
 set -euo pipefail
 
 runs="${1:-30}"
@@ -46,40 +45,58 @@ echo "warming up (first build and AOT)..." >&2
 $ours >/dev/null 2>&1
 $cargos >/dev/null 2>&1
 
-if command -v hyperfine >/dev/null; then
-  hyperfine --style basic --warmup 3 --runs "$runs" --export-json "$work/noop.json" \
-    --command-name "cargo build (no-op)" "$cargos" \
-    --command-name "cargo wasock build --aot (no-op)" "$ours" \
-    --command-name "cargo-wasock build --aot (no-op, started directly)" "$direct" \
-    --command-name "cargo wasock --version (cargo's subcommand dispatch alone)" "$dispatch"
-  python3 - "$work/noop.json" <<'PY'
-import json, sys
-results = json.load(open(sys.argv[1]))["results"]
-cargo = results[0]
-cpu = lambda result: result["user"] + result["system"]
-print(f"cargo build (no-op): {cargo['mean']*1000:.1f} ms wall, {cpu(cargo)*1000:.1f} ms CPU")
-for result in results[1:]:
-    print(f"{result['command']}: {result['mean']*1000:.1f} ms wall, {cpu(result)*1000:.1f} ms CPU;"
-          f" ratio {result['mean']/cargo['mean']:.2f} wall, {cpu(result)/cpu(cargo):.2f} CPU")
+# Interleaved rounds: each round runs every command once, in a rotated order, so a drift in
+# the machine's load hits all of them alike; the ratio reported is the median of each
+# round's own ratio (paired), next to the medians of the times themselves.
+python3 - "$runs" "$cargos" "$ours" "$direct" "$dispatch" <<'PY'
+import os, resource, shlex, statistics, subprocess, sys, time
+
+runs = int(sys.argv[1])
+names = [
+    "cargo build (no-op)",
+    "cargo wasock build --aot (no-op)",
+    "cargo-wasock build --aot (no-op, started directly)",
+    "cargo wasock --version (cargo's subcommand dispatch alone)",
+]
+commands = [shlex.split(command) for command in sys.argv[2:6]]
+
+def once(argv):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    status = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if status != 0:
+        sys.exit(f"error: `{shlex.join(argv)}` exited with {status}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall * 1000, cpu * 1000
+
+for argv in commands:  # warm-up
+    for _ in range(3):
+        once(argv)
+wall = [[] for _ in commands]
+cpu = [[] for _ in commands]
+for round_ in range(runs):
+    order = list(range(len(commands)))
+    order = order[round_ % len(order):] + order[:round_ % len(order)]
+    for index in order:
+        w, c = once(commands[index])
+        wall[index].append(w)
+        cpu[index].append(c)
+
+median = statistics.median
+def spread(values):
+    values = sorted(values)
+    return values[len(values) // 10], values[len(values) - 1 - len(values) // 10]
+print(f"{runs} interleaved rounds; load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
+for index, name in enumerate(names):
+    low, high = spread(wall[index])
+    line = (f"{name}: median {median(wall[index]):.1f} ms wall (p10 {low:.1f}, p90 {high:.1f}),"
+            f" {median(cpu[index]):.1f} ms CPU")
+    if index > 0:
+        paired = median(w / c for w, c in zip(wall[index], wall[0]))
+        paired_cpu = median(w / c for w, c in zip(cpu[index], cpu[0]))
+        line += f"; ratio {paired:.2f} wall, {paired_cpu:.2f} CPU (median of paired rounds)"
+    print(line)
 print("target: cargo wasock build --aot (no-op) <= 1.3 x cargo build (no-op)")
 PY
-else
-  # Wall time only: a mean over RUNS runs after 3 warm-up runs.
-  mean_us() {
-    local start end
-    for _ in 1 2 3; do $1 >/dev/null 2>&1; done
-    start=$(date +%s%N)
-    for _ in $(seq "$runs"); do $1 >/dev/null 2>&1; done
-    end=$(date +%s%N)
-    echo $(( (end - start) / runs / 1000 ))
-  }
-  cargo_us=$(mean_us "$cargos")
-  ours_us=$(mean_us "$ours")
-  direct_us=$(mean_us "$direct")
-  python3 -c "
-c, o, d = $cargo_us / 1000, $ours_us / 1000, $direct_us / 1000
-print(f'cargo build (no-op): {c:.1f} ms')
-print(f'cargo wasock build --aot (no-op): {o:.1f} ms, ratio {o/c:.2f}')
-print(f'cargo-wasock build --aot (no-op, started directly): {d:.1f} ms, ratio {d/c:.2f}')
-print('target: cargo wasock build --aot (no-op) <= 1.3 x cargo build (no-op)')"
-fi

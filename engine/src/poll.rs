@@ -91,6 +91,8 @@ struct FdState {
     call: u64,
     /// The current call's first subscription on this fd (then `next_sub`).
     first_sub: u32,
+    /// Put into the listening state by the guest's `sock_listen` (see [`PollSet::mark_listening`]).
+    listening: bool,
 }
 
 impl Default for FdState {
@@ -100,6 +102,7 @@ impl Default for FdState {
             wanted: 0,
             call: 0,
             first_sub: NO_SUB,
+            listening: false,
         }
     }
 }
@@ -127,12 +130,23 @@ impl PollSet {
         let Some(state) = self.fds.get_mut(fd.as_raw_fd() as usize) else {
             return;
         };
+        state.listening = false;
         if state.registered != 0 {
             if let Some(set) = &self.epoll {
                 let _ = epoll::delete(set, fd);
             }
             state.registered = 0;
         }
+    }
+
+    /// Record that the guest's `sock_listen` on `fd` succeeded: a read event on it then
+    /// reports `nbytes` 0 (see [`read_event_nbytes`]). Cleared by [`PollSet::forget`].
+    pub fn mark_listening(&mut self, fd: RawFd) {
+        let slot = fd as usize;
+        if slot >= self.fds.len() {
+            self.fds.resize(slot + 1, FdState::default());
+        }
+        self.fds[slot].listening = true;
     }
 
     /// Start a call with `count` subscriptions.
@@ -245,8 +259,11 @@ impl PollSet {
                 state.registered = 0;
                 continue;
             }
+            // Which subscriptions an epoll event answers, as WasmEdge 0.17.1 decides it
+            // (`Poller::wait`): IN a read, OUT a write, and a hang-up with neither both.
             let hangup = flags.contains(epoll::EventFlags::HUP);
-            let failed = flags.contains(epoll::EventFlags::ERR);
+            let hung_up_only = hangup
+                && !flags.intersects(epoll::EventFlags::IN | epoll::EventFlags::OUT);
             let mut index = state.first_sub;
             while index != NO_SUB {
                 let sub = &subs[index as usize];
@@ -256,7 +273,7 @@ impl PollSet {
                 } else {
                     flags.contains(epoll::EventFlags::OUT)
                 };
-                if ready || hangup || failed {
+                if ready || hung_up_only {
                     found.push((
                         index,
                         Event {
@@ -268,7 +285,7 @@ impl PollSet {
                                 EVENTTYPE_FD_WRITE
                             },
                             nbytes: if reading {
-                                readable_bytes(fd)
+                                read_event_nbytes(state.listening)
                             } else {
                                 writable_bytes(fd)
                             },
@@ -384,18 +401,23 @@ fn realtime_now_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// Bytes waiting to be read, or 1 when the kernel will not say (e.g. a listener).
-fn readable_bytes(fd: i32) -> u64 {
-    let mut available: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one int.
-    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut available) } == 0 && available >= 0 {
-        available as u64
+/// A read event's `nbytes` as WasmEdge 0.17.1 reports it (lib/host/wasi/inode-linux.cpp,
+/// `Poller::wait`): 1 when `FIONREAD` on the socket succeeds, whatever the count, and 0 when
+/// it fails. Not the byte count: guests written for WasmEdge see these values. `FIONREAD`
+/// fails on a socket only in the listening state (Linux `tcp_ioctl`: EINVAL in
+/// `TCP_LISTEN`; UDP always answers), and only the guest's `sock_listen` puts one there, so
+/// the state the engine records gives WasmEdge's answer without a system call per event.
+fn read_event_nbytes(listening: bool) -> u64 {
+    if listening {
+        0
     } else {
         1
     }
 }
 
-/// Free space in the send buffer, or 1 when the kernel will not say.
+/// A write event's `nbytes` as WasmEdge 0.17.1 reports it: `SO_SNDBUF` minus `TIOCOUTQ`
+/// (free space in the send buffer, widened from a C int as C++ does, so a negative
+/// difference wraps), or 1 when either call fails.
 fn writable_bytes(fd: i32) -> u64 {
     let mut size: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -411,8 +433,8 @@ fn writable_bytes(fd: i32) -> u64 {
         ) == 0
             && libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) == 0
     };
-    if ok && size > queued {
-        (size - queued) as u64
+    if ok {
+        i64::from(size.wrapping_sub(queued)) as u64
     } else {
         1
     }

@@ -207,8 +207,12 @@ pub fn bind(
 }
 
 /// `sock_listen(fd, backlog: i32)`
-pub fn listen(table: &SocketTable, fd: u32, backlog: i32) -> Result<(), Errno> {
-    table.get(fd)?.listen(backlog).map_err(io_errno)
+pub fn listen(table: &mut SocketTable, fd: u32, backlog: i32) -> Result<(), Errno> {
+    let socket = table.get(fd)?;
+    socket.listen(backlog).map_err(io_errno)?;
+    let raw_fd = socket.as_raw_fd();
+    table.poll_set.mark_listening(raw_fd);
+    Ok(())
 }
 
 /// `sock_accept(fd, ro_fd)` (WasmEdge's 2-parameter form) and, with `fd_flags`, the

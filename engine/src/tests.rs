@@ -515,6 +515,69 @@ fn epoll_oneoff_reports_the_clock_next_to_an_idle_socket() {
     );
 }
 
+/// A read event's `nbytes` is WasmEdge 0.17.1's, not the byte count: its poller
+/// (lib/host/wasi/inode-linux.cpp, `Poller::wait`) reports 1 when `FIONREAD` succeeds and
+/// leaves 0 when it fails, as it does on a listener (EINVAL). Guests written against
+/// WasmEdge see these values, so the engine must give the same.
+#[test]
+fn poll_read_nbytes_are_wasmedges() {
+    assert_checks_pass(
+        r#"(import "wasi_snapshot_preview1" "sock_open_v2" (func $open (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_bind_v2" (func $bind (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_listen_v2" (func $listen (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_accept_v2" (func $accept (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_connect_v2" (func $connect (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_send" (func $send (param i32 i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_getlocaladdr_v2" (func $local (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))"#,
+        r#"(data (i32.const 600) "hello")"#,
+        r#"(local $listener i32) (local $client i32) (local $conn i32) (local $tries i32)
+            (call $expect (call $open (i32.const 1) (i32.const 2) (i32.const 0)) (i32.const 0) (i32.const 10))
+            (local.set $listener (i32.load (i32.const 0)))
+            ;; address struct at 16 -> storage at 256: family 1, 127.0.0.1, port 0
+            (i32.store (i32.const 16) (i32.const 256))
+            (i32.store (i32.const 20) (i32.const 128))
+            (i32.store16 (i32.const 256) (i32.const 1))
+            (i32.store (i32.const 258) (i32.const 0x0100007f))
+            (call $expect (call $bind (local.get $listener) (i32.const 16) (i32.const 0)) (i32.const 0) (i32.const 11))
+            (call $expect (call $listen (local.get $listener) (i32.const 4)) (i32.const 0) (i32.const 12))
+            (i32.store (i32.const 24) (i32.const 512))
+            (i32.store (i32.const 28) (i32.const 128))
+            (call $expect (call $local (local.get $listener) (i32.const 24) (i32.const 32)) (i32.const 0) (i32.const 13))
+            ;; two clients: one is accepted and sends 5 bytes, one stays in the listen queue
+            (call $expect (call $open (i32.const 1) (i32.const 2) (i32.const 4)) (i32.const 0) (i32.const 14))
+            (local.set $client (i32.load (i32.const 4)))
+            (call $expect (call $connect (local.get $client) (i32.const 16) (i32.load (i32.const 32))) (i32.const 0) (i32.const 15))
+            (call $expect (call $accept (local.get $listener) (i32.const 0) (i32.const 8)) (i32.const 0) (i32.const 16))
+            (local.set $conn (i32.load (i32.const 8)))
+            (call $expect (call $open (i32.const 1) (i32.const 2) (i32.const 4)) (i32.const 0) (i32.const 17))
+            (call $expect (call $connect (i32.load (i32.const 4)) (i32.const 16) (i32.load (i32.const 32))) (i32.const 0) (i32.const 18))
+            (i32.store (i32.const 40) (i32.const 600))
+            (i32.store (i32.const 44) (i32.const 5))
+            (call $expect (call $send (local.get $client) (i32.const 40) (i32.const 1) (i32.const 0) (i32.const 48)) (i32.const 0) (i32.const 19))
+            ;; subscriptions at 1024 (48 bytes each): read the listener (userdata 1), read
+            ;; the accepted connection (userdata 2)
+            (i64.store (i32.const 1024) (i64.const 1))
+            (i32.store8 (i32.const 1032) (i32.const 1))
+            (i32.store (i32.const 1040) (local.get $listener))
+            (i64.store (i32.const 1072) (i64.const 2))
+            (i32.store8 (i32.const 1080) (i32.const 1))
+            (i32.store (i32.const 1088) (local.get $conn))
+            ;; loopback delivers at once, but wait (up to 1,000 polls) until both are ready
+            (loop $again
+              (call $expect (call $poll (i32.const 1024) (i32.const 2048) (i32.const 2) (i32.const 4000)) (i32.const 0) (i32.const 20))
+              (local.set $tries (i32.add (local.get $tries) (i32.const 1)))
+              (br_if $again (i32.and (i32.lt_u (i32.load (i32.const 4000)) (i32.const 2))
+                                     (i32.lt_u (local.get $tries) (i32.const 1000)))))
+            (call $expect (i32.load (i32.const 4000)) (i32.const 2) (i32.const 21))
+            ;; events (32 bytes each) in subscription order: userdata, then nbytes at +16
+            (call $expect (i32.wrap_i64 (i64.load (i32.const 2048))) (i32.const 1) (i32.const 22))
+            (call $expect (i32.wrap_i64 (i64.load (i32.const 2064))) (i32.const 0) (i32.const 23))
+            (call $expect (i32.wrap_i64 (i64.load (i32.const 2080))) (i32.const 2) (i32.const 24))
+            (call $expect (i32.wrap_i64 (i64.load (i32.const 2096))) (i32.const 1) (i32.const 25))"#,
+    );
+}
+
 /// Raise this process's open-file limit to at least `needed` descriptors (the engine's
 /// sockets and the test's clients share it); a hard limit below that fails the test.
 fn raise_fd_limit(needed: u64) {
