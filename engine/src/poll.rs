@@ -262,8 +262,8 @@ impl PollSet {
             // Which subscriptions an epoll event answers, as WasmEdge 0.17.1 decides it
             // (`Poller::wait`): IN a read, OUT a write, and a hang-up with neither both.
             let hangup = flags.contains(epoll::EventFlags::HUP);
-            let hung_up_only = hangup
-                && !flags.intersects(epoll::EventFlags::IN | epoll::EventFlags::OUT);
+            let hung_up_only =
+                hangup && !flags.intersects(epoll::EventFlags::IN | epoll::EventFlags::OUT);
             let mut index = state.first_sub;
             while index != NO_SUB {
                 let sub = &subs[index as usize];
