@@ -282,20 +282,47 @@ impl Backend {
     }
 }
 
-/// The wasm backend keeps nothing between waits but its scratch space, reused so that a
-/// server's every turn does not allocate it afresh.
+/// The wasm backend: `poll_oneoff` is stateless, so every wait passes every registered
+/// socket, and the runtime answers with the ready ones in subscription order (WasmEdge
+/// 0.17.1's `Poller::wait` fills its events in that order, and so does our engine).
+///
+/// The order is therefore ours to choose, and it decides who waits: a server answers a
+/// wait's events one after another, so with a fixed order the sockets late in it are always
+/// served last, and a request that reaches one of them just after the wait began sits out
+/// the whole next turn as well (with 10,000 busy keep-alive connections one turn takes over
+/// 100 ms). Natively epoll hands out its ready list first come, first served. The nearest
+/// thing here is least recently ready first: each wait subscribes the sockets that were not
+/// ready last time first, in their old order, then the ones that were, in the order they
+/// were reported. Scratch space is kept and reused, so a server's every turn does not
+/// allocate it afresh; the cost per wait stays linear in the registered sockets.
 #[cfg(target_os = "wasi")]
 struct Backend {
+    /// Registered descriptors in the order the next wait subscribes them. Deregistered
+    /// ones are dropped lazily, by the next wait.
+    order: Vec<std::os::fd::RawFd>,
+    /// The descriptors in `order`, so that registering one again does not list it twice.
+    listed: std::collections::HashSet<std::os::fd::RawFd>,
+    /// Scratch for one wait: the subscriptions, each subscription's token (its userdata is
+    /// its index + 1), where its event went in the caller's list, the indices of the ready
+    /// ones in the order they were reported, and the next `order`.
     subscriptions: Vec<wasmedge_wasi_socket::poll::Subscription>,
-    index_of: HashMap<Token, usize>,
+    tokens: Vec<Token>,
+    event_at: Vec<Option<usize>>,
+    reported: Vec<usize>,
+    next_order: Vec<std::os::fd::RawFd>,
 }
 
 #[cfg(target_os = "wasi")]
 impl Backend {
     fn new() -> io::Result<Backend> {
         Ok(Backend {
+            order: Vec::new(),
+            listed: std::collections::HashSet::new(),
             subscriptions: Vec::new(),
-            index_of: HashMap::new(),
+            tokens: Vec::new(),
+            event_at: Vec::new(),
+            reported: Vec::new(),
+            next_order: Vec::new(),
         })
     }
 
@@ -306,10 +333,13 @@ impl Backend {
 
     fn add(
         &mut self,
-        _fd: std::os::fd::RawFd,
+        fd: std::os::fd::RawFd,
         _token: Token,
         _interest: Interest,
     ) -> io::Result<()> {
+        if self.listed.insert(fd) {
+            self.order.push(fd);
+        }
         Ok(())
     }
 
@@ -334,20 +364,37 @@ impl Backend {
     ) -> io::Result<()> {
         use wasmedge_wasi_socket::poll;
 
-        // The clock subscription's userdata cannot collide with a socket's: tokens are
-        // stored as `token + 1`.
+        // The clock subscription's userdata cannot collide with a socket's: those are
+        // subscription indices + 1.
         const TIMER: u64 = 0;
-        let subscriptions = &mut self.subscriptions;
+        let Backend {
+            order,
+            listed,
+            subscriptions,
+            tokens,
+            event_at,
+            reported,
+            next_order,
+        } = self;
         subscriptions.clear();
+        tokens.clear();
         // Every `Interest` asks for at least one of the two, so every socket subscribes.
-        for (&fd, &(token, interest)) in registered {
-            subscriptions.push(poll::Subscription::IO {
-                userdata: token.0 as u64 + 1,
-                fd,
-                read_event: interest.readable,
-                write_event: interest.writable,
-            });
-        }
+        order.retain(|fd| match registered.get(fd) {
+            Some(&(token, interest)) => {
+                tokens.push(token);
+                subscriptions.push(poll::Subscription::IO {
+                    userdata: tokens.len() as u64,
+                    fd: *fd,
+                    read_event: interest.readable,
+                    write_event: interest.writable,
+                });
+                true
+            }
+            None => {
+                listed.remove(fd);
+                false
+            }
+        });
         if let Some(timeout) = timeout {
             let deadline = std::time::SystemTime::now() + timeout;
             subscriptions.push(poll::Subscription::timeout(TIMER, deadline));
@@ -361,13 +408,14 @@ impl Backend {
             Err(error) => return Err(error),
         };
         // Read and write readiness of one socket arrive as separate entries; merge them.
-        let index_of = &mut self.index_of;
-        index_of.clear();
+        event_at.clear();
+        event_at.resize(order.len(), None);
+        reported.clear();
         for one in ready {
-            if one.userdata == TIMER {
-                continue;
-            }
-            let token = Token((one.userdata - 1) as usize);
+            let index = match usize::try_from(one.userdata) {
+                Ok(userdata) if userdata >= 1 && userdata <= order.len() => userdata - 1,
+                _ => continue,
+            };
             let (readable, writable) = match one.event_type {
                 poll::EventType::Read => (true, false),
                 poll::EventType::Write => (false, true),
@@ -375,21 +423,35 @@ impl Backend {
                 poll::EventType::Error(_) => (true, false),
                 poll::EventType::Timeout => continue,
             };
-            match index_of.get(&token) {
-                Some(&index) => {
-                    events[index].readable |= readable;
-                    events[index].writable |= writable;
+            match event_at[index] {
+                Some(at) => {
+                    events[at].readable |= readable;
+                    events[at].writable |= writable;
                 }
                 None => {
-                    index_of.insert(token, events.len());
+                    event_at[index] = Some(events.len());
+                    reported.push(index);
                     events.push(Event {
-                        token,
+                        token: tokens[index],
                         readable,
                         writable,
                     });
                 }
             }
         }
+        // Least recently ready first: the sockets not ready now keep their places at the
+        // front, the ready ones go to the back in the order they were reported (and are
+        // about to be served).
+        next_order.clear();
+        next_order.extend(
+            order
+                .iter()
+                .zip(event_at.iter())
+                .filter(|(_, at)| at.is_none())
+                .map(|(&fd, _)| fd),
+        );
+        next_order.extend(reported.iter().map(|&index| order[index]));
+        std::mem::swap(order, next_order);
         Ok(())
     }
 }
