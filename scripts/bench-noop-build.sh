@@ -36,9 +36,16 @@ export CARGO_TARGET_DIR="$work/target"
 manifest="$app/Cargo.toml"
 cargos="cargo build --release --target wasm32-wasip1 --manifest-path $manifest"
 ours="cargo wasock build --release --aot --manifest-path $manifest"
-# As cargo starts it ($CARGO names the toolchain's cargo), minus the dispatch.
+# As cargo starts it, minus the dispatch: $CARGO names the toolchain's cargo, and rustup's
+# proxy has set RUSTUP_TOOLCHAIN and RUSTUP_HOME. Those two must match what the other
+# commands run with: cargo keys its cached `rustc -vV` (target/.rustc_info.json) on them,
+# and a command run without them would make the next one ask rustc again.
 toolchain_cargo="$(rustup which cargo 2>/dev/null || command -v cargo)"
-direct="env CARGO=$toolchain_cargo $WASOCK_BIN build --release --aot --manifest-path $manifest"
+rustup_env=""
+if command -v rustup >/dev/null; then
+  rustup_env="RUSTUP_TOOLCHAIN=$(rustup show active-toolchain | cut -d' ' -f1) RUSTUP_HOME=$(rustup show home)"
+fi
+direct="env CARGO=$toolchain_cargo $rustup_env $WASOCK_BIN build --release --aot --manifest-path $manifest"
 dispatch="cargo wasock --version"
 
 echo "warming up (first build and AOT)..." >&2
