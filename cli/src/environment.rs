@@ -70,6 +70,62 @@ pub fn from_flags(
     Ok(env)
 }
 
+/// The variables through which `watch` hands the app's environment to its engine child
+/// (`run --inherit-app-env`): `CARGO_WASOCK_APP_ENV_0=KEY=VALUE`, then `_1`, … in order.
+/// A process's environment, unlike its command line (`/proc/<pid>/cmdline`, readable by
+/// every user), is readable only by its owner (`/proc/<pid>/environ`, mode 0400), so values
+/// such as secrets from `--env-file` are not shown to other users by `ps`.
+pub const CHILD_APP_ENV_PREFIX: &str = "CARGO_WASOCK_APP_ENV_";
+
+/// Set on `command` the app's environment as [`CHILD_APP_ENV_PREFIX`] variables, after
+/// removing any such variables it would inherit from ours.
+pub fn pass_to_child(command: &mut std::process::Command, env: &[(String, String)]) {
+    for (key, _) in std::env::vars_os() {
+        if key
+            .to_str()
+            .is_some_and(|key| key.starts_with(CHILD_APP_ENV_PREFIX))
+        {
+            command.env_remove(key);
+        }
+    }
+    for (index, (key, value)) in env.iter().enumerate() {
+        command.env(
+            format!("{CHILD_APP_ENV_PREFIX}{index}"),
+            format!("{key}={value}"),
+        );
+    }
+}
+
+/// The app's environment as [`pass_to_child`] handed it to this process, as `--env`
+/// arguments (read from `_0` up to the first missing number).
+///
+/// Errors: a variable that is not UTF-8 or has no `=`, which only a caller other than
+/// `watch` can produce.
+pub fn from_parent() -> anyhow::Result<Vec<EnvArg>> {
+    let mut env = Vec::new();
+    for index in 0.. {
+        let name = format!("{CHILD_APP_ENV_PREFIX}{index}");
+        let Some(entry) = std::env::var_os(&name) else {
+            break;
+        };
+        let parsed = entry
+            .to_str()
+            .and_then(|entry| entry.split_once('='))
+            .filter(|(key, _)| !key.is_empty());
+        let Some((key, value)) = parsed else {
+            return Err(hint(
+                format!("{name} is not KEY=VALUE in UTF-8"),
+                "`--inherit-app-env` is for `cargo wasock watch`'s own child; pass variables with `--env KEY=VALUE` instead",
+            ));
+        };
+        env.push(EnvArg {
+            key: key.to_owned(),
+            value: Some(value.to_owned()),
+        });
+    }
+    Ok(env)
+}
+
 /// Package defaults, then the flags' variables, then `--port`; a later key replaces an
 /// earlier one in place, so the order of first mention is kept.
 pub fn assemble(

@@ -52,6 +52,7 @@ use signal_hook::low_level::siginfo::Cause;
 
 use crate::app::build_app;
 use crate::commands::run::RunFlags;
+use crate::environment;
 use crate::errors::{self, hint, usage_error};
 use crate::launch;
 use crate::launch_spec::LaunchSpec;
@@ -715,7 +716,8 @@ fn precompile_for_engine(module: &Path, printer: &Printer) {
 }
 
 /// The embedded engine in a child process: this binary's `run --wasm` with everything
-/// resolved (the whole environment as `--env`, absolute `--dir`s), quiet unless `-v`.
+/// resolved (absolute `--dir`s; the whole environment in the child's own environment, see
+/// [`environment::pass_to_child`], so no value shows on its command line), quiet unless `-v`.
 #[cfg_attr(not(feature = "embedded"), allow(unused_variables))]
 fn engine_command(
     spec: &LaunchSpec,
@@ -738,12 +740,8 @@ fn engine_command(
         "run".to_owned(),
         "--runtime=embedded".to_owned(),
         format!("--wasm={}", spec.module.display()),
+        "--inherit-app-env".to_owned(),
     ];
-    arguments.extend(
-        spec.env
-            .iter()
-            .map(|(key, value)| format!("--env={key}={value}")),
-    );
     arguments.extend(spec.dirs.iter().map(|dir| format!("--dir={dir}")));
     if !spec.args.is_empty() {
         arguments.push("--".to_owned());
@@ -761,7 +759,11 @@ fn engine_command(
         );
     }
     let shown = format!("{} {}", program.display(), arguments.join(" "));
-    printer.verbose(format!("running `{shown}`"));
+    let names: Vec<&str> = spec.env.iter().map(|(key, _)| key.as_str()).collect();
+    printer.verbose(format!(
+        "running `{shown}` with the app's variables ({}) in its environment",
+        names.join(", ")
+    ));
     // The running binary itself, even after `cargo install` replaced (and so unlinked) the
     // file: in the forked child, /proc/self/exe still names the image it was forked from.
     let program = if cfg!(target_os = "linux") {
@@ -771,6 +773,7 @@ fn engine_command(
     };
     let mut command = Command::new(program);
     command.args(&arguments);
+    environment::pass_to_child(&mut command, &spec.env);
     Ok((command, shown))
 }
 

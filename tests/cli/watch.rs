@@ -97,6 +97,14 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
     let project = sandbox.work().join("watchme");
     let main_rs = project.join("src/main.rs");
     let port = free_port();
+    // A secret for the app: it must reach the app on the engine child without showing on
+    // any command line (other users can read those).
+    let secret = "s3cret-8817";
+    std::fs::write(
+        project.join("secrets.env"),
+        format!("WATCH_SECRET={secret}\n"),
+    )
+    .expect("write the env file");
 
     // The whole test builds, again and again: other tests' builds wait.
     let _build = build_lock();
@@ -110,7 +118,7 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
             "--port",
             &port.to_string(),
         ])
-        .args(["--message-format", "json"])
+        .args(["--message-format", "json", "--env-file", "secrets.env"])
         .arg("--target-dir")
         .arg(shared_target_dir());
     let mut app = RunningApp::spawn(command);
@@ -136,8 +144,17 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
     );
     assert_eq!(answer(port, "ping").as_deref(), Some("watched: ping"));
 
-    edit(&main_rs, r#"b"broken: "XX"#, r#"b"fixed: ""#);
-    wait_for_answer(&mut app, port, "fixed: ping");
+    edit(
+        &main_rs,
+        r#"b"broken: "XX"#,
+        r#"format!("fixed {}: ", std::env::var("WATCH_SECRET").unwrap_or_default()).into_bytes()"#,
+    );
+    wait_for_answer(&mut app, port, &format!("fixed {secret}: ping"));
+    let showing = processes_mentioning(secret);
+    assert!(
+        showing.is_empty(),
+        "the secret is on a command line: {showing:?}"
+    );
 
     // cargo creating Cargo.lock on the first build is not a change of the user's.
     assert!(

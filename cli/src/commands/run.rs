@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::build::CargoArgs;
-use crate::environment::EnvArg;
+use crate::environment::{self, EnvArg};
 use crate::launch_spec::DirMapping;
 use crate::messages::MessageFormatArgs;
 use crate::printer::Printer;
@@ -48,6 +48,12 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub flags: RunFlags,
+
+    /// Take the app's variables from this process's environment, where `watch` puts them
+    /// for its engine child (see `environment::pass_to_child`): values stay off the
+    /// command line, which every user can read.
+    #[arg(long, hide = true)]
+    pub inherit_app_env: bool,
 }
 
 /// `run`'s flags without its help text, so `watch` can flatten them too.
@@ -101,8 +107,11 @@ pub struct RunFlags {
     pub cargo: CargoArgs,
 }
 
-pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
+pub fn run(mut args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
     let printer = &printer.with_message_format(args.format);
+    if args.inherit_app_env {
+        args.flags.env.extend(environment::from_parent()?);
+    }
     let code = run_app(args.flags, printer)?;
     printer.message("exit", &ExitMessage { code });
     Ok(code)
