@@ -56,15 +56,7 @@ stop() {
 # "<req/s> <p99 in ms>" from one wrk run on URL with CONNS connections.
 measure() {
     local url="$1" conns="$2"
-    wrk -t2 -c"$conns" -d"${DURATION}s" --latency "$url" 2>/dev/null | awk '
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "99%" {
-            value = $2
-            if (value ~ /us$/) { sub(/us$/, "", value); p99 = value / 1000 }
-            else if (value ~ /ms$/) { sub(/ms$/, "", value); p99 = value }
-            else if (value ~ /s$/) { sub(/s$/, "", value); p99 = value * 1000 }
-        }
-        END { printf "%s %.3f\n", (rps == "" ? 0 : rps), p99 }'
+    wrk -t"$(wrk_threads "$conns")" -c"$conns" -d"${DURATION}s" --latency "$url" 2>/dev/null | wrk_figures | cut -d' ' -f1-2
 }
 
 # An upstream that answers /delay/MS after MS milliseconds and anything else at once; a

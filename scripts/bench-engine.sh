@@ -54,25 +54,8 @@ NATIVE="$APP_TARGET/release/benchapp"
 
 # "<req/s> <p99 in ms> <socket errors> <non-2xx answers>" from one wrk run.
 measure() {
-    local port="$1" conns="$2" threads=2
-    [ "$conns" -lt 2 ] && threads=1
-    wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port/" 2>&1 | awk '
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "99%" {
-            value = $2
-            if (value ~ /us$/) { sub(/us$/, "", value); p99 = value / 1000 }
-            else if (value ~ /ms$/) { sub(/ms$/, "", value); p99 = value }
-            else if (value ~ /m$/) { sub(/m$/, "", value); p99 = value * 60000 }
-            else if (value ~ /s$/) { sub(/s$/, "", value); p99 = value * 1000 }
-        }
-        /Socket errors:/ {
-            # "Socket errors: connect 0, read 1, write 0, timeout 2"
-            gsub(/,/, "")
-            errors = $4 + $6 + $8 + $10
-        }
-        /Non-2xx or 3xx responses:/ { non2xx = $5 }
-        /unable to connect|error/ && !/Socket errors/ { failed = 1 }
-        END { printf "%s %.3f %d %d\n", (rps == "" ? 0 : rps), p99, errors + (failed && rps == "" ? 1 : 0), non2xx }'
+    local port="$1" conns="$2"
+    wrk -t"$(wrk_threads "$conns")" -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port/" 2>&1 | wrk_figures
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

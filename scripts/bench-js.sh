@@ -32,20 +32,10 @@ JS_WASM="$APP_TARGET/wasm32-wasip1/release/jsapp.wasm"
 POLL_WASM="$APP_TARGET/wasm32-wasip1/release/pollapp.wasm"
 
 
-# Waits until 127.0.0.1:port accepts; fails if `pid` exits first.
-
 # "<req/s> <p99 in ms>" from one wrk run.
 measure() {
     local port="$1"
-    wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$port/" 2>/dev/null | awk '
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "99%" {
-            value = $2
-            if (value ~ /us$/) { sub(/us$/, "", value); p99 = value / 1000 }
-            else if (value ~ /ms$/) { sub(/ms$/, "", value); p99 = value }
-            else if (value ~ /s$/) { sub(/s$/, "", value); p99 = value * 1000 }
-        }
-        END { printf "%s %.3f\n", (rps == "" ? 0 : rps), p99 }'
+    wrk -t"$(wrk_threads "$CONNS")" -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$port/" 2>/dev/null | wrk_figures | cut -d' ' -f1-2
 }
 
 declare -A RPS P99

@@ -58,3 +58,33 @@ need() {
         command -v "$tool" >/dev/null || { echo "error: $tool is not installed; help: apt-get install $tool" >&2; exit 1; }
     done
 }
+
+# wrk_figures: reads the output of `wrk --latency` on stdin and prints one line,
+# "<req/s> <p99 in ms> <socket errors> <non-2xx answers>": req/s 0 when wrk printed none,
+# p99 converted from wrk's us/ms/s/m units, socket errors summed (connect, read, write,
+# timeout; 1 when wrk could not run at all), non-2xx/3xx answers 0 when wrk reported none.
+wrk_figures() {
+    awk '
+        /Requests\/sec:/ { rps = $2 }
+        $1 == "99%" {
+            value = $2
+            if (value ~ /us$/) { sub(/us$/, "", value); p99 = value / 1000 }
+            else if (value ~ /ms$/) { sub(/ms$/, "", value); p99 = value }
+            else if (value ~ /m$/) { sub(/m$/, "", value); p99 = value * 60000 }
+            else if (value ~ /s$/) { sub(/s$/, "", value); p99 = value * 1000 }
+        }
+        /Socket errors:/ {
+            # "Socket errors: connect 0, read 1, write 0, timeout 2"
+            gsub(/,/, "")
+            errors = $4 + $6 + $8 + $10
+        }
+        /Non-2xx or 3xx responses:/ { non2xx = $5 }
+        /unable to connect|error/ && !/Socket errors/ { failed = 1 }
+        END { printf "%s %.3f %d %d\n", (rps == "" ? 0 : rps), p99, errors + (failed && rps == "" ? 1 : 0), non2xx }'
+}
+
+# wrk_threads CONNS: wrk's -t for CONNS connections (2, as there are 2 cores here; wrk
+# refuses more threads than connections).
+wrk_threads() {
+    if [ "$1" -lt 2 ]; then echo 1; else echo 2; fi
+}
