@@ -73,8 +73,22 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .to_owned()
 }
 
-/// The files of a one-layer image copied by `skopeo copy … dir:DIR`: (manifest, layer bytes).
-fn copied_image(dir: &Path) -> (Value, Vec<u8>) {
+/// The module an image holds, as skopeo copies it out: `skopeo copy ARGS… dir:DIR` (ARGS end
+/// with the source reference), then the one layer (its digest checked), then the one file
+/// `app.wasm` in it.
+fn module_copied_by_skopeo(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let copy = skopeo()
+        .arg("copy")
+        .args(args)
+        .arg(format!("dir:{}", dir.display()))
+        .output()
+        .unwrap();
+    assert!(copy.status.success(), "{}", stderr_of(&copy));
+    module_in_layer(&copied_layer(dir))
+}
+
+/// The layer of a one-layer image copied by `skopeo copy … dir:DIR`.
+fn copied_layer(dir: &Path) -> Vec<u8> {
     let manifest: Value = serde_json::from_slice(&fs::read(dir.join("manifest.json")).unwrap())
         .expect("manifest.json");
     let layers = manifest["layers"].as_array().expect("layers");
@@ -83,7 +97,7 @@ fn copied_image(dir: &Path) -> (Value, Vec<u8>) {
     let hex = digest.strip_prefix("sha256:").unwrap();
     let layer = fs::read(dir.join(hex)).expect("the layer blob");
     assert_eq!(sha256_hex(&layer), hex, "the layer's digest is its sha256");
-    (manifest, layer)
+    layer
 }
 
 /// The one file `app.wasm` in a layer tar, read by `tar` itself.
@@ -194,18 +208,8 @@ fn package_writes_a_reproducible_archive_that_skopeo_reads() {
     );
 
     // skopeo copies it out; the layer holds the module byte for byte.
-    let out = sandbox.root.path().join("copied");
-    let copy = skopeo()
-        .args(["copy", &reference])
-        .arg(format!("dir:{}", out.display()))
-        .output()
-        .unwrap();
-    assert!(copy.status.success(), "{}", stderr_of(&copy));
-    let (_, layer) = copied_image(&out);
-    assert!(
-        module_in_layer(&layer) == fs::read(&module).unwrap(),
-        "module differs"
-    );
+    let copied = module_copied_by_skopeo(&sandbox.root.path().join("copied"), &[&reference]);
+    assert!(copied == fs::read(&module).unwrap(), "module differs");
 }
 
 #[test]
@@ -267,15 +271,7 @@ fn package_aot_needs_wasmedge_and_labels_its_output() {
         "{config}"
     );
 
-    let out = sandbox.root.path().join("copied");
-    let copy = skopeo()
-        .args(["copy", &reference])
-        .arg(format!("dir:{}", out.display()))
-        .output()
-        .unwrap();
-    assert!(copy.status.success(), "{}", stderr_of(&copy));
-    let (_, layer) = copied_image(&out);
-    let module = module_in_layer(&layer);
+    let module = module_copied_by_skopeo(&sandbox.root.path().join("copied"), &[&reference]);
     assert!(
         module.ends_with(b"aot-by-0.17.1"),
         "the image holds the plain module"
@@ -529,18 +525,11 @@ fn push_to_a_real_registry_then_skopeo_reads_it_back() {
         "{manifest}"
     );
 
-    let out = sandbox.root.path().join("pulled");
-    let copy = skopeo()
-        .args(["copy", "--src-tls-verify=false", &remote])
-        .arg(format!("dir:{}", out.display()))
-        .output()
-        .unwrap();
-    assert!(copy.status.success(), "{}", stderr_of(&copy));
-    let (_, layer) = copied_image(&out);
-    assert!(
-        module_in_layer(&layer) == fs::read(&module).unwrap(),
-        "module differs"
+    let pulled = module_copied_by_skopeo(
+        &sandbox.root.path().join("pulled"),
+        &["--src-tls-verify=false", &remote],
     );
+    assert!(pulled == fs::read(&module).unwrap(), "module differs");
 
     // Pushing again finds the blobs there and succeeds.
     let again = push(&sandbox, &project, &["--insecure", &reference]);
