@@ -61,10 +61,13 @@ pub struct ExitMessage {
     pub code: i32,
 }
 
+/// The app's variables, `(KEY, VALUE)` in order.
+type AppEnv = Vec<(String, String)>;
+
 /// Everything the flags say about the app's environment and directories, checked before
 /// building so a typo fails fast (and `--port N` is checked free).
 pub struct FlagValues {
-    env: Vec<(String, String)>,
+    env: AppEnv,
     dirs: Vec<DirMapping>,
 }
 
@@ -86,7 +89,7 @@ impl FlagValues {
         defaults: &WasockDefaults,
         port: Option<u16>,
         printer: &Printer,
-    ) -> anyhow::Result<(Vec<(String, String)>, Vec<DirMapping>)> {
+    ) -> anyhow::Result<(AppEnv, Vec<DirMapping>)> {
         let env = environment::assemble(defaults, self.env.clone(), port);
         environment::note_unclaimed_port(&env, port, printer);
         let mut dirs = DirMapping::resolve_all(defaults.dirs.clone())?;

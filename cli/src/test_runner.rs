@@ -39,7 +39,6 @@ use crate::errors::hint;
 use crate::launch;
 use crate::launch_spec::{DirMapping, LaunchSpec};
 use crate::libtest::{self, Outcome, Summary, TestArgs, TestResult};
-use crate::messages;
 use crate::metadata;
 use crate::printer::{Printer, Verbosity};
 use crate::runtime::{self, Chosen, Runtime};
@@ -538,11 +537,12 @@ fn note_count(binary: &Path, count: usize) {
 }
 
 /// The `__test-runner`: run the test binary `binary` with libtest's `args` on `runtime`;
-/// libtest's exit status (0, or 101 when a test failed).
+/// libtest's exit status (0, or 101 when a test failed). With `--message-format json`
+/// (`printer`'s), a `test` message per test and a `test-result` per binary on stdout, and
+/// the libtest report on stderr.
 pub fn run_binary(
     runtime: RunnerRuntime,
     isolation: bool,
-    json: bool,
     binary: &Path,
     args: &[String],
     printer: &Printer,
@@ -574,6 +574,7 @@ pub fn run_binary(
         None => BTreeSet::new(),
     };
     let filtered_out = all.len().saturating_sub(selected.len());
+    let json = printer.json_messages();
     let report = Report { json };
     report.line(&format!("\n{}", libtest::running_line(selected.len())));
 
@@ -630,19 +631,17 @@ pub fn run_binary(
         let mut print_ready = |results: &mut Vec<Option<TestResult>>| {
             while let Some(Some(result)) = results.get(printed) {
                 report.line(&libtest::result_line(result));
-                if json {
-                    messages::emit(
-                        "test",
-                        &libtest::TestMessage {
-                            binary: &binary_name,
-                            name: &result.name,
-                            outcome: result.outcome,
-                            duration_ms: millis(result.duration),
-                            output: (result.outcome == Outcome::Failed)
-                                .then_some(result.output.as_str()),
-                        },
-                    );
-                }
+                printer.message(
+                    "test",
+                    &libtest::TestMessage {
+                        binary: &binary_name,
+                        name: &result.name,
+                        outcome: result.outcome,
+                        duration_ms: millis(result.duration),
+                        output: (result.outcome == Outcome::Failed)
+                            .then_some(result.output.as_str()),
+                    },
+                );
                 printed += 1;
             }
         };
@@ -663,18 +662,16 @@ pub fn run_binary(
         elapsed,
         test_args.show_output,
     ));
-    if json {
-        messages::emit(
-            "test-result",
-            &libtest::TestResultMessage {
-                binary: &binary_name,
-                outcome: if summary.ok() { "ok" } else { "failed" },
-                summary: &summary,
-                duration_ms: millis(elapsed),
-                mode: "isolated",
-            },
-        );
-    }
+    printer.message(
+        "test-result",
+        &libtest::TestResultMessage {
+            binary: &binary_name,
+            outcome: if summary.ok() { "ok" } else { "failed" },
+            summary: &summary,
+            duration_ms: millis(elapsed),
+            mode: "isolated",
+        },
+    );
     Ok(if summary.ok() {
         0
     } else {

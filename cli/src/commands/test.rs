@@ -125,9 +125,8 @@ pub fn run_runner(args: RunnerArgs, printer: &Printer) -> anyhow::Result<i32> {
     test_runner::run_binary(
         args.runtime,
         !args.no_isolation,
-        args.format.is_json(),
         &args.binary,
         &args.args,
-        printer,
+        &printer.with_message_format(args.format),
     )
 }
