@@ -161,28 +161,10 @@ const GUEST_ALIAS: &str = "wasock_guest";
 /// Trampolines into preview1. wiggle's preview1 functions find guest memory through
 /// their caller's `memory` export, and a host function has no calling instance when the
 /// host calls it; calling through this module makes the caller an instance whose
-/// `memory` export *is* the guest's memory.
-const PREVIEW1_TRAMPOLINES: &str = r#"(module
-  (import "wasock_guest" "memory" (memory 0))
-  (import "wasock_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
-  (import "wasock_preview1" "fd_fdstat_get" (func $fd_fdstat_get (param i32 i32) (result i32)))
-  (import "wasock_preview1" "fd_fdstat_set_flags" (func $fd_fdstat_set_flags (param i32 i32) (result i32)))
-  (import "wasock_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
-  (import "wasock_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (import "wasock_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
-  (import "wasock_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
-  (export "memory" (memory 0))
-  (func (export "fd_close") (param i32) (result i32) (call $fd_close (local.get 0)))
-  (func (export "fd_fdstat_get") (param i32 i32) (result i32) (call $fd_fdstat_get (local.get 0) (local.get 1)))
-  (func (export "fd_fdstat_set_flags") (param i32 i32) (result i32) (call $fd_fdstat_set_flags (local.get 0) (local.get 1)))
-  (func (export "fd_read") (param i32 i32 i32 i32) (result i32)
-    (call $fd_read (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
-  (func (export "fd_write") (param i32 i32 i32 i32) (result i32)
-    (call $fd_write (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
-  (func (export "poll_oneoff") (param i32 i32 i32 i32) (result i32)
-    (call $poll_oneoff (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
-  (func (export "clock_time_get") (param i32 i64 i32) (result i32)
-    (call $clock_time_get (local.get 0) (local.get 1) (local.get 2))))"#;
+/// `memory` export *is* the guest's memory. Written as text in
+/// `preview1_trampolines.wat`, embedded in binary form so that the engine needs no text
+/// parser (wasmtime's `wat` feature, and `wast`, are left out of the build).
+const PREVIEW1_TRAMPOLINES: &[u8] = include_bytes!("preview1_trampolines.wasm");
 
 /// The number of parameters of `name` as `module` imports it from `wasi_snapshot_preview1`.
 fn imported_arity(module: &Module, name: &str) -> Option<usize> {

@@ -126,9 +126,30 @@ fn assert_exit(spec: &GuestSpec, code: i32) -> Outcome {
 /// while the file exists.
 fn with_wat_module<T>(wat: &str, use_it: impl FnOnce(GuestSpec) -> T) -> T {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("module.wat");
-    std::fs::write(&path, wat).expect("write wat");
+    let path = dir.path().join("module.wasm");
+    let binary = wat::parse_str(wat).unwrap_or_else(|error| panic!("{error}\n{wat}"));
+    std::fs::write(&path, binary).expect("write the module");
     use_it(spec(path, &[]))
+}
+
+/// The trampolines the engine embeds in binary form are the translation of their text
+/// (`engine/src/preview1_trampolines.wat`), so the text is what a reader can trust.
+#[test]
+fn preview1_trampolines_match_their_text() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let binary = wat::parse_file(dir.join("preview1_trampolines.wat"))
+        .expect("the trampolines' text parses");
+    let embedded = dir.join("preview1_trampolines.wasm");
+    if std::env::var_os("WASOCK_BLESS").is_some() {
+        std::fs::write(&embedded, &binary).expect("write the binary trampolines");
+        return;
+    }
+    assert!(
+        std::fs::read(&embedded).expect("read the binary trampolines") == binary,
+        "{} is not the translation of preview1_trampolines.wat; \
+         help: run `WASOCK_BLESS=1 cargo test -p wasock-engine preview1_trampolines` to rewrite it",
+        embedded.display()
+    );
 }
 
 /// `prepare`'s error for a module it must refuse, with its causes.
@@ -767,17 +788,18 @@ fn the_cache_evicts_the_least_recently_used_beyond_its_bound() {
     let dir = tempfile::tempdir().expect("tempdir");
     let module = |name: &str, text: &str| {
         let path = dir.path().join(name);
+        let wat = format!(r#"(module (func (export "_start")) (data "{text}"))"#);
         std::fs::write(
             &path,
-            format!(r#"(module (func (export "_start")) (data "{text}"))"#),
+            wat::parse_str(wat).expect("the module's text parses"),
         )
         .expect("write module");
         path
     };
     let (a, b, c) = (
-        module("a.wat", "a"),
-        module("b.wat", "b"),
-        module("c.wat", "c"),
+        module("a.wasm", "a"),
+        module("b.wasm", "b"),
+        module("c.wasm", "c"),
     );
     let unbounded = ModuleCache::new(dir.path().join("cache"));
     let first = unbounded.precompile(&a).expect("precompile a");
