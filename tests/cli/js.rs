@@ -364,7 +364,7 @@ fn every_runtime_function_works_on_the_engine() {
         .lines()
         .filter(|line| line.starts_with("ok "))
         .count();
-    assert_eq!(checks, 33, "every check of api.js ran: {stdout}");
+    assert_eq!(checks, 42, "every check of api.js ran: {stdout}");
     assert!(
         stdout.contains("\nconsole.log {\"a\":1} [1,\"x\"] null undefined 1.5\n"),
         "{stdout}"
