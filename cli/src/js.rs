@@ -210,11 +210,15 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
     let key = format!("{}-{}", env!("CARGO_PKG_VERSION"), source_key(&files));
     let version_dir = root.join(&key);
     let module = version_dir.join(MODULE_NAME);
-    // The folder may be removed between the check and the lock by a clean-up that took its
-    // lock first: only a module seen with the lock held counts.
-    if module.is_file() && hold_in_use(&version_dir).is_ok() && module.is_file() {
-        printer.verbose(format!("JavaScript runtime: {}", module.display()));
-        return Ok(module);
+    if module.is_file() {
+        // A clean-up that took the folder's lock first may remove it before this lock is
+        // granted: only a module still there once locked counts. A cache this user cannot
+        // write to (no lock file) still serves its module, unprotected.
+        let _ = hold_in_use(&version_dir);
+        if module.is_file() {
+            printer.verbose(format!("JavaScript runtime: {}", module.display()));
+            return Ok(module);
+        }
     }
     let toolchain = find_toolchain()?;
     // As every cache user does: the folder, and the cache's CACHEDIR.TAG.
