@@ -5,7 +5,10 @@
 //! embedded in this binary. `runtime_module` builds it the first time it is needed, with
 //! cargo for wasm32-wasip1 in release mode, into the user's cache (`user_cache`:
 //! `$XDG_CACHE_HOME/cargo-wasock/js-runtime/`, else `~/.cache/...`), one module per
-//! cargo-wasock version and source hash; later runs reuse it.
+//! cargo-wasock version and source hash (the key, `<version>-<16 hex digits>`); later runs
+//! reuse it. A run holds a shared `flock` on its key folder's `.lock` while it lives; after
+//! building a new key, the folders of other keys whose lock can be taken are removed, so an
+//! upgrade does not leave the old module behind.
 //!
 //! QuickJS is C: rquickjs-sys compiles it with the host's clang for the wasm target, against
 //! wasi-libc (Debian/Ubuntu: `clang-19 lld-19 llvm-19 wasi-libc`). Without this setup its
@@ -198,24 +201,32 @@ fn source_key(files: &[(PathBuf, &[u8])]) -> String {
     crate::aot::hex(&hasher.finalize()[..8])
 }
 
-/// The runtime module, built into the cache first if this version has none yet.
+/// The runtime module, built into the cache first if this version has none yet. The key
+/// folder stays locked (shared) until this process exits, so another cargo-wasock's clean-up
+/// leaves it alone.
 pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
     let files = source_files();
     let root = crate::user_cache::root()?.join("js-runtime");
-    let version_dir = root.join(format!(
-        "{}-{}",
-        env!("CARGO_PKG_VERSION"),
-        source_key(&files)
-    ));
+    let key = format!("{}-{}", env!("CARGO_PKG_VERSION"), source_key(&files));
+    let version_dir = root.join(&key);
     let module = version_dir.join(MODULE_NAME);
     if module.is_file() {
-        printer.verbose(format!("JavaScript runtime: {}", module.display()));
-        return Ok(module);
+        // A clean-up that took the folder's lock first may remove it before this lock is
+        // granted: only a module still there once locked counts. A cache this user cannot
+        // write to (no lock file) still serves its module, unprotected.
+        let _ = hold_in_use(&version_dir);
+        if module.is_file() {
+            printer.verbose(format!("JavaScript runtime: {}", module.display()));
+            return Ok(module);
+        }
     }
     let toolchain = find_toolchain()?;
     // As every cache user does: the folder, and the cache's CACHEDIR.TAG.
     crate::user_cache::ensure("js-runtime")?;
     let _lock = BuildLock::acquire(&root.join(".build-lock"), printer)?;
+    fs::create_dir_all(&version_dir)
+        .with_context(|| format!("could not create `{}`", version_dir.display()))?;
+    hold_in_use(&version_dir)?;
     if module.is_file() {
         // Another cargo-wasock built it while this one waited.
         return Ok(module);
@@ -229,19 +240,7 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
     );
 
     let sources = version_dir.join("src");
-    if sources.exists() {
-        fs::remove_dir_all(&sources)
-            .with_context(|| format!("could not remove `{}`", sources.display()))?;
-    }
-    for (relative, contents) in &files {
-        let path = sources.join(relative);
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)
-                .with_context(|| format!("could not create `{}`", dir.display()))?;
-        }
-        fs::write(&path, contents)
-            .with_context(|| format!("could not write `{}`", path.display()))?;
-    }
+    write_sources(&sources, &files)?;
     // Shared by all versions: its path is in CFLAGS, and a changed CFLAGS rebuilds QuickJS.
     let sysroot = make_sysroot(&root.join("sysroot"), &toolchain)?;
 
@@ -279,7 +278,153 @@ pub fn runtime_module(printer: &Printer) -> anyhow::Result<PathBuf> {
         "Built",
         format!("the JavaScript runtime: {}", module.display()),
     );
+    remove_other_keys(&root, &key, printer);
     Ok(module)
+}
+
+/// Makes `dir` hold exactly `files`: others are removed, and a file whose contents are
+/// already right is not rewritten, so its mtime stays and cargo's fingerprints hold (a
+/// module lost from the cache is rebuilt without recompiling).
+fn write_sources(dir: &Path, files: &[(PathBuf, &[u8])]) -> anyhow::Result<()> {
+    let wanted: std::collections::HashSet<&Path> =
+        files.iter().map(|(path, _)| path.as_path()).collect();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&at) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry.with_context(|| format!("could not list `{}`", at.display()))?;
+            let path = entry.path();
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("could not inspect `{}`", path.display()))?;
+            if kind.is_dir() {
+                stack.push(path);
+            } else if !path
+                .strip_prefix(dir)
+                .is_ok_and(|relative| wanted.contains(relative))
+            {
+                fs::remove_file(&path)
+                    .with_context(|| format!("could not remove `{}`", path.display()))?;
+            }
+        }
+    }
+    for (relative, contents) in files {
+        let path = dir.join(relative);
+        if fs::read(&path).is_ok_and(|known| known == *contents) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("could not create `{}`", parent.display()))?;
+        }
+        fs::write(&path, contents)
+            .with_context(|| format!("could not write `{}`", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The name of the lock file in each key folder: shared while a run uses the folder,
+/// exclusive while the folder is being removed.
+const IN_USE_LOCK: &str = ".lock";
+
+/// Key folders this process uses, locked (shared) until it exits.
+static IN_USE: std::sync::Mutex<Vec<fs::File>> = std::sync::Mutex::new(Vec::new());
+
+/// Takes a shared `flock` on `dir`'s [`IN_USE_LOCK`] and keeps it for the life of the
+/// process. Fails if the folder is gone (removed by a clean-up).
+fn hold_in_use(dir: &Path) -> anyhow::Result<()> {
+    use std::os::fd::AsRawFd;
+    let path = dir.join(IN_USE_LOCK);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("could not open `{}`", path.display()))?;
+    // SAFETY: flock(2) on a descriptor this function owns. Blocks only while a clean-up
+    // holds it exclusively, which lasts as long as removing the folder.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("could not lock `{}`", path.display()));
+    }
+    IN_USE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(file);
+    Ok(())
+}
+
+/// Whether `name` is a key folder's: `<version>-<16 lowercase hex digits>`, the version
+/// starting with a digit (`source_key`, `runtime_module`).
+fn is_key_name(name: &str) -> bool {
+    let Some((version, hash)) = name.rsplit_once('-') else {
+        return false;
+    };
+    version.starts_with(|c: char| c.is_ascii_digit())
+        && hash.len() == 16
+        && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Best effort, called with the build lock held after building `current`: removes the
+/// other key folders directly in `root` (real directories, not links) whose lock can be
+/// taken exclusively without waiting. A folder in use by a run, anything that is not a key
+/// folder, and anything outside `root` are left alone; failures are only noted with `-v`.
+fn remove_other_keys(root: &Path, current: &str, printer: &Printer) {
+    use std::os::fd::AsRawFd;
+    let entries = match fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(error) => {
+            printer.verbose(format!("could not list `{}`: {error}", root.display()));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name == current || !is_key_name(name) {
+            continue;
+        }
+        // `file_type` does not follow links: a link named like a key is not ours to empty.
+        if !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            continue;
+        }
+        let dir = entry.path();
+        let lock_path = dir.join(IN_USE_LOCK);
+        let lock = match fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+        {
+            Ok(lock) => lock,
+            Err(error) => {
+                printer.verbose(format!(
+                    "kept `{}`: could not open its lock: {error}",
+                    dir.display()
+                ));
+                continue;
+            }
+        };
+        // SAFETY: flock(2) on a descriptor this function owns; never waits.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            printer.verbose(format!(
+                "kept `{}`: another cargo-wasock is using it",
+                dir.display()
+            ));
+            continue;
+        }
+        // The lock is held until `lock` drops, after the folder (and its lock file) is gone.
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => printer.verbose(format!(
+                "removed the JavaScript runtime of an older key: `{}`",
+                dir.display()
+            )),
+            Err(error) => printer.verbose(format!("could not remove `{}`: {error}", dir.display())),
+        }
+        drop(lock);
+    }
 }
 
 /// An exclusive `flock` on a file in the cache, held while building: two first runs at
@@ -397,6 +542,28 @@ mod tests {
             .collect();
         changed[0].1 = &extended;
         assert_ne!(source_key(&files), source_key(&changed));
+    }
+
+    #[test]
+    fn key_folder_names() {
+        let key = format!(
+            "{}-{}",
+            env!("CARGO_PKG_VERSION"),
+            source_key(&source_files())
+        );
+        assert!(is_key_name(&key));
+        assert!(is_key_name("0.2.0-rc.1-0123456789abcdef"));
+        for other in [
+            "sysroot",
+            "target",
+            ".build-lock",
+            "0.1.0-0123456789ABCDEF",
+            "0.1.0-0123456789abcde",
+            "v0.1.0-0123456789abcdef",
+            "-0123456789abcdef",
+        ] {
+            assert!(!is_key_name(other), "{other}");
+        }
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!   CACHEDIR.TAG                     backup tools skip the folder
 //!   engine/<sha256>.cwasm            the embedded engine's precompiled modules (wasock-engine's ModuleCache)
 //!   wasmedge/<sha256>.aot.wasm       `wasmedge compile` output for `--wasm` modules, with its record
-//!   js-runtime/                      the JavaScript runtime module (`js.rs`; not cleaned here)
+//!   js-runtime/                      the JavaScript runtime module (`js.rs`, which removes
+//!                                    older keys after a build; not cleaned here)
 //!   metadata/                        `cargo metadata` answers (`metadata_cache.rs`; not cleaned here)
 //! ```
 //!

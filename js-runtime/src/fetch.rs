@@ -14,10 +14,11 @@ use rquickjs::class::Trace;
 use rquickjs::module::{Declarations, Exports, ModuleDef};
 use rquickjs::prelude::Opt;
 use rquickjs::{Class, Ctx, Exception, Function, JsLifetime, Object, Promise, Result, Value};
-use wasock::http::{HeaderName, HeaderValue, Method, Request};
+use wasock::http::{Method, Request};
 use wasock::{Client, ClientConfig};
 
 use crate::bytes::{array_buffer, bytes_of};
+use crate::fields::{fields_from_object, fields_object, fields_of, header_map, Fields};
 
 /// The module definition registered as `http`.
 pub struct HttpModule;
@@ -63,22 +64,8 @@ fn build_request<'js>(
             body = bytes_of(ctx, &value, &format!("fetch {url}: body"))?;
         }
         if let Some(headers) = options.get::<_, Option<Object>>("headers")? {
-            for entry in headers.props::<String, rquickjs::Coerced<String>>() {
-                let (name, value) = entry?;
-                let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                    Exception::throw_type(
-                        ctx,
-                        &format!("fetch {url}: `{name}` is not a valid header name"),
-                    )
-                })?;
-                let value = HeaderValue::from_str(&value.0).map_err(|_| {
-                    Exception::throw_type(
-                        ctx,
-                        &format!("fetch {url}: the value of `{name}` is not valid"),
-                    )
-                })?;
-                request.headers_mut().append(header, value);
-            }
+            let fields = fields_from_object(headers)?;
+            *request.headers_mut() = header_map(ctx, &fields, &format!("fetch {url}"))?;
         }
         let timeout: Value = options.get("timeout")?;
         timeout_ms = crate::wasi_net::timeout_arg(ctx, Some(timeout), &format!("fetch {url}"))?;
@@ -107,19 +94,12 @@ pub fn fetch<'js>(ctx: Ctx<'js>, url: String, options: Opt<Object<'js>>) -> Resu
         match client.fetch(request).await {
             Ok(response) => {
                 let (parts, body) = response.into_parts();
-                let mut headers = Vec::new();
-                for (name, value) in &parts.headers {
-                    headers.push((
-                        name.as_str().to_string(),
-                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                    ));
-                }
                 Class::instance(
                     ctx,
                     FetchResponse {
                         status: parts.status.as_u16(),
                         status_text: parts.status.canonical_reason().unwrap_or("").to_string(),
-                        headers,
+                        headers: fields_of(&parts.headers),
                         body,
                         url,
                     },
@@ -139,7 +119,7 @@ pub struct FetchResponse {
     #[qjs(skip_trace)]
     status_text: String,
     #[qjs(skip_trace)]
-    headers: Vec<(String, String)>,
+    headers: Fields,
     #[qjs(skip_trace)]
     body: Vec<u8>,
     #[qjs(skip_trace)]
@@ -187,15 +167,7 @@ impl FetchResponse {
     /// The fields as an object; repeated fields joined with `, `.
     #[qjs(get)]
     pub fn headers<'js>(&self, ctx: Ctx<'js>) -> Result<Object<'js>> {
-        let object = Object::new(ctx)?;
-        for (name, value) in &self.headers {
-            let joined = match object.get::<_, Option<String>>(name.as_str())? {
-                Some(known) => format!("{known}, {value}"),
-                None => value.clone(),
-            };
-            object.set(name.as_str(), joined)?;
-        }
-        Ok(object)
+        fields_object(&ctx, &self.headers)
     }
 
     /// The body decoded as UTF-8 (invalid sequences become U+FFFD).

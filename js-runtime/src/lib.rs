@@ -14,6 +14,7 @@
 mod bytes;
 mod errors;
 mod fetch;
+mod fields;
 mod globals;
 mod wasi_http;
 mod wasi_net;

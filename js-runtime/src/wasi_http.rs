@@ -21,12 +21,14 @@ use rquickjs::module::{Declarations, Exports, ModuleDef};
 use rquickjs::prelude::Opt;
 use rquickjs::{ArrayBuffer, Class, Ctx, Exception, JsLifetime, Object, Result, Value};
 use wasock::http::{
-    encode_request, encode_response, HeaderMap, HeaderName, HeaderValue, HttpError, Limits, Method,
-    Request, RequestDecoder, RequestEvent, Response, ResponseContext, ResponseDecoder, StatusCode,
-    Version,
+    encode_request, encode_response, HttpError, Limits, Method, Request, RequestDecoder,
+    RequestEvent, Response, ResponseContext, ResponseDecoder, StatusCode, Version,
 };
 
 use crate::bytes::{array_buffer, bytes_of};
+use crate::fields::{
+    fields_from_object, fields_object, fields_of, get_field, header_map, set_field, Fields,
+};
 
 /// The module definition registered as `wasi_http`.
 pub struct WasiHttp;
@@ -54,6 +56,13 @@ impl ModuleDef for WasiHttp {
 }
 
 /// Bytes received on a connection, waiting to be parsed (`wasi_http.Buffer`).
+///
+/// The decoder of the message being parsed lives here between calls, so a message arriving
+/// in many chunks is decoded once, chunk by chunk, however often the script asks.
+/// Invariant while a decoder is kept: it has been fed `data[..fed]`, and the bytes it holds
+/// undecoded are the tail of that prefix (`data[fed - buffered_len..fed]`); everything
+/// before them went into the message in progress, which is still in `data` because the
+/// script sees the raw bytes until the message is complete.
 #[derive(Trace, JsLifetime, Default)]
 #[rquickjs::class]
 pub struct Buffer {
@@ -62,12 +71,61 @@ pub struct Buffer {
     /// An empty chunk was appended: the peer closed, nothing more will come.
     #[qjs(skip_trace)]
     ended: bool,
+    #[qjs(skip_trace)]
+    parser: Parser,
+    /// How many bytes of `data` (from the front) the parser has been fed.
+    #[qjs(skip_trace)]
+    fed: usize,
+}
+
+/// The incremental decoder of the message being parsed, if any.
+#[derive(Default)]
+enum Parser {
+    #[default]
+    Idle,
+    Request(RequestDecoder),
+    Response(ResponseDecoder),
 }
 
 impl Buffer {
     /// The bytes not parsed yet.
     pub fn pending(&self) -> &[u8] {
         &self.data
+    }
+
+    /// Forgets the decoder: the next parse starts again from the front of `data`.
+    fn reset_parser(&mut self) {
+        self.parser = Parser::Idle;
+        self.fed = 0;
+    }
+
+    /// The request decoder, fed every byte of `data` (a new one if the last parse was of a
+    /// response or none is kept).
+    fn request_decoder(&mut self) -> &mut RequestDecoder {
+        if !matches!(self.parser, Parser::Request(_)) {
+            self.parser = Parser::Request(RequestDecoder::new(Limits::default()));
+            self.fed = 0;
+        }
+        let Parser::Request(decoder) = &mut self.parser else {
+            unreachable!("set just above")
+        };
+        decoder.feed(&self.data[self.fed..]);
+        self.fed = self.data.len();
+        decoder
+    }
+
+    /// As `request_decoder`, for responses.
+    fn response_decoder(&mut self) -> &mut ResponseDecoder {
+        if !matches!(self.parser, Parser::Response(_)) {
+            self.parser = Parser::Response(ResponseDecoder::new(Limits::default()));
+            self.fed = 0;
+        }
+        let Parser::Response(decoder) = &mut self.parser else {
+            unreachable!("set just above")
+        };
+        decoder.feed(&self.data[self.fed..]);
+        self.fed = self.data.len();
+        decoder
     }
 }
 
@@ -85,7 +143,10 @@ impl Buffer {
             }
             _ => Vec::new(),
         };
-        Ok(Buffer { data, ended: false })
+        Ok(Buffer {
+            data,
+            ..Buffer::default()
+        })
     }
 
     /// Appends bytes (or a string as UTF-8); an empty chunk marks the end of the stream.
@@ -118,25 +179,28 @@ impl Buffer {
         array_buffer(&ctx, self.data.clone())
     }
 
-    /// Empties the buffer (and forgets an end of stream).
+    /// Empties the buffer (and forgets an end of stream and any message half parsed).
     pub fn clear(&mut self) {
         self.data.clear();
         self.ended = false;
+        self.reset_parser();
     }
 
     /// A whole request → `WasiRequest` (its bytes leave the buffer); `undefined` while
     /// incomplete; throws on a malformed request or one cut short by end of stream.
     #[qjs(rename = "parseRequest")]
     pub fn parse_request<'js>(&mut self, ctx: Ctx<'js>) -> Result<Value<'js>> {
-        let mut decoder = RequestDecoder::new(Limits::default());
-        decoder.feed(&self.data);
+        let decoder = self.request_decoder();
         loop {
+            // Bytes not yet decoded before this event; after it the decoder may already
+            // have moved on into the next pipelined request.
             let remaining = decoder.buffered_len();
             match decoder.next_event() {
                 // Scripts cannot answer 100-continue; the client sends its body after a pause.
                 Ok(Some(RequestEvent::ContinueExpected)) => continue,
                 Ok(Some(RequestEvent::Request(request))) => {
-                    self.data.drain(..self.data.len() - remaining);
+                    self.data.drain(..self.fed - remaining);
+                    self.fed = remaining;
                     let request = WasiRequest::from_request(request);
                     return Ok(Class::instance(ctx, request)?.into_value());
                 }
@@ -154,85 +218,28 @@ impl Buffer {
     /// complete once an empty chunk was appended.
     #[qjs(rename = "parseResponse")]
     pub fn parse_response<'js>(&mut self, ctx: Ctx<'js>) -> Result<Value<'js>> {
-        let mut decoder = ResponseDecoder::new(Limits::default());
-        decoder.feed(&self.data);
+        let ended = self.ended;
+        let decoder = self.response_decoder();
         let parsed = match decoder.next_response(&Method::GET) {
-            Ok(None) if self.ended => decoder.finish(&Method::GET),
+            Ok(None) if ended => decoder.finish(&Method::GET),
             other => other,
         };
+        let remaining = decoder.buffered_len();
         match parsed {
             Ok(Some(response)) => {
-                let rest = self
-                    .data
-                    .split_off(self.data.len() - decoder.buffered_len());
+                let rest = self.data.split_off(self.fed - remaining);
                 let response = WasiResponse::from_response(response);
                 self.data = response.body.clone();
                 self.data.extend_from_slice(&rest);
+                // The buffer now holds a decoded body, not the stream the decoder was fed:
+                // a later parse starts from its front, as a new buffer's would.
+                self.reset_parser();
                 Ok(Class::instance(ctx, response)?.into_value())
             }
             Ok(None) => Ok(Value::new_undefined(ctx)),
             Err(error) => Err(http_error(&ctx, "parseResponse", error)),
         }
     }
-}
-
-/// Header fields as scripts see them: names and values as strings, in order.
-type Fields = Vec<(String, String)>;
-
-fn fields_of(headers: &HeaderMap) -> Fields {
-    let mut fields: Fields = Vec::new();
-    for (name, value) in headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match fields.iter_mut().find(|(known, _)| known == name.as_str()) {
-            Some((_, joined)) => {
-                joined.push_str(", ");
-                joined.push_str(&value);
-            }
-            None => fields.push((name.as_str().to_string(), value)),
-        }
-    }
-    fields
-}
-
-fn fields_object<'js>(ctx: &Ctx<'js>, fields: &Fields) -> Result<Object<'js>> {
-    let object = Object::new(ctx.clone())?;
-    for (name, value) in fields {
-        object.set(name.as_str(), value.as_str())?;
-    }
-    Ok(object)
-}
-
-fn fields_from_object<'js>(object: Object<'js>) -> Result<Fields> {
-    let mut fields = Fields::new();
-    for entry in object.props::<String, Value>() {
-        let (name, value) = entry?;
-        let value = match value.as_string() {
-            Some(text) => text.to_string()?,
-            None => value
-                .get::<rquickjs::Coerced<String>>()
-                .map(|coerced| coerced.0)?,
-        };
-        fields.push((name, value));
-    }
-    Ok(fields)
-}
-
-/// A header map from script fields; a `TypeError` naming the bad field.
-fn header_map<'js>(ctx: &Ctx<'js>, fields: &Fields, what: &str) -> Result<HeaderMap> {
-    let mut map = HeaderMap::new();
-    for (name, value) in fields {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            Exception::throw_type(ctx, &format!("{what}: `{name}` is not a valid header name"))
-        })?;
-        let value = HeaderValue::from_str(value).map_err(|_| {
-            Exception::throw_type(
-                ctx,
-                &format!("{what}: the value of `{name}` is not a valid header value"),
-            )
-        })?;
-        map.append(name, value);
-    }
-    Ok(map)
 }
 
 fn version_text(version: Version) -> &'static str {
@@ -260,18 +267,6 @@ fn body_arg<'js>(ctx: &Ctx<'js>, value: Value<'js>, what: &str) -> Result<Vec<u8
     } else {
         bytes_of(ctx, &value, what)
     }
-}
-
-fn set_field(fields: &mut Fields, name: &str, value: String) {
-    fields.retain(|(known, _)| !known.eq_ignore_ascii_case(name));
-    fields.push((name.to_string(), value));
-}
-
-fn get_field(fields: &Fields, name: &str) -> Option<String> {
-    fields
-        .iter()
-        .find(|(known, _)| known.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.clone())
 }
 
 /// An HTTP request (`wasi_http.WasiRequest`): built by a script to `encode()`, or parsed.

@@ -364,7 +364,7 @@ fn every_runtime_function_works_on_the_engine() {
         .lines()
         .filter(|line| line.starts_with("ok "))
         .count();
-    assert_eq!(checks, 33, "every check of api.js ran: {stdout}");
+    assert_eq!(checks, 42, "every check of api.js ran: {stdout}");
     assert!(
         stdout.contains("\nconsole.log {\"a\":1} [1,\"x\"] null undefined 1.5\n"),
         "{stdout}"
@@ -503,6 +503,107 @@ fn js_http_echo_serves_1000_connections_at_once() {
         assert_eq!(body_of(&reply), b"echo: ");
     }
     drop(app);
+}
+
+/// After a build of the runtime, the cache keeps only the module of this key and of keys in
+/// use: an older key's folder goes; a folder another process holds locked, a file or folder
+/// not named like a key, and what a link named like a key points to all stay.
+///
+/// To reuse the one build of the test run, this works in the shared cache and makes the
+/// build happen by removing the current module: with the sources unchanged, cargo has
+/// nothing to recompile and only the clean-up runs for real.
+#[test]
+fn a_runtime_build_removes_older_keys_from_the_cache() {
+    use std::os::fd::AsRawFd;
+
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.work().join("hi.js"), "print('hi')\n").expect("write script");
+    let _build = build_lock();
+    let run = || {
+        let output = js_command(&sandbox, &sandbox.work(), "hi.js", &["-v"], &[])
+            .output()
+            .expect("run hi.js");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "hi\n");
+        stderr
+    };
+    // Builds the module if no test did yet; -v names it.
+    let first = run();
+    let module = first
+        .lines()
+        .find_map(|line| {
+            line.split_once("JavaScript runtime: ")
+                .map(|(_, path)| path)
+        })
+        .or_else(|| {
+            first
+                .lines()
+                .find_map(|line| line.split_once("Built the JavaScript runtime: "))
+                .map(|(_, path)| path)
+        })
+        .map(|path| PathBuf::from(path.trim()))
+        .unwrap_or_else(|| panic!("no module path in: {first}"));
+    let root = module
+        .parent()
+        .and_then(Path::parent)
+        .expect("module in <root>/<key>/")
+        .to_path_buf();
+    assert_eq!(root, shared_cache().join("cargo-wasock/js-runtime"));
+
+    let old = root.join("0.0.1-0123456789abcdef");
+    std::fs::create_dir_all(old.join("src/js-runtime")).expect("old key folder");
+    std::fs::write(old.join("wasock-js.wasm"), b"old module").expect("old module");
+    std::fs::write(old.join("src/js-runtime/Cargo.toml"), b"old").expect("old source");
+    let busy = root.join("0.0.2-fedcba9876543210");
+    std::fs::create_dir_all(&busy).expect("busy key folder");
+    let busy_lock = std::fs::File::create(busy.join(".lock")).expect("busy lock");
+    // SAFETY: flock(2) on a descriptor this test owns, released when it drops.
+    assert_eq!(
+        unsafe { libc::flock(busy_lock.as_raw_fd(), libc::LOCK_SH) },
+        0
+    );
+    let note = root.join("notes.txt");
+    std::fs::write(&note, b"not a key").expect("non-key file");
+    let outside = sandbox.work().join("outside");
+    std::fs::create_dir_all(&outside).expect("outside folder");
+    std::fs::write(outside.join("precious"), b"keep").expect("outside file");
+    let link = root.join("0.0.3-00000000000000aa");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&outside, &link).expect("link named like a key");
+
+    std::fs::remove_file(&module).expect("remove the current module");
+    let second = run();
+    assert!(
+        second.contains("Built the JavaScript runtime"),
+        "no build: {second}"
+    );
+    // Unchanged sources are not rewritten, so cargo recompiles nothing.
+    assert!(!second.contains("Compiling wasock"), "{second}");
+    assert!(module.is_file(), "the current module is back");
+    assert!(!old.exists(), "the older key's folder is gone: {second}");
+    assert!(
+        second.contains(&format!(
+            "removed the JavaScript runtime of an older key: `{}`",
+            old.display()
+        )),
+        "{second}"
+    );
+    assert!(busy.is_dir(), "a folder in use stays: {second}");
+    assert!(
+        second.contains(&format!("kept `{}`", busy.display())),
+        "{second}"
+    );
+    assert!(note.is_file(), "a non-key file stays");
+    assert!(link.exists(), "the link stays");
+    assert_eq!(
+        std::fs::read(outside.join("precious")).expect("outside file"),
+        b"keep"
+    );
+    drop(busy_lock);
+    let _ = std::fs::remove_dir_all(&busy);
+    let _ = std::fs::remove_file(&note);
+    let _ = std::fs::remove_file(&link);
 }
 
 #[test]

@@ -118,6 +118,108 @@ function codec() {
     check('close-framed response at EOF', text(untilClose.parseResponse().body) === 'rest')
 }
 
+// The buffer keeps its decoder between calls: a message fed a byte at a time, a script that
+// reads or clears the buffer in between, and an error followed by clear() all parse as if
+// each call started afresh.
+function incremental() {
+    const wire = 'POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n' +
+        'GET /next HTTP/1.1\r\nHost: x\r\n\r\nGET /par'
+    const buf = new http.Buffer()
+    const seen = []
+    let req
+    for (const ch of wire) {
+        buf.append(ch)
+        if ((req = buf.parseRequest())) seen.push(req.uri + '=' + text(req.body))
+    }
+    check('chunked request a byte at a time, then pipelined', seen.join(',') === '/c=abcdefg,/next=' &&
+        text(buf.buffer) === 'GET /par' && buf.length === 8, seen.join(',') + ' | ' + text(buf.buffer))
+    buf.append('t HTTP/1.1\r\nHost: x\r\n\r\n')
+    check('rest of a pipelined request', buf.parseRequest().uri === '/part' && buf.length === 0)
+
+    const half = new http.Buffer()
+    half.append('POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab')
+    check('incomplete request stays in the buffer', half.parseRequest() === undefined && half.length === 50 &&
+        text(half.buffer).endsWith('\r\n\r\nab'), String(half.length))
+    half.clear()
+    half.append('GET /b HTTP/1.1\r\nHost: x\r\n\r\n')
+    const after = half.parseRequest()
+    check('clear() forgets a request half parsed', after.uri === '/b' && after.method === 'GET' && half.length === 0)
+
+    const bad = new http.Buffer('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n')
+    let thrown = ''
+    try { bad.parseRequest() } catch (e) { thrown = e.message }
+    try { bad.parseRequest() } catch (e) { thrown += ' | ' + e.message }
+    check('a malformed request throws on every call', /^parseRequest: .* \| parseRequest: /.test(thrown), thrown)
+    bad.clear()
+    bad.append('GET /ok HTTP/1.1\r\nHost: x\r\n\r\n')
+    check('clear() after an error parses again', bad.parseRequest().uri === '/ok')
+
+    // WasmEdge's idiom: the response body is in the buffer once buf.length >= bodyLength.
+    const resp = new http.Buffer()
+    const head = 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n'
+    let parsed
+    for (const piece of [head.slice(0, 10), head.slice(10), 'abc', 'def', 'HTTP/1.1 204 No']) {
+        resp.append(piece)
+        parsed = parsed || resp.parseResponse()
+    }
+    check('response in pieces: body then what followed', parsed.status === 200 && resp.length >= parsed.bodyLength &&
+        text(resp.buffer) === 'abcdefHTTP/1.1 204 No', text(resp.buffer))
+    resp.clear()
+    resp.append('HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n')
+    check('parseResponse after clear()', resp.parseResponse().status === 201 && resp.length === 0)
+}
+
+// Over loopback: a chunked request body split across writes, with a pipelined request in
+// the last write, parsed read by read; a response body split across writes read with the
+// `buf.length >= resp.bodyLength` idiom.
+async function splitReads() {
+    const server = new net.WasiTcpServer(`${host}:0`)
+    const addr = server.local()
+    const served = (async () => {
+        const conn = await server.accept()
+        const buf = new http.Buffer()
+        const uris = []
+        while (uris.length < 2) {
+            const req = buf.parseRequest()
+            if (req) {
+                uris.push(req.uri + '=' + text(req.body))
+                continue
+            }
+            const data = await conn.read()
+            if (data.byteLength === 0) break
+            buf.append(data)
+        }
+        const resp = new http.WasiResponse()
+        const body = uris.join(',')
+        const wire = text(resp.encode(body))
+        const cut = wire.length - body.length + 3
+        conn.write(wire.slice(0, cut))
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        conn.write(wire.slice(cut))
+        conn.close()
+    })()
+    const conn = await net.WasiTcpConn.connect(addr)
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 20))
+    conn.write('POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel')
+    await pause()
+    conn.write('lo\r\n6\r\n world\r\n')
+    await pause()
+    conn.write('0\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n')
+    const buf = new http.Buffer()
+    let resp
+    while (true) {
+        const data = await conn.read()
+        buf.append(data)
+        resp = resp || buf.parseResponse()
+        if ((resp && buf.length >= resp.bodyLength) || data.byteLength === 0) break
+    }
+    await served
+    check('split reads: chunked body, pipelined request, response body idiom',
+        resp && text(buf.buffer) === '/up=hello world,/second=', resp ? text(buf.buffer) : 'no response')
+    conn.close()
+    server.close()
+}
+
 async function fetches() {
     // A chunked response from a server written with wasi_net, and an echo of the request.
     const server = new net.WasiTcpServer(`${host}:0`)
@@ -174,7 +276,9 @@ function globals() {
 
 globals()
 codec()
+incremental()
 await tcp()
+await splitReads()
 await fetches()
 await timers()
 print('all done')
