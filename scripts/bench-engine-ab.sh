@@ -36,7 +36,8 @@ start() {
   PIDS+=("$server_pid")
   wait_port "$2" "$server_pid" || { cat "$WORK/server.log" >&2; echo "error: $1 did not serve on port $2" >&2; exit 1; }
 }
-stop() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+# One server at a time: once it is reaped, nothing is left for the exit trap to stop.
+stop() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; PIDS=(); }
 
 declare -A rps_of p99_of
 for i in $(seq 1 "$runs"); do

@@ -110,18 +110,15 @@ pub fn from_parent() -> anyhow::Result<Vec<EnvArg>> {
         };
         let parsed = entry
             .to_str()
-            .and_then(|entry| entry.split_once('='))
-            .filter(|(key, _)| !key.is_empty());
-        let Some((key, value)) = parsed else {
+            .and_then(|entry| entry.parse::<EnvArg>().ok())
+            .filter(|arg| arg.value.is_some());
+        let Some(arg) = parsed else {
             return Err(hint(
                 format!("{name} is not KEY=VALUE in UTF-8"),
                 "`--inherit-app-env` is for `cargo wasock watch`'s own child; pass variables with `--env KEY=VALUE` instead",
             ));
         };
-        env.push(EnvArg {
-            key: key.to_owned(),
-            value: Some(value.to_owned()),
-        });
+        env.push(arg);
     }
     Ok(env)
 }

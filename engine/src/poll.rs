@@ -91,7 +91,7 @@ struct FdState {
     call: u64,
     /// The current call's first subscription on this fd (then `next_sub`).
     first_sub: u32,
-    /// Put into the listening state by the guest's `sock_listen` (see [`PollSet::mark_listening`]).
+    /// In the listening state (see [`PollSet::set_listening`]).
     listening: bool,
 }
 
@@ -139,14 +139,19 @@ impl PollSet {
         }
     }
 
-    /// Record that the guest's `sock_listen` on `fd` succeeded: a read event on it then
-    /// reports `nbytes` 0 (see [`read_event_nbytes`]). Cleared by [`PollSet::forget`].
-    pub fn mark_listening(&mut self, fd: RawFd) {
+    /// Record whether host fd `fd` is in the listening state: set by the guest's successful
+    /// `sock_listen`, cleared when it shuts down reading (which closes a listener) and by
+    /// [`PollSet::forget`]. A read event on a listening socket reports `nbytes` 0 (see
+    /// [`read_event_nbytes`]).
+    pub fn set_listening(&mut self, fd: RawFd, listening: bool) {
         let slot = fd as usize;
         if slot >= self.fds.len() {
+            if !listening {
+                return;
+            }
             self.fds.resize(slot + 1, FdState::default());
         }
-        self.fds[slot].listening = true;
+        self.fds[slot].listening = listening;
     }
 
     /// Start a call with `count` subscriptions.

@@ -211,7 +211,7 @@ pub fn listen(table: &mut SocketTable, fd: u32, backlog: i32) -> Result<(), Errn
     let socket = table.get(fd)?;
     socket.listen(backlog).map_err(io_errno)?;
     let raw_fd = socket.as_raw_fd();
-    table.poll_set.mark_listening(raw_fd);
+    table.poll_set.set_listening(raw_fd, true);
     Ok(())
 }
 
@@ -473,14 +473,23 @@ pub fn send_to(
 }
 
 /// `sock_shutdown(fd, how: u8)` with `how` = RD 1 | WR 2.
-pub fn shutdown(table: &SocketTable, fd: u32, how: u32) -> Result<(), Errno> {
+///
+/// Shutting down reading on a listener closes it (Linux `inet_shutdown` disconnects a
+/// `TCP_LISTEN` socket to `TCP_CLOSE`), so it is no longer recorded as listening.
+pub fn shutdown(table: &mut SocketTable, fd: u32, how: u32) -> Result<(), Errno> {
     let how = match how {
         SDFLAGS_RD => std::net::Shutdown::Read,
         SDFLAGS_WR => std::net::Shutdown::Write,
         h if h == SDFLAGS_RD | SDFLAGS_WR => std::net::Shutdown::Both,
         _ => return Err(ERRNO_INVAL),
     };
-    table.get(fd)?.shutdown(how).map_err(io_errno)
+    let socket = table.get(fd)?;
+    socket.shutdown(how).map_err(io_errno)?;
+    if how != std::net::Shutdown::Write {
+        let raw_fd = socket.as_raw_fd();
+        table.poll_set.set_listening(raw_fd, false);
+    }
+    Ok(())
 }
 
 /// `sock_getlocaladdr` / `sock_getpeeraddr`: `(fd, addr: *address, addr_type: *u32,

@@ -567,7 +567,8 @@ fn poll_read_nbytes_are_wasmedges() {
           (import "wasi_snapshot_preview1" "sock_connect_v2" (func $connect (param i32 i32 i32) (result i32)))
           (import "wasi_snapshot_preview1" "sock_send" (func $send (param i32 i32 i32 i32 i32) (result i32)))
           (import "wasi_snapshot_preview1" "sock_getlocaladdr_v2" (func $local (param i32 i32 i32) (result i32)))
-          (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))"#,
+          (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "sock_shutdown" (func $shutdown (param i32 i32) (result i32)))"#,
         r#"(data (i32.const 600) "hello")"#,
         r#"(local $listener i32) (local $client i32) (local $conn i32) (local $tries i32)
             (call $expect (call $open (i32.const 1) (i32.const 2) (i32.const 0)) (i32.const 0) (i32.const 10))
@@ -612,7 +613,14 @@ fn poll_read_nbytes_are_wasmedges() {
             (call $expect (i32.wrap_i64 (i64.load (i32.const 2048))) (i32.const 1) (i32.const 22))
             (call $expect (i32.wrap_i64 (i64.load (i32.const 2064))) (i32.const 0) (i32.const 23))
             (call $expect (i32.wrap_i64 (i64.load (i32.const 2080))) (i32.const 2) (i32.const 24))
-            (call $expect (i32.wrap_i64 (i64.load (i32.const 2096))) (i32.const 1) (i32.const 25))"#,
+            (call $expect (i32.wrap_i64 (i64.load (i32.const 2096))) (i32.const 1) (i32.const 25))
+            ;; shutting down reading closes the listener (TCP_CLOSE): FIONREAD answers now, so
+            ;; its read event (a hang-up) reports 1
+            (call $expect (call $shutdown (local.get $listener) (i32.const 1)) (i32.const 0) (i32.const 26))
+            (call $expect (call $poll (i32.const 1024) (i32.const 2048) (i32.const 1) (i32.const 4000)) (i32.const 0) (i32.const 27))
+            (call $expect (i32.load (i32.const 4000)) (i32.const 1) (i32.const 28))
+            (call $expect (i32.wrap_i64 (i64.load (i32.const 2048))) (i32.const 1) (i32.const 29))
+            (call $expect (i32.wrap_i64 (i64.load (i32.const 2064))) (i32.const 1) (i32.const 30))"#,
     );
 }
 

@@ -99,7 +99,7 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
     let port = free_port();
     // A secret for the app: it must reach the app on the engine child without showing on
     // any command line (other users can read those).
-    let secret = "s3cret-8817";
+    let secret = "s3=cret-8817";
     std::fs::write(
         project.join("secrets.env"),
         format!("WATCH_SECRET={secret}\n"),
@@ -121,6 +121,14 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
         .args(["--message-format", "json", "--env-file", "secrets.env"])
         .arg("--target-dir")
         .arg(shared_target_dir());
+    // Left over in watch's own environment, these must not reach the app (they would
+    // continue the numbered list watch hands its engine child, and win).
+    for index in 0..16 {
+        command.env(
+            format!("CARGO_WASOCK_APP_ENV_{index}"),
+            "WATCH_SECRET=stale",
+        );
+    }
     let mut app = RunningApp::spawn(command);
     wait_for_answer(&mut app, port, "echo: ping");
     app.wait_for_stderr("first build · built in", DEADLINE);

@@ -7,9 +7,10 @@
 //! Eight connections to ourselves, A to H, registered in that order. First A, C and E have
 //! data: the wait reports them. Then all eight have data: the wait must report B D F G H
 //! A C E (A, C and E were ready last time, so they go last). Any other order (by fd, by
-//! hash, by registration) fails. Natively epoll reports in the order the data arrived
-//! instead, so this guest is for wasm only. Prints `ok - …` or `not ok - …` and exits 0
-//! only when the check passes.
+//! hash, by registration) fails. Then B is deregistered and registered again under a new
+//! token, and D deregistered: the next wait reports B (once, with its new token) F G H A C
+//! E. Natively epoll reports in the order the data arrived instead, so this guest is for
+//! wasm only. Prints `ok - …` or `not ok - …` and exits 0 only when the check passes.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -18,6 +19,8 @@ use wasock::{EventLoop, Interest, TcpListener, TcpStream, Token};
 
 const NAMES: [&str; 8] = ["A", "B", "C", "D", "E", "F", "G", "H"];
 const FIRST: [usize; 3] = [0, 2, 4];
+/// B's token once it is registered again.
+const RENAMED_B: usize = 8;
 
 fn main() {
     match check() {
@@ -52,7 +55,10 @@ fn check() -> Result<(), String> {
     let names = |ready: &[wasock::Event]| {
         ready
             .iter()
-            .map(|event| NAMES.get(event.token.0).copied().unwrap_or("?"))
+            .map(|event| match event.token.0 {
+                RENAMED_B => "B'",
+                index => NAMES.get(index).copied().unwrap_or("?"),
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -92,6 +98,27 @@ fn check() -> Result<(), String> {
     if names(&ready) != "B D F G H A C E" {
         return Err(format!(
             "second wait reported [{}], want [B D F G H A C E]",
+            names(&ready)
+        ));
+    }
+
+    // Deregistered and registered again under a new token before the next wait, B keeps
+    // its place and is reported once, with the new token; D, only deregistered, is gone.
+    events
+        .deregister(&accepted[1])
+        .map_err(io("deregister B"))?;
+    events
+        .register(&accepted[1], Token(RENAMED_B), Interest::READABLE)
+        .map_err(io("register B again"))?;
+    events
+        .deregister(&accepted[3])
+        .map_err(io("deregister D"))?;
+    events
+        .wait(&mut ready, Some(Duration::from_secs(5)))
+        .map_err(io("third wait"))?;
+    if names(&ready) != "B' F G H A C E" {
+        return Err(format!(
+            "third wait reported [{}], want [B' F G H A C E]",
             names(&ready)
         ));
     }
