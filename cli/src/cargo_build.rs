@@ -4,6 +4,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 
 use anyhow::Context as _;
@@ -433,6 +434,36 @@ struct Candidate {
     package_id: cargo_metadata::PackageId,
 }
 
+/// Whether `cargo build` runs in a process group of its own (see
+/// [`builds_in_own_process_group`]).
+static OWN_PROCESS_GROUP: AtomicBool = AtomicBool::new(false);
+
+/// The process group of the `cargo build` running now, when it has its own; 0 otherwise.
+static RUNNING_BUILD_GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// From now on, run `cargo build` in a process group of its own, so that
+/// [`stop_running_build`] ends it together with every rustc and build script it started
+/// (signalling cargo alone would leave those running on). For `watch`, which must stop
+/// promptly on a signal sent to it alone (`kill`); a terminal's Ctrl-C, which no longer
+/// reaches such a group, reaches `watch`, which passes it on.
+pub fn builds_in_own_process_group() {
+    OWN_PROCESS_GROUP.store(true, Ordering::Relaxed);
+}
+
+/// Send SIGINT, as a terminal's Ctrl-C would, to the process group of the `cargo build`
+/// running now, if it has its own ([`builds_in_own_process_group`]); nothing otherwise.
+/// Async-signal-safe in effect: one atomic load and one `kill(2)`.
+pub fn stop_running_build() {
+    let group = RUNNING_BUILD_GROUP.load(Ordering::Relaxed);
+    if group > 0 {
+        // SAFETY: kill(2) with a negative pid signals that process group; it touches no
+        // memory of ours.
+        unsafe {
+            libc::kill(-group, libc::SIGINT);
+        }
+    }
+}
+
 /// Run `cargo build --target triple`, forwarding diagnostics, while `checks` run beside
 /// it (reading the project with `cargo metadata`, and confirming the toolchain when the
 /// build was started before knowing it); the binary's `.wasm` with what `checks` gave
@@ -476,6 +507,11 @@ pub fn build<T: Send>(
     printer.verbose(format!("running `{command:?}`"));
 
     crate::launch::die_with_parent(&mut command);
+    let own_group = OWN_PROCESS_GROUP.load(Ordering::Relaxed);
+    if own_group {
+        use std::os::unix::process::CommandExt as _;
+        command.process_group(0);
+    }
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -484,6 +520,9 @@ pub fn build<T: Send>(
             format!("could not run `{shown}`"),
             "install Rust with rustup (https://rustup.rs)",
         )?;
+    if own_group {
+        RUNNING_BUILD_GROUP.store(child.id() as i32, Ordering::Relaxed);
+    }
     let stderr = child
         .stderr
         .take()
@@ -558,6 +597,7 @@ pub fn build<T: Send>(
         let status = child
             .wait()
             .with_context(|| format!("could not wait for `{shown}`"));
+        RUNNING_BUILD_GROUP.store(0, Ordering::Relaxed);
         let (project, checked) = checked
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;

@@ -124,6 +124,7 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
 
     let (events, receiver) = mpsc::channel();
     let stopping = Arc::new(AtomicBool::new(false));
+    crate::cargo_build::builds_in_own_process_group();
     // Registered before anything starts, so a Ctrl-C is never lost; being caught (not
     // ignored) here also gives our children their default actions back at exec.
     let mut signals = SignalsInfo::<WithOrigin>::new(launch::stop_signals())
@@ -135,6 +136,8 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
         std::thread::spawn(move || {
             for origin in signals.forever() {
                 stopping.store(true, Ordering::Relaxed);
+                // A build in progress ends now, not when it is done.
+                crate::cargo_build::stop_running_build();
                 let event = Event::Stop {
                     signal: origin.signal,
                     // A Ctrl-C at the terminal already reached the app (same process group).
