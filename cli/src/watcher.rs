@@ -149,7 +149,7 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
             }
         })
     };
-    let debouncer = start_watching(&sources, events.clone())?;
+    let mut debouncer = start_watching(&sources, events.clone())?;
     drop(events);
 
     let mut session = Session {
@@ -194,6 +194,7 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
         }
         session.notice_app_exit();
         if !changed.is_empty() {
+            sources.watch_new_dirs(&changed, &mut debouncer, printer);
             session.cycle(std::mem::take(&mut changed));
         }
     };
@@ -214,16 +215,14 @@ enum Event {
     },
 }
 
+/// The file watcher with its debouncing.
+type Debouncer = notify_debouncer_full::Debouncer<
+    notify::RecommendedWatcher,
+    notify_debouncer_full::RecommendedCache,
+>;
+
 /// The debounced watcher over `sources`, sending relevant changes on `events`.
-fn start_watching(
-    sources: &Arc<Sources>,
-    events: Sender<Event>,
-) -> anyhow::Result<
-    notify_debouncer_full::Debouncer<
-        notify::RecommendedWatcher,
-        notify_debouncer_full::RecommendedCache,
-    >,
-> {
+fn start_watching(sources: &Arc<Sources>, events: Sender<Event>) -> anyhow::Result<Debouncer> {
     let filter = Arc::clone(sources);
     let handler = move |result: DebounceEventResult| {
         let event = match result {
@@ -401,6 +400,26 @@ impl Sources {
                 .map(|parent| (parent, RecursiveMode::NonRecursive)),
         );
         roots
+    }
+
+    /// A source directory that appeared after watching began (`tests/` made later, `src/`
+    /// replaced by a checkout) is watched from now on; the change that announced it is a
+    /// change like any other. Watching one already watched changes nothing.
+    fn watch_new_dirs(
+        &self,
+        changed: &BTreeSet<PathBuf>,
+        debouncer: &mut Debouncer,
+        printer: &Printer,
+    ) {
+        for dir in self.dirs.iter().filter(|dir| changed.contains(*dir)) {
+            if !dir.is_dir() {
+                continue;
+            }
+            match debouncer.watch(dir, RecursiveMode::Recursive) {
+                Ok(()) => printer.verbose(format!("watching `{}`", dir.display())),
+                Err(error) => printer.warn(format!("could not watch `{}`: {error}", dir.display())),
+            }
+        }
     }
 
     /// Whether a change to `path` should start a cycle.

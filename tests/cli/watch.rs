@@ -252,8 +252,9 @@ fn a_stop_signal_ends_a_build_in_progress_with_what_cargo_started() {
 }
 
 /// On WasmEdge (the recording stand-in, which then sleeps as an app would serve): the same
-/// command line as `run` gives it, again after an edit, once the first one was stopped; the
-/// stop signal ends the last one and leaves no process behind.
+/// command line as `run` gives it, again after an edit, once the first one was stopped; a
+/// source directory made after watching began is watched; the stop signal ends the last
+/// app and leaves no process behind.
 #[test]
 fn on_wasmedge_each_build_restarts_the_child_with_runs_command_line() {
     let sandbox = Sandbox::new();
@@ -309,6 +310,14 @@ fn on_wasmedge_each_build_restarts_the_child_with_runs_command_line() {
         sleepers().iter().any(|sleeper| *sleeper != first)
     });
     assert_eq!(sleepers().len(), 1, "{:?}", sleepers());
+
+    // `tests/` did not exist when watching began: made now, it is a change, and from then
+    // on what is written inside it is one too.
+    std::fs::create_dir(project.join("tests")).expect("make tests/");
+    app.wait_for_stderr("tests changed · rebuilt in", DEADLINE);
+    std::fs::write(project.join("tests/later.rs"), "#[test]\nfn later() {}\n")
+        .expect("write tests/later.rs");
+    app.wait_for_stderr("tests/later.rs changed · rebuilt in", DEADLINE);
 
     app.signal(libc::SIGTERM);
     let code = app.wait_exit(Duration::from_secs(30));
