@@ -441,25 +441,38 @@ static OWN_PROCESS_GROUP: AtomicBool = AtomicBool::new(false);
 /// The process group of the `cargo build` running now, when it has its own; 0 otherwise.
 static RUNNING_BUILD_GROUP: AtomicI32 = AtomicI32::new(0);
 
-/// From now on, run `cargo build` in a process group of its own, so that
+/// Set once by [`stop_running_build`]: no build starts after it, and one that was starting
+/// when it came is stopped as soon as its group is known.
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// From now on, run `cargo build` in a process group of its own, with stdin closed, so that
 /// [`stop_running_build`] ends it together with every rustc and build script it started
 /// (signalling cargo alone would leave those running on). For `watch`, which must stop
 /// promptly on a signal sent to it alone (`kill`); a terminal's Ctrl-C, which no longer
-/// reaches such a group, reaches `watch`, which passes it on.
+/// reaches such a group, reaches `watch`, which passes it on. (A background group must not
+/// read the terminal: it would be stopped by SIGTTIN, and a stopped build ignores SIGINT.)
 pub fn builds_in_own_process_group() {
-    OWN_PROCESS_GROUP.store(true, Ordering::Relaxed);
+    OWN_PROCESS_GROUP.store(true, Ordering::SeqCst);
 }
 
-/// Send SIGINT, as a terminal's Ctrl-C would, to the process group of the `cargo build`
-/// running now, if it has its own ([`builds_in_own_process_group`]); nothing otherwise.
-/// Async-signal-safe in effect: one atomic load and one `kill(2)`.
+/// End the `cargo build` running now, if it has its own process group
+/// ([`builds_in_own_process_group`]): SIGINT to the group, as a terminal's Ctrl-C, and
+/// SIGCONT in case it was stopped; no `cargo build` starts afterwards. One atomic store, one
+/// load and two `kill(2)`s: fit for a signal-handling thread.
 pub fn stop_running_build() {
-    let group = RUNNING_BUILD_GROUP.load(Ordering::Relaxed);
+    STOP_REQUESTED.store(true, Ordering::SeqCst);
+    signal_build_group(RUNNING_BUILD_GROUP.load(Ordering::SeqCst), libc::SIGINT);
+}
+
+fn signal_build_group(group: i32, signal: libc::c_int) {
     if group > 0 {
         // SAFETY: kill(2) with a negative pid signals that process group; it touches no
         // memory of ours.
         unsafe {
-            libc::kill(-group, libc::SIGINT);
+            libc::kill(-group, signal);
+            if signal != libc::SIGKILL {
+                libc::kill(-group, libc::SIGCONT);
+            }
         }
     }
 }
@@ -507,10 +520,13 @@ pub fn build<T: Send>(
     printer.verbose(format!("running `{command:?}`"));
 
     crate::launch::die_with_parent(&mut command);
-    let own_group = OWN_PROCESS_GROUP.load(Ordering::Relaxed);
+    let own_group = OWN_PROCESS_GROUP.load(Ordering::SeqCst);
     if own_group {
         use std::os::unix::process::CommandExt as _;
-        command.process_group(0);
+        if STOP_REQUESTED.load(Ordering::SeqCst) {
+            anyhow::bail!("`{shown}` was not started: stopping");
+        }
+        command.process_group(0).stdin(Stdio::null());
     }
     let mut child = command
         .stdout(Stdio::piped())
@@ -520,8 +536,13 @@ pub fn build<T: Send>(
             format!("could not run `{shown}`"),
             "install Rust with rustup (https://rustup.rs)",
         )?;
+    let group = if own_group { child.id() as i32 } else { 0 };
     if own_group {
-        RUNNING_BUILD_GROUP.store(child.id() as i32, Ordering::Relaxed);
+        RUNNING_BUILD_GROUP.store(group, Ordering::SeqCst);
+        // A stop that came while cargo was starting found no group to signal.
+        if STOP_REQUESTED.load(Ordering::SeqCst) {
+            signal_build_group(group, libc::SIGINT);
+        }
     }
     let stderr = child
         .stderr
@@ -589,6 +610,7 @@ pub fn build<T: Send>(
                 Err(error) => {
                     // Nobody reads cargo's output any more: stop it rather than wait on it.
                     let _ = child.kill();
+                    signal_build_group(group, libc::SIGKILL);
                     stream_error = Some(error);
                     break;
                 }
@@ -597,7 +619,12 @@ pub fn build<T: Send>(
         let status = child
             .wait()
             .with_context(|| format!("could not wait for `{shown}`"));
-        RUNNING_BUILD_GROUP.store(0, Ordering::Relaxed);
+        RUNNING_BUILD_GROUP.store(0, Ordering::SeqCst);
+        if STOP_REQUESTED.load(Ordering::SeqCst) {
+            // Whatever in the group outlived cargo (a process that ignores SIGINT) goes
+            // too. The group's number cannot be reused while any of it is left.
+            signal_build_group(group, libc::SIGKILL);
+        }
         let (project, checked) = checked
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;

@@ -417,7 +417,10 @@ impl Sources {
             }
             match debouncer.watch(dir, RecursiveMode::Recursive) {
                 Ok(()) => printer.verbose(format!("watching `{}`", dir.display())),
-                Err(error) => printer.warn(format!("could not watch `{}`: {error}", dir.display())),
+                Err(error) => {
+                    printer.warn(format!("could not watch `{}`: {error}", dir.display()));
+                    printer.help("restart `cargo wasock watch` to watch it");
+                }
             }
         }
     }

@@ -214,8 +214,9 @@ fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing(
 }
 
 /// A stop signal sent to `watch` alone (`kill`, not a terminal's Ctrl-C) during a build ends
-/// the build at once, with every process cargo started: here a build script that would
-/// sleep for ten minutes. `watch` exits as the signal says and leaves nothing running.
+/// the build at once, with every process cargo started: here a build script waiting for a
+/// ten-minute `sleep` that ignores SIGINT. `watch` exits as the signal says and leaves
+/// nothing running.
 #[test]
 fn a_stop_signal_ends_a_build_in_progress_with_what_cargo_started() {
     let sandbox = Sandbox::new();
@@ -223,14 +224,21 @@ fn a_stop_signal_ends_a_build_in_progress_with_what_cargo_started() {
         crate::support::minimal_project(&sandbox.work(), "watchslowbuild", "fn main() {}\n", "");
     std::fs::write(
         project.join("build.rs"),
-        "fn main() { std::thread::sleep(std::time::Duration::from_secs(600)); }\n",
+        r#"fn main() {
+    let _ = std::process::Command::new("sh")
+        .args(["-c", "trap '' INT; exec sleep 6021"])
+        .status();
+}
+"#,
     )
     .expect("write build.rs");
     let build_scripts = || -> Vec<String> {
-        processes_mentioning("watchslowbuild-")
+        let mut found: Vec<String> = processes_mentioning("watchslowbuild-")
             .into_iter()
             .filter(|process| process.contains("build-script-build"))
-            .collect()
+            .collect();
+        found.extend(processes_mentioning("sleep 6021"));
+        found
     };
     let _build = build_lock();
     let mut command = sandbox.std_cmd();
@@ -239,16 +247,18 @@ fn a_stop_signal_ends_a_build_in_progress_with_what_cargo_started() {
         .args(["watch", "--target-dir"])
         .arg(shared_target_dir());
     let mut app = RunningApp::spawn(command);
-    app.wait_until("the build script to run", DEADLINE, || {
-        !build_scripts().is_empty()
+    app.wait_until("the build script's sleep", DEADLINE, || {
+        !processes_mentioning("sleep 6021").is_empty()
     });
 
     app.signal(libc::SIGTERM);
     let code = app.wait_exit(Duration::from_secs(60));
     assert_eq!(code, Some(128 + libc::SIGTERM), "{}", app.stderr());
-    app.wait_until("the build script to end", Duration::from_secs(10), || {
-        build_scripts().is_empty()
-    });
+    app.wait_until(
+        "the build script and its sleep to end",
+        Duration::from_secs(10),
+        || build_scripts().is_empty(),
+    );
 }
 
 /// On WasmEdge (the recording stand-in, which then sleeps as an app would serve): the same
