@@ -17,19 +17,12 @@ RUNS="${RUNS:-15}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 source "$REPO/scripts/lib.sh"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+bench_workdir
 
 # BENCH_CLI: an already built cargo-wasock to measure (e.g. a copy of an earlier build).
 bench_cli
 
-echo "generating and building the poll app..." >&2
-(cd "$WORK" && "$CLI" new benchapp --template poll >/dev/null 2>&1)
-APP_TARGET="$TARGET_DIR/bench-apps"
-(cd "$WORK/benchapp" && cargo build --quiet --release --target wasm32-wasip1 --target-dir "$APP_TARGET")
-(cd "$WORK/benchapp" && cargo build --quiet --release --target-dir "$APP_TARGET")
-WASM="$APP_TARGET/wasm32-wasip1/release/benchapp.wasm"
-NATIVE="$APP_TARGET/release/benchapp"
+bench_poll_app native
 
 # time_to_port NAME CLEAR_DIR -- COMMAND...: start COMMAND (with PORT and {port} filled in)
 # RUNS times; CLEAR_DIR (or "-") is emptied before each start.

@@ -23,15 +23,14 @@ bench_workdir
 # Fresh caches: each binary precompiles into its own cache (wasmtime's settings are in the key).
 export XDG_CACHE_HOME="$WORK/cache"
 
-echo "building the poll app (release, wasm32-wasip1)..." >&2
-(cd "$WORK" && "$bin_a" wasock new benchapp --template poll >/dev/null)
-(cd "$WORK/benchapp" && env -u CARGO_TARGET_DIR cargo build --quiet --release --target wasm32-wasip1)
-wasm="$WORK/benchapp/target/wasm32-wasip1/release/benchapp.wasm"
+CLI="$bin_a"
+bench_poll_app
+
 
 # start BIN PORT: serve the app on the engine (precompiled through the cache) until its port
 # accepts; sets server_pid.
 start() {
-  "$1" wasock run --runtime embedded --aot --wasm "$wasm" --port "$2" >/dev/null 2>"$WORK/server.log" &
+  "$1" wasock run --runtime embedded --aot --wasm "$WASM" --port "$2" >/dev/null 2>"$WORK/server.log" &
   server_pid=$!
   PIDS+=("$server_pid")
   wait_port "$2" "$server_pid" || { cat "$WORK/server.log" >&2; echo "error: $1 did not serve on port $2" >&2; exit 1; }

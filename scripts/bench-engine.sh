@@ -43,14 +43,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 # BENCH_CLI: an already built cargo-wasock to measure (e.g. a copy of an earlier build).
 bench_cli
 
-echo "generating and building the poll app..." >&2
-(cd "$WORK" && "$CLI" new benchapp --template poll >/dev/null 2>&1)
-APP="$WORK/benchapp"
-APP_TARGET="$TARGET_DIR/bench-apps"
-(cd "$APP" && cargo build --quiet --release --target wasm32-wasip1 --target-dir "$APP_TARGET")
-(cd "$APP" && cargo build --quiet --release --target-dir "$APP_TARGET")
-WASM="$APP_TARGET/wasm32-wasip1/release/benchapp.wasm"
-NATIVE="$APP_TARGET/release/benchapp"
+bench_poll_app native
 
 # "<req/s> <p99 in ms> <socket errors> <non-2xx answers>" from one wrk run.
 measure() {

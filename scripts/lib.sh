@@ -16,6 +16,22 @@ bench_cli() {
     fi
 }
 
+# bench_poll_app [native]: the `poll` template as `$CLI new` makes it, in $WORK/benchapp
+# (APP), built in release for wasm32-wasip1 into $TARGET_DIR/bench-apps (WASM) and, with
+# `native`, for the host too (NATIVE). Needs CLI (bench_cli) and WORK (bench_workdir).
+bench_poll_app() {
+    echo "generating and building the poll app (release)..." >&2
+    (cd "$WORK" && "$CLI" new benchapp --template poll >/dev/null 2>&1)
+    APP="$WORK/benchapp"
+    local app_target="$TARGET_DIR/bench-apps"
+    (cd "$APP" && cargo build --quiet --release --target wasm32-wasip1 --target-dir "$app_target")
+    WASM="$app_target/wasm32-wasip1/release/benchapp.wasm"
+    if [ "${1:-}" = native ]; then
+        (cd "$APP" && cargo build --quiet --release --target-dir "$app_target")
+        NATIVE="$app_target/release/benchapp"
+    fi
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -51,11 +67,13 @@ bench_cleanup() {
     rm -rf "$WORK"
 }
 
-# need TOOL...: exits with an error naming the apt package for the first TOOL not on PATH.
+# need TOOL[:PACKAGE]...: exits with an error naming the apt package (PACKAGE, else TOOL)
+# for the first TOOL not on PATH.
 need() {
-    local tool
-    for tool in "$@"; do
-        command -v "$tool" >/dev/null || { echo "error: $tool is not installed; help: apt-get install $tool" >&2; exit 1; }
+    local spec tool
+    for spec in "$@"; do
+        tool="${spec%%:*}"
+        command -v "$tool" >/dev/null || { echo "error: $tool is not installed; help: apt-get install ${spec#*:}" >&2; exit 1; }
     done
 }
 

@@ -17,45 +17,31 @@ WRK_SECONDS="${WRK_SECONDS:-10}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 source "$REPO/scripts/lib.sh"
-WORK="$(mktemp -d)"
-PID=""
-cleanup() {
-    [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-command -v perf >/dev/null || { echo "error: perf is not installed; help: apt-get install linux-perf" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "error: wrk is not installed; help: apt-get install wrk" >&2; exit 1; }
+bench_workdir
+need perf:linux-perf wrk
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # BENCH_CLI: an already built cargo-wasock to measure (e.g. a copy of an earlier build).
 bench_cli
-(cd "$WORK" && "$CLI" new benchapp --template poll >/dev/null 2>&1)
-APP_TARGET="$TARGET_DIR/bench-apps"
-(cd "$WORK/benchapp" && cargo build --quiet --release --target wasm32-wasip1 --target-dir "$APP_TARGET")
-WASM="$APP_TARGET/wasm32-wasip1/release/benchapp.wasm"
+bench_poll_app
 
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+PORT="$(free_port)"
 "$CLI" run --runtime embedded --wasm "$WASM" --port "$PORT" >/dev/null 2>"$WORK/engine.log" &
 PID=$!
-for _ in $(seq 1 600); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.1
-done
+PIDS+=("$PID")
+wait_port "$PORT" "$PID" || { cat "$WORK/engine.log" >&2; exit 1; }
 
 for conns in "${CONNS[@]}"; do
-    threads=2
-    wrk -t"$threads" -c"$conns" -d"${WRK_SECONDS}s" "http://127.0.0.1:$PORT/" >"$WORK/wrk.txt" 2>&1 &
+    wrk -t"$(wrk_threads "$conns")" -c"$conns" -d"${WRK_SECONDS}s" "http://127.0.0.1:$PORT/" >"$WORK/wrk.txt" 2>&1 &
     wrk_pid=$!
     sleep $(( (WRK_SECONDS - SECONDS_PROFILED) / 2 ))
     perf record -q -g -o "$WORK/perf.data" -p "$PID" -- sleep "$SECONDS_PROFILED" >/dev/null 2>&1
     wait "$wrk_pid"
-    rps="$(awk '/Requests\/sec:/ { print $2 }' "$WORK/wrk.txt")"
+    read -r rps _ < <(wrk_figures <"$WORK/wrk.txt")
     perf report -i "$WORK/perf.data" --children --stdio --sort symbol -g none 2>/dev/null >"$WORK/report.txt"
     share() { awk -v pat="$1" '$0 ~ pat && /%/ { gsub(/%/, "", $1); if ($1 > best) best = $1 } END { printf "%5.1f%%", best + 0 }' "$WORK/report.txt"; }
     echo "c=$conns ($rps req/s under perf; load $(cut -d' ' -f1-3 /proc/loadavg)):"
-    echo "  poll_oneoff (host function, self):  $(share 'poll::poll_oneoff ')"
+    echo "  poll_oneoff (host function, with callees):  $(share 'poll::poll_oneoff ')"
     echo "  kernel poll(2):        $(share '\\] (__x64_sys_poll|do_sys_poll) ')"
     echo "  kernel epoll_wait(2):  $(share '\\] (__x64_sys_epoll_pwait|__x64_sys_epoll_wait|do_epoll_wait) ')"
     echo "  kernel epoll_ctl(2):   $(share '\\] (__x64_sys_epoll_ctl|do_epoll_ctl) ')"
