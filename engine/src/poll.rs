@@ -25,10 +25,12 @@
 //! list (restored afterwards), and waits on the sockets in slices of at most
 //! [`MIXED_POLL_SLICE`], so a ready stdin is noticed within that slice.
 //!
-//! Differences from WasmEdge 0.17.1, all on the side of reporting what is true: a
-//! socket in error (`EPOLLERR`) wakes both read and write subscribers, so the guest
-//! learns of it from its next call; `nbytes` of a read event is the real `FIONREAD`
-//! count (WasmEdge reports 1).
+//! A read event's `nbytes` is WasmEdge 0.17.1's (see [`read_event_nbytes`]). One
+//! difference, on the side of reporting what is true: a socket in error alone (`EPOLLERR`
+//! without IN, OUT or HUP, e.g. a connected UDP socket whose datagram drew an ICMP port
+//! unreachable) wakes both read and write subscribers, so the guest learns of it from its
+//! next call. WasmEdge reports no event for it, and since epoll keeps reporting the error,
+//! a call here would otherwise never end.
 
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -265,10 +267,12 @@ impl PollSet {
                 continue;
             }
             // Which subscriptions an epoll event answers, as WasmEdge 0.17.1 decides it
-            // (`Poller::wait`): IN a read, OUT a write, and a hang-up with neither both.
+            // (`Poller::wait`): IN a read, OUT a write, and a hang-up with neither both;
+            // and, unlike WasmEdge, an error with neither both too (see the module's doc).
             let hangup = flags.contains(epoll::EventFlags::HUP);
-            let hung_up_only =
-                hangup && !flags.intersects(epoll::EventFlags::IN | epoll::EventFlags::OUT);
+            let neither = !flags.intersects(epoll::EventFlags::IN | epoll::EventFlags::OUT);
+            let hung_up_or_failed =
+                neither && flags.intersects(epoll::EventFlags::HUP | epoll::EventFlags::ERR);
             let mut index = state.first_sub;
             while index != NO_SUB {
                 let sub = &subs[index as usize];
@@ -278,7 +282,7 @@ impl PollSet {
                 } else {
                     flags.contains(epoll::EventFlags::OUT)
                 };
-                if ready || hung_up_only {
+                if ready || hung_up_or_failed {
                     found.push((
                         index,
                         Event {

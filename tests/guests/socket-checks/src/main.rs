@@ -328,6 +328,24 @@ fn poll_after_fd_reuse() -> CheckResult {
     })
 }
 
+/// A socket in error alone (`EPOLLERR` without IN, OUT or HUP): a connected UDP socket
+/// whose datagram to a closed port on 127.0.0.2 drew an ICMP port unreachable. A read
+/// subscription must be woken (the next read reports the error), not wait for ever.
+fn poll_reports_a_socket_in_error() -> CheckResult {
+    let closed = io("bind", UdpSocket::bind("127.0.0.2:0"))?;
+    // Only the port: this crate reads the IP back as 0.0.0.0 in release builds.
+    let port = io("local", closed.as_ref().get_local())?.port();
+    drop(closed);
+    let closed_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), port);
+    let udp = io("bind", UdpSocket::bind("127.0.0.1:0"))?;
+    io("connect", udp.as_ref().connect(&closed_addr))?;
+    io("send", udp.as_ref().send(b"x"))?;
+    let deadline = Some(SystemTime::now() + Duration::from_secs(2));
+    let subject = Fd(udp.as_ref().as_raw_fd());
+    let events = io("poll", poll::poll(&[Subscription::io(11, &subject, true, false, deadline)]))?;
+    ensure(has_event(&events, 11, "read"), || format!("socket in error: {}", describe(&events)))
+}
+
 /// One socket subscribed for reading and writing in the same call gets an event for each
 /// interest that holds, and only for those.
 fn poll_read_and_write_on_one_socket() -> CheckResult {
@@ -641,6 +659,7 @@ fn main() {
         ("poll mixes sockets with preview1 fds", poll_mixes_sockets_and_stdout),
         ("half-close is readable and reads end of stream", hangup_is_reported_and_reads_eof),
         ("poll after a watched fd is closed and its number reused", poll_after_fd_reuse),
+        ("poll reports a socket in error", poll_reports_a_socket_in_error),
         ("poll on one socket for read and write at once", poll_read_and_write_on_one_socket),
         ("poll after a subscription is removed between calls", poll_after_a_subscription_is_removed),
         ("getaddrinfo with a service", getaddrinfo_with_service),
