@@ -63,7 +63,6 @@ fn run_for_stdout(command: &mut Command) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// `rustc --version` → (text version, parsed triple).
 /// The host's target triple (`rustc -vV`'s `host:` line), e.g. `x86_64-unknown-linux-gnu`.
 pub fn host_triple() -> anyhow::Result<String> {
     let text = run_for_stdout(Command::new(rustc_program()).arg("-vV"))?;
@@ -78,6 +77,7 @@ pub fn host_triple() -> anyhow::Result<String> {
         })
 }
 
+/// `rustc --version` → (text version, parsed triple).
 pub fn rustc_version() -> anyhow::Result<(String, (u64, u64, u64))> {
     let text = run_for_stdout(Command::new(rustc_program()).arg("--version"))?;
     // "rustc 1.95.0 (59807616e 2026-04-14)"
@@ -462,6 +462,11 @@ pub fn builds_in_own_process_group() {
 pub fn stop_running_build() {
     STOP_REQUESTED.store(true, Ordering::SeqCst);
     signal_build_group(RUNNING_BUILD_GROUP.load(Ordering::SeqCst), libc::SIGINT);
+}
+
+/// Whether [`stop_running_build`] was called.
+pub fn stop_requested() -> bool {
+    STOP_REQUESTED.load(Ordering::SeqCst)
 }
 
 fn signal_build_group(group: i32, signal: libc::c_int) {

@@ -335,20 +335,10 @@ static IN_USE: std::sync::Mutex<Vec<fs::File>> = std::sync::Mutex::new(Vec::new(
 /// Takes a shared `flock` on `dir`'s [`IN_USE_LOCK`] and keeps it for the life of the
 /// process. Fails if the folder is gone (removed by a clean-up).
 fn hold_in_use(dir: &Path) -> anyhow::Result<()> {
-    use std::os::fd::AsRawFd;
     let path = dir.join(IN_USE_LOCK);
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("could not open `{}`", path.display()))?;
-    // SAFETY: flock(2) on a descriptor this function owns. Blocks only while a clean-up
-    // holds it exclusively, which lasts as long as removing the folder.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
-        return Err(std::io::Error::last_os_error())
-            .with_context(|| format!("could not lock `{}`", path.display()));
-    }
+    let file = open_lock(&path).with_context(|| format!("could not open `{}`", path.display()))?;
+    // Blocks only while a clean-up holds it exclusively, as long as removing the folder.
+    flock(&file, libc::LOCK_SH).with_context(|| format!("could not lock `{}`", path.display()))?;
     IN_USE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -372,7 +362,6 @@ fn is_key_name(name: &str) -> bool {
 /// taken exclusively without waiting. A folder in use by a run, anything that is not a key
 /// folder, and anything outside `root` are left alone; failures are only noted with `-v`.
 fn remove_other_keys(root: &Path, current: &str, printer: &Printer) {
-    use std::os::fd::AsRawFd;
     let entries = match fs::read_dir(root) {
         Ok(entries) => entries,
         Err(error) => {
@@ -392,12 +381,7 @@ fn remove_other_keys(root: &Path, current: &str, printer: &Printer) {
         }
         let dir = entry.path();
         let lock_path = dir.join(IN_USE_LOCK);
-        let lock = match fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-        {
+        let lock = match open_lock(&lock_path) {
             Ok(lock) => lock,
             Err(error) => {
                 printer.verbose(format!(
@@ -407,8 +391,7 @@ fn remove_other_keys(root: &Path, current: &str, printer: &Printer) {
                 continue;
             }
         };
-        // SAFETY: flock(2) on a descriptor this function owns; never waits.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        if flock(&lock, libc::LOCK_EX | libc::LOCK_NB).is_err() {
             printer.verbose(format!(
                 "kept `{}`: another cargo-wasock is using it",
                 dir.display()
@@ -435,26 +418,39 @@ struct BuildLock {
 
 impl BuildLock {
     fn acquire(path: &Path, printer: &Printer) -> anyhow::Result<BuildLock> {
-        use std::os::fd::AsRawFd;
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .with_context(|| format!("could not open `{}`", path.display()))?;
-        // SAFETY: flock(2) on a descriptor this function owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let file =
+            open_lock(path).with_context(|| format!("could not open `{}`", path.display()))?;
+        if flock(&file, libc::LOCK_EX | libc::LOCK_NB).is_err() {
             printer.status(
                 "Waiting",
                 "for another cargo-wasock to finish building the JavaScript runtime",
             );
-            // SAFETY: as above; blocks until the other holder closes its descriptor.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-                return Err(std::io::Error::last_os_error())
-                    .with_context(|| format!("could not lock `{}`", path.display()));
-            }
+            // Blocks until the other holder closes its descriptor.
+            flock(&file, libc::LOCK_EX)
+                .with_context(|| format!("could not lock `{}`", path.display()))?;
         }
         Ok(BuildLock { _file: file })
+    }
+}
+
+/// A lock file at `path`, created if missing (never truncated), for [`flock`].
+fn open_lock(path: &Path) -> std::io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
+/// `flock(2)` with `operation` (`LOCK_SH`, `LOCK_EX`, with `LOCK_NB` not to wait). The lock
+/// lasts until every descriptor of `file`'s open file description is closed.
+fn flock(file: &fs::File, operation: libc::c_int) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock(2) on a descriptor `file` owns; it touches no memory.
+    if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 

@@ -72,6 +72,16 @@ pub struct FlagValues {
 }
 
 impl RunFlags {
+    /// What `run` and `watch` do before building: choose the runtime (said as the
+    /// `runtime` message), refuse an `--aot` it cannot serve, and [`RunFlags::check`].
+    pub fn prepare(&self, printer: &Printer) -> anyhow::Result<(Chosen, FlagValues)> {
+        let runtime = runtime::choose(self.runtime)?;
+        printer.message("runtime", &RuntimeMessage::new(&runtime, self.runtime));
+        aot_by(&runtime, self.aot)?;
+        let values = self.check()?;
+        Ok((runtime, values))
+    }
+
     pub fn check(&self) -> anyhow::Result<FlagValues> {
         let env = environment::from_flags(self.env_file.as_deref(), &self.env)?;
         let dirs = DirMapping::resolve_all(self.dir.clone())?;
@@ -126,10 +136,8 @@ pub fn wasmedge_module(
 
 /// Runs the app `args` describe until it exits; its exit code.
 pub fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
-    let runtime = runtime::choose(args.runtime)?;
-    printer.message("runtime", &RuntimeMessage::new(&runtime, args.runtime));
+    let (runtime, values) = args.prepare(printer)?;
     let aot_by = aot_by(&runtime, args.aot)?;
-    let values = args.check()?;
 
     let script = args
         .js

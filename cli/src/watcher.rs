@@ -59,8 +59,8 @@ use crate::launch_spec::LaunchSpec;
 use crate::metadata::{self, Project};
 use crate::printer::{Printer, Verbosity};
 use crate::readiness::{self, Reporter, Reporting};
-use crate::run_app::{self, ExitMessage, FlagValues, RuntimeMessage};
-use crate::runtime::{self, Chosen};
+use crate::run_app::{self, ExitMessage, FlagValues};
+use crate::runtime::Chosen;
 
 /// How long the file system must be quiet before a change starts a cycle: an editor's save
 /// (write, rename, chmod) is one change.
@@ -107,10 +107,7 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
             "run it in the project's directory (or pass `--manifest-path`), or use `cargo wasock run`",
         ));
     }
-    let runtime = runtime::choose(flags.runtime)?;
-    printer.message("runtime", &RuntimeMessage::new(&runtime, flags.runtime));
-    run_app::aot_by(&runtime, flags.aot)?;
-    let values = flags.check()?;
+    let (runtime, values) = flags.prepare(printer)?;
     let project = metadata::load(
         flags.cargo.manifest_path.as_deref(),
         flags.cargo.package.as_deref(),
@@ -123,7 +120,6 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
     )?);
 
     let (events, receiver) = mpsc::channel();
-    let stopping = Arc::new(AtomicBool::new(false));
     crate::cargo_build::builds_in_own_process_group();
     // Registered before anything starts, so a Ctrl-C is never lost; being caught (not
     // ignored) here also gives our children their default actions back at exec.
@@ -132,11 +128,9 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
     let signal_handle = signals.handle();
     let signal_thread = {
         let events = events.clone();
-        let stopping = Arc::clone(&stopping);
         std::thread::spawn(move || {
             for origin in signals.forever() {
-                stopping.store(true, Ordering::Relaxed);
-                // A build in progress ends now, not when it is done.
+                // A build in progress ends now, not when it is done, and none starts after.
                 crate::cargo_build::stop_running_build();
                 let event = Event::Stop {
                     signal: origin.signal,
@@ -157,9 +151,8 @@ pub fn watch(flags: RunFlags, options: WatchOptions, printer: &Printer) -> anyho
         flags,
         values,
         sources: Arc::clone(&sources),
-        options,
+        clear: options.clear,
         printer: printer.clone(),
-        stopping,
         app: None,
         locks_after_build: Vec::new(),
         started_before: false,
@@ -489,9 +482,7 @@ impl Sources {
             .iter()
             .filter(|file| file.is_file())
             .map(|file| self.show(file));
-        let mut shown: Vec<String> = dirs.chain(files).collect();
-        shown.dedup();
-        shown.join(", ")
+        dirs.chain(files).collect::<Vec<_>>().join(", ")
     }
 
     /// `src/main.rs changed`, `src/a.rs, src/b.rs and 3 more changed`.
@@ -543,10 +534,9 @@ struct Session {
     flags: RunFlags,
     values: FlagValues,
     sources: Arc<Sources>,
-    options: WatchOptions,
+    /// `--clear`: clear the screen before each cycle.
+    clear: bool,
     printer: Printer,
-    /// Set by the signal thread: a build that ends now must not start an app.
-    stopping: Arc<AtomicBool>,
     app: Option<RunningApp>,
     /// The lock files as the last build left them: cargo writes `Cargo.lock` itself (the
     /// first build creates it), and that is not a change of the user's.
@@ -562,7 +552,7 @@ impl Session {
         if !changed.is_empty() && self.only_cargos_own_lock_writes(&changed) {
             return;
         }
-        if self.options.clear && self.printer.is_terminal() {
+        if self.clear && self.printer.is_terminal() {
             let _ = console::Term::stderr().clear_screen();
         }
         let what = if changed.is_empty() {
@@ -581,7 +571,8 @@ impl Session {
                 (path, content)
             })
             .collect();
-        if self.stopping.load(Ordering::Relaxed) {
+        // A stop came during the build: no app is started.
+        if crate::cargo_build::stop_requested() {
             return;
         }
         self.printer.message(
@@ -658,7 +649,10 @@ impl Session {
                 run_app::wasmedge_module(found, built.module.path, built.aot, false, &self.printer)?
             }
             Chosen::Embedded(_) => {
-                precompile_for_engine(&built.module.path, &self.printer);
+                // With `--aot` the build already compiled it into the engine's cache.
+                if built.aot.is_none() {
+                    precompile_for_engine(&built.module.path, &self.printer);
+                }
                 (built.module.path, false)
             }
         };

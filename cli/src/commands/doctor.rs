@@ -149,25 +149,17 @@ pub fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<i32> {
                 help: check.detail.is_err().then_some(check.fix.as_str()),
             },
         );
-        match &check.detail {
-            Ok(detail) => report(format!(
-                "{} {:<16} {detail}",
-                style("✓").green().bold(),
-                check.name
-            )),
-            Err(problem) => {
-                // An optional part that is missing is a warning, not a failure.
-                let mark = if check.required {
-                    style("✗").red().bold()
-                } else {
-                    style("!").yellow().bold()
-                };
-                let label = if check.required { "" } else { " (optional)" };
-                report(format!("{mark} {:<16} {problem}{label}", check.name));
-                report(format!("  {:<16} fix: {}", "", check.fix));
-                missing_required |= check.required;
-            }
+        // An optional part that is missing is a warning, not a failure.
+        let (mark, label) = match status {
+            "ok" => (style("✓").green().bold(), ""),
+            "error" => (style("✗").red().bold(), ""),
+            _ => (style("!").yellow().bold(), " (optional)"),
+        };
+        report(format!("{mark} {:<16} {detail}{label}", check.name));
+        if check.detail.is_err() {
+            report(format!("  {:<16} fix: {}", "", check.fix));
         }
+        missing_required |= status == "error";
     }
     Ok(if missing_required { 1 } else { 0 })
 }

@@ -33,7 +33,8 @@ struct TemplateMessage<'a> {
 pub fn run(args: TemplatesArgs, printer: &Printer) -> anyhow::Result<i32> {
     let printer = printer.with_message_format(args.format);
     if printer.json_messages() {
-        for template in scaffold::templates()? {
+        let templates = scaffold::templates()?;
+        for template in &templates {
             printer.message(
                 "template",
                 &TemplateMessage {
@@ -45,7 +46,7 @@ pub fn run(args: TemplatesArgs, printer: &Printer) -> anyhow::Result<i32> {
             );
         }
         // The listing for people still shows, on stderr: stdout is the messages'.
-        return print_templates_to(&mut std::io::stderr()).map(|()| 0);
+        return print_templates_to(&mut std::io::stderr(), &templates).map(|()| 0);
     }
     print_templates()?;
     Ok(0)
@@ -53,11 +54,13 @@ pub fn run(args: TemplatesArgs, printer: &Printer) -> anyhow::Result<i32> {
 
 /// The listing is the command's result, so it goes to stdout.
 pub fn print_templates() -> anyhow::Result<()> {
-    print_templates_to(&mut std::io::stdout())
+    print_templates_to(&mut std::io::stdout(), &scaffold::templates()?)
 }
 
-fn print_templates_to(out: &mut impl std::io::Write) -> anyhow::Result<()> {
-    let templates = scaffold::templates()?;
+fn print_templates_to(
+    out: &mut impl std::io::Write,
+    templates: &[scaffold::Template],
+) -> anyhow::Result<()> {
     let width = templates.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for template in templates {
         let aliases = if template.aliases.is_empty() {
