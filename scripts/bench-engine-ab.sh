@@ -46,23 +46,22 @@ for i in $(seq 1 "$runs"); do
     start "$bin" "$port"
     for c in "${conns[@]}"; do
       read -r rps p99 errors non2xx < <(wrk -t"$(wrk_threads "$c")" -c"$c" -d"${duration}s" --latency "http://127.0.0.1:$port/" 2>&1 | wrk_figures)
-      rps_of["$side/$c"]+="$rps "
-      p99_of["$side/$c"]+="$p99 "
+      rps_of["$side/$c"]+="$rps"$'\n'
+      p99_of["$side/$c"]+="$p99"$'\n'
       echo "  run $i $side c=$c: $rps req/s, p99 $p99 ms, socket errors $errors, non-2xx $non2xx (load $(cut -d' ' -f1 /proc/loadavg))" >&2
     done
     stop
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > 0) ? b / a : 0 }'; }
 echo
 echo "A = $bin_a"
 echo "B = $bin_b"
 printf '%6s %14s %14s %8s %12s %12s %8s\n' conns "A req/s" "B req/s" "B/A" "A p99 ms" "B p99 ms" "B/A"
 for c in "${conns[@]}"; do
-  a="$(echo "${rps_of[A/$c]}" | median)"; b="$(echo "${rps_of[B/$c]}" | median)"
-  pa="$(echo "${p99_of[A/$c]}" | median)"; pb="$(echo "${p99_of[B/$c]}" | median)"
+  a="$(printf '%s' "${rps_of[A/$c]}" | median)"; b="$(printf '%s' "${rps_of[B/$c]}" | median)"
+  pa="$(printf '%s' "${p99_of[A/$c]}" | median)"; pb="$(printf '%s' "${p99_of[B/$c]}" | median)"
   printf '%6s %14.0f %14.0f %7.3fx %12.3f %12.3f %7.3fx\n' "$c" "$a" "$b" "$(ratio "$a" "$b")" "$pa" "$pb" "$(ratio "$pa" "$pb")"
 done
 echo "(medians of $runs alternating runs of $duration s each; $(nproc) cores; load now $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -51,7 +51,6 @@ measure() {
     wrk -t"$(wrk_threads "$conns")" -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port/" 2>&1 | wrk_figures
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # The highest resident set of `pid` and its children, in MiB.
 peak_rss_mib() {

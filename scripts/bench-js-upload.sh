@@ -56,11 +56,8 @@ JS
 echo "starting the JS server (builds the runtime module on first use)..." >&2
 (cd "$WORK" && exec "$CLI" run --runtime embedded --aot --js upload.js) >"$WORK/app.log" 2>&1 &
 PIDS+=("$!")
-# A first run builds the runtime: allow it minutes.
-for _ in $(seq 1 60); do
-    wait_port "$PORT" "${PIDS[0]}" 2>/dev/null && break
-done
-wait_port "$PORT" "${PIDS[0]}" || { cat "$WORK/app.log" >&2; exit 1; }
+# A first run builds the runtime: allow it half an hour.
+wait_port "$PORT" "${PIDS[0]}" 1800 || { cat "$WORK/app.log" >&2; exit 1; }
 
 python3 - "$PORT" "$BODY_MIB" "$ROUNDS" <<'PY'
 import socket, statistics, sys, time

@@ -37,16 +37,22 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# wait_port PORT PID: until 127.0.0.1:PORT accepts (up to 120 s); fails when PID exits first.
+# wait_port PORT PID [SECONDS]: until 127.0.0.1:PORT accepts (up to SECONDS, default 120);
+# fails when PID exits first.
 wait_port() {
-    local port="$1" pid="$2"
-    for _ in $(seq 1 12000); do
+    local port="$1" pid="$2" seconds="${3:-120}"
+    for _ in $(seq 1 $((seconds * 100))); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
         kill -0 "$pid" 2>/dev/null || { echo "error: process $pid exited before listening on $port" >&2; return 1; }
         sleep 0.01
     done
     echo "error: port $port never opened" >&2
     return 1
+}
+
+# median: the median of the numbers on stdin, one per line (0 when there are none).
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # bench_workdir: WORK (a new temp dir) and PIDS (the background processes a script starts);

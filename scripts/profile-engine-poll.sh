@@ -10,8 +10,7 @@
 # A measurement, not a test.
 set -euo pipefail
 
-CONNS=("${@:-1000 10000}")
-read -r -a CONNS <<<"${CONNS[*]}"
+CONNS=("$@"); [ $# -gt 0 ] || CONNS=(1000 10000)
 SECONDS_PROFILED="${PROFILE_SECONDS:-5}"
 WRK_SECONDS="${WRK_SECONDS:-10}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -121,7 +121,7 @@ fn epoll_flags(wanted: u8) -> epoll::EventFlags {
 }
 
 fn errno_from_rustix(err: rustix::io::Errno) -> Errno {
-    errno_from_io(&std::io::Error::from(err))
+    errno_from_raw(err.raw_os_error())
 }
 
 impl PollSet {
@@ -480,8 +480,8 @@ pub fn poll_oneoff(
     let touches_socket = subs.iter().any(
         |sub| matches!(sub.interest, Interest::Read(fd) | Interest::Write(fd) if is_socket_fd(fd)),
     );
-    let preview1 = caller.data().preview1()?;
     if !touches_socket {
+        let preview1 = caller.data().preview1()?;
         return preview1.poll_oneoff.call(
             &mut *caller,
             (in_ptr as i32, out_ptr as i32, count, nevents_ptr),
