@@ -1,44 +1,31 @@
 //! `cargo-wasock`: scaffold, build and run WasmEdge socket apps (invoked as `cargo wasock`).
 //!
 //! This file only parses the command line and maps results to exit codes; each subcommand
-//! lives in `commands/`, the work below it in the library modules.
+//! lives in `commands/`, the work below it in folders by stage (see ARCHITECTURE.md).
 
-mod aot;
-mod app;
-mod cargo_build;
-mod commands;
-#[cfg(feature = "embedded")]
-mod embedded;
-mod env_file;
-mod environment;
-mod errors;
-mod image;
+// Shared, below every stage.
+mod cache;
+mod ui;
+mod util;
+// Stages, in pipeline order; each may use the ones before it and the shared modules.
+mod build;
 mod js;
-mod k8s;
-mod launch;
-mod launch_spec;
-mod libtest;
-mod messages;
-mod metadata;
-mod metadata_cache;
-mod oci;
-mod printer;
-mod readiness;
-mod registry;
-mod run_app;
-mod runtime;
-mod scaffold;
-mod test_runner;
-mod user_cache;
-mod vcs;
-mod wasmedge;
-mod watcher;
+mod project;
+mod run;
+mod ship;
+mod test;
+mod watch;
+// One module per subcommand, over the stages.
+mod commands;
+#[cfg(test)]
+mod layout;
 
 use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
-use crate::printer::{Printer, Verbosity};
+use crate::ui::errors;
+use crate::ui::printer::{Printer, Verbosity};
 
 #[derive(Parser, Debug)]
 #[command(

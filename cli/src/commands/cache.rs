@@ -2,8 +2,8 @@
 
 use clap::{Args, Subcommand};
 
-use crate::printer::{human_size, Printer};
-use crate::user_cache;
+use crate::cache;
+use crate::ui::printer::{human_size, Printer};
 
 #[derive(Args, Debug)]
 #[command(
@@ -33,9 +33,9 @@ pub enum CacheAction {
 
 pub fn run(args: CacheArgs, printer: &Printer) -> anyhow::Result<i32> {
     match args.action {
-        CacheAction::Dir => println!("{}", user_cache::root()?.display()),
+        CacheAction::Dir => println!("{}", cache::root()?.display()),
         CacheAction::Size => {
-            let (engine, wasmedge) = user_cache::usage()?;
+            let (engine, wasmedge) = cache::usage()?;
             println!(
                 "embedded engine  {} modules, {}",
                 engine.entries,
@@ -48,14 +48,14 @@ pub fn run(args: CacheArgs, printer: &Printer) -> anyhow::Result<i32> {
             );
         }
         CacheAction::Clean => {
-            let removed = user_cache::clean()?;
+            let removed = cache::clean()?;
             printer.status(
                 "Removed",
                 format!(
                     "{} compiled modules ({}) from {}",
                     removed.entries,
                     human_size(removed.bytes),
-                    user_cache::root()?.display()
+                    cache::root()?.display()
                 ),
             );
         }

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::environment;
-use crate::errors::{hint, HintExt as _};
-use crate::k8s::{self, AppDeployment};
-use crate::metadata::Project;
-use crate::oci::{self, ImageName};
-use crate::printer::Printer;
+use crate::project::metadata::Project;
+use crate::run::environment;
+use crate::ship::k8s::{self, AppDeployment};
+use crate::ship::oci::{self, ImageName};
+use crate::ui::errors::{hint, HintExt as _};
+use crate::ui::printer::Printer;
 
 #[derive(Args, Debug)]
 #[command(

@@ -8,10 +8,10 @@ use console::style;
 
 use serde::Serialize;
 
-use crate::cargo_build;
-use crate::messages::MessageFormatArgs;
-use crate::printer::Printer;
-use crate::wasmedge;
+use crate::build::target;
+use crate::ui::messages::MessageFormatArgs;
+use crate::ui::printer::Printer;
+use crate::util::wasmedge;
 
 #[derive(Args, Debug)]
 #[command(
@@ -76,7 +76,7 @@ pub fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<i32> {
     let mut checks = Vec::new();
     checks.push(Check {
         name: "cargo",
-        detail: tool_version(cargo_build::cargo_program()),
+        detail: tool_version(target::cargo_program()),
         fix: "install Rust with rustup: curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh".into(),
         required: true,
     });
@@ -165,7 +165,7 @@ pub fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<i32> {
 }
 
 fn wasi_target_check(has_rustup: bool) -> (Result<String, String>, String) {
-    let (version, parsed) = match cargo_build::rustc_version() {
+    let (version, parsed) = match target::rustc_version() {
         Ok(found) => found,
         Err(error) => {
             return (
@@ -174,13 +174,13 @@ fn wasi_target_check(has_rustup: bool) -> (Result<String, String>, String) {
             )
         }
     };
-    let triple = cargo_build::wasi_triple_for(parsed);
+    let triple = target::wasi_triple_for(parsed);
     let fix = if has_rustup {
         format!("rustup target add {triple}")
     } else {
         format!("install rustup, then run `rustup target add {triple}`")
     };
-    match cargo_build::target_installed(
+    match target::target_installed(
         triple,
         which::which("rustup").ok().as_deref(),
         std::path::Path::new("."),

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::Args;
 
-use crate::printer::Printer;
-use crate::scaffold::{self, NewProject, DEFAULT_PORT};
-use crate::vcs::{self, Vcs};
+use crate::project::scaffold::{self, NewProject, DEFAULT_PORT};
+use crate::project::vcs::{self, Vcs};
+use crate::ui::printer::Printer;
 
 #[derive(Args, Debug)]
 #[command(
@@ -91,7 +91,7 @@ pub fn run(args: NewArgs, printer: &Printer) -> anyhow::Result<i32> {
             project.destination.display()
         ),
     );
-    if printer.verbosity() != crate::printer::Verbosity::Quiet {
+    if printer.verbosity() != crate::ui::printer::Verbosity::Quiet {
         let dir = project.destination.display();
         // `run` builds, and the first start compiles to native code and caches it.
         eprintln!(

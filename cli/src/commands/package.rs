@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::commands::build::CargoArgs;
-use crate::errors::hint;
-use crate::image::{self, ImageOptions};
-use crate::oci::{self, ImageName};
-use crate::printer::{human_size, Printer};
+use crate::build::args::CargoArgs;
+use crate::ship::image::{self, ImageOptions};
+use crate::ship::oci::{self, ImageName};
+use crate::ui::errors::hint;
+use crate::ui::printer::{human_size, Printer};
 
 #[derive(Args, Debug)]
 #[command(
@@ -129,7 +129,7 @@ fn write_archive(
         _ => Path::new("."),
     };
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|error| {
-        crate::errors::hint_on(
+        crate::ui::errors::hint_on(
             error,
             format!("could not write into `{}`", dir.display()),
             "create the directory first, or choose another `--output`",

@@ -3,11 +3,11 @@
 
 use clap::Args;
 
-use crate::commands::build::CargoArgs;
-use crate::image::{self, ImageOptions};
-use crate::oci::ImageName;
-use crate::printer::Printer;
-use crate::registry::{self, PushOptions};
+use crate::build::args::CargoArgs;
+use crate::ship::image::{self, ImageOptions};
+use crate::ship::oci::ImageName;
+use crate::ship::registry::{self, PushOptions};
+use crate::ui::printer::Printer;
 
 #[derive(Args, Debug)]
 #[command(

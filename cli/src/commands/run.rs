@@ -1,16 +1,12 @@
 //! `cargo wasock run`: build (as `cargo run` does), then launch on WasmEdge or the embedded engine.
 
-use std::path::PathBuf;
-
 use clap::Args;
 
-use super::build::CargoArgs;
-use crate::environment::{self, EnvArg};
-use crate::launch_spec::DirMapping;
-use crate::messages::MessageFormatArgs;
-use crate::printer::Printer;
-use crate::run_app::{run_app, ExitMessage};
-use crate::runtime::Runtime;
+use crate::run::app::{run_app, ExitMessage};
+use crate::run::environment;
+use crate::run::flags::RunFlags;
+use crate::ui::messages::MessageFormatArgs;
+use crate::ui::printer::Printer;
 
 #[derive(Args, Debug)]
 #[command(
@@ -54,57 +50,6 @@ pub struct RunArgs {
     /// command line, which every user can read.
     #[arg(long, hide = true)]
     pub inherit_app_env: bool,
-}
-
-/// `run`'s flags without its help text, so `watch` can flatten them too.
-#[derive(Args, Debug)]
-pub struct RunFlags {
-    /// Compile ahead of time before running
-    #[arg(long)]
-    pub aot: bool,
-
-    /// Set a variable for the app (KEY=VALUE), or copy the host's (KEY); repeatable
-    #[arg(short, long = "env", value_name = "KEY=VALUE|KEY")]
-    pub env: Vec<EnvArg>,
-
-    /// Read variables from a file of KEY=VALUE lines (literal values; format below)
-    #[arg(long, value_name = "FILE")]
-    pub env_file: Option<PathBuf>,
-
-    /// Port the app listens on (sets PORT; 0: the OS picks); checked free before launch
-    #[arg(long, value_name = "N")]
-    pub port: Option<u16>,
-
-    /// Map a host directory into the app: GUEST:HOST or GUEST:HOST:readonly; repeatable
-    #[arg(long, value_name = "GUEST:HOST[:readonly]")]
-    pub dir: Vec<DirMapping>,
-
-    /// Which runtime runs the app
-    #[arg(long, value_enum, default_value_t = Runtime::Auto)]
-    pub runtime: Runtime,
-
-    /// Run this prebuilt module instead of building (no cargo, no package metadata)
-    #[arg(long, value_name = "FILE", conflicts_with_all = [
-        "release", "profile", "package", "bin", "features", "all_features", "no_default_features",
-        "manifest_path", "target_dir", "locked", "offline", "frozen",
-    ])]
-    pub wasm: Option<PathBuf>,
-
-    /// Run a JavaScript file on the bundled JS runtime (built once into the cache); the
-    /// file's directory is the app's `.`, as with `wasmedge --dir .:. RUNTIME FILE`
-    #[arg(long, value_name = "FILE.js", conflicts_with_all = [
-        "wasm", "release", "profile", "package", "bin", "features", "all_features",
-        "no_default_features", "manifest_path", "target_dir", "locked", "offline", "frozen",
-    ])]
-    pub js: Option<PathBuf>,
-
-    /// Arguments for the app
-    #[arg(last = true, value_name = "ARGS")]
-    pub args: Vec<String>,
-
-    // Last, because its help heading applies to every argument after it.
-    #[command(flatten)]
-    pub cargo: CargoArgs,
 }
 
 pub fn run(mut args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {

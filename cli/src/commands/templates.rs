@@ -3,9 +3,9 @@
 use clap::Args;
 use serde::Serialize;
 
-use crate::messages::MessageFormatArgs;
-use crate::printer::Printer;
-use crate::scaffold;
+use crate::project::scaffold;
+use crate::ui::messages::MessageFormatArgs;
+use crate::ui::printer::Printer;
 
 #[derive(Args, Debug)]
 #[command(

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::build::CargoArgs;
-use crate::messages::MessageFormatArgs;
-use crate::printer::Printer;
-use crate::runtime::Runtime;
-use crate::test_runner::{self, RunnerRuntime, TestPlan};
+use crate::build::args::CargoArgs;
+use crate::run::runtime::Runtime;
+use crate::test::runner::{self, RunnerRuntime, TestPlan};
+use crate::ui::messages::MessageFormatArgs;
+use crate::ui::printer::Printer;
 
 #[derive(Args, Debug)]
 #[command(
@@ -97,7 +97,7 @@ pub fn run(args: TestArgs, printer: &Printer) -> anyhow::Result<i32> {
         test_args: args.args,
         verbosity: printer.verbosity(),
     };
-    test_runner::test(&plan, printer)
+    runner::test(&plan, printer)
 }
 
 /// `cargo-wasock __test-runner --runtime R [--no-isolation] BINARY [ARGS]...`: what cargo
@@ -122,7 +122,7 @@ pub struct RunnerArgs {
 }
 
 pub fn run_runner(args: RunnerArgs, printer: &Printer) -> anyhow::Result<i32> {
-    test_runner::run_binary(
+    runner::run_binary(
         args.runtime,
         !args.no_isolation,
         &args.binary,

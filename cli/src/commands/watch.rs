@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::run::RunFlags;
-use crate::messages::MessageFormatArgs;
-use crate::printer::Printer;
-use crate::watcher::{self, WatchOptions};
+use crate::run::flags::RunFlags;
+use crate::ui::messages::MessageFormatArgs;
+use crate::ui::printer::Printer;
+use crate::watch::{self, WatchOptions};
 
 #[derive(Args, Debug)]
 #[command(
@@ -58,5 +58,5 @@ pub fn run(args: WatchArgs, printer: &Printer) -> anyhow::Result<i32> {
         extra: args.watch,
         ignore: args.ignore,
     };
-    watcher::watch(args.run, options, printer)
+    watch::watch(args.run, options, printer)
 }

@@ -1,0 +1,196 @@
+//! The project as cargo sees it, and our defaults in `[package.metadata.wasock]`.
+//!
+//! ```toml
+//! [package.metadata.wasock]
+//! port = 1234                       # PORT for `run`
+//! env = { RUST_LOG = "info" }       # variables set for the app
+//! dirs = ["/data:data:readonly"]    # GUEST:HOST[:readonly], HOST relative to the package
+//! ```
+//!
+//! Flags given to `run` override these.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context as _;
+use cargo_metadata::{Metadata, MetadataCommand, Package};
+use serde::Deserialize;
+
+use crate::project::dirs::DirMapping;
+use crate::ui::errors::{hint, hint_on};
+
+/// `[package.metadata.wasock]`, with host paths made absolute.
+#[derive(Debug, Default, Clone)]
+pub struct WasockDefaults {
+    pub port: Option<u16>,
+    pub env: Vec<(String, String)>,
+    pub dirs: Vec<DirMapping>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawDefaults {
+    port: Option<u16>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    dirs: Vec<String>,
+}
+
+/// What `cargo metadata` told us about the project being built.
+pub struct Project {
+    pub metadata: Metadata,
+    /// The package `build`/`run` is about: `-p`, else the root package, else the only member.
+    pub package: Option<Package>,
+}
+
+/// Flags that change how cargo resolves, shared with `cargo build`.
+#[derive(Debug, Default, Clone)]
+pub struct ResolveFlags {
+    pub locked: bool,
+    pub offline: bool,
+    pub frozen: bool,
+}
+
+impl ResolveFlags {
+    pub fn as_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for (set, flag) in [
+            (self.locked, "--locked"),
+            (self.offline, "--offline"),
+            (self.frozen, "--frozen"),
+        ] {
+            if set {
+                args.push(flag.to_owned());
+            }
+        }
+        args
+    }
+}
+
+/// Run `cargo metadata --no-deps` for `manifest_path` (or the current directory): the
+/// workspace's own packages, without resolving dependencies. Resolving would take cargo's
+/// package-cache lock, which `cargo build` needs too; without it the two run side by side.
+pub fn load(
+    manifest_path: Option<&Path>,
+    package: Option<&str>,
+    flags: &ResolveFlags,
+) -> anyhow::Result<Project> {
+    let mut command = MetadataCommand::new();
+    if let Some(path) = manifest_path {
+        command.manifest_path(path);
+    }
+    command.no_deps();
+    let resolve_args = flags.as_args();
+    command.other_options(resolve_args.clone());
+    if let Some(metadata) = crate::project::metadata_cache::lookup(manifest_path, &resolve_args) {
+        if let Ok(project) = select(metadata, package) {
+            return Ok(project);
+        }
+        // A package the cached answer does not know: ask cargo.
+    }
+    let started = std::time::SystemTime::now();
+    let metadata = command
+        .exec()
+        .map_err(|error| metadata_error(error, manifest_path))?;
+    crate::project::metadata_cache::store(manifest_path, &resolve_args, &metadata, started);
+    select(metadata, package)
+}
+
+/// The project with its selected package: `package`, else the root, else the only member.
+fn select(metadata: Metadata, package: Option<&str>) -> anyhow::Result<Project> {
+    let members: Vec<&Package> = metadata.workspace_packages();
+    let selected = match package {
+        Some(name) => Some(
+            members
+                .iter()
+                .find(|p| p.name.as_str() == name)
+                .map(|p| (*p).clone())
+                .ok_or_else(|| {
+                    let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+                    hint(
+                        format!("package `{name}` is not in this workspace"),
+                        format!("choose one of: {}", names.join(", ")),
+                    )
+                })?,
+        ),
+        None => match metadata.root_package() {
+            Some(root) => Some(root.clone()),
+            None if members.len() == 1 => Some(members[0].clone()),
+            None => None,
+        },
+    };
+    Ok(Project {
+        package: selected,
+        metadata,
+    })
+}
+
+/// `cargo metadata`'s failure as one error: cargo's own message without its `error: `
+/// prefix (one "error:" is enough), its snippet lines kept, and help that fits the cause.
+fn metadata_error(error: cargo_metadata::Error, manifest_path: Option<&Path>) -> anyhow::Error {
+    let project = match manifest_path {
+        Some(path) => format!("the cargo project at `{}`", path.display()),
+        None => "the cargo project in the current directory".to_owned(),
+    };
+    let cargo_metadata::Error::CargoMetadata { stderr } = &error else {
+        return hint_on(
+            error,
+            format!("could not read {project}"),
+            "check that `cargo metadata` works there",
+        );
+    };
+    let said = stderr.trim();
+    let said = said.strip_prefix("error: ").unwrap_or(said);
+    let help = if said.contains("could not find `Cargo.toml`") {
+        "run this inside a cargo project (one made by `cargo wasock new`), pass `--manifest-path PATH/Cargo.toml`, or give `run` a built module with `--wasm FILE`"
+    } else {
+        "fix what cargo reports above, then try again"
+    };
+    hint(format!("could not read {project}: {said}"), help)
+}
+
+impl Project {
+    /// About how many crates a full build compiles: the progress bar's length. The packages
+    /// in `Cargo.lock` (all platforms', so it may be a few more); 0 before the first build.
+    pub fn crate_estimate(&self) -> u64 {
+        let lock = self.metadata.workspace_root.join("Cargo.lock");
+        std::fs::read_to_string(lock).map_or(0, |text| {
+            text.lines()
+                .filter(|line| line.trim() == "[[package]]")
+                .count() as u64
+        })
+    }
+
+    /// The selected package's `[package.metadata.wasock]`, or nothing when absent.
+    pub fn defaults(&self) -> anyhow::Result<WasockDefaults> {
+        let Some(package) = &self.package else {
+            return Ok(WasockDefaults::default());
+        };
+        let Some(section) = package.metadata.get("wasock") else {
+            return Ok(WasockDefaults::default());
+        };
+        let manifest = package.manifest_path.as_std_path();
+        let bad = |detail: String| {
+            hint(
+                format!("invalid [package.metadata.wasock] in `{}`: {detail}", manifest.display()),
+                "expected `port = 1234`, `env = { KEY = \"value\" }` and `dirs = [\"GUEST:HOST[:readonly]\"]`",
+            )
+        };
+        let raw: RawDefaults =
+            serde_json::from_value(section.clone()).map_err(|error| bad(error.to_string()))?;
+        let base = manifest.parent().context("manifest path has no parent")?;
+        let mut dirs = Vec::new();
+        for text in &raw.dirs {
+            let mut mapping: DirMapping = text
+                .parse()
+                .map_err(|error: crate::project::dirs::DirMappingError| bad(error.to_string()))?;
+            mapping.host = base.join(&mapping.host);
+            dirs.push(mapping);
+        }
+        Ok(WasockDefaults {
+            port: raw.port,
+            env: raw.env.into_iter().collect(),
+            dirs,
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! The project stage: the package as cargo describes it (`cargo metadata` and its cache) with
+//! our `[package.metadata.wasock]` defaults, the `--dir` mapping syntax, the embedded
+//! templates and library sources, scaffolding and the new project's git repository.
+//! May use `ui/`, `util/` and `cache/`.
+
+pub mod dirs;
+pub mod metadata;
+pub mod metadata_cache;
+pub mod scaffold;
+pub mod vcs;
+pub mod vendor;

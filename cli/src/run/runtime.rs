@@ -1,0 +1,63 @@
+//! Which runtime runs an app: WasmEdge when asked for or found, else the embedded engine.
+
+use clap::ValueEnum;
+
+use crate::ui::errors::hint;
+use crate::util::wasmedge::{self, WasmEdge};
+
+/// `--runtime`: the user's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Runtime {
+    /// WasmEdge when it is found, else the embedded engine
+    Auto,
+    /// The `wasmedge` program
+    Wasmedge,
+    /// The engine built into cargo-wasock
+    Embedded,
+}
+
+/// The runtime chosen for this run.
+pub enum Chosen {
+    WasmEdge(WasmEdge),
+    /// With why: asked for, or WasmEdge not found (already known; no second search).
+    #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
+    Embedded(&'static str),
+}
+
+/// Resolve `requested` against what is installed; errors say what to install or pass instead.
+pub fn choose(requested: Runtime) -> anyhow::Result<Chosen> {
+    let embedded_missing = || {
+        hint(
+            "this cargo-wasock was built without the embedded engine",
+            format!("{}, or reinstall cargo-wasock with default features (`cargo install --path cli --locked`)", wasmedge::INSTALL_HELP),
+        )
+    };
+    match requested {
+        Runtime::Wasmedge => match wasmedge::detect()? {
+            Some(found) => Ok(Chosen::WasmEdge(found)),
+            None => Err(hint(
+                format!(
+                    "`--runtime wasmedge` was requested but wasmedge was not found on {}",
+                    wasmedge::SEARCH_DESCRIPTION
+                ),
+                format!("{}, or use `--runtime embedded`", wasmedge::INSTALL_HELP),
+            )),
+        },
+        Runtime::Embedded if cfg!(feature = "embedded") => Ok(Chosen::Embedded("requested")),
+        Runtime::Embedded => Err(embedded_missing()),
+        Runtime::Auto => match wasmedge::detect()? {
+            Some(found) => Ok(Chosen::WasmEdge(found)),
+            None if cfg!(feature = "embedded") => Ok(Chosen::Embedded("WasmEdge not found")),
+            None => Err(hint(
+                format!(
+                    "wasmedge was not found on {} and this cargo-wasock has no embedded engine",
+                    wasmedge::SEARCH_DESCRIPTION
+                ),
+                format!(
+                    "{}, or reinstall cargo-wasock with default features",
+                    wasmedge::INSTALL_HELP
+                ),
+            )),
+        },
+    }
+}
