@@ -63,6 +63,7 @@ struct Cli {
 // No doc comments here: they would replace the long help each Args struct defines.
 enum Command {
     New(commands::new::NewArgs),
+    Init(commands::init::InitArgs),
     Templates(commands::templates::TemplatesArgs),
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
@@ -96,6 +97,7 @@ fn main() {
     let printer = Printer::new(verbosity);
     let result = match cli.command {
         Command::New(args) => commands::new::run(args, &printer),
+        Command::Init(args) => commands::init::run(args, &printer),
         Command::Templates(args) => commands::templates::run(args, &printer),
         Command::Build(args) => commands::build::run(args, &printer),
         Command::Run(args) => commands::run::run(args, &printer),

@@ -43,6 +43,9 @@ fn every_subcommand_explains_itself_with_examples() {
     let sandbox = Sandbox::new();
     for (command, needle) in [
         ("new", "cargo wasock new hello --template poll"),
+        ("init", "cargo init --name api && cargo wasock init"),
+        ("package", "An image is built to ship, so it is built with the release profile"),
+        ("push", "The image is built with the release profile"),
         ("build", "cargo wasock build --release --aot"),
         ("run", "wasmedge [--dir GUEST:HOST[:readonly]]... [--env KEY=VALUE]... [--run-mode=aot] MODULE [ARGS]..."),
         ("doctor", "cargo wasock doctor"),

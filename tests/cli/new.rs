@@ -343,3 +343,132 @@ fn new_initialises_git_unless_inside_a_repository_or_told_not_to() {
     assert!(sandbox.work().join("plain/Cargo.toml").is_file());
     assert!(!sandbox.work().join("plain/.git").exists());
 }
+
+#[test]
+fn init_makes_an_existing_package_a_wasock_app_without_touching_its_code() {
+    // Issue 24: a user who starts from their own crate. The package is not one of ours: a
+    // comment and a dependency of the user's in its manifest, its own .gitignore, and code
+    // that uses wasock the way the README shows.
+    let sandbox = Sandbox::new();
+    let main_rs = "fn main() {\n    let port = wasock::port_from_env(8080).unwrap_or(8080);\n    println!(\"port {port}\");\n}\n";
+    let project = minimal_project(
+        &sandbox.work(),
+        "mine",
+        main_rs,
+        "# my own settings\n[features]\nextra = []\n",
+    );
+    fs::write(project.join(".gitignore"), "/target\nnotes.txt").unwrap();
+    let manifest_before = fs::read_to_string(project.join("Cargo.toml")).unwrap();
+
+    let output = sandbox
+        .cmd()
+        .current_dir(&project)
+        .arg("init")
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Added `wasock = { path = \"vendor/wasock-"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Vendored wasock "), "{stderr}");
+    assert!(
+        stderr.contains("Added [package.metadata.wasock]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Added *.aot.wasm, .env to .gitignore"),
+        "{stderr}"
+    );
+
+    assert_eq!(
+        fs::read_to_string(project.join("src/main.rs")).unwrap(),
+        main_rs
+    );
+    let manifest = fs::read_to_string(project.join("Cargo.toml")).unwrap();
+    for line in manifest_before.lines() {
+        assert!(manifest.contains(line), "lost {line:?}:\n{manifest}");
+    }
+    let parsed: toml::Table = manifest.parse().unwrap();
+    assert!(
+        parsed["package"]["metadata"]["wasock"].is_table(),
+        "{manifest}"
+    );
+    let gitignore = fs::read_to_string(project.join(".gitignore")).unwrap();
+    assert!(gitignore.starts_with("/target\nnotes.txt\n"), "{gitignore}");
+    assert_eq!(gitignore.matches("/target").count(), 1, "{gitignore}");
+
+    // The package now builds for WASI with the vendored library.
+    let built = {
+        let _lock = build_lock();
+        sandbox
+            .cmd()
+            .current_dir(&project)
+            .args(["build", "--quiet", "--target-dir"])
+            .arg(shared_target_dir())
+            .output()
+            .unwrap()
+    };
+    assert!(built.status.success(), "{}", stderr_of(&built));
+    assert!(is_wasm_module(std::path::Path::new(
+        stdout_of(&built).trim()
+    )));
+
+    // Again: nothing is added, nothing is rewritten.
+    let again = sandbox
+        .cmd()
+        .current_dir(&project)
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert!(
+        stderr_of(&again).contains("Nothing to add"),
+        "{}",
+        stderr_of(&again)
+    );
+    assert_eq!(
+        fs::read_to_string(project.join("Cargo.toml")).unwrap(),
+        manifest
+    );
+    assert_eq!(
+        fs::read_to_string(project.join(".gitignore")).unwrap(),
+        gitignore
+    );
+}
+
+#[test]
+fn init_refuses_where_there_is_no_package_writing_nothing() {
+    let sandbox = Sandbox::new();
+    let empty = sandbox.work().join("empty");
+    fs::create_dir_all(&empty).unwrap();
+    assert_refused_writing_nothing(
+        &sandbox,
+        &empty,
+        &["init"],
+        &[
+            "error: there is no `Cargo.toml`",
+            "help: run `cargo init` first",
+        ],
+    );
+    let workspace = sandbox.work().join("ws");
+    fs::create_dir_all(&workspace).unwrap();
+    fs::write(workspace.join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+    assert_refused_writing_nothing(
+        &sandbox,
+        &workspace,
+        &["init"],
+        &[
+            "has no [package]",
+            "help: run `cargo wasock init` in the package's directory",
+        ],
+    );
+    fs::write(workspace.join("Cargo.toml"), "[package\nname = 1").unwrap();
+    assert_refused_writing_nothing(
+        &sandbox,
+        &workspace,
+        &["init"],
+        &["is not valid TOML", "help: fix the manifest"],
+    );
+}

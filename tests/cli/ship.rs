@@ -213,6 +213,54 @@ fn package_writes_a_reproducible_archive_that_skopeo_reads() {
 }
 
 #[test]
+fn package_ships_a_release_build_unless_asked_for_debug() {
+    // Issue 24: an image is built to ship, so with no profile flag it is a release build
+    // (a 9.3 MiB debug module was pushed before), and the profile is said.
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "ship-profile", SERVER, "");
+    let release = package(&sandbox, &project, &["--output", "release.tar"]);
+    let stderr = stderr_of(&release);
+    assert!(release.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Profile release (the default for images"),
+        "{stderr}"
+    );
+    let module = printed_path(&stderr, "Built");
+    assert!(
+        module.to_string_lossy().contains("/release/"),
+        "not a release build: {}",
+        module.display()
+    );
+
+    let debug = package(&sandbox, &project, &["--debug", "--output", "debug.tar"]);
+    let stderr = stderr_of(&debug);
+    assert!(debug.status.success(), "{stderr}");
+    assert!(stderr.contains("Profile dev (a debug build"), "{stderr}");
+    let module = printed_path(&stderr, "Built");
+    assert!(
+        module.to_string_lossy().contains("/debug/"),
+        "not a dev build: {}",
+        module.display()
+    );
+
+    for conflicting in [["--debug", "--release"], ["--debug", "--profile=bench"]] {
+        let output = sandbox
+            .cmd()
+            .current_dir(&project)
+            .arg("package")
+            .args(conflicting)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+        assert!(
+            stderr_of(&output).contains("cannot be used with"),
+            "{}",
+            stderr_of(&output)
+        );
+    }
+}
+
+#[test]
 fn package_refuses_a_bad_tag_or_an_existing_output_writing_nothing() {
     let sandbox = Sandbox::new();
     let project = minimal_project(&sandbox.work(), "ship-refuse", SERVER, "");

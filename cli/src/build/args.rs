@@ -90,6 +90,19 @@ impl CargoArgs {
         }
     }
 
+    /// Choose the profile of a build made to ship (`package`, `push`): release, as `cargo
+    /// install` does, unless `--profile` names one or `debug` (`--debug`) asks for `dev`.
+    /// The profile's name, as [`CargoArgs::profile_name`] gives it.
+    pub fn ship_profile(&mut self, debug: bool) -> &str {
+        if debug {
+            self.release = false;
+            self.profile = Some("dev".to_owned());
+        } else if self.profile.is_none() {
+            self.release = true;
+        }
+        self.profile_name()
+    }
+
     /// The directory rustup should consult for a toolchain file.
     pub fn project_dir(&self) -> PathBuf {
         match self.manifest_path.as_deref().and_then(Path::parent) {

@@ -4,6 +4,7 @@ pub mod build;
 pub mod cache;
 pub mod deploy;
 pub mod doctor;
+pub mod init;
 pub mod new;
 pub mod package;
 pub mod push;

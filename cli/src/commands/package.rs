@@ -19,8 +19,11 @@ ready for `skopeo copy oci-archive:FILE …`, `ctr image import` or `cargo wasoc
 The image has one layer holding the module at /app.wasm, its entrypoint, the environment and \
 port from [package.metadata.wasock], platform wasi/wasm and the annotation \
 module.wasm.image/variant=compat-smart (which runwasi's WasmEdge shim and crun use to run it \
-as Wasm). The same input gives the same digest. The manifest digest is printed on stdout.",
-    after_help = "Examples:\n  cargo wasock package --release\n  cargo wasock package --release --tag registry.example.com/team/hello:0.1.0 --output hello.tar"
+as Wasm). The same input gives the same digest. The manifest digest is printed on stdout.\n\n\
+An image is built to ship, so it is built with the release profile, as `cargo install` does; \
+--debug (or --profile dev) builds with the dev profile instead. The profile used is said on \
+stderr.",
+    after_help = "Examples:\n  cargo wasock package\n  cargo wasock package --tag registry.example.com/team/hello:0.1.0 --output hello.tar"
 )]
 pub struct PackageArgs {
     /// Image name and tag, NAME[:TAG] (default: the binary's name and the package version)
@@ -43,11 +46,15 @@ pub struct PackageArgs {
     #[arg(long, value_name = "N")]
     pub port: Option<u16>,
 
+    /// Build with the dev profile (unoptimized, with debug info) instead of release
+    #[arg(long, conflicts_with_all = ["release", "profile"])]
+    pub debug: bool,
+
     #[command(flatten)]
     pub cargo: CargoArgs,
 }
 
-pub fn run(args: PackageArgs, printer: &Printer) -> anyhow::Result<i32> {
+pub fn run(mut args: PackageArgs, printer: &Printer) -> anyhow::Result<i32> {
     // Everything that can be refused is refused before building.
     let name = args
         .tag
@@ -58,6 +65,7 @@ pub fn run(args: PackageArgs, printer: &Printer) -> anyhow::Result<i32> {
         check_output(output, args.force)?;
     }
     let wasmedge = image::aot_wasmedge(args.aot)?;
+    image::say_profile(args.cargo.ship_profile(args.debug), printer);
     let options = ImageOptions { port: args.port };
     let app = image::build(&args.cargo, &options, wasmedge.as_ref(), printer)?;
     let name = match name {

@@ -16,8 +16,10 @@ use crate::ui::printer::Printer;
 registry over the OCI distribution API, as REF: [REGISTRY[:PORT]/]NAME[:TAG] (Docker Hub when \
 no registry is named; tag `latest` when none is given). Credentials come from Docker's \
 config.json (`docker login`), including its credential helpers; without them the push is \
-anonymous. The manifest digest is printed on stdout.",
-    after_help = "Examples:\n  cargo wasock push --release registry.example.com/team/hello:0.1.0\n  cargo wasock push --insecure 127.0.0.1:5000/hello:dev"
+anonymous. The manifest digest is printed on stdout.\n\n\
+The image is built with the release profile, as `cargo install` does; --debug (or --profile \
+dev) builds with the dev profile instead. The profile used is said on stderr.",
+    after_help = "Examples:\n  cargo wasock push registry.example.com/team/hello:0.1.0\n  cargo wasock push --insecure 127.0.0.1:5000/hello:dev"
 )]
 pub struct PushArgs {
     /// Where to push: [REGISTRY[:PORT]/]NAME[:TAG]
@@ -36,13 +38,18 @@ pub struct PushArgs {
     #[arg(long, value_name = "N")]
     pub port: Option<u16>,
 
+    /// Build with the dev profile (unoptimized, with debug info) instead of release
+    #[arg(long, conflicts_with_all = ["release", "profile"])]
+    pub debug: bool,
+
     #[command(flatten)]
     pub cargo: CargoArgs,
 }
 
-pub fn run(args: PushArgs, printer: &Printer) -> anyhow::Result<i32> {
+pub fn run(mut args: PushArgs, printer: &Printer) -> anyhow::Result<i32> {
     let name = ImageName::parse(&args.reference, "the reference")?;
     let wasmedge = image::aot_wasmedge(args.aot)?;
+    image::say_profile(args.cargo.ship_profile(args.debug), printer);
     let app = image::build(
         &args.cargo,
         &ImageOptions { port: args.port },

@@ -202,6 +202,14 @@ pub fn validate_package_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The `.gitignore` every project gets (`templates/_common/files/.gitignore`), for `init`.
+pub fn common_gitignore() -> &'static str {
+    TEMPLATES
+        .get_file(format!("{COMMON_TEMPLATE}/files/.gitignore"))
+        .and_then(|file| file.contents_utf8())
+        .unwrap_or("")
+}
+
 /// What `new` was asked to create.
 pub struct NewProject {
     pub name: String,

@@ -54,6 +54,17 @@ pub fn aot_wasmedge(aot: bool) -> anyhow::Result<Option<WasmEdge>> {
     }
 }
 
+/// Say which profile an image is built with (release by default: see
+/// [`CargoArgs::ship_profile`]), so a debug image is never a surprise.
+pub fn say_profile(profile: &str, printer: &Printer) {
+    let how = match profile {
+        "release" => "the default for images; `--debug` builds with dev",
+        "dev" => "a debug build: drop `--debug` to ship the release build",
+        _ => "from `--profile`",
+    };
+    printer.status("Profile", format!("{profile} ({how})"));
+}
+
 /// Build the app and make its image; `wasmedge` is [`aot_wasmedge`]'s answer.
 pub fn build(
     cargo: &CargoArgs,
