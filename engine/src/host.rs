@@ -1,5 +1,5 @@
-//! The store's state and the linker: preview1 from wasmtime-wasi, with WasmEdge's socket
-//! extension added and six fd functions shadowed.
+//! The linker: preview1 from wasmtime-wasi, with WasmEdge's socket extension added and
+//! six fd functions shadowed. The store's state it links against is `state.rs`'s.
 //!
 //! The shadowed functions (`fd_close`, `fd_fdstat_get`, `fd_fdstat_set_flags`,
 //! `fd_read`, `fd_write`, `poll_oneoff`) send socket fds to [`super::sockets`] and every
@@ -7,7 +7,7 @@
 //! name and is called through small wasm trampolines (see [`PREVIEW1_TRAMPOLINES`]).
 //! `proc_exit` is shadowed too, so codes of 126 and above exit as on WasmEdge.
 //!
-//! A successful `sock_listen` is reported to the [`ListenObserver`], if any: that is how
+//! A successful `sock_listen` is reported to the [`ListenObserver`](super::state::ListenObserver), if any: that is how
 //! an embedder learns the guest is ready without connecting to it.
 //!
 //! Rust's std declares preview1's own `sock_accept(fd, flags, ro_fd)` while WasmEdge's
@@ -15,89 +15,15 @@
 //! chosen from the type it imports (likewise the 7- and 8-parameter `sock_recv_from`).
 //! WasmEdge's `_v2` names are registered too, with the forms WasmEdge gives them.
 
-use std::net::SocketAddr;
-
-use wasmtime::{Caller, Engine, Extern, Linker, Memory, Module, Store, TypedFunc};
-use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime::{Caller, Engine, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::I32Exit;
 
 use super::abi::*;
 use super::poll;
-use super::sockets::{self, is_socket_fd, SocketTable};
+use super::sockets;
+use super::state::{guest_memory, is_socket_fd, HostState, Preview1, SocketTable};
 
 const WASI: &str = "wasi_snapshot_preview1";
-
-/// preview1's implementations of the functions we shadow.
-#[derive(Clone)]
-pub struct Preview1 {
-    pub fd_close: TypedFunc<i32, i32>,
-    pub fd_fdstat_get: TypedFunc<(i32, i32), i32>,
-    pub fd_fdstat_set_flags: TypedFunc<(i32, i32), i32>,
-    pub fd_read: TypedFunc<(i32, i32, i32, i32), i32>,
-    pub fd_write: TypedFunc<(i32, i32, i32, i32), i32>,
-    pub poll_oneoff: TypedFunc<(i32, i32, i32, i32), i32>,
-    pub clock_time_get: TypedFunc<(i32, i64, i32), i32>,
-}
-
-/// Told the bound address of each socket the guest puts into the listening state.
-pub type ListenObserver = Box<dyn FnMut(SocketAddr) + Send>;
-
-pub struct HostState {
-    pub wasi: WasiP1Ctx,
-    pub sockets: SocketTable,
-    pub memory: Option<Memory>,
-    preview1: Option<Preview1>,
-    pub listen_observer: Option<ListenObserver>,
-}
-
-impl HostState {
-    pub fn new(wasi: WasiP1Ctx) -> Self {
-        HostState {
-            wasi,
-            sockets: SocketTable::default(),
-            memory: None,
-            preview1: None,
-            listen_observer: None,
-        }
-    }
-
-    /// After a successful `sock_listen` on `fd`: tell the observer where it listens (the
-    /// address the OS reports, so a port 0 bind shows the port it was given).
-    fn observe_listen(&mut self, fd: u32) {
-        let Some(observer) = self.listen_observer.as_mut() else {
-            return;
-        };
-        let address = self
-            .sockets
-            .get(fd)
-            .ok()
-            .and_then(|socket| socket.local_addr().ok());
-        if let Some(address) = address.and_then(|address| address.as_socket()) {
-            observer(address);
-        }
-    }
-
-    pub fn preview1(&self) -> wasmtime::Result<Preview1> {
-        self.preview1.clone().ok_or_else(|| {
-            wasmtime::format_err!(
-                "preview1 is not reachable: the guest exports no memory or is still starting"
-            )
-        })
-    }
-}
-
-/// The guest's exported memory, or `FAULT` when it has none.
-pub fn guest_memory(caller: &mut Caller<'_, HostState>) -> Result<Memory, Errno> {
-    if let Some(memory) = caller.data().memory {
-        return Ok(memory);
-    }
-    let memory = caller
-        .get_export("memory")
-        .and_then(Extern::into_memory)
-        .ok_or(ERRNO_FAULT)?;
-    caller.data_mut().memory = Some(memory);
-    Ok(memory)
-}
 
 /// Run a socket operation against guest memory and the socket table; errno as i32.
 fn with_guest(
@@ -225,7 +151,7 @@ pub fn attach_preview1(
             .get_typed_func(&mut *store, "clock_time_get")
             .map_err(anyhow::Error::from)?,
     };
-    store.data_mut().preview1 = Some(preview1);
+    store.data_mut().set_preview1(preview1);
     Ok(())
 }
 

@@ -14,7 +14,7 @@
 //!
 //! Semantics follow WasmEdge: sockets are blocking until the guest sets `NONBLOCK`
 //! through `fd_fdstat_set_flags`, and then a call that would block returns `AGAIN` at
-//! once. Socket fds live at [`SOCKET_FD_BASE`] and above, a range the preview1 table
+//! once. Socket fds live at [`SOCKET_FD_BASE`](super::state::SOCKET_FD_BASE) and above, a range the preview1 table
 //! never hands out, so the shadowed `fd_*` functions can route by number alone.
 //!
 //! Where WasmEdge 0.17.1 is wrong we do the right thing instead:
@@ -29,63 +29,15 @@
 //! `AF_UNIX` is refused with `NOSYS`, as WasmEdge does unless started with
 //! `--allow-af-unix`.
 
-use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::abi::*;
-use super::poll::PollSet;
-
-/// The first guest fd number used for sockets; the guest fd is this plus the host fd.
-pub const SOCKET_FD_BASE: u32 = 0x4000_0000;
-
-/// The sockets a guest has open, by guest fd, and the epoll set `poll_oneoff` watches
-/// them through.
-#[derive(Default)]
-pub struct SocketTable {
-    sockets: HashMap<u32, Socket>,
-    pub poll_set: PollSet,
-}
-
-pub fn is_socket_fd(fd: u32) -> bool {
-    fd >= SOCKET_FD_BASE
-}
-
-impl SocketTable {
-    /// The socket `fd` names. A closed socket fd is `BADF`; an fd below
-    /// [`SOCKET_FD_BASE`] is preview1's (a file, a directory, stdio) and answers
-    /// `NOTSOCK`, which the host turns into `BADF` when preview1 has no such fd either
-    /// (`host::with_socket`), as WasmEdge's socket calls on such fds fail in the kernel.
-    pub fn get(&self, fd: u32) -> Result<&Socket, Errno> {
-        if !is_socket_fd(fd) {
-            return Err(ERRNO_NOTSOCK);
-        }
-        self.sockets.get(&fd).ok_or(ERRNO_BADF)
-    }
-
-    pub fn raw_fd(&self, fd: u32) -> Result<RawFd, Errno> {
-        self.get(fd).map(AsRawFd::as_raw_fd)
-    }
-
-    fn insert(&mut self, socket: Socket) -> Result<u32, Errno> {
-        let host_fd = u32::try_from(socket.as_raw_fd()).map_err(|_| ERRNO_BADF)?;
-        let fd = SOCKET_FD_BASE.checked_add(host_fd).ok_or(ERRNO_MFILE)?;
-        self.sockets.insert(fd, socket);
-        Ok(fd)
-    }
-
-    /// Close `fd`, taking it out of the poll set first (see [`PollSet::forget`]).
-    pub fn close(&mut self, fd: u32) -> Result<(), Errno> {
-        let socket = self.sockets.remove(&fd).ok_or(ERRNO_BADF)?;
-        self.poll_set.forget(socket.as_fd());
-        drop(socket);
-        Ok(())
-    }
-}
+use super::state::SocketTable;
 
 fn last_errno() -> Errno {
     errno_from_io(&std::io::Error::last_os_error())
