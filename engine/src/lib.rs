@@ -49,8 +49,11 @@ use state::HostState;
 /// The wasmtime release linked in; `tests::version_matches_the_lock_file` keeps it honest.
 const WASMTIME_VERSION: &str = "48.0.8";
 
-/// The exit code of a guest that trapped (WasmEdge's CLI also exits with 1).
-pub const TRAP_EXIT_CODE: i32 = 1;
+/// The exit code of a guest that trapped, as WasmEdge 0.17.1 exits after any trap (an
+/// `unreachable`, which is how a Rust panic ends, an access out of bounds, a division by
+/// zero, a mistyped indirect call, an exhausted call stack): `128 + SIGABRT`, returned by its
+/// CLI (`lib/driver/runtimeTool.cpp`) though nothing aborts. A shell reads it as SIGABRT.
+pub const TRAP_EXIT_CODE: i32 = 134;
 
 /// What to run: the module and everything the guest sees of the host.
 #[derive(Debug, Clone, PartialEq, Eq)]

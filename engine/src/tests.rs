@@ -8,6 +8,9 @@ use std::sync::OnceLock;
 
 use super::*;
 
+mod wasmedge;
+use wasmedge::{Ended, Limits};
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -82,6 +85,8 @@ struct Outcome {
     code: i32,
     stdout: String,
     stderr: String,
+    /// The trap, when the guest trapped (`code` is then [`TRAP_EXIT_CODE`], as `run` gives).
+    trap: Option<GuestTrap>,
 }
 
 impl std::fmt::Display for Outcome {
@@ -90,11 +95,16 @@ impl std::fmt::Display for Outcome {
             f,
             "guest exited with {}\n--- guest stdout ---\n{}--- guest stderr ---\n{}",
             self.code, self.stdout, self.stderr
-        )
+        )?;
+        if let Some(trap) = &self.trap {
+            write!(f, "--- trap ---\n{}\n", trap.detail)?;
+        }
+        Ok(())
     }
 }
 
-/// Run `spec` (through `cache` when given) with its stdout and stderr captured.
+/// Run `spec` (through `cache` when given) with its stdout and stderr captured, and its
+/// trap, if any, kept (where `run` prints it).
 fn run_captured(spec: &GuestSpec, cache: Option<&ModuleCache>) -> Outcome {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = GuestSpec {
@@ -102,12 +112,16 @@ fn run_captured(spec: &GuestSpec, cache: Option<&ModuleCache>) -> Outcome {
         stderr: GuestOutput::File(dir.path().join("stderr")),
         ..spec.clone()
     };
-    let code = prepare(&spec, cache).expect("prepare").run();
+    let (code, trap) = match prepare(&spec, cache).expect("prepare").run_or_trap() {
+        Ok(code) => (code, None),
+        Err(trap) => (TRAP_EXIT_CODE, Some(trap)),
+    };
     let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
     Outcome {
         code,
         stdout: read("stdout"),
         stderr: read("stderr"),
+        trap,
     }
 }
 
@@ -334,14 +348,200 @@ fn each_listening_socket_is_observed_with_its_bound_address() {
     );
 }
 
+/// Issue 19: a trap ends the guest with WasmEdge 0.17.1's exit code, 134 (`128 + SIGABRT`,
+/// which its CLI returns after any trap), whichever way a Rust guest traps. The engine
+/// says why on stderr with the wasm backtrace; WasmEdge says `execution failed: REASON`
+/// in its log, on stdout. A panic's message is the guest's own, on its stderr, on both.
 #[test]
-fn trap_and_panic_exit_non_zero() {
-    assert_exit(&spec(guest("process-checks"), &["trap"]), TRAP_EXIT_CODE);
-    let panicked = assert_exit(&spec(guest("process-checks"), &["panic"]), TRAP_EXIT_CODE);
-    assert!(
-        panicked.stderr.contains("deliberate panic from the guest"),
-        "the guest's panic message goes to its stderr; {panicked}"
-    );
+fn every_way_a_rust_guest_traps_exits_134_as_on_wasmedge() {
+    // mode of process-checks, WasmEdge's reason, wasmtime's, the panic message
+    let kinds = [
+        (
+            "trap",
+            "unreachable",
+            "wasm `unreachable` instruction executed",
+            None,
+        ),
+        (
+            "panic",
+            "unreachable",
+            "wasm `unreachable` instruction executed",
+            Some("deliberate panic from the guest"),
+        ),
+        (
+            "index",
+            "unreachable",
+            "wasm `unreachable` instruction executed",
+            Some("index out of bounds: the len is 3 but the index is 7"),
+        ),
+        (
+            "divide-by-zero",
+            "unreachable",
+            "wasm `unreachable` instruction executed",
+            Some("attempt to divide by zero"),
+        ),
+        (
+            "out-of-bounds",
+            "out of bounds memory access",
+            "out of bounds memory access",
+            None,
+        ),
+        (
+            "stack-overflow",
+            "out of bounds memory access",
+            "out of bounds memory access",
+            None,
+        ),
+        (
+            "indirect-call",
+            "indirect call type mismatch",
+            "indirect call type mismatch",
+            None,
+        ),
+    ];
+    for (mode, wasmedge_reason, engine_reason, panic_message) in kinds {
+        let launch = spec(guest("process-checks"), &[mode]);
+        let engine = run_spec(&launch);
+        assert_eq!(engine.code, 134, "{mode} on the engine: {engine}");
+        let trap = engine.trap.as_ref().expect("a trap");
+        assert_eq!(
+            trap.reason,
+            format!("wasm trap: {engine_reason}"),
+            "{mode}: {engine}"
+        );
+        assert!(trap.detail.contains("wasm backtrace"), "{mode}: {engine}");
+        if let Some(message) = panic_message {
+            assert!(
+                engine.stderr.contains(message),
+                "{mode} on the engine: {engine}"
+            );
+        }
+        let Some(wasmedge) = wasmedge::run(&launch) else {
+            continue;
+        };
+        assert_eq!(wasmedge.ended, Ended::Exited(134), "{mode}: {wasmedge}");
+        assert!(
+            wasmedge
+                .stdout
+                .contains(&format!("execution failed: {wasmedge_reason}, Code: ")),
+            "{mode}: {wasmedge}"
+        );
+        if let Some(message) = panic_message {
+            assert!(wasmedge.stderr.contains(message), "{mode}: {wasmedge}");
+        }
+    }
+    // The engine's report names the function that trapped.
+    let trapped = run_spec(&spec(guest("process-checks"), &["trap"]));
+    let detail = &trapped.trap.as_ref().expect("a trap").detail;
+    assert!(detail.contains("guest_function_that_traps"), "{trapped}");
+}
+
+/// Issue 19: each trap wasm has (beyond what Rust emits) exits 134 on both runtimes, the
+/// two naming it alike.
+#[test]
+fn every_wasm_trap_exits_134_as_on_wasmedge() {
+    // the body of `_start` (with a table of 2 holding $f0, type (func), at 0), WasmEdge's
+    // reason, wasmtime's
+    let kinds = [
+        (
+            "unreachable",
+            "unreachable",
+            "wasm `unreachable` instruction executed",
+        ),
+        (
+            "(drop (i32.load (i32.const 70000)))",
+            "out of bounds memory access",
+            "out of bounds memory access",
+        ),
+        (
+            "(drop (i32.div_s (i32.const 1) (i32.const 0)))",
+            "integer divide by zero",
+            "integer divide by zero",
+        ),
+        (
+            "(drop (i32.div_s (i32.const 0x80000000) (i32.const -1)))",
+            "integer overflow",
+            "integer overflow",
+        ),
+        (
+            "(drop (i32.trunc_f32_s (f32.const nan)))",
+            "invalid conversion to integer",
+            "invalid conversion to integer",
+        ),
+        (
+            "(call_indirect (type $takes_i32) (i32.const 7) (i32.const 0))",
+            "indirect call type mismatch",
+            "indirect call type mismatch",
+        ),
+        (
+            "(call_indirect (type $none) (i32.const 1))",
+            "uninitialized element",
+            "uninitialized element",
+        ),
+        (
+            "(call_indirect (type $none) (i32.const 5))",
+            "undefined element",
+            "undefined element",
+        ),
+    ];
+    for (body, wasmedge_reason, engine_reason) in kinds {
+        let wat = format!(
+            r#"(module
+              (type $none (func))
+              (type $takes_i32 (func (param i32)))
+              (memory (export "memory") 1)
+              (table 2 funcref)
+              (elem (i32.const 0) $f0)
+              (func $f0)
+              (func (export "_start") {body}))"#
+        );
+        with_wat_module(&wat, |launch| {
+            let engine = run_spec(&launch);
+            assert_eq!(engine.code, 134, "{body}: {engine}");
+            let reason = &engine.trap.as_ref().expect("a trap").reason;
+            assert!(
+                reason.starts_with(&format!("wasm trap: {engine_reason}")),
+                "{body}: {engine}"
+            );
+            if let Some(wasmedge) = wasmedge::run(&launch) {
+                assert_eq!(wasmedge.ended, Ended::Exited(134), "{body}: {wasmedge}");
+                assert!(
+                    wasmedge
+                        .stdout
+                        .contains(&format!("execution failed: {wasmedge_reason}, Code: ")),
+                    "{body}: {wasmedge}"
+                );
+            }
+        });
+    }
+}
+
+/// Issue 19: a guest that recurses without end in wasm's own call stack (no frames in
+/// linear memory) traps on the engine with `call stack exhausted` and exits 134. WasmEdge
+/// 0.17.1's interpreter grows its stack on the heap without a bound: it takes memory until
+/// an allocation fails (`std::bad_alloc`, then SIGABRT) or the machine's memory runs out.
+/// Pinned under a 512 MiB data limit, which WasmEdge reaches in about a second.
+#[test]
+fn call_stack_exhaustion_traps_where_wasmedge_exhausts_memory() {
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (func $deeper (param i32) (result i32)
+        (i32.add (call $deeper (local.get 0)) (i32.const 1)))
+      (func (export "_start") (drop (call $deeper (i32.const 0)))))"#;
+    with_wat_module(wat, |launch| {
+        let engine = run_spec(&launch);
+        assert_eq!(engine.code, 134, "{engine}");
+        let reason = &engine.trap.as_ref().expect("a trap").reason;
+        assert_eq!(reason, "wasm trap: call stack exhausted", "{engine}");
+        let limits = Limits {
+            data_bytes: Some(512 << 20),
+            ..Limits::default()
+        };
+        if let Some(wasmedge) = wasmedge::run_with(&launch, limits) {
+            assert_eq!(wasmedge.ended, Ended::Signal(libc::SIGABRT), "{wasmedge}");
+            assert!(wasmedge.stderr.contains("std::bad_alloc"), "{wasmedge}");
+        }
+    });
 }
 
 #[test]
