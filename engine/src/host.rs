@@ -20,7 +20,7 @@ use wasmtime_wasi::I32Exit;
 
 use super::abi::*;
 use super::poll;
-use super::sockets;
+use super::sockets::{self, AddressForm};
 use super::state::{guest_memory, is_socket_fd, HostState, Preview1, SocketTable};
 
 const WASI: &str = "wasi_snapshot_preview1";
@@ -319,6 +319,54 @@ fn socket_address_v2(peer: bool) -> impl Fn(Caller<'_, HostState>, i32, i32, i32
     }
 }
 
+/// `sock_bind(fd, addr, port)` taking addresses in `form`.
+fn bind(form: AddressForm) -> impl Fn(Caller<'_, HostState>, i32, i32, i32) -> i32 + Copy {
+    move |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| {
+        with_socket(&mut caller, fd, |table, memory| {
+            sockets::bind(table, memory, fd as u32, addr as u32, port as u32, form)
+        })
+    }
+}
+
+/// `sock_connect(fd, addr, port)` taking addresses in `form`.
+fn connect(form: AddressForm) -> impl Fn(Caller<'_, HostState>, i32, i32, i32) -> i32 + Copy {
+    move |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| {
+        with_socket(&mut caller, fd, |table, memory| {
+            sockets::connect(table, memory, fd as u32, addr as u32, port as u32, form)
+        })
+    }
+}
+
+/// `sock_send_to(fd, iovs, iovs_len, addr, port, si_flags, so_len)` taking addresses in
+/// `form`.
+fn send_to(
+    form: AddressForm,
+) -> impl Fn(Caller<'_, HostState>, i32, i32, i32, i32, i32, i32, i32) -> i32 + Copy {
+    move |mut caller: Caller<'_, HostState>,
+          fd: i32,
+          iovs: i32,
+          iovs_len: i32,
+          addr: i32,
+          port: i32,
+          si_flags: i32,
+          so_len: i32| {
+        with_socket(&mut caller, fd, |table, memory| {
+            sockets::send_to(
+                table,
+                memory,
+                fd as u32,
+                iovs as u32,
+                iovs_len as u32,
+                addr as u32,
+                port as u32,
+                si_flags as u32,
+                so_len as u32,
+                form,
+            )
+        })
+    }
+}
+
 fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Result<()> {
     let open = |mut caller: Caller<'_, HostState>, family: i32, kind: i32, ro_fd: i32| -> i32 {
         with_guest(&mut caller, |table, memory| {
@@ -326,12 +374,8 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         })
     };
     define_as(linker, &["sock_open", "sock_open_v2"], open)?;
-    let bind = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-        with_socket(&mut caller, fd, |table, memory| {
-            sockets::bind(table, memory, fd as u32, addr as u32, port as u32)
-        })
-    };
-    define_as(linker, &["sock_bind", "sock_bind_v2"], bind)?;
+    define_as(linker, &["sock_bind"], bind(AddressForm::RawIp))?;
+    define_as(linker, &["sock_bind_v2"], bind(AddressForm::RawIpOrStorage))?;
     let listen = |mut caller: Caller<'_, HostState>, fd: i32, backlog: i32| -> i32 {
         let errno = with_socket(&mut caller, fd, |table, _| {
             sockets::listen(table, fd as u32, backlog)
@@ -359,12 +403,12 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         define_as(linker, &["sock_accept"], accept)?;
     }
     define_as(linker, &["sock_accept_v2"], accept_with_flags)?;
-    let connect = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-        with_socket(&mut caller, fd, |table, memory| {
-            sockets::connect(table, memory, fd as u32, addr as u32, port as u32)
-        })
-    };
-    define_as(linker, &["sock_connect", "sock_connect_v2"], connect)?;
+    define_as(linker, &["sock_connect"], connect(AddressForm::RawIp))?;
+    define_as(
+        linker,
+        &["sock_connect_v2"],
+        connect(AddressForm::RawIpOrStorage),
+    )?;
     let recv = |mut caller: Caller<'_, HostState>,
                 fd: i32,
                 iovs: i32,
@@ -485,31 +529,12 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         })
     };
     define_as(linker, &["sock_send", "sock_send_v2"], send)?;
-    let send_to = |mut caller: Caller<'_, HostState>,
-                   fd: i32,
-                   iovs: i32,
-                   iovs_len: i32,
-                   addr: i32,
-                   port: i32,
-                   si_flags: i32,
-                   so_len: i32|
-     -> i32 {
-        with_socket(&mut caller, fd, |table, memory| {
-            let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
-            sockets::send_to(
-                table,
-                memory,
-                fd,
-                iovs,
-                iovs_len,
-                addr,
-                port as u32,
-                si_flags as u32,
-                so_len as u32,
-            )
-        })
-    };
-    define_as(linker, &["sock_send_to", "sock_send_to_v2"], send_to)?;
+    define_as(linker, &["sock_send_to"], send_to(AddressForm::RawIp))?;
+    define_as(
+        linker,
+        &["sock_send_to_v2"],
+        send_to(AddressForm::RawIpOrStorage),
+    )?;
     let shutdown = |mut caller: Caller<'_, HostState>, fd: i32, how: i32| -> i32 {
         with_socket(&mut caller, fd, |table, _| {
             sockets::shutdown(table, fd as u32, how as u32)

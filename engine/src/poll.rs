@@ -13,7 +13,13 @@
 //! A call that mixes sockets with preview1 fds (stdin, files) polls the preview1 side
 //! without waiting, through preview1's own `poll_oneoff` on a rewritten subscription
 //! list (restored afterwards), and waits on the sockets in slices of at most
-//! [`MIXED_POLL_SLICE`], so a ready stdin is noticed within that slice.
+//! [`MIXED_POLL_SLICE`], so a ready stdin is noticed within that slice. preview1's events
+//! and count are read before the subscriptions are put back, since the guest may have
+//! placed either over them (`out == in`, or `nevents` inside `in`).
+//!
+//! A subscription with an unknown tag fails the call with `INVAL`, as preview1 answers it
+//! (WasmEdge 0.17.1 reports the tag as the event's type, and with no clock beside it never
+//! returns).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -30,6 +36,11 @@ pub const MIXED_POLL_SLICE: Duration = Duration::from_millis(10);
 
 const EVENT_SIZE: u32 = 32;
 
+/// The call's subscriptions, each checked and read whole before anything is written (the
+/// guest may place its events or their count over them). A tag that is none of clock,
+/// read, write fails the whole call with `INVAL`, as preview1 answers it: an event would
+/// have no type to report. (WasmEdge 0.17.1 reports the tag itself as the event's type,
+/// and with no clock beside it never returns.)
 fn read_subscriptions(
     memory: &GuestMemory,
     in_ptr: u32,
@@ -58,7 +69,7 @@ fn read_subscriptions(
             },
             EVENTTYPE_FD_READ => Interest::Read(memory.read_u32(base + 16)?),
             EVENTTYPE_FD_WRITE => Interest::Write(memory.read_u32(base + 16)?),
-            other => Interest::BadTag(other),
+            _ => return Err(ERRNO_INVAL),
         };
         subs.push(Subscription {
             userdata,
@@ -170,7 +181,6 @@ fn poll_with_sockets(
     let mut others: Vec<usize> = Vec::new();
     for (index, sub) in subs.iter().enumerate() {
         match sub.interest {
-            Interest::BadTag(tag) => events.push(Event::error(sub, tag, ERRNO_INVAL)),
             Interest::Clock { id, timeout, flags } => {
                 if flags & !SUBCLOCKFLAGS_ABSTIME != 0 || id > 3 {
                     events.push(Event::error(sub, EVENTTYPE_CLOCK, ERRNO_INVAL));
@@ -181,14 +191,19 @@ fn poll_with_sockets(
                 } else if id == CLOCKID_REALTIME {
                     timeout.saturating_sub(realtime_now_ns())
                 } else {
-                    // The guest's monotonic clock is preview1's; ask it, using the event
-                    // array (ours to overwrite) as scratch space.
+                    // The guest's monotonic clock is preview1's; ask it, borrowing the
+                    // event array's first 8 bytes (which may lie over the subscriptions)
+                    // and putting them back.
+                    let scratch = GuestMemory::new(memory.data_mut(&mut *caller))
+                        .read_u64(out_ptr)
+                        .unwrap_or(0);
                     let status = preview1
                         .clock_time_get
                         .call(&mut *caller, (CLOCKID_MONOTONIC as i32, 0, out_ptr as i32))?;
-                    let now = GuestMemory::new(memory.data_mut(&mut *caller))
-                        .read_u64(out_ptr)
-                        .unwrap_or(0);
+                    let mut guest = GuestMemory::new(memory.data_mut(&mut *caller));
+                    let now = guest.read_u64(out_ptr).unwrap_or(0);
+                    // Read a moment ago, so in bounds.
+                    let _ = guest.write_u64(out_ptr, scratch);
                     if status != 0 {
                         0
                     } else {
@@ -287,7 +302,8 @@ fn poll_with_sockets(
 ///
 /// The guest's subscription array is borrowed as the argument buffer: the non-socket
 /// subscriptions plus one zero-timeout clock are written at its start, preview1 is
-/// called, and the original bytes are put back before returning.
+/// called, its events and their count are read, and only then are the original bytes put
+/// back (the guest may have placed its events, or their count, over its subscriptions).
 fn poll_preview1_now(
     caller: &mut Caller<'_, HostState>,
     memory: &wasmtime::Memory,
@@ -332,35 +348,40 @@ fn poll_preview1_now(
         ),
     );
     let mut guest = GuestMemory::new(memory.data_mut(&mut *caller));
+    let found = match status {
+        Ok(0) => preview1_events(&guest, out_ptr, nevents_ptr, count),
+        Ok(errno) => Err(errno as Errno),
+        Err(_) => Ok(Vec::new()),
+    };
     if let Err(errno) = guest.write_bytes(in_ptr, &saved) {
         return Ok(Err(errno));
     }
-    let status = status?;
-    if status != 0 {
-        return Ok(Err(status as Errno));
-    }
-    let reported = match guest.read_u32(nevents_ptr) {
-        Ok(n) => n.min(count),
-        Err(errno) => return Ok(Err(errno)),
-    };
+    status?;
+    Ok(found)
+}
+
+/// The events preview1 reported to [`poll_preview1_now`], but its own zero timeout.
+fn preview1_events(
+    guest: &GuestMemory,
+    out_ptr: u32,
+    nevents_ptr: u32,
+    count: u32,
+) -> Result<Vec<Event>, Errno> {
+    let reported = guest.read_u32(nevents_ptr)?.min(count);
     let mut found = Vec::new();
     for index in 0..reported {
         let base = out_ptr + index * EVENT_SIZE;
-        let read = || -> Result<Event, Errno> {
-            Ok(Event {
-                userdata: guest.read_u64(base)?,
-                error: guest.read_u16(base + 8)?,
-                kind: guest.read_u8(base + 10)?,
-                nbytes: guest.read_u64(base + 16)?,
-                flags: guest.read_u16(base + 24)?,
-            })
+        let event = Event {
+            userdata: guest.read_u64(base)?,
+            error: guest.read_u16(base + 8)?,
+            kind: guest.read_u8(base + 10)?,
+            nbytes: guest.read_u64(base + 16)?,
+            flags: guest.read_u16(base + 24)?,
         };
-        match read() {
-            // The only clock in that call is our own zero timeout.
-            Ok(event) if event.kind == EVENTTYPE_CLOCK => {}
-            Ok(event) => found.push(event),
-            Err(errno) => return Ok(Err(errno)),
+        // The only clock in that call is our own zero timeout.
+        if event.kind != EVENTTYPE_CLOCK {
+            found.push(event);
         }
     }
-    Ok(Ok(found))
+    Ok(found)
 }

@@ -305,7 +305,6 @@ pub enum Interest {
     Clock { id: u32, timeout: u64, flags: u16 },
     Read(u32),
     Write(u32),
-    BadTag(u8),
 }
 
 /// One subscription of a `poll_oneoff` call.

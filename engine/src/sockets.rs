@@ -5,8 +5,8 @@
 //! `wasifunc.cpp`/`inode-linux.cpp` and the `wasmedge_wasi_socket` 0.5 guest crate):
 //!
 //! - an address is an 8-byte `{ buf: u32, buf_len: u32 }` whose buffer holds the raw IP
-//!   (4 or 16 bytes) or, with `buf_len == 128`, an address storage: a little-endian
-//!   `u16` family at offset 0 and the IP from offset 2;
+//!   (4 or 16 bytes) or, with `buf_len == 128` and only for the `_v2` calls, an address
+//!   storage: a little-endian `u16` family at offset 0 and the IP from offset 2;
 //! - `sock_getaddrinfo` fills a guest-linked list of packed 28-byte `addrinfo` entries,
 //!   each pointing to a 12-byte sockaddr `{ family: u8, _, sa_data_len: u32, sa_data }`
 //!   whose data is the port (big-endian) followed by the rest of the C `sockaddr`;
@@ -14,8 +14,9 @@
 //!
 //! Semantics follow WasmEdge: sockets are blocking until the guest sets `NONBLOCK`
 //! through `fd_fdstat_set_flags`, and then a call that would block returns `AGAIN` at
-//! once. Socket fds live at [`SOCKET_FD_BASE`](super::state::SOCKET_FD_BASE) and above, a range the preview1 table
-//! never hands out, so the shadowed `fd_*` functions can route by number alone.
+//! once. Socket fds live at [`SOCKET_FD_BASE`](super::state::SOCKET_FD_BASE) and above,
+//! a range the preview1 table never hands out, so the shadowed `fd_*` functions can route
+//! by number alone.
 //!
 //! Where WasmEdge 0.17.1 is wrong we do the right thing instead:
 //! - `sock_recv_from` reports the peer port in host order (WasmEdge writes the
@@ -24,7 +25,12 @@
 //!   (WasmEdge sets the flag on the listener);
 //! - `sock_getaddrinfo` writes a canonical name only within the buffer length the guest
 //!   declared (WasmEdge copies it whole, past the guest's buffer);
-//! - `sock_shutdown` with no direction is `INVAL` (WasmEdge shuts down reading).
+//! - `sock_shutdown` with no direction is `INVAL` (WasmEdge shuts down reading);
+//! - a port above 65535 is `INVAL` (WasmEdge cuts it to 16 bits: 0x10000 + P is P);
+//! - an address storage's family is its whole `u16`, and one that is not IPv4, IPv6 or
+//!   Unix is `AFNOSUPPORT` (WasmEdge keeps its low byte: 0x0201 is IPv4);
+//! - `SO_TYPE` and `SO_ERROR` into a buffer shorter than an int get the translated value
+//!   cut to it (WasmEdge crashes).
 //!
 //! `AF_UNIX` is refused with `NOSYS`, as WasmEdge does unless started with
 //! `--allow-af-unix`.
@@ -47,28 +53,46 @@ fn io_errno(err: std::io::Error) -> Errno {
     errno_from_io(&err)
 }
 
-/// An IP read from a guest address struct, before a port is attached.
-fn read_address(memory: &GuestMemory, address_ptr: u32) -> Result<IpAddr, Errno> {
+/// Which form of an address struct a call takes: WasmEdge's first-generation calls
+/// (`sock_bind`, `sock_connect`, `sock_send_to`) a raw 4- or 16-byte IP only, their `_v2`
+/// forms also a 128-byte address storage, as WasmEdge 0.17.1 has them (a storage given to
+/// a first-generation call is `INVAL` there too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressForm {
+    RawIp,
+    RawIpOrStorage,
+}
+
+/// An IP read from a guest address struct, before a port is attached. A storage's family
+/// is its whole little-endian `u16`: one that is not IPv4, IPv6 or Unix is `AFNOSUPPORT`
+/// (WasmEdge 0.17.1 keeps only its low byte, so 0x0201 reads as IPv4).
+fn read_address(
+    memory: &GuestMemory,
+    address_ptr: u32,
+    form: AddressForm,
+) -> Result<IpAddr, Errno> {
     // The whole struct first, so `address_ptr + 4` cannot overflow.
     memory.check(address_ptr, 8)?;
     let buf = memory.read_u32(address_ptr)?;
     let len = memory.read_u32(address_ptr + 4)?;
     let bytes = memory.slice(buf, len)?;
     let (family, ip) = match len {
-        4 => (AF_INET4, bytes),
-        16 => (AF_INET6, bytes),
-        128 => (u16::from_le_bytes([bytes[0], bytes[1]]) as u8, &bytes[2..]),
+        4 => (u16::from(AF_INET4), bytes),
+        16 => (u16::from(AF_INET6), bytes),
+        128 if form == AddressForm::RawIpOrStorage => {
+            (u16::from_le_bytes([bytes[0], bytes[1]]), &bytes[2..])
+        }
         _ => return Err(ERRNO_INVAL),
     };
-    match family {
-        AF_INET4 => Ok(IpAddr::V4(Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]))),
-        AF_INET6 => {
+    match u8::try_from(family) {
+        Ok(AF_INET4) => Ok(IpAddr::V4(Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]))),
+        Ok(AF_INET6) => {
             let mut octets = [0u8; 16];
             octets.copy_from_slice(&ip[..16]);
             Ok(IpAddr::V6(Ipv6Addr::from(octets)))
         }
-        AF_UNIX => Err(ERRNO_NOSYS),
-        _ => Err(ERRNO_INVAL),
+        Ok(AF_UNIX) => Err(ERRNO_NOSYS),
+        _ => Err(ERRNO_AFNOSUPPORT),
     }
 }
 
@@ -140,10 +164,17 @@ pub fn open(
     memory.write_u32(ro_fd, fd)
 }
 
-/// The socket address a guest names by an address struct and a port.
-fn read_sockaddr(memory: &GuestMemory, address_ptr: u32, port: u32) -> Result<SockAddr, Errno> {
-    let ip = read_address(memory, address_ptr)?;
-    Ok(SockAddr::from(SocketAddr::new(ip, port as u16)))
+/// The socket address a guest names by an address struct and a port. A port is 16 bits:
+/// a larger one is `INVAL` (WasmEdge 0.17.1 cuts it, so 0x10000 + P is P there).
+fn read_sockaddr(
+    memory: &GuestMemory,
+    address_ptr: u32,
+    port: u32,
+    form: AddressForm,
+) -> Result<SockAddr, Errno> {
+    let ip = read_address(memory, address_ptr, form)?;
+    let port = u16::try_from(port).map_err(|_| ERRNO_INVAL)?;
+    Ok(SockAddr::from(SocketAddr::new(ip, port)))
 }
 
 /// `sock_bind(fd, addr: *address, port: u32)`
@@ -153,8 +184,9 @@ pub fn bind(
     fd: u32,
     address_ptr: u32,
     port: u32,
+    form: AddressForm,
 ) -> Result<(), Errno> {
-    let addr = read_sockaddr(memory, address_ptr, port)?;
+    let addr = read_sockaddr(memory, address_ptr, port, form)?;
     table.get(fd)?.bind(&addr).map_err(io_errno)
 }
 
@@ -195,8 +227,9 @@ pub fn connect(
     fd: u32,
     address_ptr: u32,
     port: u32,
+    form: AddressForm,
 ) -> Result<(), Errno> {
-    let addr = read_sockaddr(memory, address_ptr, port)?;
+    let addr = read_sockaddr(memory, address_ptr, port, form)?;
     table.get(fd)?.connect(&addr).map_err(io_errno)
 }
 
@@ -413,8 +446,9 @@ pub fn send_to(
     port: u32,
     si_flags: u32,
     so_datalen: u32,
+    form: AddressForm,
 ) -> Result<(), Errno> {
-    let to = read_sockaddr(memory, address_ptr, port)?;
+    let to = read_sockaddr(memory, address_ptr, port, form)?;
     if si_flags != 0 {
         return Err(ERRNO_INVAL);
     }
@@ -510,6 +544,12 @@ fn sockopt_name(level: u32, name: u32) -> Result<libc::c_int, Errno> {
 
 /// `sock_getsockopt(fd, level, name, flag: *u8, flag_size: *u32)`: `*flag_size` is the
 /// buffer's length in and the value's length out.
+///
+/// `SO_TYPE` and `SO_ERROR` are translated to WASI's numbers (a socket type, an errno), so
+/// they are read whole and the translation is cut to the buffer, as the kernel cuts any int
+/// option: a stream socket's type in one byte is 2, not the host's `SOCK_STREAM` (1).
+/// (WasmEdge 0.17.1 translates in place, through an int the buffer may not hold, and
+/// crashes when it is shorter.)
 pub fn get_option(
     table: &SocketTable,
     memory: &mut GuestMemory,
@@ -523,8 +563,9 @@ pub fn get_option(
     let capacity = memory.read_u32(size_ptr)?;
     memory.check(flag_ptr, capacity)?;
     let raw_fd = table.raw_fd(fd)?;
-    let mut value = vec![0u8; capacity as usize];
-    let mut size = capacity as libc::socklen_t;
+    let translated = option == libc::SO_ERROR || option == libc::SO_TYPE;
+    let mut value = vec![0u8; if translated { 4 } else { capacity as usize }];
+    let mut size = value.len() as libc::socklen_t;
     // SAFETY: `value` has `size` writable bytes.
     let status = unsafe {
         libc::getsockopt(
@@ -540,7 +581,7 @@ pub fn get_option(
     }
     let size = (size as usize).min(value.len());
     value.truncate(size);
-    if size == 4 && (option == libc::SO_ERROR || option == libc::SO_TYPE) {
+    if translated && size == 4 {
         let raw = i32::from_ne_bytes([value[0], value[1], value[2], value[3]]);
         let translated = if option == libc::SO_ERROR {
             errno_from_raw(raw) as i32
@@ -552,9 +593,10 @@ pub fn get_option(
             }
         };
         value.copy_from_slice(&translated.to_le_bytes());
+        value.truncate(capacity as usize);
     }
     memory.write_bytes(flag_ptr, &value)?;
-    memory.write_u32(size_ptr, size as u32)
+    memory.write_u32(size_ptr, value.len() as u32)
 }
 
 /// `sock_setsockopt(fd, level, name, flag: *u8, flag_size: u32)`

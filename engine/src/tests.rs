@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use super::*;
 
+mod hostile;
 mod wasmedge;
 use wasmedge::{Ended, Limits};
 
@@ -182,11 +183,11 @@ fn prepare_error(wat: &str) -> String {
     })
 }
 
-/// Run a module whose `_start` makes `checks` and exits 0 when all pass. The module has
+/// A module whose `_start` makes `checks` and exits 0 when all pass. The module has
 /// `imports`, then `proc_exit` as `$exit`, one page of memory, then `data`; `checks` may use
 /// a local `$fd` and `(call $expect GOT WANT CODE)`, which exits with CODE on a wrong answer.
-fn assert_checks_pass(imports: &str, data: &str, checks: &str) {
-    let wat = format!(
+fn checks_module(imports: &str, data: &str, checks: &str) -> String {
+    format!(
         r#"(module
           {imports}
           (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
@@ -197,7 +198,12 @@ fn assert_checks_pass(imports: &str, data: &str, checks: &str) {
           (func (export "_start") (local $fd i32)
             {checks}
             (call $exit (i32.const 0))))"#
-    );
+    )
+}
+
+/// Run [`checks_module`] on the engine: every check must pass.
+fn assert_checks_pass(imports: &str, data: &str, checks: &str) {
+    let wat = checks_module(imports, data, checks);
     let outcome = with_wat_module(&wat, |launch| run_spec(&launch));
     assert_eq!(
         outcome.code, 0,
