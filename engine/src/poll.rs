@@ -113,6 +113,12 @@ pub fn poll_oneoff(
     count: i32,
     nevents_ptr: i32,
 ) -> wasmtime::Result<i32> {
+    let alignment = aligned(in_ptr as u32, 8)
+        .and_then(|()| aligned(out_ptr as u32, 8))
+        .and_then(|()| aligned(nevents_ptr as u32, 4));
+    if let Err(errno) = alignment {
+        return Ok(errno as i32);
+    }
     let memory = match guest_memory(caller) {
         Ok(memory) => memory,
         Err(errno) => return Ok(errno as i32),

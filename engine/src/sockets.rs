@@ -147,6 +147,7 @@ pub fn open(
     kind: u32,
     ro_fd: u32,
 ) -> Result<(), Errno> {
+    aligned(ro_fd, 4)?;
     memory.check(ro_fd, 4)?;
     let domain = match family {
         f if f == AF_INET4 as u32 => Domain::IPV4,
@@ -186,6 +187,7 @@ pub fn bind(
     port: u32,
     form: AddressForm,
 ) -> Result<(), Errno> {
+    aligned(address_ptr, 4)?;
     let addr = read_sockaddr(memory, address_ptr, port, form)?;
     table.get(fd)?.bind(&addr).map_err(io_errno)
 }
@@ -208,6 +210,7 @@ pub fn accept(
     fd_flags: u32,
     ro_fd: u32,
 ) -> Result<(), Errno> {
+    aligned(ro_fd, 4)?;
     memory.check(ro_fd, 4)?;
     if fd_flags & !0x1f != 0 {
         return Err(ERRNO_INVAL);
@@ -229,6 +232,7 @@ pub fn connect(
     port: u32,
     form: AddressForm,
 ) -> Result<(), Errno> {
+    aligned(address_ptr, 4)?;
     let addr = read_sockaddr(memory, address_ptr, port, form)?;
     table.get(fd)?.connect(&addr).map_err(io_errno)
 }
@@ -316,6 +320,9 @@ pub fn recv(
     ro_datalen: u32,
     ro_flags: u32,
 ) -> Result<(), Errno> {
+    aligned(iovs_ptr, 4)?;
+    aligned(ro_datalen, 4)?;
+    aligned(ro_flags, 2)?;
     let flags = recv_flags(ri_flags)?;
     memory.check(ro_datalen, 4)?;
     memory.check(ro_flags, 2)?;
@@ -348,6 +355,13 @@ pub fn recv_from(
     ro_datalen: u32,
     ro_flags: u32,
 ) -> Result<(), Errno> {
+    aligned(address_ptr, 4)?;
+    aligned(iovs_ptr, 4)?;
+    if let Some(port_ptr) = port_ptr {
+        aligned(port_ptr, 2)?;
+    }
+    aligned(ro_datalen, 4)?;
+    aligned(ro_flags, 2)?;
     let out = AddressOut::read(memory, address_ptr)?;
     // Only the 8-parameter form knows the 128-byte storage; the older one takes any
     // buffer and gets the raw IP when it fits, as in WasmEdge.
@@ -425,6 +439,8 @@ pub fn send(
     si_flags: u32,
     so_datalen: u32,
 ) -> Result<(), Errno> {
+    aligned(iovs_ptr, 4)?;
+    aligned(so_datalen, 4)?;
     if si_flags != 0 {
         return Err(ERRNO_INVAL);
     }
@@ -448,6 +464,9 @@ pub fn send_to(
     so_datalen: u32,
     form: AddressForm,
 ) -> Result<(), Errno> {
+    aligned(address_ptr, 4)?;
+    aligned(iovs_ptr, 4)?;
+    aligned(so_datalen, 4)?;
     let to = read_sockaddr(memory, address_ptr, port, form)?;
     if si_flags != 0 {
         return Err(ERRNO_INVAL);
@@ -491,6 +510,11 @@ pub fn socket_address(
     port_ptr: u32,
     peer: bool,
 ) -> Result<(), Errno> {
+    aligned(address_ptr, 4)?;
+    if let Some(type_ptr) = type_ptr {
+        aligned(type_ptr, 4)?;
+    }
+    aligned(port_ptr, 4)?;
     let out = AddressOut::read(memory, address_ptr)?;
     let valid_len = match type_ptr {
         Some(_) => matches!(out.len, 4 | 16),
@@ -559,6 +583,7 @@ pub fn get_option(
     flag_ptr: u32,
     size_ptr: u32,
 ) -> Result<(), Errno> {
+    aligned(size_ptr, 4)?;
     let option = sockopt_name(level, name)?;
     let capacity = memory.read_u32(size_ptr)?;
     memory.check(flag_ptr, capacity)?;
@@ -663,6 +688,9 @@ pub fn getaddrinfo(
     max_len: u32,
     res_len_ptr: u32,
 ) -> Result<(), Errno> {
+    aligned(hints_ptr, 4)?;
+    aligned(res_ptr, 4)?;
+    aligned(res_len_ptr, 4)?;
     let node = c_string(memory.slice(node_ptr, node_len)?)?;
     let service = c_string(memory.slice(service_ptr, service_len)?)?;
     memory.check(hints_ptr, 28)?;

@@ -172,7 +172,8 @@ fn an_unknown_poll_tag_fails_the_call() {
             }
         });
     }
-    // And the count is left alone: nevents (9 before the call) is still 9.
+    // And the count is left alone: nevents (9 before the call) is still 9 (on the engine;
+    // WasmEdge, pinned above, does not return).
     let checks = format!(
         r#"{IDLE_LISTENER_AND_STDOUT}
         (i32.store8 (i32.const 1032) (i32.const 7))
@@ -180,7 +181,7 @@ fn an_unknown_poll_tag_fails_the_call() {
         (call $expect (call $poll (i32.const 1024) (i32.const 2048) (i32.const 2) (i32.const 4000)) (i32.const 28) (i32.const 20))
         (call $expect (i32.load (i32.const 4000)) (i32.const 9) (i32.const 21))"#
     );
-    assert_checks_pass(POLL_IMPORTS, "", &checks);
+    assert_engine_checks_pass(POLL_IMPORTS, "", &checks);
 }
 
 const ADDRESS_IMPORTS: &str = r#"
@@ -229,7 +230,7 @@ fn ports_above_65535_are_refused() {
         }
     });
     // connect and send_to, on the engine.
-    assert_checks_pass(
+    assert_engine_checks_pass(
         ADDRESS_IMPORTS,
         r#"(data (i32.const 400) "hi")"#,
         r#"(i32.store (i32.const 16) (i32.const 32))
@@ -350,6 +351,58 @@ fn translated_socket_options_fit_a_short_buffer() {
             );
             if let Some(wasmedge) = wasmedge::run(&launch) {
                 assert_eq!(wasmedge.ended, on_wasmedge, "{what}: {wasmedge}");
+            }
+        });
+    }
+}
+
+/// `poll_oneoff` with no subscriptions is `INVAL` on the engine, as preview1 answers it.
+/// WasmEdge 0.17.1 returns at once with no events and success (its `epoll_wait` for no
+/// events fails, and the failure is dropped), which a guest waiting in a loop would spin on.
+#[test]
+fn poll_without_subscriptions_is_inval() {
+    let checks = r#"(i32.store (i32.const 4000) (i32.const 9))
+        (local.set $fd (call $poll (i32.const 1024) (i32.const 2048) (i32.const 0) (i32.const 4000)))
+        (if (local.get $fd) (then (call $exit (local.get $fd))))
+        (call $exit (i32.add (i32.const 100) (i32.load (i32.const 4000))))"#;
+    with_wat_module(&checks_module(POLL_IMPORTS, "", checks), |launch| {
+        let engine = run_within(&launch, Duration::from_secs(10));
+        assert_eq!(engine.code, 28, "{engine}");
+        if let Some(wasmedge) = wasmedge::run_with(&launch, briefly()) {
+            assert_eq!(wasmedge.ended, Ended::Exited(100), "{wasmedge}");
+        }
+    });
+}
+
+/// A misaligned or out-of-bounds pointer to a preview1 function the engine does not shadow
+/// (here `clock_time_get`'s result) traps on the engine, as the WASI spec says and
+/// wasmtime-wasi does: exit 134. WasmEdge 0.17.1 answers `ADDRNOTAVAIL` (misaligned) or
+/// `FAULT` (outside memory) and the guest goes on; the engine does too for the functions it
+/// implements or shadows (`bad_guest_pointers_are_errnos_not_panics`).
+#[test]
+fn bad_pointers_to_preview1_trap_as_the_wasi_spec_says() {
+    let imports = r#"(import "wasi_snapshot_preview1" "clock_time_get" (func $time (param i32 i64 i32) (result i32)))"#;
+    // (where the result goes, wasmtime's words, WasmEdge's errno)
+    for (pointer, reason, errno) in [
+        (1028, "Pointer not aligned to 8", 4),
+        (65536, "out of bounds", 21),
+    ] {
+        let checks =
+            format!("(call $exit (call $time (i32.const 1) (i64.const 0) (i32.const {pointer})))");
+        with_wat_module(&checks_module(imports, "", &checks), |launch| {
+            let engine = run_spec(&launch);
+            assert_eq!(engine.code, 134, "{pointer}: {engine}");
+            let trap = &engine.trap.as_ref().expect("a trap").detail;
+            assert!(
+                trap.contains("clock_time_get") && trap.contains(reason),
+                "{pointer}: {engine}"
+            );
+            if let Some(wasmedge) = wasmedge::run(&launch) {
+                assert_eq!(
+                    wasmedge.ended,
+                    Ended::Exited(errno),
+                    "{pointer}: {wasmedge}"
+                );
             }
         });
     }

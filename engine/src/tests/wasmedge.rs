@@ -15,6 +15,34 @@ use std::time::{Duration, Instant};
 use super::super::GuestSpec;
 use super::repo_root;
 
+/// Which runtime a guest runs on, as the guests that must tell the two apart are told it:
+/// in the variable [`RUNTIME_VARIABLE`]. Only where WasmEdge 0.17.1 is known to differ
+/// (ARCHITECTURE.md, "Deliberate differences") does a guest look at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Engine,
+    WasmEdge,
+}
+
+pub const RUNTIME_VARIABLE: &str = "WASOCK_GUEST_RUNTIME";
+
+impl Runtime {
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Engine => "engine",
+            Runtime::WasmEdge => "wasmedge",
+        }
+    }
+}
+
+/// `spec` with the runtime it is for in its environment.
+pub fn told(spec: &GuestSpec, runtime: Runtime) -> GuestSpec {
+    let mut spec = spec.clone();
+    spec.env
+        .push((RUNTIME_VARIABLE.to_owned(), runtime.name().to_owned()));
+    spec
+}
+
 /// WasmEdge's binary, or where it was looked for.
 pub fn wasmedge() -> Result<PathBuf, String> {
     let mut looked = Vec::new();
@@ -54,6 +82,22 @@ pub struct Outcome {
     pub ended: Ended,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl Outcome {
+    /// The guest's stdout without WasmEdge's log lines.
+    pub fn guest_stdout(&self) -> String {
+        self.stdout
+            .lines()
+            .filter(|line| !is_log_line(line))
+            .map(|line| format!("{line}\n"))
+            .collect()
+    }
+}
+
+/// A line of WasmEdge's log (spdlog: `[2026-01-01 00:00:00.000] [error] …`).
+fn is_log_line(line: &str) -> bool {
+    line.starts_with('[') && (line.contains("] [error] ") || line.contains("] [warning] "))
 }
 
 impl std::fmt::Display for Outcome {
@@ -96,13 +140,17 @@ pub fn run_with(spec: &GuestSpec, limits: Limits) -> Option<Outcome> {
     let binary = match wasmedge() {
         Ok(binary) => binary,
         Err(looked) => {
-            let test = std::thread::current()
-                .name()
-                .unwrap_or("this test")
-                .to_owned();
-            eprintln!(
-                "note: WasmEdge not found ({looked}); the WasmEdge half of {test} was skipped"
-            );
+            // Once per test (libtest runs each on a thread of its own, named after it).
+            thread_local!(static NOTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+            if !NOTED.replace(true) {
+                let test = std::thread::current()
+                    .name()
+                    .unwrap_or("this test")
+                    .to_owned();
+                eprintln!(
+                    "note: WasmEdge not found ({looked}); the WasmEdge half of {test} was skipped"
+                );
+            }
             return None;
         }
     };
