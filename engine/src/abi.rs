@@ -11,6 +11,8 @@ use std::io;
 pub type Errno = u16;
 
 pub const ERRNO_SUCCESS: Errno = 0;
+pub const ERRNO_ADDRNOTAVAIL: Errno = 4;
+pub const ERRNO_AFNOSUPPORT: Errno = 5;
 pub const ERRNO_AGAIN: Errno = 6;
 pub const ERRNO_BADF: Errno = 8;
 pub const ERRNO_FAULT: Errno = 21;
@@ -212,6 +214,19 @@ pub fn errno_from_eai(code: i32) -> Errno {
         // WasmEdge 0.17.1 (`fromEAIErrNo` in lib/host/wasi/linux.h) says AISYSTEM here
         // rather than passing `errno` on, and so do we.
         _ => ERRNO_AISYSTEM,
+    }
+}
+
+/// Each pointer a guest passes must be aligned for what it points to: WasmEdge 0.17.1
+/// refuses one that is not with `ADDRNOTAVAIL`, before it looks at anything else (its
+/// `isMisaligned` checks), and so do the functions the engine implements itself. `align`
+/// is the C alignment of the pointee: 8 for a subscription, an event or an fdstat, 4 for
+/// an iovec, an address struct, an `addrinfo`, a size or an fd, 2 for a `u16`.
+pub fn aligned(ptr: u32, align: u32) -> Result<(), Errno> {
+    if ptr % align == 0 {
+        Ok(())
+    } else {
+        Err(ERRNO_ADDRNOTAVAIL)
     }
 }
 

@@ -1,5 +1,5 @@
-//! The store's state and the linker: preview1 from wasmtime-wasi, with WasmEdge's socket
-//! extension added and six fd functions shadowed.
+//! The linker: preview1 from wasmtime-wasi, with WasmEdge's socket extension added and
+//! six fd functions shadowed. The store's state it links against is `state.rs`'s.
 //!
 //! The shadowed functions (`fd_close`, `fd_fdstat_get`, `fd_fdstat_set_flags`,
 //! `fd_read`, `fd_write`, `poll_oneoff`) send socket fds to [`super::sockets`] and every
@@ -7,7 +7,15 @@
 //! name and is called through small wasm trampolines (see [`PREVIEW1_TRAMPOLINES`]).
 //! `proc_exit` is shadowed too, so codes of 126 and above exit as on WasmEdge.
 //!
-//! A successful `sock_listen` is reported to the [`ListenObserver`], if any: that is how
+//! Bad pointers: the WASI spec (witx) says a function given a misaligned pointer, or an
+//! out-of-bounds one it needs, shall trap, and wasmtime-wasi's preview1 does (the guest
+//! ends with exit code 134). WasmEdge 0.17.1 returns `ADDRNOTAVAIL` or `FAULT` instead and
+//! the guest goes on. The functions the engine implements (the socket extension,
+//! `poll_oneoff`) and the shadows of `fd_read`, `fd_write` and `fd_fdstat_get` answer as
+//! WasmEdge does, for every descriptor; preview1's other functions keep the spec's trap
+//! (ARCHITECTURE.md, "Deliberate differences").
+//!
+//! A successful `sock_listen` is reported to the [`ListenObserver`](super::state::ListenObserver), if any: that is how
 //! an embedder learns the guest is ready without connecting to it.
 //!
 //! Rust's std declares preview1's own `sock_accept(fd, flags, ro_fd)` while WasmEdge's
@@ -15,89 +23,15 @@
 //! chosen from the type it imports (likewise the 7- and 8-parameter `sock_recv_from`).
 //! WasmEdge's `_v2` names are registered too, with the forms WasmEdge gives them.
 
-use std::net::SocketAddr;
-
-use wasmtime::{Caller, Engine, Extern, Linker, Memory, Module, Store, TypedFunc};
-use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime::{Caller, Engine, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::I32Exit;
 
 use super::abi::*;
 use super::poll;
-use super::sockets::{self, is_socket_fd, SocketTable};
+use super::sockets::{self, AddressForm};
+use super::state::{guest_memory, is_socket_fd, HostState, Preview1, SocketTable};
 
 const WASI: &str = "wasi_snapshot_preview1";
-
-/// preview1's implementations of the functions we shadow.
-#[derive(Clone)]
-pub struct Preview1 {
-    pub fd_close: TypedFunc<i32, i32>,
-    pub fd_fdstat_get: TypedFunc<(i32, i32), i32>,
-    pub fd_fdstat_set_flags: TypedFunc<(i32, i32), i32>,
-    pub fd_read: TypedFunc<(i32, i32, i32, i32), i32>,
-    pub fd_write: TypedFunc<(i32, i32, i32, i32), i32>,
-    pub poll_oneoff: TypedFunc<(i32, i32, i32, i32), i32>,
-    pub clock_time_get: TypedFunc<(i32, i64, i32), i32>,
-}
-
-/// Told the bound address of each socket the guest puts into the listening state.
-pub type ListenObserver = Box<dyn FnMut(SocketAddr) + Send>;
-
-pub struct HostState {
-    pub wasi: WasiP1Ctx,
-    pub sockets: SocketTable,
-    pub memory: Option<Memory>,
-    preview1: Option<Preview1>,
-    pub listen_observer: Option<ListenObserver>,
-}
-
-impl HostState {
-    pub fn new(wasi: WasiP1Ctx) -> Self {
-        HostState {
-            wasi,
-            sockets: SocketTable::default(),
-            memory: None,
-            preview1: None,
-            listen_observer: None,
-        }
-    }
-
-    /// After a successful `sock_listen` on `fd`: tell the observer where it listens (the
-    /// address the OS reports, so a port 0 bind shows the port it was given).
-    fn observe_listen(&mut self, fd: u32) {
-        let Some(observer) = self.listen_observer.as_mut() else {
-            return;
-        };
-        let address = self
-            .sockets
-            .get(fd)
-            .ok()
-            .and_then(|socket| socket.local_addr().ok());
-        if let Some(address) = address.and_then(|address| address.as_socket()) {
-            observer(address);
-        }
-    }
-
-    pub fn preview1(&self) -> wasmtime::Result<Preview1> {
-        self.preview1.clone().ok_or_else(|| {
-            wasmtime::format_err!(
-                "preview1 is not reachable: the guest exports no memory or is still starting"
-            )
-        })
-    }
-}
-
-/// The guest's exported memory, or `FAULT` when it has none.
-pub fn guest_memory(caller: &mut Caller<'_, HostState>) -> Result<Memory, Errno> {
-    if let Some(memory) = caller.data().memory {
-        return Ok(memory);
-    }
-    let memory = caller
-        .get_export("memory")
-        .and_then(Extern::into_memory)
-        .ok_or(ERRNO_FAULT)?;
-    caller.data_mut().memory = Some(memory);
-    Ok(memory)
-}
 
 /// Run a socket operation against guest memory and the socket table; errno as i32.
 fn with_guest(
@@ -225,7 +159,7 @@ pub fn attach_preview1(
             .get_typed_func(&mut *store, "clock_time_get")
             .map_err(anyhow::Error::from)?,
     };
-    store.data_mut().preview1 = Some(preview1);
+    store.data_mut().set_preview1(preview1);
     Ok(())
 }
 
@@ -248,6 +182,13 @@ fn define_shadows(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
         WASI,
         "fd_fdstat_get",
         |mut caller: Caller<'_, HostState>, fd: i32, stat: i32| -> wasmtime::Result<i32> {
+            let checked = with_guest(&mut caller, |_, memory| {
+                aligned(stat as u32, 8)?;
+                memory.check(stat as u32, 24)
+            });
+            if checked != 0 {
+                return Ok(checked);
+            }
             if is_socket_fd(fd as u32) {
                 return Ok(with_guest(&mut caller, |table, memory| {
                     sockets::fdstat(table, memory, fd as u32, stat as u32)
@@ -321,7 +262,10 @@ type IovecCall = (i32, i32, i32, i32);
 type SocketIovecCall = fn(&SocketTable, &mut GuestMemory, u32, u32, u32, u32) -> Result<(), Errno>;
 
 /// `fd_read`/`fd_write` for a socket descriptor go to `on_socket`; any other descriptor
-/// goes to preview1's original (`original` picks it).
+/// goes to preview1's original (`original` picks it). Their pointers are checked first,
+/// for every descriptor, with WasmEdge's answers: misaligned `ADDRNOTAVAIL` (see
+/// [`aligned`]), outside memory `FAULT`, more than `IOV_MAX` iovecs `INVAL` (preview1
+/// itself would trap on a bad pointer, as the WASI spec says; see the module's doc).
 fn shadow_iovec_call(
     mut caller: Caller<'_, HostState>,
     args: IovecCall,
@@ -329,6 +273,15 @@ fn shadow_iovec_call(
     original: fn(Preview1) -> TypedFunc<IovecCall, i32>,
 ) -> wasmtime::Result<i32> {
     let (fd, iovs, iovs_len, count) = args;
+    let checked = with_guest(&mut caller, |_, memory| {
+        aligned(iovs as u32, 4)?;
+        aligned(count as u32, 4)?;
+        memory.iovecs(iovs as u32, iovs_len as u32)?;
+        memory.check(count as u32, 4)
+    });
+    if checked != 0 {
+        return Ok(checked);
+    }
     if is_socket_fd(fd as u32) {
         return Ok(with_guest(&mut caller, |table, memory| {
             on_socket(
@@ -393,6 +346,54 @@ fn socket_address_v2(peer: bool) -> impl Fn(Caller<'_, HostState>, i32, i32, i32
     }
 }
 
+/// `sock_bind(fd, addr, port)` taking addresses in `form`.
+fn bind(form: AddressForm) -> impl Fn(Caller<'_, HostState>, i32, i32, i32) -> i32 + Copy {
+    move |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| {
+        with_socket(&mut caller, fd, |table, memory| {
+            sockets::bind(table, memory, fd as u32, addr as u32, port as u32, form)
+        })
+    }
+}
+
+/// `sock_connect(fd, addr, port)` taking addresses in `form`.
+fn connect(form: AddressForm) -> impl Fn(Caller<'_, HostState>, i32, i32, i32) -> i32 + Copy {
+    move |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| {
+        with_socket(&mut caller, fd, |table, memory| {
+            sockets::connect(table, memory, fd as u32, addr as u32, port as u32, form)
+        })
+    }
+}
+
+/// `sock_send_to(fd, iovs, iovs_len, addr, port, si_flags, so_len)` taking addresses in
+/// `form`.
+fn send_to(
+    form: AddressForm,
+) -> impl Fn(Caller<'_, HostState>, i32, i32, i32, i32, i32, i32, i32) -> i32 + Copy {
+    move |mut caller: Caller<'_, HostState>,
+          fd: i32,
+          iovs: i32,
+          iovs_len: i32,
+          addr: i32,
+          port: i32,
+          si_flags: i32,
+          so_len: i32| {
+        with_socket(&mut caller, fd, |table, memory| {
+            sockets::send_to(
+                table,
+                memory,
+                fd as u32,
+                iovs as u32,
+                iovs_len as u32,
+                addr as u32,
+                port as u32,
+                si_flags as u32,
+                so_len as u32,
+                form,
+            )
+        })
+    }
+}
+
 fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Result<()> {
     let open = |mut caller: Caller<'_, HostState>, family: i32, kind: i32, ro_fd: i32| -> i32 {
         with_guest(&mut caller, |table, memory| {
@@ -400,12 +401,8 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         })
     };
     define_as(linker, &["sock_open", "sock_open_v2"], open)?;
-    let bind = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-        with_socket(&mut caller, fd, |table, memory| {
-            sockets::bind(table, memory, fd as u32, addr as u32, port as u32)
-        })
-    };
-    define_as(linker, &["sock_bind", "sock_bind_v2"], bind)?;
+    define_as(linker, &["sock_bind"], bind(AddressForm::RawIp))?;
+    define_as(linker, &["sock_bind_v2"], bind(AddressForm::RawIpOrStorage))?;
     let listen = |mut caller: Caller<'_, HostState>, fd: i32, backlog: i32| -> i32 {
         let errno = with_socket(&mut caller, fd, |table, _| {
             sockets::listen(table, fd as u32, backlog)
@@ -433,12 +430,12 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         define_as(linker, &["sock_accept"], accept)?;
     }
     define_as(linker, &["sock_accept_v2"], accept_with_flags)?;
-    let connect = |mut caller: Caller<'_, HostState>, fd: i32, addr: i32, port: i32| -> i32 {
-        with_socket(&mut caller, fd, |table, memory| {
-            sockets::connect(table, memory, fd as u32, addr as u32, port as u32)
-        })
-    };
-    define_as(linker, &["sock_connect", "sock_connect_v2"], connect)?;
+    define_as(linker, &["sock_connect"], connect(AddressForm::RawIp))?;
+    define_as(
+        linker,
+        &["sock_connect_v2"],
+        connect(AddressForm::RawIpOrStorage),
+    )?;
     let recv = |mut caller: Caller<'_, HostState>,
                 fd: i32,
                 iovs: i32,
@@ -559,31 +556,12 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
         })
     };
     define_as(linker, &["sock_send", "sock_send_v2"], send)?;
-    let send_to = |mut caller: Caller<'_, HostState>,
-                   fd: i32,
-                   iovs: i32,
-                   iovs_len: i32,
-                   addr: i32,
-                   port: i32,
-                   si_flags: i32,
-                   so_len: i32|
-     -> i32 {
-        with_socket(&mut caller, fd, |table, memory| {
-            let (fd, iovs, iovs_len, addr) = (fd as u32, iovs as u32, iovs_len as u32, addr as u32);
-            sockets::send_to(
-                table,
-                memory,
-                fd,
-                iovs,
-                iovs_len,
-                addr,
-                port as u32,
-                si_flags as u32,
-                so_len as u32,
-            )
-        })
-    };
-    define_as(linker, &["sock_send_to", "sock_send_to_v2"], send_to)?;
+    define_as(linker, &["sock_send_to"], send_to(AddressForm::RawIp))?;
+    define_as(
+        linker,
+        &["sock_send_to_v2"],
+        send_to(AddressForm::RawIpOrStorage),
+    )?;
     let shutdown = |mut caller: Caller<'_, HostState>, fd: i32, how: i32| -> i32 {
         with_socket(&mut caller, fd, |table, _| {
             sockets::shutdown(table, fd as u32, how as u32)

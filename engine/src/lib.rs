@@ -3,8 +3,9 @@
 //! wasmtime (Cranelift, synchronous) runs the guest; wasmtime-wasi's preview1 provides
 //! everything that is not a socket; `sockets` implements WasmEdge's socket extension
 //! (WasmEdge 0.17.1's function names, signatures and memory layouts) on real OS sockets
-//! and `poll` its level-triggered `poll_oneoff`; `host` wires the two together in one
-//! linker. `cache` keeps precompiled modules ([`ModuleCache`]), through which `prepare`
+//! and `poll` its level-triggered `poll_oneoff` (on `poll_set`'s epoll set); `host` wires
+//! the two together in one linker. The store's state they share (`HostState`, the guest's
+//! `SocketTable`) is `state`'s, below all three. `cache` keeps precompiled modules ([`ModuleCache`]), through which `prepare`
 //! goes when given one, so a module compiles once and later starts load native code.
 //!
 //! One guest per process: [`PreparedApp::run`] executes it on the calling thread, so a
@@ -22,7 +23,9 @@ mod abi;
 mod cache;
 mod host;
 mod poll;
+mod poll_set;
 mod sockets;
+mod state;
 #[cfg(test)]
 mod tests;
 
@@ -41,13 +44,16 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 pub use cache::{CacheUsage, ModuleCache, Precompiled};
 pub use error::EngineError;
-use host::HostState;
+use state::HostState;
 
 /// The wasmtime release linked in; `tests::version_matches_the_lock_file` keeps it honest.
 const WASMTIME_VERSION: &str = "48.0.8";
 
-/// The exit code of a guest that trapped (WasmEdge's CLI also exits with 1).
-pub const TRAP_EXIT_CODE: i32 = 1;
+/// The exit code of a guest that trapped, as WasmEdge 0.17.1 exits after any trap (an
+/// `unreachable`, which is how a Rust panic ends, an access out of bounds, a division by
+/// zero, a mistyped indirect call, an exhausted call stack): `128 + SIGABRT`, returned by its
+/// CLI (`lib/driver/runtimeTool.cpp`) though nothing aborts. A shell reads it as SIGABRT.
+pub const TRAP_EXIT_CODE: i32 = 134;
 
 /// What to run: the module and everything the guest sees of the host.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 //! `wasifunc.cpp`/`inode-linux.cpp` and the `wasmedge_wasi_socket` 0.5 guest crate):
 //!
 //! - an address is an 8-byte `{ buf: u32, buf_len: u32 }` whose buffer holds the raw IP
-//!   (4 or 16 bytes) or, with `buf_len == 128`, an address storage: a little-endian
-//!   `u16` family at offset 0 and the IP from offset 2;
+//!   (4 or 16 bytes) or, with `buf_len == 128` and only for the `_v2` calls, an address
+//!   storage: a little-endian `u16` family at offset 0 and the IP from offset 2;
 //! - `sock_getaddrinfo` fills a guest-linked list of packed 28-byte `addrinfo` entries,
 //!   each pointing to a 12-byte sockaddr `{ family: u8, _, sa_data_len: u32, sa_data }`
 //!   whose data is the port (big-endian) followed by the rest of the C `sockaddr`;
@@ -14,8 +14,9 @@
 //!
 //! Semantics follow WasmEdge: sockets are blocking until the guest sets `NONBLOCK`
 //! through `fd_fdstat_set_flags`, and then a call that would block returns `AGAIN` at
-//! once. Socket fds live at [`SOCKET_FD_BASE`] and above, a range the preview1 table
-//! never hands out, so the shadowed `fd_*` functions can route by number alone.
+//! once. Socket fds live at [`SOCKET_FD_BASE`](super::state::SOCKET_FD_BASE) and above,
+//! a range the preview1 table never hands out, so the shadowed `fd_*` functions can route
+//! by number alone.
 //!
 //! Where WasmEdge 0.17.1 is wrong we do the right thing instead:
 //! - `sock_recv_from` reports the peer port in host order (WasmEdge writes the
@@ -24,68 +25,25 @@
 //!   (WasmEdge sets the flag on the listener);
 //! - `sock_getaddrinfo` writes a canonical name only within the buffer length the guest
 //!   declared (WasmEdge copies it whole, past the guest's buffer);
-//! - `sock_shutdown` with no direction is `INVAL` (WasmEdge shuts down reading).
+//! - `sock_shutdown` with no direction is `INVAL` (WasmEdge shuts down reading);
+//! - a port above 65535 is `INVAL` (WasmEdge cuts it to 16 bits: 0x10000 + P is P);
+//! - an address storage's family is its whole `u16`, and one that is not IPv4, IPv6 or
+//!   Unix is `AFNOSUPPORT` (WasmEdge keeps its low byte: 0x0201 is IPv4);
+//! - `SO_TYPE` and `SO_ERROR` into a buffer shorter than an int get the translated value
+//!   cut to it (WasmEdge crashes).
 //!
 //! `AF_UNIX` is refused with `NOSYS`, as WasmEdge does unless started with
 //! `--allow-af-unix`.
 
-use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::abi::*;
-use super::poll::PollSet;
-
-/// The first guest fd number used for sockets; the guest fd is this plus the host fd.
-pub const SOCKET_FD_BASE: u32 = 0x4000_0000;
-
-/// The sockets a guest has open, by guest fd, and the epoll set `poll_oneoff` watches
-/// them through.
-#[derive(Default)]
-pub struct SocketTable {
-    sockets: HashMap<u32, Socket>,
-    pub poll_set: PollSet,
-}
-
-pub fn is_socket_fd(fd: u32) -> bool {
-    fd >= SOCKET_FD_BASE
-}
-
-impl SocketTable {
-    /// The socket `fd` names. A closed socket fd is `BADF`; an fd below
-    /// [`SOCKET_FD_BASE`] is preview1's (a file, a directory, stdio) and answers
-    /// `NOTSOCK`, which the host turns into `BADF` when preview1 has no such fd either
-    /// (`host::with_socket`), as WasmEdge's socket calls on such fds fail in the kernel.
-    pub fn get(&self, fd: u32) -> Result<&Socket, Errno> {
-        if !is_socket_fd(fd) {
-            return Err(ERRNO_NOTSOCK);
-        }
-        self.sockets.get(&fd).ok_or(ERRNO_BADF)
-    }
-
-    pub fn raw_fd(&self, fd: u32) -> Result<RawFd, Errno> {
-        self.get(fd).map(AsRawFd::as_raw_fd)
-    }
-
-    fn insert(&mut self, socket: Socket) -> Result<u32, Errno> {
-        let host_fd = u32::try_from(socket.as_raw_fd()).map_err(|_| ERRNO_BADF)?;
-        let fd = SOCKET_FD_BASE.checked_add(host_fd).ok_or(ERRNO_MFILE)?;
-        self.sockets.insert(fd, socket);
-        Ok(fd)
-    }
-
-    /// Close `fd`, taking it out of the poll set first (see [`PollSet::forget`]).
-    pub fn close(&mut self, fd: u32) -> Result<(), Errno> {
-        let socket = self.sockets.remove(&fd).ok_or(ERRNO_BADF)?;
-        self.poll_set.forget(socket.as_fd());
-        drop(socket);
-        Ok(())
-    }
-}
+use super::state::SocketTable;
 
 fn last_errno() -> Errno {
     errno_from_io(&std::io::Error::last_os_error())
@@ -95,28 +53,46 @@ fn io_errno(err: std::io::Error) -> Errno {
     errno_from_io(&err)
 }
 
-/// An IP read from a guest address struct, before a port is attached.
-fn read_address(memory: &GuestMemory, address_ptr: u32) -> Result<IpAddr, Errno> {
+/// Which form of an address struct a call takes: WasmEdge's first-generation calls
+/// (`sock_bind`, `sock_connect`, `sock_send_to`) a raw 4- or 16-byte IP only, their `_v2`
+/// forms also a 128-byte address storage, as WasmEdge 0.17.1 has them (a storage given to
+/// a first-generation call is `INVAL` there too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressForm {
+    RawIp,
+    RawIpOrStorage,
+}
+
+/// An IP read from a guest address struct, before a port is attached. A storage's family
+/// is its whole little-endian `u16`: one that is not IPv4, IPv6 or Unix is `AFNOSUPPORT`
+/// (WasmEdge 0.17.1 keeps only its low byte, so 0x0201 reads as IPv4).
+fn read_address(
+    memory: &GuestMemory,
+    address_ptr: u32,
+    form: AddressForm,
+) -> Result<IpAddr, Errno> {
     // The whole struct first, so `address_ptr + 4` cannot overflow.
     memory.check(address_ptr, 8)?;
     let buf = memory.read_u32(address_ptr)?;
     let len = memory.read_u32(address_ptr + 4)?;
     let bytes = memory.slice(buf, len)?;
     let (family, ip) = match len {
-        4 => (AF_INET4, bytes),
-        16 => (AF_INET6, bytes),
-        128 => (u16::from_le_bytes([bytes[0], bytes[1]]) as u8, &bytes[2..]),
+        4 => (u16::from(AF_INET4), bytes),
+        16 => (u16::from(AF_INET6), bytes),
+        128 if form == AddressForm::RawIpOrStorage => {
+            (u16::from_le_bytes([bytes[0], bytes[1]]), &bytes[2..])
+        }
         _ => return Err(ERRNO_INVAL),
     };
-    match family {
-        AF_INET4 => Ok(IpAddr::V4(Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]))),
-        AF_INET6 => {
+    match u8::try_from(family) {
+        Ok(AF_INET4) => Ok(IpAddr::V4(Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]))),
+        Ok(AF_INET6) => {
             let mut octets = [0u8; 16];
             octets.copy_from_slice(&ip[..16]);
             Ok(IpAddr::V6(Ipv6Addr::from(octets)))
         }
-        AF_UNIX => Err(ERRNO_NOSYS),
-        _ => Err(ERRNO_INVAL),
+        Ok(AF_UNIX) => Err(ERRNO_NOSYS),
+        _ => Err(ERRNO_AFNOSUPPORT),
     }
 }
 
@@ -171,6 +147,7 @@ pub fn open(
     kind: u32,
     ro_fd: u32,
 ) -> Result<(), Errno> {
+    aligned(ro_fd, 4)?;
     memory.check(ro_fd, 4)?;
     let domain = match family {
         f if f == AF_INET4 as u32 => Domain::IPV4,
@@ -188,10 +165,17 @@ pub fn open(
     memory.write_u32(ro_fd, fd)
 }
 
-/// The socket address a guest names by an address struct and a port.
-fn read_sockaddr(memory: &GuestMemory, address_ptr: u32, port: u32) -> Result<SockAddr, Errno> {
-    let ip = read_address(memory, address_ptr)?;
-    Ok(SockAddr::from(SocketAddr::new(ip, port as u16)))
+/// The socket address a guest names by an address struct and a port. A port is 16 bits:
+/// a larger one is `INVAL` (WasmEdge 0.17.1 cuts it, so 0x10000 + P is P there).
+fn read_sockaddr(
+    memory: &GuestMemory,
+    address_ptr: u32,
+    port: u32,
+    form: AddressForm,
+) -> Result<SockAddr, Errno> {
+    let ip = read_address(memory, address_ptr, form)?;
+    let port = u16::try_from(port).map_err(|_| ERRNO_INVAL)?;
+    Ok(SockAddr::from(SocketAddr::new(ip, port)))
 }
 
 /// `sock_bind(fd, addr: *address, port: u32)`
@@ -201,8 +185,10 @@ pub fn bind(
     fd: u32,
     address_ptr: u32,
     port: u32,
+    form: AddressForm,
 ) -> Result<(), Errno> {
-    let addr = read_sockaddr(memory, address_ptr, port)?;
+    aligned(address_ptr, 4)?;
+    let addr = read_sockaddr(memory, address_ptr, port, form)?;
     table.get(fd)?.bind(&addr).map_err(io_errno)
 }
 
@@ -224,6 +210,7 @@ pub fn accept(
     fd_flags: u32,
     ro_fd: u32,
 ) -> Result<(), Errno> {
+    aligned(ro_fd, 4)?;
     memory.check(ro_fd, 4)?;
     if fd_flags & !0x1f != 0 {
         return Err(ERRNO_INVAL);
@@ -243,8 +230,10 @@ pub fn connect(
     fd: u32,
     address_ptr: u32,
     port: u32,
+    form: AddressForm,
 ) -> Result<(), Errno> {
-    let addr = read_sockaddr(memory, address_ptr, port)?;
+    aligned(address_ptr, 4)?;
+    let addr = read_sockaddr(memory, address_ptr, port, form)?;
     table.get(fd)?.connect(&addr).map_err(io_errno)
 }
 
@@ -331,6 +320,9 @@ pub fn recv(
     ro_datalen: u32,
     ro_flags: u32,
 ) -> Result<(), Errno> {
+    aligned(iovs_ptr, 4)?;
+    aligned(ro_datalen, 4)?;
+    aligned(ro_flags, 2)?;
     let flags = recv_flags(ri_flags)?;
     memory.check(ro_datalen, 4)?;
     memory.check(ro_flags, 2)?;
@@ -363,6 +355,13 @@ pub fn recv_from(
     ro_datalen: u32,
     ro_flags: u32,
 ) -> Result<(), Errno> {
+    aligned(address_ptr, 4)?;
+    aligned(iovs_ptr, 4)?;
+    if let Some(port_ptr) = port_ptr {
+        aligned(port_ptr, 2)?;
+    }
+    aligned(ro_datalen, 4)?;
+    aligned(ro_flags, 2)?;
     let out = AddressOut::read(memory, address_ptr)?;
     // Only the 8-parameter form knows the 128-byte storage; the older one takes any
     // buffer and gets the raw IP when it fits, as in WasmEdge.
@@ -440,6 +439,8 @@ pub fn send(
     si_flags: u32,
     so_datalen: u32,
 ) -> Result<(), Errno> {
+    aligned(iovs_ptr, 4)?;
+    aligned(so_datalen, 4)?;
     if si_flags != 0 {
         return Err(ERRNO_INVAL);
     }
@@ -461,8 +462,12 @@ pub fn send_to(
     port: u32,
     si_flags: u32,
     so_datalen: u32,
+    form: AddressForm,
 ) -> Result<(), Errno> {
-    let to = read_sockaddr(memory, address_ptr, port)?;
+    aligned(address_ptr, 4)?;
+    aligned(iovs_ptr, 4)?;
+    aligned(so_datalen, 4)?;
+    let to = read_sockaddr(memory, address_ptr, port, form)?;
     if si_flags != 0 {
         return Err(ERRNO_INVAL);
     }
@@ -505,6 +510,11 @@ pub fn socket_address(
     port_ptr: u32,
     peer: bool,
 ) -> Result<(), Errno> {
+    aligned(address_ptr, 4)?;
+    if let Some(type_ptr) = type_ptr {
+        aligned(type_ptr, 4)?;
+    }
+    aligned(port_ptr, 4)?;
     let out = AddressOut::read(memory, address_ptr)?;
     let valid_len = match type_ptr {
         Some(_) => matches!(out.len, 4 | 16),
@@ -558,6 +568,12 @@ fn sockopt_name(level: u32, name: u32) -> Result<libc::c_int, Errno> {
 
 /// `sock_getsockopt(fd, level, name, flag: *u8, flag_size: *u32)`: `*flag_size` is the
 /// buffer's length in and the value's length out.
+///
+/// `SO_TYPE` and `SO_ERROR` are translated to WASI's numbers (a socket type, an errno), so
+/// they are read whole and the translation is cut to the buffer, as the kernel cuts any int
+/// option: a stream socket's type in one byte is 2, not the host's `SOCK_STREAM` (1).
+/// (WasmEdge 0.17.1 translates in place, through an int the buffer may not hold, and
+/// crashes when it is shorter.)
 pub fn get_option(
     table: &SocketTable,
     memory: &mut GuestMemory,
@@ -567,12 +583,14 @@ pub fn get_option(
     flag_ptr: u32,
     size_ptr: u32,
 ) -> Result<(), Errno> {
+    aligned(size_ptr, 4)?;
     let option = sockopt_name(level, name)?;
     let capacity = memory.read_u32(size_ptr)?;
     memory.check(flag_ptr, capacity)?;
     let raw_fd = table.raw_fd(fd)?;
-    let mut value = vec![0u8; capacity as usize];
-    let mut size = capacity as libc::socklen_t;
+    let translated = option == libc::SO_ERROR || option == libc::SO_TYPE;
+    let mut value = vec![0u8; if translated { 4 } else { capacity as usize }];
+    let mut size = value.len() as libc::socklen_t;
     // SAFETY: `value` has `size` writable bytes.
     let status = unsafe {
         libc::getsockopt(
@@ -588,7 +606,7 @@ pub fn get_option(
     }
     let size = (size as usize).min(value.len());
     value.truncate(size);
-    if size == 4 && (option == libc::SO_ERROR || option == libc::SO_TYPE) {
+    if translated && size == 4 {
         let raw = i32::from_ne_bytes([value[0], value[1], value[2], value[3]]);
         let translated = if option == libc::SO_ERROR {
             errno_from_raw(raw) as i32
@@ -600,9 +618,10 @@ pub fn get_option(
             }
         };
         value.copy_from_slice(&translated.to_le_bytes());
+        value.truncate(capacity as usize);
     }
     memory.write_bytes(flag_ptr, &value)?;
-    memory.write_u32(size_ptr, size as u32)
+    memory.write_u32(size_ptr, value.len() as u32)
 }
 
 /// `sock_setsockopt(fd, level, name, flag: *u8, flag_size: u32)`
@@ -669,6 +688,9 @@ pub fn getaddrinfo(
     max_len: u32,
     res_len_ptr: u32,
 ) -> Result<(), Errno> {
+    aligned(hints_ptr, 4)?;
+    aligned(res_ptr, 4)?;
+    aligned(res_len_ptr, 4)?;
     let node = c_string(memory.slice(node_ptr, node_len)?)?;
     let service = c_string(memory.slice(service_ptr, service_len)?)?;
     memory.check(hints_ptr, 28)?;

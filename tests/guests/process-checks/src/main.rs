@@ -3,6 +3,11 @@
 //!
 //! - `exit N`: exit with code N through `proc_exit`;
 //! - `trap`: execute `unreachable` in a named function; `panic`: panic (also a trap);
+//! - the other ways a Rust program traps, each its own mode: `index` (an index out of
+//!   bounds, a panic), `divide-by-zero` (a panic: Rust checks before it divides),
+//!   `out-of-bounds` (a load beyond linear memory), `stack-overflow` (recursion until the
+//!   stack in linear memory runs out, which ends in a load or store out of bounds too),
+//!   `indirect-call` (a function called through a pointer of the wrong type);
 //! - `env [K=V]...`: print args and environment; each K=V given must be in the environment;
 //! - `dirs DIR readonly|readwrite`: `DIR/input.txt` must read `hello`, and writing
 //!   `DIR/output.txt` must fail (readonly) or succeed (readwrite).
@@ -13,6 +18,48 @@ use std::fs;
 #[inline(never)]
 fn guest_function_that_traps() -> ! {
     core::arch::wasm32::unreachable()
+}
+
+#[inline(never)]
+fn index_out_of_bounds(index: usize) -> u8 {
+    let bytes = std::hint::black_box(vec![1u8, 2, 3]);
+    bytes[index]
+}
+
+#[inline(never)]
+fn divide(dividend: i32, divisor: i32) -> i32 {
+    dividend / divisor
+}
+
+#[inline(never)]
+fn load_beyond_memory() -> u32 {
+    // wasm32's linear memory is far smaller than 4 GiB, so this address is outside it.
+    let address = std::hint::black_box(u32::MAX as usize - 3);
+    unsafe { core::ptr::read_volatile(address as *const u32) }
+}
+
+/// Each frame keeps 4 KiB on the stack in linear memory, so the 1 MiB stack runs out
+/// after a few hundred calls, far before wasm's own call stack does.
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth as u8; 4096]);
+    if std::hint::black_box(depth) == u64::MAX {
+        return 0;
+    }
+    recurse(depth + 1) + u64::from(frame[depth as usize % 4096])
+}
+
+#[inline(never)]
+fn takes_an_argument(x: u32) -> u32 {
+    x + 1
+}
+
+#[inline(never)]
+fn call_through_a_mistyped_pointer() {
+    let right: fn(u32) -> u32 = takes_an_argument;
+    // The wasm table entry has type (i32) -> i32; calling it as () -> () traps.
+    let wrong: fn() = unsafe { std::mem::transmute::<fn(u32) -> u32, fn()>(right) };
+    std::hint::black_box(wrong)();
 }
 
 fn fail(why: String) -> ! {
@@ -29,6 +76,11 @@ fn main() {
         }
         Some("trap") => guest_function_that_traps(),
         Some("panic") => panic!("deliberate panic from the guest"),
+        Some("index") => println!("{}", index_out_of_bounds(std::hint::black_box(7))),
+        Some("divide-by-zero") => println!("{}", divide(std::hint::black_box(1), std::hint::black_box(0))),
+        Some("out-of-bounds") => println!("{}", load_beyond_memory()),
+        Some("stack-overflow") => println!("{}", recurse(std::hint::black_box(0))),
+        Some("indirect-call") => call_through_a_mistyped_pointer(),
         Some("env") => {
             for (index, arg) in args.iter().enumerate() {
                 println!("arg {index}={arg}");

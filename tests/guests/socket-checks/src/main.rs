@@ -4,6 +4,11 @@
 //! each check and exits 0 only when every check passed, so it runs to completion on its
 //! own. It uses `wasmedge_wasi_socket` 0.5 as apps do, and the raw imports where that
 //! crate has no wrapper (IPv6 connect).
+//!
+//! The engine's tests run it on the engine and on the real WasmEdge 0.17.1 and compare the
+//! two. Where WasmEdge is known to differ (ARCHITECTURE.md, "Deliberate differences"), the
+//! check accepts each runtime's answer explicitly, told which it runs on by
+//! `WASOCK_GUEST_RUNTIME=wasmedge` (anything else, or nothing, is the engine).
 
 
 use std::io::{self, Read, Write};
@@ -40,6 +45,28 @@ const ENOTSOCK: i32 = 57;
 const ENOTSUP: i32 = 58;
 // WasmEdge's getaddrinfo errnos, beyond preview1's range (`__WASI_ERRNO_AINONAME`).
 const EAI_NONAME: i32 = 84;
+
+/// Whether the guest was told it runs on WasmEdge 0.17.1 (see the module's doc).
+fn on_wasmedge() -> bool {
+    std::env::var("WASOCK_GUEST_RUNTIME").as_deref() == Ok("wasmedge")
+}
+
+/// A peer port as `sock_recv_from` reports it: WasmEdge 0.17.1 writes the network-order
+/// value, so it reads byte-swapped there (a known WasmEdge fault); the engine reports it as
+/// it is.
+fn reported_peer_port(port: u16) -> u16 {
+    if on_wasmedge() {
+        port.swap_bytes()
+    } else {
+        port
+    }
+}
+
+/// The address a reply to a `recv_from` peer must go to: on WasmEdge the reported port
+/// swapped back.
+fn reply_address(reported: SocketAddr) -> SocketAddr {
+    SocketAddr::new(reported.ip(), reported_peer_port(reported.port()))
+}
 
 type CheckResult = Result<(), String>;
 type Check = (&'static str, fn() -> CheckResult);
@@ -127,11 +154,14 @@ fn udp_round_trip(localhost: IpAddr) -> CheckResult {
     let mut buf = [0u8; 32];
     let (got, from) = io("recv_from", b.recv_from(&mut buf))?;
     ensure(&buf[..got] == b"hello", || format!("received {:?}", &buf[..got]))?;
-    // The peer port in host order: a byte-swapped port would send the reply astray.
-    ensure(from == a_addr, || format!("recv_from reported {from}, sender is {a_addr}"))?;
-    io("reply", b.send_to(b"world", from))?;
+    // The peer port in host order on the engine: a byte-swapped port would send the reply
+    // astray, as it does on WasmEdge unless swapped back.
+    let sender = SocketAddr::new(a_addr.ip(), reported_peer_port(a_addr.port()));
+    ensure(from == sender, || format!("recv_from reported {from}, sender is {a_addr}"))?;
+    io("reply", b.send_to(b"world", reply_address(from)))?;
     let (got, from) = io("recv_from reply", a.recv_from(&mut buf))?;
-    ensure(&buf[..got] == b"world" && from == b_addr, || format!("reply {:?} from {from}", &buf[..got]))
+    let replier = SocketAddr::new(b_addr.ip(), reported_peer_port(b_addr.port()));
+    ensure(&buf[..got] == b"world" && from == replier, || format!("reply {:?} from {from}", &buf[..got]))
 }
 
 fn nonblocking_accept_and_recv() -> CheckResult {
@@ -296,9 +326,11 @@ fn poll_after_fd_reuse() -> CheckResult {
     let (mut second, _) = io("accept", listener.accept(false))?;
     // The guest's fd is the host's, and the engine's tests run guests side by side in one
     // host process: another guest may take the freed number first. Then wait until it is
-    // free again and take it with a new pair (either end may get it).
+    // free again and take it with a new pair (either end may get it). WasmEdge 0.17.1 gives
+    // out fd numbers at random, so a freed one does not come back there: the new socket
+    // with its own number is checked instead.
     let mut tries = 0;
-    while second.as_raw_fd() != first_fd {
+    while !on_wasmedge() && second.as_raw_fd() != first_fd {
         tries += 1;
         ensure(tries < 300, || {
             format!("the freed fd {first_fd} never came back (last got {})", second.as_raw_fd())
@@ -331,6 +363,7 @@ fn poll_after_fd_reuse() -> CheckResult {
 /// A socket in error alone (`EPOLLERR` without IN, OUT or HUP): a connected UDP socket
 /// whose datagram to a closed port on 127.0.0.2 drew an ICMP port unreachable. A read
 /// subscription must be woken (the next read reports the error), not wait for ever.
+/// WasmEdge 0.17.1 reports no event for it: the call waits for its timeout.
 fn poll_reports_a_socket_in_error() -> CheckResult {
     let closed = io("bind", UdpSocket::bind("127.0.0.2:0"))?;
     // Only the port: this crate reads the IP back as 0.0.0.0 in release builds.
@@ -343,6 +376,11 @@ fn poll_reports_a_socket_in_error() -> CheckResult {
     let deadline = Some(SystemTime::now() + Duration::from_secs(2));
     let subject = Fd(udp.as_ref().as_raw_fd());
     let events = io("poll", poll::poll(&[Subscription::io(11, &subject, true, false, deadline)]))?;
+    if on_wasmedge() {
+        return ensure(!has_event(&events, 11, "read"), || {
+            format!("WasmEdge reported the socket in error after all: {}", describe(&events))
+        });
+    }
     ensure(has_event(&events, 11, "read"), || format!("socket in error: {}", describe(&events)))
 }
 
