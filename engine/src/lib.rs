@@ -354,8 +354,8 @@ impl PreparedApp {
                 }
                 Err(GuestTrap {
                     reason: error.root_cause().to_string(),
-                    // `{:?}` includes wasmtime's wasm backtrace.
-                    detail: format!("{error:?}"),
+                    detail: guest_report(&error),
+                    host_backtrace: host_backtrace(&error),
                 })
             }
         }
@@ -367,6 +367,33 @@ impl PreparedApp {
 /// the wasm backtrace.
 #[derive(Debug, Clone)]
 pub struct GuestTrap {
+    /// The trap alone, one line.
     pub reason: String,
+    /// The trap, its causes and the wasm backtrace (function names where the module has
+    /// them); never the host's stack.
     pub detail: String,
+    /// The engine's own stack when the trap was raised, captured only when
+    /// `RUST_BACKTRACE`/`RUST_LIB_BACKTRACE` ask for it: about our code, not the guest's,
+    /// so for a bug report (`run -v`), not for the user's crash.
+    pub host_backtrace: Option<String>,
+}
+
+/// The trap as wasmtime's `{:?}` shows it (the error, `Caused by:` with the wasm
+/// backtrace) without the host's `Stack backtrace:` that it appends when a backtrace was
+/// captured: with `RUST_BACKTRACE=1` in a Rust developer's environment, that section was
+/// most of a crash report and none of it about the app (issue 24).
+fn guest_report(error: &wasmtime::Error) -> String {
+    let mut report = format!("{error:?}");
+    if host_backtrace(error).is_some() {
+        if let Some(at) = report.rfind("\nStack backtrace:\n") {
+            report.truncate(at);
+        }
+    }
+    report
+}
+
+/// The host's stack captured with `error`, when one was.
+fn host_backtrace(error: &wasmtime::Error) -> Option<String> {
+    let backtrace = error.backtrace();
+    (backtrace.status() == std::backtrace::BacktraceStatus::Captured).then(|| backtrace.to_string())
 }

@@ -293,6 +293,36 @@ fn exit_codes_and_traps_pass_through_the_engine() {
         stderr.contains("deliberately_failing_function"),
         "backtrace does not name the function:\n{stderr}"
     );
+
+    // Issue 24: with RUST_BACKTRACE=1 (common among Rust developers) the crash report is the
+    // guest's, not the CLI's own stack; that is shown only under -v, for a bug report.
+    let with_backtrace = run_command(&sandbox, &traps, &[])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("run traps");
+    let report = stderr_of(&with_backtrace);
+    assert_eq!(with_backtrace.status.code(), Some(134), "{report}");
+    assert!(report.contains("deliberately_failing_function"), "{report}");
+    assert!(
+        !report.contains("Stack backtrace") && !report.contains("wasock_engine::"),
+        "the host's backtrace reached the user:\n{report}"
+    );
+    let from_trap = |text: &str| text[text.find("trapped:").expect("a trap line")..].to_owned();
+    assert_eq!(
+        from_trap(&report),
+        from_trap(&stderr),
+        "RUST_BACKTRACE=1 changed the report"
+    );
+    let verbose = run_command(&sandbox, &traps, &["-v"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("run traps");
+    let verbose_report = stderr_of(&verbose);
+    assert!(
+        verbose_report.contains("the engine's stack when the guest trapped")
+            && verbose_report.contains("wasock_engine::"),
+        "-v must show the host's stack for a bug report:\n{verbose_report}"
+    );
 }
 
 /// Compiled code is reused without asking: the first `run` compiles and caches, the

@@ -121,7 +121,21 @@ pub fn run(
         });
         reporting
     });
-    Ok(app.run())
+    let program = spec.program_name();
+    Ok(match app.run_or_trap() {
+        Ok(code) => code,
+        Err(trap) => {
+            // The guest's error and its wasm backtrace; the engine's own stack only under
+            // `-v`, for a bug report (issue 24: it is about our code, not the app).
+            eprintln!("error: `{program}` trapped: {}", trap.detail);
+            if let Some(host) = trap.host_backtrace {
+                printer.verbose(format!(
+                    "the engine's stack when the guest trapped (for a bug report):\n{host}"
+                ));
+            }
+            wasock_engine::TRAP_EXIT_CODE
+        }
+    })
 }
 
 /// The user's compile cache for a test binary, with `module` compiled into it once now, so
