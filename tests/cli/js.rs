@@ -1,8 +1,9 @@
 //! JavaScript apps end to end: `cargo wasock run --js` builds the runtime module once (into
 //! a cache shared by this test run) and runs scripts on the embedded engine: the reference
 //! docs' scripts unmodified (the client with only its server's address changed), every
-//! function of the runtime (`tests/js/api.js`), uncaught errors, a 1 MiB body and 1,000
-//! connections at once on the `js-http` template's server.
+//! function of the runtime (`tests/js/api.js`), a chunked echo in wasmedge-quickjs's style
+//! (`tests/js/chunked_echo.js`), uncaught errors, a 1 MiB body and 1,000 connections at
+//! once on the `js-http` template's server.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -364,13 +365,72 @@ fn every_runtime_function_works_on_the_engine() {
         .lines()
         .filter(|line| line.starts_with("ok "))
         .count();
-    assert_eq!(checks, 42, "every check of api.js ran: {stdout}");
+    assert_eq!(checks, 56, "every check of api.js ran: {stdout}");
     assert!(
         stdout.contains("\nconsole.log {\"a\":1} [1,\"x\"] null undefined 1.5\n"),
         "{stdout}"
     );
     assert!(stdout.ends_with("all done\n"), "{stdout}");
     assert!(stderr.lines().any(|line| line == "to stderr"), "{stderr}");
+}
+
+/// A chunked echo in wasmedge-quickjs's style (`WasiResponse.chunk`) answers curl with one
+/// chunk per word and keeps the connection for the next request.
+#[test]
+fn chunked_echo_script_streams_its_answer_to_curl() {
+    let sandbox = Sandbox::new();
+    let script = js_fixture("chunked_echo.js");
+    let port = free_port();
+    let app = start(
+        js_command(
+            &sandbox,
+            script.parent().unwrap(),
+            "chunked_echo.js",
+            &[],
+            &[&port.to_string()],
+        ),
+        port,
+    );
+    let url = format!("http://127.0.0.1:{port}/echo");
+    let curl = |args: &[&str]| {
+        let output = Command::new("curl")
+            .args(["-s", "-S", "-m", "30"])
+            .args(args)
+            .output()
+            .expect("run curl");
+        assert!(
+            output.status.success(),
+            "curl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(
+        curl(&["-d", "hello chunked world", &url]),
+        "echo:hello chunked world"
+    );
+    assert_eq!(
+        curl(&["--raw", "-i", "-d", "hello chunked world", &url]),
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n\
+         5\r\necho:\r\n6\r\nhello \r\n8\r\nchunked \r\n5\r\nworld\r\n0\r\n\r\n"
+    );
+    // Two requests on one connection: the second is answered after the first's last chunk.
+    assert_eq!(
+        curl(&["-d", "a b", &url, &url, "-w", "[%{num_connects}]"]),
+        "echo:a b[1]echo:a b[0]"
+    );
+    let waited = std::time::Instant::now();
+    while app.stdout().lines().count() < 5 {
+        assert!(waited.elapsed() < IO_TIMEOUT, "{}", app.stdout());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        app.stdout(),
+        format!(
+            "listening on {port}\nPOST /echo: 3 chunks\nPOST /echo: 3 chunks\n\
+             POST /echo: 2 chunks\nPOST /echo: 2 chunks\n"
+        )
+    );
 }
 
 #[test]
