@@ -11,7 +11,8 @@
 //! `wasmedge compile`'s output (`--run-mode=aot`); each test compares the exit code, the
 //! script's stdout and what the client saw with the engine's. WasmEdge is
 //! `$WASMEDGE_DIR/bin/wasmedge`, else `../shared/wasmedge/bin/wasmedge` beside the
-//! repository; where neither exists, those halves are skipped with a note.
+//! repository; where neither exists (or it does not run), those halves are skipped with a
+//! note.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -124,25 +125,56 @@ impl WasmEdgeJs {
     }
 }
 
-/// `$WASMEDGE_DIR/bin/wasmedge`, else `../shared/wasmedge/bin/wasmedge` beside the
-/// repository (CI has a copy of shared/ there), if it exists.
-fn wasmedge_binary() -> Option<PathBuf> {
-    let from_env =
-        std::env::var_os("WASMEDGE_DIR").map(|dir| PathBuf::from(dir).join("bin/wasmedge"));
-    from_env
-        .into_iter()
-        .chain([repo_root().join("../shared/wasmedge/bin/wasmedge")])
-        .find(|path| path.is_file())
+/// The real WasmEdge for the WasmEdge halves, and its `--version` line; or why they are
+/// skipped. It is `$WASMEDGE_DIR/bin/wasmedge`, else `../shared/wasmedge/bin/wasmedge`
+/// beside the repository (CI has a copy of shared/ there), and it must run: a copy whose
+/// libraries are not installed yet is skipped too, with the set-up to run.
+fn wasmedge_for_tests() -> &'static Result<(PathBuf, String), String> {
+    static FOUND: OnceLock<Result<(PathBuf, String), String>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let shared = repo_root().join("../shared/wasmedge");
+        let from_env =
+            std::env::var_os("WASMEDGE_DIR").map(|dir| PathBuf::from(dir).join("bin/wasmedge"));
+        let Some(path) = from_env
+            .into_iter()
+            .chain([shared.join("bin/wasmedge")])
+            .find(|path| path.is_file())
+        else {
+            return Err("WasmEdge not found".into());
+        };
+        let setup = format!("help: run {}", shared.join("setup.sh").display());
+        match Command::new(&path).arg("--version").output() {
+            Ok(output) if output.status.success() => {
+                let version = String::from_utf8_lossy(&output.stdout);
+                Ok((path, version.lines().next().unwrap_or_default().to_owned()))
+            }
+            Ok(output) => Err(format!(
+                "`{} --version` failed ({}): {}\n{setup}",
+                path.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )),
+            Err(error) => Err(format!(
+                "`{}` cannot be started: {error}\n{setup}",
+                path.display()
+            )),
+        }
+    })
 }
 
 /// The runtimes `test` runs on: the engine, then WasmEdge interpreted and AOT where
 /// WasmEdge is installed; where it is not, a note says the WasmEdge half was skipped.
 fn runtimes(test: &str) -> Vec<Runtime> {
-    if wasmedge_binary().is_some() {
-        vec![Runtime::Engine, Runtime::WasmEdge, Runtime::WasmEdgeAot]
-    } else {
-        eprintln!("note: WasmEdge not found; the WasmEdge half of {test} was skipped");
-        vec![Runtime::Engine]
+    match wasmedge_for_tests() {
+        Ok(_) => vec![Runtime::Engine, Runtime::WasmEdge, Runtime::WasmEdgeAot],
+        Err(why) => {
+            let (first, rest) = why.split_once('\n').unwrap_or((why, ""));
+            eprintln!("note: {first}; the WasmEdge half of {test} was skipped");
+            if !rest.is_empty() {
+                eprintln!("{rest}");
+            }
+            vec![Runtime::Engine]
+        }
     }
 }
 
@@ -165,7 +197,10 @@ fn module_path_in(stderr: &str) -> Option<PathBuf> {
 fn wasmedge_js() -> &'static WasmEdgeJs {
     static READY: OnceLock<WasmEdgeJs> = OnceLock::new();
     READY.get_or_init(|| {
-        let wasmedge = wasmedge_binary().expect("runtimes() found WasmEdge");
+        let Ok((wasmedge, version)) = wasmedge_for_tests() else {
+            unreachable!("runtimes() gives WasmEdge only when it runs");
+        };
+        let (wasmedge, version) = (wasmedge.clone(), version.clone());
         let sandbox = Sandbox::new();
         std::fs::write(sandbox.work().join("hi.js"), "print('hi')\n").expect("write script");
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-wasmedge");
@@ -185,11 +220,6 @@ fn wasmedge_js() -> &'static WasmEdgeJs {
                 module_path_in(&stderr).unwrap_or_else(|| panic!("no module path in: {stderr}"));
             std::fs::read(&built).expect("read the CLI's module")
         };
-        let version = Command::new(&wasmedge)
-            .arg("--version")
-            .output()
-            .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
-            .unwrap_or_default();
         let current = std::fs::read(&module).is_ok_and(|known| known == bytes)
             && std::fs::read_to_string(&stamp).is_ok_and(|known| known == version)
             && aot.is_file();
