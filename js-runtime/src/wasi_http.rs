@@ -5,24 +5,31 @@
 //!
 //! - `Buffer`: bytes read so far. `append(bytes)` (an empty chunk, which is what `read()`
 //!   returns at end of stream, marks the end), `length`, `buffer`, `clear()`, and
-//!   `parseRequest()` / `parseResponse()`: `undefined` until a whole message (head and body)
+//!   `parseRequest()` / `parseResponse([request])`: `undefined` until a whole message (head and body)
 //!   is buffered, then a `WasiRequest` / `WasiResponse`; a malformed message throws.
 //!   A parsed request's bytes leave the buffer, so pipelined requests parse one by one.
 //!   After `parseResponse()` the buffer holds the response's decoded body (then anything
 //!   received after it), so WasmEdge's `buf.length >= resp.bodyLength` / `buf.buffer` idiom works.
+//!   `request` is the method of the request answered (`'HEAD'`) or that `WasiRequest`,
+//!   `GET` when left out: a response to HEAD ends with its head (RFC 9112 §6.3), whatever
+//!   its Content-Length says.
 //! - `WasiRequest`: `method`, `uri`, `version`, `headers` (an object; parsed names are
 //!   lowercase), `body` (`ArrayBuffer`; set a string or bytes), `getHeader`, `setHeader`,
 //!   `encode()` → `ArrayBuffer`.
 //! - `WasiResponse`: `status`, `statusText`, `version`, `headers`, `body`, `bodyLength`,
-//!   `encode([body])` → `ArrayBuffer` (Content-Length from the body).
+//!   `encode([body])` → `ArrayBuffer` (Content-Length from the body), and `chunk(conn)`
+//!   → `ChunkResponse` for a body sent in pieces, as wasmedge-quickjs has it: the head (with
+//!   `transfer-encoding: chunked`) goes out through `conn.write()` at once.
+//! - `ChunkResponse`: `write(data)` sends one chunk, `end([data])` a last piece and the
+//!   last chunk (the connection stays open), `on(event, listener)` is the connection's.
 
 use rquickjs::class::Trace;
 use rquickjs::module::{Declarations, Exports, ModuleDef};
-use rquickjs::prelude::Opt;
-use rquickjs::{ArrayBuffer, Class, Ctx, Exception, JsLifetime, Object, Result, Value};
+use rquickjs::prelude::{Opt, This};
+use rquickjs::{ArrayBuffer, Class, Ctx, Exception, Function, JsLifetime, Object, Result, Value};
 use wasock::http::{
-    encode_request, encode_response, HttpError, Limits, Method, Request, RequestDecoder,
-    RequestEvent, Response, ResponseContext, ResponseDecoder, StatusCode, Version,
+    encode_request, encode_response, header, HeaderValue, HttpError, Limits, Method, Request,
+    RequestDecoder, RequestEvent, Response, ResponseContext, ResponseDecoder, StatusCode, Version,
 };
 
 use crate::bytes::{array_buffer, bytes_of};
@@ -38,6 +45,7 @@ impl ModuleDef for WasiHttp {
         decl.declare("Buffer")?;
         decl.declare("WasiRequest")?;
         decl.declare("WasiResponse")?;
+        decl.declare("ChunkResponse")?;
         Ok(())
     }
 
@@ -50,6 +58,10 @@ impl ModuleDef for WasiHttp {
         exports.export(
             "WasiResponse",
             Class::<WasiResponse>::create_constructor(ctx)?,
+        )?;
+        exports.export(
+            "ChunkResponse",
+            Class::<ChunkResponse>::create_constructor(ctx)?,
         )?;
         Ok(())
     }
@@ -215,13 +227,21 @@ impl Buffer {
 
     /// A whole response → `WasiResponse` (the buffer then holds its decoded body);
     /// `undefined` while incomplete. A response framed by the end of the connection is
-    /// complete once an empty chunk was appended.
+    /// complete once an empty chunk was appended. `request`, the method name or the
+    /// `WasiRequest` this response answers (`GET` when left out), decides whether a body
+    /// follows the head (none for HEAD, RFC 9112 §6.3); pass the same one until the
+    /// response is returned. Throws a `TypeError` for an invalid method.
     #[qjs(rename = "parseResponse")]
-    pub fn parse_response<'js>(&mut self, ctx: Ctx<'js>) -> Result<Value<'js>> {
+    pub fn parse_response<'js>(
+        &mut self,
+        ctx: Ctx<'js>,
+        request: Opt<Value<'js>>,
+    ) -> Result<Value<'js>> {
+        let method = answered_method(&ctx, request.0)?;
         let ended = self.ended;
         let decoder = self.response_decoder();
-        let parsed = match decoder.next_response(&Method::GET) {
-            Ok(None) if ended => decoder.finish(&Method::GET),
+        let parsed = match decoder.next_response(&method) {
+            Ok(None) if ended => decoder.finish(&method),
             other => other,
         };
         let remaining = decoder.buffered_len();
@@ -240,6 +260,33 @@ impl Buffer {
             Err(error) => Err(http_error(&ctx, "parseResponse", error)),
         }
     }
+}
+
+/// The method of the request a response answers, from `parseResponse`'s argument: a
+/// method name (any case), a `WasiRequest`, or nothing (`GET`).
+fn answered_method<'js>(ctx: &Ctx<'js>, request: Option<Value<'js>>) -> Result<Method> {
+    let what = "parseResponse";
+    let Some(request) = request.filter(|value| !value.is_undefined() && !value.is_null()) else {
+        return Ok(Method::GET);
+    };
+    let name = if let Some(name) = request.as_string() {
+        name.to_string()?
+    } else if let Some(request) = request
+        .as_object()
+        .and_then(|object| Class::<WasiRequest>::from_object(object))
+    {
+        request.borrow().method.clone()
+    } else {
+        return Err(Exception::throw_type(
+            ctx,
+            &format!(
+                "{what}: expected the request's method or the WasiRequest, got {}",
+                request.type_name()
+            ),
+        ));
+    };
+    Method::from_bytes(name.to_ascii_uppercase().as_bytes())
+        .map_err(|_| Exception::throw_type(ctx, &format!("{what}: `{name}` is not a valid method")))
 }
 
 fn version_text(version: Version) -> &'static str {
@@ -540,5 +587,169 @@ impl WasiResponse {
         let mut out = Vec::with_capacity(128 + self.body.len());
         encode_response(&response, &context, &mut out);
         array_buffer(&ctx, out)
+    }
+
+    /// Starts a response whose body is sent in pieces (wasmedge-quickjs's chunked writer):
+    /// writes the head through `conn.write()` at once, as HTTP/1.1 with
+    /// `transfer-encoding: chunked` in place of any Content-Length or Transfer-Encoding set,
+    /// and returns the `ChunkResponse` that writes the body to `conn`. `conn` is anything
+    /// with a `write` method (a `WasiTcpConn`, a `Buffer`). Throws a `TypeError` when it has
+    /// none, and for a status that has no body (1xx, 204, 304).
+    pub fn chunk<'js>(
+        &mut self,
+        ctx: Ctx<'js>,
+        conn: Value<'js>,
+    ) -> Result<Class<'js, ChunkResponse<'js>>> {
+        let what = "WasiResponse.chunk";
+        if writer_of(&conn).is_none() {
+            return Err(Exception::throw_type(
+                &ctx,
+                &format!(
+                    "{what}: expected a connection (an object with write()), got {}",
+                    conn.type_name()
+                ),
+            ));
+        }
+        let status = self.status;
+        if status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+        {
+            return Err(Exception::throw_type(
+                &ctx,
+                &format!("{what}: a {} response has no body", status.as_u16()),
+            ));
+        }
+        self.version = Version::HTTP_11;
+        let mut headers = header_map(&ctx, &self.headers, what)?;
+        headers.remove(header::CONTENT_LENGTH);
+        headers.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        let mut response = Response::new(Vec::new());
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        // The encoder writes a head alone for a response to HEAD; the chunks follow it here.
+        let context = ResponseContext {
+            request_method: Method::HEAD,
+            request_version: Version::HTTP_11,
+            keep_alive: true,
+        };
+        let mut head = Vec::with_capacity(128);
+        encode_response(&response, &context, &mut head);
+        let head = array_buffer(&ctx, head)?.into_value();
+        write_to(&ctx, &conn, head, what)?;
+        Class::instance(ctx, ChunkResponse { conn: Some(conn) })
+    }
+}
+
+/// `value.write` when it is a function.
+fn writer_of<'js>(value: &Value<'js>) -> Option<Function<'js>> {
+    value
+        .as_object()?
+        .get::<_, Value>("write")
+        .ok()?
+        .into_function()
+}
+
+/// Calls `conn.write(data)`; what it throws propagates.
+fn write_to<'js>(ctx: &Ctx<'js>, conn: &Value<'js>, data: Value<'js>, what: &str) -> Result<()> {
+    let Some(write) = writer_of(conn) else {
+        return Err(Exception::throw_type(
+            ctx,
+            &format!("{what}: the connection has no write()"),
+        ));
+    };
+    write.call::<_, Value>((This(conn.clone()), data))?;
+    Ok(())
+}
+
+/// The body of a response started with `WasiResponse.chunk(conn)` (`wasi_http.ChunkResponse`,
+/// as wasmedge-quickjs names it): each `write(data)` sends `data` as one chunk through
+/// `conn.write()`, `end([data])` sends the last piece and the last chunk. The connection is
+/// not closed (keep-alive); after `end()` the object refuses to write.
+#[derive(Trace, JsLifetime)]
+#[rquickjs::class]
+pub struct ChunkResponse<'js> {
+    /// The connection, until `end()`.
+    conn: Option<Value<'js>>,
+}
+
+impl<'js> ChunkResponse<'js> {
+    fn conn(&self, ctx: &Ctx<'js>, what: &str) -> Result<Value<'js>> {
+        self.conn.clone().ok_or_else(|| {
+            Exception::throw_message(ctx, &format!("{what}: the response has ended"))
+        })
+    }
+}
+
+/// `data` framed as one chunk (RFC 9112 §7.1): size in hex, CRLF, data, CRLF.
+fn chunk_frame(data: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+#[rquickjs::methods]
+impl<'js> ChunkResponse<'js> {
+    /// Not constructible from scripts: use `WasiResponse.chunk(conn)`.
+    #[qjs(constructor)]
+    pub fn new(ctx: Ctx<'js>) -> Result<Self> {
+        Err(Exception::throw_type(
+            &ctx,
+            "ChunkResponse cannot be constructed: use new WasiResponse().chunk(conn)",
+        ))
+    }
+
+    /// Sends `data` (a string as UTF-8, or bytes) as one chunk; `true`. An empty `data`
+    /// sends nothing, since an empty chunk would end the body. Throws after `end()`, and
+    /// what the connection's `write` throws.
+    pub fn write(&self, ctx: Ctx<'js>, data: Value<'js>) -> Result<bool> {
+        let what = "ChunkResponse.write";
+        let conn = self.conn(&ctx, what)?;
+        let data = bytes_of(&ctx, &data, what)?;
+        if !data.is_empty() {
+            let mut frame = Vec::with_capacity(data.len() + 12);
+            chunk_frame(&data, &mut frame);
+            write_to(&ctx, &conn, array_buffer(&ctx, frame)?.into_value(), what)?;
+        }
+        Ok(true)
+    }
+
+    /// Sends `data`, when given and not empty, as a chunk, then the last chunk; `true`.
+    /// Throws when called twice.
+    pub fn end(&mut self, ctx: Ctx<'js>, data: Opt<Value<'js>>) -> Result<bool> {
+        let what = "ChunkResponse.end";
+        let conn = self.conn(&ctx, what)?;
+        let mut frame = Vec::new();
+        if let Some(data) = data
+            .0
+            .filter(|value| !value.is_undefined() && !value.is_null())
+        {
+            let data = bytes_of(&ctx, &data, what)?;
+            if !data.is_empty() {
+                chunk_frame(&data, &mut frame);
+            }
+        }
+        frame.extend_from_slice(b"0\r\n\r\n");
+        self.conn = None;
+        write_to(&ctx, &conn, array_buffer(&ctx, frame)?.into_value(), what)?;
+        Ok(true)
+    }
+
+    /// `conn.on(event, listener)` when the connection has `on` (wasmedge-quickjs forwards
+    /// it, for code that pipes into the response); `undefined` otherwise, since a
+    /// `wasi_net` connection emits no events.
+    pub fn on(&self, ctx: Ctx<'js>, event: Value<'js>, listener: Value<'js>) -> Result<Value<'js>> {
+        let conn = self.conn(&ctx, "ChunkResponse.on")?;
+        let on = conn
+            .as_object()
+            .and_then(|object| object.get::<_, Value>("on").ok())
+            .and_then(Value::into_function);
+        match on {
+            Some(on) => on.call((This(conn), event, listener)),
+            None => Ok(Value::new_undefined(ctx)),
+        }
     }
 }

@@ -1,15 +1,25 @@
 //! JavaScript apps end to end: `cargo wasock run --js` builds the runtime module once (into
 //! a cache shared by this test run) and runs scripts on the embedded engine: the reference
 //! docs' scripts unmodified (the client with only its server's address changed), every
-//! function of the runtime (`tests/js/api.js`), uncaught errors, a 1 MiB body and 1,000
-//! connections at once on the `js-http` template's server.
+//! function of the runtime (`tests/js/api.js`), a chunked echo in wasmedge-quickjs's style
+//! (`tests/js/chunked_echo.js`), uncaught errors, a 1 MiB body and 1,000 connections at
+//! once on the `js-http` template's server.
+//!
+//! The reference scripts, `api.js`, the chunked echo and the uncaught errors also run on the
+//! real WasmEdge (issue 19), started directly as the docs do (`wasmedge --dir .:.
+//! wasock-js.wasm script.js`) with a copy of the module the CLI built, interpreted and as
+//! `wasmedge compile`'s output (`--run-mode=aot`); each test compares the exit code, the
+//! script's stdout and what the client saw with the engine's. WasmEdge is
+//! `$WASMEDGE_DIR/bin/wasmedge`, else `../shared/wasmedge/bin/wasmedge` beside the
+//! repository; where neither exists (or it does not run), those halves are skipped with a
+//! note.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::support::{build_lock, connect, free_port, RunningApp, Sandbox};
 
@@ -76,6 +86,270 @@ fn script_in(
     path
 }
 
+/// Where a test runs a script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Runtime {
+    /// `cargo wasock run --runtime embedded --aot --js`.
+    Engine,
+    /// `wasmedge --dir .:. wasock-js.wasm SCRIPT`, WasmEdge's interpreter (its default).
+    WasmEdge,
+    /// The same with `wasmedge compile`'s output and `--run-mode=aot`.
+    WasmEdgeAot,
+}
+
+/// The real WasmEdge and the JS runtime module the CLI built, ready for it.
+struct WasmEdgeJs {
+    wasmedge: PathBuf,
+    /// A copy of the CLI's module (the cache's own may be rebuilt under a running test).
+    module: PathBuf,
+    /// `wasmedge compile` of `module`, started in the background when the module was
+    /// copied, so the engine and interpreter halves run meanwhile (it takes a minute).
+    compiling: Mutex<Option<std::thread::JoinHandle<PathBuf>>>,
+    aot: OnceLock<PathBuf>,
+}
+
+impl WasmEdgeJs {
+    /// `wasmedge compile`'s output of `module`, waiting for the compile to end.
+    fn aot(&self) -> &Path {
+        self.aot.get_or_init(|| {
+            let compiling = self
+                .compiling
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take()
+                .expect("the AOT compile failed in an earlier test (its panic is above)");
+            compiling
+                .join()
+                .unwrap_or_else(|_| panic!("wasmedge compile of the JS runtime failed (above)"))
+        })
+    }
+}
+
+/// The real WasmEdge for the WasmEdge halves, and its `--version` line; or why they are
+/// skipped. It is `$WASMEDGE_DIR/bin/wasmedge`, else `../shared/wasmedge/bin/wasmedge`
+/// beside the repository (CI has a copy of shared/ there), and it must run: a copy whose
+/// libraries are not installed yet is skipped too, with the set-up to run.
+fn wasmedge_for_tests() -> &'static Result<(PathBuf, String), String> {
+    static FOUND: OnceLock<Result<(PathBuf, String), String>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let shared = repo_root().join("../shared/wasmedge");
+        let from_env =
+            std::env::var_os("WASMEDGE_DIR").map(|dir| PathBuf::from(dir).join("bin/wasmedge"));
+        let Some(path) = from_env
+            .into_iter()
+            .chain([shared.join("bin/wasmedge")])
+            .find(|path| path.is_file())
+        else {
+            return Err("WasmEdge not found".into());
+        };
+        let setup = format!("help: run {}", shared.join("setup.sh").display());
+        match Command::new(&path).arg("--version").output() {
+            Ok(output) if output.status.success() => {
+                let version = String::from_utf8_lossy(&output.stdout);
+                Ok((path, version.lines().next().unwrap_or_default().to_owned()))
+            }
+            Ok(output) => Err(format!(
+                "`{} --version` failed ({}): {}\n{setup}",
+                path.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )),
+            Err(error) => Err(format!(
+                "`{}` cannot be started: {error}\n{setup}",
+                path.display()
+            )),
+        }
+    })
+}
+
+/// The runtimes `test` runs on: the engine, then WasmEdge interpreted and AOT where
+/// WasmEdge is installed; where it is not, a note says the WasmEdge half was skipped.
+fn runtimes(test: &str) -> Vec<Runtime> {
+    match wasmedge_for_tests() {
+        Ok(_) => vec![Runtime::Engine, Runtime::WasmEdge, Runtime::WasmEdgeAot],
+        Err(why) => {
+            let (first, rest) = why.split_once('\n').unwrap_or((why, ""));
+            eprintln!("note: {first}; the WasmEdge half of {test} was skipped");
+            if !rest.is_empty() {
+                eprintln!("{rest}");
+            }
+            vec![Runtime::Engine]
+        }
+    }
+}
+
+/// The module path `cargo wasock run -v --js` printed: `JavaScript runtime: PATH` when it
+/// was cached, `Built the JavaScript runtime: PATH` when it was built now.
+fn module_path_in(stderr: &str) -> Option<PathBuf> {
+    stderr
+        .lines()
+        .find_map(|line| {
+            line.split_once("JavaScript runtime: ")
+                .map(|(_, path)| path)
+        })
+        .map(|path| PathBuf::from(path.trim()))
+}
+
+/// Once per test run: the CLI builds (or finds) the runtime module, which is copied for
+/// WasmEdge and compiled with `wasmedge compile` in the background. The copy and its AOT
+/// output are kept in the test target directory and reused while the module's bytes and
+/// WasmEdge's version are the same, so later runs do not compile an unchanged runtime again.
+fn wasmedge_js() -> &'static WasmEdgeJs {
+    static READY: OnceLock<WasmEdgeJs> = OnceLock::new();
+    READY.get_or_init(|| {
+        let Ok((wasmedge, version)) = wasmedge_for_tests() else {
+            unreachable!("runtimes() gives WasmEdge only when it runs");
+        };
+        let (wasmedge, version) = (wasmedge.clone(), version.clone());
+        let sandbox = Sandbox::new();
+        std::fs::write(sandbox.work().join("hi.js"), "print('hi')\n").expect("write script");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-wasmedge");
+        std::fs::create_dir_all(&dir).expect("create the WasmEdge folder");
+        let module = dir.join("wasock-js.wasm");
+        let aot = dir.join("wasock-js.aot.wasm");
+        let stamp = dir.join("wasock-js.aot.stamp");
+        let bytes = {
+            // Under the build lock: the clean-up test removes and rebuilds the cached module.
+            let _build = build_lock();
+            let output = js_command(&sandbox, &sandbox.work(), "hi.js", &["-v"], &[])
+                .output()
+                .expect("run hi.js");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(output.status.success(), "{stderr}");
+            let built =
+                module_path_in(&stderr).unwrap_or_else(|| panic!("no module path in: {stderr}"));
+            std::fs::read(&built).expect("read the CLI's module")
+        };
+        let current = std::fs::read(&module).is_ok_and(|known| known == bytes)
+            && std::fs::read_to_string(&stamp).is_ok_and(|known| known == version)
+            && aot.is_file();
+        if !current {
+            let _ = std::fs::remove_file(&stamp);
+            std::fs::write(&module, &bytes).expect("copy the module");
+        }
+        let compiling = {
+            let (wasmedge, module, aot) = (wasmedge.clone(), module.clone(), aot.clone());
+            std::thread::spawn(move || {
+                if current {
+                    return aot;
+                }
+                let partial = aot.with_extension("partial");
+                let started = Instant::now();
+                let output = Command::new(&wasmedge)
+                    .arg("compile")
+                    .arg(&module)
+                    .arg(&partial)
+                    .output()
+                    .expect("run wasmedge compile");
+                assert!(
+                    output.status.success(),
+                    "wasmedge compile {} failed: {}{}",
+                    module.display(),
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                std::fs::rename(&partial, &aot).expect("move the AOT output into place");
+                std::fs::write(&stamp, version).expect("write the AOT stamp");
+                eprintln!(
+                    "note: wasmedge compile of the JS runtime ({} bytes) took {:.1} s",
+                    bytes.len(),
+                    started.elapsed().as_secs_f64()
+                );
+                aot
+            })
+        };
+        WasmEdgeJs {
+            wasmedge,
+            module,
+            compiling: Mutex::new(Some(compiling)),
+            aot: OnceLock::new(),
+        }
+    })
+}
+
+/// SCRIPT (in `dir`, which is the script's `.`) with `args` on `runtime`: through the CLI
+/// on the engine, or WasmEdge started directly as the reference docs start theirs.
+fn script_command(
+    runtime: Runtime,
+    sandbox: &Sandbox,
+    dir: &Path,
+    script: &str,
+    args: &[&str],
+) -> Command {
+    let js = match runtime {
+        Runtime::Engine => return js_command(sandbox, dir, script, &[], args),
+        Runtime::WasmEdge | Runtime::WasmEdgeAot => wasmedge_js(),
+    };
+    let mut command = Command::new(&js.wasmedge);
+    command.current_dir(dir);
+    if runtime == Runtime::WasmEdgeAot {
+        // Since 0.17 WasmEdge interprets an AOT file unless told otherwise.
+        command.arg("--run-mode=aot");
+    }
+    command
+        .args(["--dir", ".:."])
+        .arg(if runtime == Runtime::WasmEdgeAot {
+            js.aot()
+        } else {
+            &js.module
+        })
+        .arg(script)
+        .args(args);
+    command
+}
+
+/// What a test compares between runtimes: the exit code (`None` for a server the test
+/// stopped), the script's stdout and what the client saw.
+#[derive(Debug, Default)]
+struct Outcome {
+    exit: Option<i32>,
+    stdout: String,
+    client: String,
+}
+
+/// Asserts that every runtime's outcome equals the engine's (the first), showing the first
+/// line that differs.
+fn assert_same(test: &str, outcomes: &[(Runtime, Outcome)]) {
+    let Some(((_, engine), others)) = outcomes.split_first() else {
+        return;
+    };
+    for (runtime, outcome) in others {
+        assert_eq!(
+            outcome.exit, engine.exit,
+            "{test}: exit code on {runtime:?} differs from the engine's"
+        );
+        for (what, theirs, ours) in [
+            ("stdout", &outcome.stdout, &engine.stdout),
+            ("what the client saw", &outcome.client, &engine.client),
+        ] {
+            if theirs == ours {
+                continue;
+            }
+            let (line, (a, b)) = theirs
+                .lines()
+                .chain(std::iter::repeat("<end>"))
+                .zip(ours.lines().chain(std::iter::repeat("<end>")))
+                .enumerate()
+                .find(|(_, (a, b))| a != b)
+                .unwrap_or((0, ("<same lines>", "<same lines>")));
+            let cut = |text: &str| text.chars().take(300).collect::<String>();
+            panic!(
+                "{test}: {what} on {runtime:?} differs from the engine's at line {}:\n  {runtime:?}: {}\n  Engine: {}",
+                line + 1,
+                cut(a),
+                cut(b)
+            );
+        }
+    }
+}
+
+/// Stops a server app and waits for its output to end: all it printed is in `stdout()`.
+fn stop(mut app: RunningApp) -> String {
+    app.signal(libc::SIGTERM);
+    app.wait_exit(IO_TIMEOUT);
+    app.stdout()
+}
+
 /// Starts a server script and waits until `port` on 127.0.0.1 accepts connections.
 fn start(command: Command, port: u16) -> RunningApp {
     let _build = build_lock();
@@ -134,130 +408,162 @@ fn app_printed(app: &RunningApp, line: &str) -> bool {
 
 #[test]
 fn reference_http_echo_scripts_answer_curl_and_a_1_mib_body() {
+    let test = "reference_http_echo_scripts_answer_curl_and_a_1_mib_body";
     let _port = reference_port();
+    let runtimes = runtimes(test);
     for variant in ["003", "004"] {
-        let sandbox = Sandbox::new();
-        let name = format!("{variant}_wasi_http_echo.js");
-        script_in(
-            &sandbox,
-            &js_fixture(&format!("reference/{name}")),
-            &name,
-            |text| text,
-        );
-        let app = start(
-            js_command(&sandbox, &sandbox.work(), &name, &[], &[]),
-            REFERENCE_PORT,
-        );
+        let outcomes: Vec<_> = runtimes
+            .iter()
+            .map(|&runtime| (runtime, reference_http_echo(variant, runtime)))
+            .collect();
+        assert_same(&format!("{test} ({variant})"), &outcomes);
+    }
+}
 
-        // The docs' own check.
-        let output = Command::new("curl")
-            .args([
-                "-s",
-                "-m",
-                "30",
-                "-d",
-                "WasmEdge",
-                "-X",
-                "POST",
-                "http://localhost:8000",
-            ])
-            .output()
-            .expect("run curl");
-        assert_eq!(
-            String::from_utf8_lossy(&output.stdout),
-            "echo:WasmEdge",
-            "{variant}"
-        );
+/// The reference HTTP echo `variant` on `runtime`, checked against curl and a 1 MiB body.
+fn reference_http_echo(variant: &str, runtime: Runtime) -> Outcome {
+    let sandbox = Sandbox::new();
+    let name = format!("{variant}_wasi_http_echo.js");
+    let label = format!("{variant} on {runtime:?}");
+    script_in(
+        &sandbox,
+        &js_fixture(&format!("reference/{name}")),
+        &name,
+        |text| text,
+    );
+    let app = start(
+        script_command(runtime, &sandbox, &sandbox.work(), &name, &[]),
+        REFERENCE_PORT,
+    );
 
-        // 1 MiB of body arrives in many reads; the echo carries all of it.
-        let body: Vec<u8> = (0..1024 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
-        let mut request = format!(
-            "POST /big HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(&body);
-        let reply = exchange(REFERENCE_PORT, &request, response_complete);
-        let text = String::from_utf8_lossy(&reply);
-        assert!(
-            text.starts_with("HTTP/1.1 200 OK\r\n"),
-            "{variant}: {}",
-            &text[..text.len().min(200)]
-        );
-        let echoed = body_of(&reply);
-        assert_eq!(&echoed[..5], b"echo:", "{variant}");
-        assert!(
-            echoed[5..] == body[..],
-            "{variant}: the 1 MiB body came back changed ({} bytes)",
-            echoed.len() - 5
-        );
+    // The docs' own check.
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "-m",
+            "30",
+            "-d",
+            "WasmEdge",
+            "-X",
+            "POST",
+            "http://localhost:8000",
+        ])
+        .output()
+        .expect("run curl");
+    let curl = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(curl, "echo:WasmEdge", "{label}");
 
-        let waited = std::time::Instant::now();
-        while !app_printed(&app, "uri= /big") {
-            assert!(
-                waited.elapsed() < IO_TIMEOUT,
-                "{variant}: no output:\n{}",
-                app.stdout()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let printed = app.stdout();
-        for line in [
-            "method= POST",
-            "uri= /big",
-            "version= HTTP/1.1",
-            "body= WasmEdge",
-        ] {
-            assert!(
-                printed.lines().any(|l| l == line),
-                "{variant}: no `{line}` in:\n{printed}"
-            );
-        }
+    // 1 MiB of body arrives in many reads; the echo carries all of it.
+    let body: Vec<u8> = (0..1024 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut request = format!(
+        "POST /big HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    let reply = exchange(REFERENCE_PORT, &request, response_complete);
+    let text = String::from_utf8_lossy(&reply);
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{label}: {}",
+        &text[..text.len().min(200)]
+    );
+    let echoed = body_of(&reply);
+    assert_eq!(&echoed[..5], b"echo:", "{label}");
+    assert!(
+        echoed[5..] == body[..],
+        "{label}: the 1 MiB body came back changed ({} bytes)",
+        echoed.len() - 5
+    );
+    let head = &text[..text.len() - echoed.len()];
+
+    let waited = Instant::now();
+    while !app_printed(&app, "uri= /big") {
         assert!(
-            printed
-                .lines()
-                .any(|l| l.starts_with("headers= ") && l.contains("content-length")),
-            "{variant}: {printed}"
+            waited.elapsed() < IO_TIMEOUT,
+            "{label}: no output:\n{}",
+            app.stdout()
         );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let printed = stop(app);
+    for line in [
+        "method= POST",
+        "uri= /big",
+        "version= HTTP/1.1",
+        "body= WasmEdge",
+    ] {
+        assert!(
+            printed.lines().any(|l| l == line),
+            "{label}: no `{line}` in:\n{printed}"
+        );
+    }
+    assert!(
+        printed
+            .lines()
+            .any(|l| l.starts_with("headers= ") && l.contains("content-length")),
+        "{label}: {printed}"
+    );
+    Outcome {
+        exit: None,
+        stdout: printed,
+        client: format!("{curl}\n{head}"),
     }
 }
 
 #[test]
 fn reference_tcp_echo_scripts_echo_each_read() {
+    let test = "reference_tcp_echo_scripts_echo_each_read";
     let _port = reference_port();
+    let runtimes = runtimes(test);
     for variant in ["003", "004"] {
-        let sandbox = Sandbox::new();
-        let name = format!("{variant}_wasi_net_echo.js");
-        script_in(
-            &sandbox,
-            &js_fixture(&format!("reference/{name}")),
-            &name,
-            |text| text,
-        );
-        let _app = start(
-            js_command(&sandbox, &sandbox.work(), &name, &[], &[]),
-            REFERENCE_PORT,
-        );
-        // Two clients at once: the server handles each connection in its own async function.
-        let mut streams = [
-            connect(REFERENCE_PORT, IO_TIMEOUT),
-            connect(REFERENCE_PORT, IO_TIMEOUT),
-        ];
-        for (index, word) in [(0, "one"), (1, "two"), (0, "three")] {
-            let stream = &mut streams[index];
-            stream.write_all(word.as_bytes()).expect("send");
-            let mut reply = vec![0u8; 64];
-            let n = stream.read(&mut reply).expect("echo");
-            assert_eq!(
-                String::from_utf8_lossy(&reply[..n]),
-                format!("echo:{word}"),
-                "{variant}"
-            );
-        }
-        streams[0].shutdown(Shutdown::Write).expect("shutdown");
-        let mut rest = Vec::new();
-        streams[0].read_to_end(&mut rest).expect("read to end");
-        assert!(rest.is_empty(), "{variant}: nothing after EOF");
+        let outcomes: Vec<_> = runtimes
+            .iter()
+            .map(|&runtime| (runtime, reference_tcp_echo(variant, runtime)))
+            .collect();
+        assert_same(&format!("{test} ({variant})"), &outcomes);
+    }
+}
+
+/// The reference TCP echo `variant` on `runtime`, with two clients at once.
+fn reference_tcp_echo(variant: &str, runtime: Runtime) -> Outcome {
+    let sandbox = Sandbox::new();
+    let name = format!("{variant}_wasi_net_echo.js");
+    let label = format!("{variant} on {runtime:?}");
+    script_in(
+        &sandbox,
+        &js_fixture(&format!("reference/{name}")),
+        &name,
+        |text| text,
+    );
+    let app = start(
+        script_command(runtime, &sandbox, &sandbox.work(), &name, &[]),
+        REFERENCE_PORT,
+    );
+    // Two clients at once: the server handles each connection in its own async function.
+    let mut streams = [
+        connect(REFERENCE_PORT, IO_TIMEOUT),
+        connect(REFERENCE_PORT, IO_TIMEOUT),
+    ];
+    let mut seen = String::new();
+    for (index, word) in [(0, "one"), (1, "two"), (0, "three")] {
+        let stream = &mut streams[index];
+        stream.write_all(word.as_bytes()).expect("send");
+        let mut reply = vec![0u8; 64];
+        let n = stream.read(&mut reply).expect("echo");
+        let reply = String::from_utf8_lossy(&reply[..n]).into_owned();
+        assert_eq!(reply, format!("echo:{word}"), "{label}");
+        seen.push_str(&reply);
+        seen.push('\n');
+    }
+    streams[0].shutdown(Shutdown::Write).expect("shutdown");
+    let mut rest = Vec::new();
+    streams[0].read_to_end(&mut rest).expect("read to end");
+    assert!(rest.is_empty(), "{label}: nothing after EOF");
+    Outcome {
+        exit: None,
+        stdout: stop(app),
+        client: seen,
     }
 }
 
@@ -300,82 +606,178 @@ fn response_server(
 #[test]
 fn reference_clients_get_from_a_local_server() {
     const BODY: &str = "{\n  \"args\": {\n    \"a\": \"123\"\n  }\n}";
+    let test = "reference_clients_get_from_a_local_server";
+    let runtimes = runtimes(test);
     for variant in ["003", "004"] {
-        let sandbox = Sandbox::new();
-        let (port, server) = response_server(1, BODY);
-        let name = format!("{variant}_wasi_http_client.js");
-        script_in(
-            &sandbox,
-            &js_fixture(&format!("reference/{name}")),
-            &name,
-            |text| {
-                text.replace("152.136.235.225:80", &format!("127.0.0.2:{port}"))
-                    .replace("152.136.235.225", "127.0.0.2")
-            },
-        );
-        let _build = build_lock();
-        let output = js_command(&sandbox, &sandbox.work(), &name, &[], &[])
-            .output()
-            .expect("run the client");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "{variant}: {}\n{stdout}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert_eq!(
-            stdout,
-            format!("wait get\nresp.body\n{BODY}\nget end\n"),
-            "{variant}"
-        );
-        let request = server.join().expect("server thread").remove(0);
-        assert!(
-            request.starts_with("GET /get?a=123 HTTP/1.1\r\n"),
-            "{variant}: {request}"
-        );
-        assert!(
-            request
-                .to_ascii_lowercase()
-                .contains("\r\nhost: 127.0.0.2\r\n"),
-            "{variant}: {request}"
-        );
+        let mut outcomes = Vec::new();
+        for &runtime in &runtimes {
+            let label = format!("{variant} on {runtime:?}");
+            let sandbox = Sandbox::new();
+            let (port, server) = response_server(1, BODY);
+            let name = format!("{variant}_wasi_http_client.js");
+            script_in(
+                &sandbox,
+                &js_fixture(&format!("reference/{name}")),
+                &name,
+                |text| {
+                    text.replace("152.136.235.225:80", &format!("127.0.0.2:{port}"))
+                        .replace("152.136.235.225", "127.0.0.2")
+                },
+            );
+            let _build = build_lock();
+            let output = script_command(runtime, &sandbox, &sandbox.work(), &name, &[])
+                .output()
+                .expect("run the client");
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            assert!(
+                output.status.success(),
+                "{label}: {}\n{stdout}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(
+                stdout,
+                format!("wait get\nresp.body\n{BODY}\nget end\n"),
+                "{label}"
+            );
+            let request = server.join().expect("server thread").remove(0);
+            assert!(
+                request.starts_with("GET /get?a=123 HTTP/1.1\r\n"),
+                "{label}: {request}"
+            );
+            assert!(
+                request
+                    .to_ascii_lowercase()
+                    .contains("\r\nhost: 127.0.0.2\r\n"),
+                "{label}: {request}"
+            );
+            let outcome = Outcome {
+                exit: output.status.code(),
+                stdout,
+                client: request,
+            };
+            outcomes.push((runtime, outcome));
+        }
+        assert_same(&format!("{test} ({variant})"), &outcomes);
     }
 }
 
 #[test]
-fn every_runtime_function_works_on_the_engine() {
-    let sandbox = Sandbox::new();
+fn every_runtime_function_works_on_the_engine_and_on_wasmedge() {
+    let test = "every_runtime_function_works_on_the_engine_and_on_wasmedge";
     let script = js_fixture("api.js");
-    let closed = free_port().to_string();
-    let _build = build_lock();
-    let output = js_command(
-        &sandbox,
-        script.parent().unwrap(),
-        "api.js",
-        &[],
-        &["127.0.0.3", &closed],
-    )
-    .output()
-    .expect("run api.js");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    let checks = stdout
-        .lines()
-        .filter(|line| line.starts_with("ok "))
-        .count();
-    assert_eq!(checks, 42, "every check of api.js ran: {stdout}");
-    assert!(
-        stdout.contains("\nconsole.log {\"a\":1} [1,\"x\"] null undefined 1.5\n"),
-        "{stdout}"
-    );
-    assert!(stdout.ends_with("all done\n"), "{stdout}");
-    assert!(stderr.lines().any(|line| line == "to stderr"), "{stderr}");
+    let mut outcomes = Vec::new();
+    for runtime in runtimes(test) {
+        let sandbox = Sandbox::new();
+        let closed = free_port().to_string();
+        let _build = build_lock();
+        let output = script_command(
+            runtime,
+            &sandbox,
+            script.parent().unwrap(),
+            "api.js",
+            &["127.0.0.3", &closed],
+        )
+        .output()
+        .expect("run api.js");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
+        let checks = stdout
+            .lines()
+            .filter(|line| line.starts_with("ok "))
+            .count();
+        assert_eq!(
+            checks, 56,
+            "{runtime:?}: every check of api.js ran: {stdout}"
+        );
+        assert!(
+            stdout.contains("\nconsole.log {\"a\":1} [1,\"x\"] null undefined 1.5\n"),
+            "{runtime:?}: {stdout}"
+        );
+        assert!(stdout.ends_with("all done\n"), "{runtime:?}: {stdout}");
+        assert!(
+            stderr.lines().any(|line| line == "to stderr"),
+            "{runtime:?}: {stderr}"
+        );
+        let outcome = Outcome {
+            exit: output.status.code(),
+            stdout,
+            client: String::new(),
+        };
+        outcomes.push((runtime, outcome));
+    }
+    assert_same(test, &outcomes);
+}
+
+/// A chunked echo in wasmedge-quickjs's style (`WasiResponse.chunk`) answers curl with one
+/// chunk per word, keeps the connection for the next request, and does so alike on every
+/// runtime.
+#[test]
+fn chunked_echo_script_streams_its_answer_to_curl() {
+    let test = "chunked_echo_script_streams_its_answer_to_curl";
+    let script = js_fixture("chunked_echo.js");
+    let mut outcomes = Vec::new();
+    for runtime in runtimes(test) {
+        let sandbox = Sandbox::new();
+        let port = free_port();
+        let app = start(
+            script_command(
+                runtime,
+                &sandbox,
+                script.parent().unwrap(),
+                "chunked_echo.js",
+                &[&port.to_string()],
+            ),
+            port,
+        );
+        let url = format!("http://127.0.0.1:{port}/echo");
+        let curl = |args: &[&str]| {
+            let output = Command::new("curl")
+                .args(["-s", "-S", "-m", "30"])
+                .args(args)
+                .output()
+                .expect("run curl");
+            assert!(
+                output.status.success(),
+                "{runtime:?}: curl {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        };
+        let decoded = curl(&["-d", "hello chunked world", &url]);
+        assert_eq!(decoded, "echo:hello chunked world", "{runtime:?}");
+        let raw = curl(&["--raw", "-i", "-d", "hello chunked world", &url]);
+        assert_eq!(
+            raw,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n\
+             5\r\necho:\r\n6\r\nhello \r\n8\r\nchunked \r\n5\r\nworld\r\n0\r\n\r\n",
+            "{runtime:?}"
+        );
+        // Two requests on one connection: the second is answered after the first's last chunk.
+        let again = curl(&["-d", "a b", &url, &url, "-w", "[%{num_connects}]"]);
+        assert_eq!(again, "echo:a b[1]echo:a b[0]", "{runtime:?}");
+        let stdout = stop(app);
+        assert_eq!(
+            stdout,
+            format!(
+                "listening on {port}\nPOST /echo: 3 chunks\nPOST /echo: 3 chunks\n\
+                 POST /echo: 2 chunks\nPOST /echo: 2 chunks\n"
+            ),
+            "{runtime:?}"
+        );
+        let outcome = Outcome {
+            exit: None,
+            stdout: stdout.replace(&port.to_string(), "PORT"),
+            client: format!("{decoded}\n{raw}\n{again}"),
+        };
+        outcomes.push((runtime, outcome));
+    }
+    assert_same(test, &outcomes);
 }
 
 #[test]
 fn uncaught_errors_print_the_stack_and_exit_1() {
-    let sandbox = Sandbox::new();
+    let test = "uncaught_errors_print_the_stack_and_exit_1";
     // (script, source, message, a stack frame; none for an error made by the runtime itself)
     let cases = [
         ("throw.js", "function inner() { throw new Error('boom') }\ninner()\n", "Uncaught Error: boom", Some("at inner")),
@@ -398,37 +800,57 @@ fn uncaught_errors_print_the_stack_and_exit_1() {
             Some("at tick"),
         ),
     ];
-    let _build = build_lock();
-    for (name, source, message, frame) in cases {
-        std::fs::write(sandbox.work().join(name), source).expect("write script");
-        let output = js_command(&sandbox, &sandbox.work(), name, &[], &[])
+    let mut outcomes = Vec::new();
+    for runtime in runtimes(test) {
+        let sandbox = Sandbox::new();
+        let _build = build_lock();
+        let mut outcome = Outcome::default();
+        for (name, source, message, frame) in cases {
+            std::fs::write(sandbox.work().join(name), source).expect("write script");
+            let output = script_command(runtime, &sandbox, &sandbox.work(), name, &[])
+                .output()
+                .expect("run");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{runtime:?} {name}: {stderr}"
+            );
+            assert!(stderr.contains(message), "{runtime:?} {name}: {stderr}");
+            if let Some(frame) = frame {
+                assert!(
+                    stderr.contains(frame),
+                    "{runtime:?} {name}: no `{frame}` frame in {stderr}"
+                );
+            }
+            outcome
+                .stdout
+                .push_str(&String::from_utf8_lossy(&output.stdout));
+            outcome
+                .client
+                .push_str(&format!("{name}: {:?}\n", output.status.code()));
+        }
+        // A handled rejection is not an error.
+        std::fs::write(
+            sandbox.work().join("handled.js"),
+            "import * as net from 'wasi_net'\nnet.connect('127.0.0.1:1').catch((e) => print('caught'))\n",
+        )
+        .expect("write script");
+        let output = script_command(runtime, &sandbox, &sandbox.work(), "handled.js", &[])
             .output()
             .expect("run");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
-        assert!(stderr.contains(message), "{name}: {stderr}");
-        if let Some(frame) = frame {
-            assert!(
-                stderr.contains(frame),
-                "{name}: no `{frame}` frame in {stderr}"
-            );
-        }
+        assert!(
+            output.status.success(),
+            "{runtime:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(stdout, "caught\n", "{runtime:?}");
+        outcome.stdout.push_str(&stdout);
+        outcome.exit = output.status.code();
+        outcomes.push((runtime, outcome));
     }
-    // A handled rejection is not an error.
-    std::fs::write(
-        sandbox.work().join("handled.js"),
-        "import * as net from 'wasi_net'\nnet.connect('127.0.0.1:1').catch((e) => print('caught'))\n",
-    )
-    .expect("write script");
-    let output = js_command(&sandbox, &sandbox.work(), "handled.js", &[], &[])
-        .output()
-        .expect("run");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "caught\n");
+    assert_same(test, &outcomes);
 }
 
 #[test]
@@ -530,20 +952,7 @@ fn a_runtime_build_removes_older_keys_from_the_cache() {
     };
     // Builds the module if no test did yet; -v names it.
     let first = run();
-    let module = first
-        .lines()
-        .find_map(|line| {
-            line.split_once("JavaScript runtime: ")
-                .map(|(_, path)| path)
-        })
-        .or_else(|| {
-            first
-                .lines()
-                .find_map(|line| line.split_once("Built the JavaScript runtime: "))
-                .map(|(_, path)| path)
-        })
-        .map(|path| PathBuf::from(path.trim()))
-        .unwrap_or_else(|| panic!("no module path in: {first}"));
+    let module = module_path_in(&first).unwrap_or_else(|| panic!("no module path in: {first}"));
     let root = module
         .parent()
         .and_then(Path::parent)

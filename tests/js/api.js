@@ -169,6 +169,85 @@ function incremental() {
     check('parseResponse after clear()', resp.parseResponse().status === 201 && resp.length === 0)
 }
 
+// A response to HEAD ends with its head (RFC 9112 §6.3): its Content-Length is the length a
+// GET would have got, and no body follows. parseResponse is told the request's method (a
+// name or the WasiRequest), as wasock's decoder is; without it a response is a GET's.
+function headResponses() {
+    const buf = new http.Buffer('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n' +
+        'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno')
+    const head = buf.parseResponse('HEAD')
+    check('response to HEAD ends with its head', head instanceof http.WasiResponse && head.status === 200 &&
+        head.bodyLength === 0 && head.headers['content-length'] === '1000' && buf.length === 47, String(head && buf.length))
+    const next = buf.parseResponse()
+    check('the response after it is a GET\'s', next.status === 404 && text(next.body) === 'no' && buf.length === 2)
+    const req = new http.WasiRequest()
+    req.method = 'head'
+    const byRequest = new http.Buffer('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n').parseResponse(req)
+    check('parseResponse takes the WasiRequest', byRequest && byRequest.bodyLength === 0)
+    check('a GET\'s response waits for its body', new http.Buffer('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n').parseResponse('GET') === undefined)
+    let thrown = ''
+    try { new http.Buffer('HTTP/1.1 200 OK\r\n\r\n').parseResponse('NOT A METHOD') } catch (e) { thrown = e.message }
+    check('parseResponse with a bad method throws', /^parseResponse: `NOT A METHOD` is not a valid method/.test(thrown), thrown)
+}
+
+// WasiResponse.chunk(conn) (wasmedge-quickjs's chunked writer): the head with
+// `transfer-encoding: chunked` at once, a chunk per write(), the last chunk at end().
+function chunkedWriter() {
+    const sink = new http.Buffer()
+    const resp = new http.WasiResponse()
+    resp.headers = { 'Content-Type': 'text/plain', 'Content-Length': '99' }
+    const out = resp.chunk(sink)
+    const head = text(sink.buffer)
+    check('chunk() writes the head at once', head.startsWith('HTTP/1.1 200 OK\r\n') && head.endsWith('\r\n\r\n') &&
+        /\r\ntransfer-encoding: chunked\r\n/.test(head) && /\r\ncontent-type: text\/plain\r\n/.test(head) &&
+        !/content-length/i.test(head), JSON.stringify(head))
+    check('chunk() returns a ChunkResponse', out instanceof http.ChunkResponse && out.write('hello ') === true)
+    out.write('')
+    out.write(new TextEncoder().encode('wor'))
+    out.end('ld')
+    check('chunks on the wire, an empty write sends nothing', text(sink.buffer) === head + '6\r\nhello \r\n3\r\nwor\r\n2\r\nld\r\n0\r\n\r\n',
+        JSON.stringify(text(sink.buffer)))
+    const parsed = sink.parseResponse()
+    check('a chunked answer parses back', parsed.status === 200 && text(parsed.body) === 'hello world')
+    let thrown = ''
+    try { out.write('late') } catch (e) { thrown = e.message }
+    check('write after end() throws', /^ChunkResponse.write: the response has ended/.test(thrown), thrown)
+    try { resp.chunk('not a connection') } catch (e) { thrown = e.message }
+    check('chunk() needs a connection', /^WasiResponse.chunk: expected a connection/.test(thrown), thrown)
+    resp.status = 204
+    try { resp.chunk(new http.Buffer()) } catch (e) { thrown = e.message }
+    check('chunk() refuses a status without a body', /^WasiResponse.chunk: a 204 response has no body/.test(thrown), thrown)
+}
+
+// Over loopback: a server answering HEAD with the length a GET would get, keeping the
+// connection open; the client's read-and-parse loop ends after the head.
+async function headOverLoopback() {
+    const server = new net.WasiTcpServer(`${host}:0`)
+    const addr = server.local()
+    const served = (async () => {
+        const conn = await server.accept()
+        const buf = new http.Buffer()
+        let req
+        while (!(req = buf.parseRequest())) buf.append(await conn.read())
+        conn.write(`HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Method: ${req.method}\r\n\r\n`)
+        await conn.read()
+        conn.close()
+    })()
+    const conn = await net.connect(addr)
+    const req = new http.WasiRequest()
+    req.method = 'HEAD'
+    req.headers = { Host: 'x' }
+    conn.write(req.encode())
+    const buf = new http.Buffer()
+    let resp
+    while (!(resp = buf.parseResponse(req))) buf.append(await conn.read(5000))
+    check('HEAD over loopback: the head alone completes the response', resp.headers['x-method'] === 'HEAD' &&
+        resp.headers['content-length'] === '11' && resp.bodyLength === 0)
+    conn.close()
+    await served
+    server.close()
+}
+
 // Over loopback: a chunked request body split across writes, with a pipelined request in
 // the last write, parsed read by read; a response body split across writes read with the
 // `buf.length >= resp.bodyLength` idiom.
@@ -225,7 +304,7 @@ async function fetches() {
     const server = new net.WasiTcpServer(`${host}:0`)
     const addr = server.local()
     ;(async () => {
-        for (let i = 0; i < 2; i++) {
+        for (let i = 0; i < 3; i++) {
             const conn = await server.accept()
             const buf = new http.Buffer()
             let req
@@ -234,6 +313,12 @@ async function fetches() {
                 conn.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n')
                 conn.write('5\r\nhello\r\n')
                 setTimeout(() => { conn.write('6\r\n world\r\n0\r\n\r\n'); conn.close() }, 20)
+            } else if (req.uri === '/stream') {
+                const resp = new http.WasiResponse()
+                resp.headers = { 'Connection': 'close' }
+                const out = resp.chunk(conn)
+                out.write('str')
+                setTimeout(() => { out.end('eam'); conn.close() }, 20)
             } else {
                 const resp = new http.WasiResponse()
                 resp.headers = { 'Content-Type': 'application/json', 'Connection': 'close' }
@@ -244,6 +329,9 @@ async function fetches() {
     })()
     const chunked = await fetch(`http://${addr}/chunked`)
     check('fetch chunked', chunked.status === 200 && chunked.ok && (await chunked.text()) === 'hello world')
+    const streamed = await fetch(`http://${addr}/stream`)
+    check('fetch a ChunkResponse', streamed.status === 200 && streamed.headers['transfer-encoding'] === 'chunked' &&
+        (await streamed.text()) === 'stream')
     const posted = await fetch(`http://${addr}/json`, { method: 'POST', headers: { 'Content-Type': 'text/x' }, body: 'payload' })
     const json = await posted.json()
     check('fetch POST json', json.method === 'POST' && json.type === 'text/x' && json.body === 'payload' &&
@@ -277,7 +365,10 @@ function globals() {
 globals()
 codec()
 incremental()
+headResponses()
+chunkedWriter()
 await tcp()
+await headOverLoopback()
 await splitReads()
 await fetches()
 await timers()
