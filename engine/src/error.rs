@@ -51,6 +51,9 @@ pub enum EngineError {
     /// The module is a library (no WASI command entry point).
     #[error("`{}` has no `_start` function", path.display())]
     NoStart { path: PathBuf },
+    /// `prepare_instances` was given no spec.
+    #[error("no instance to prepare")]
+    NoInstances,
     #[error("could not open `{}` for the guest directory `{guest}`", host.display())]
     Preopen {
         host: PathBuf,

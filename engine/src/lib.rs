@@ -22,6 +22,7 @@
 mod abi;
 mod cache;
 mod host;
+mod instances;
 mod poll;
 mod poll_set;
 mod sockets;
@@ -255,12 +256,63 @@ pub fn prepare(spec: &GuestSpec, cache: Option<&ModuleCache>) -> Result<Prepared
     let began = Instant::now();
     let engine = engine()?;
     let (module, source, cache_error) = load_module(&engine, spec, cache)?;
-    let mut store = Store::new(&engine, HostState::new(build_wasi(spec)?));
+    instantiate(&engine, &module, spec, None, began, source, cache_error)
+}
+
+/// [`prepare`] for several instances of one module (`cargo wasock run --instances N`): the
+/// module is compiled (or loaded from `cache`) once, from the first spec's module, and each
+/// spec becomes an instance with its own memory, environment, preopens and sockets. The
+/// instances share their ports (see `instances.rs`): every socket they bind gets
+/// `SO_REUSEPORT`, and a port-0 bind takes the port the same bind of the first instance
+/// got. Run each on a thread of its own ([`PreparedApp`] is `Send`).
+///
+/// Errors: those of [`prepare`]; an empty `specs` is [`EngineError::NoInstances`].
+pub fn prepare_instances(
+    specs: &[GuestSpec],
+    cache: Option<&ModuleCache>,
+) -> Result<Vec<PreparedApp>, EngineError> {
+    let began = Instant::now();
+    let first = specs.first().ok_or(EngineError::NoInstances)?;
+    let engine = engine()?;
+    let (module, source, cache_error) = load_module(&engine, first, cache)?;
+    let shared = std::sync::Arc::new(instances::SharedPorts::default());
+    // The cache's answer is the first instance's to report.
+    let mut cache_error = Some(cache_error);
+    let mut apps = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let ports = instances::InstancePorts::new(std::sync::Arc::clone(&shared));
+        apps.push(instantiate(
+            &engine,
+            &module,
+            spec,
+            Some(ports),
+            began,
+            source,
+            cache_error.take().flatten(),
+        )?);
+    }
+    Ok(apps)
+}
+
+/// Link and instantiate `module` for `spec`, with `shared_ports` when it is one of several
+/// instances.
+fn instantiate(
+    engine: &Engine,
+    module: &Module,
+    spec: &GuestSpec,
+    shared_ports: Option<instances::InstancePorts>,
+    began: Instant,
+    source: CodeSource,
+    cache_error: Option<EngineError>,
+) -> Result<PreparedApp, EngineError> {
+    let mut state = HostState::new(build_wasi(spec)?);
+    state.sockets.shared_ports = shared_ports;
+    let mut store = Store::new(engine, state);
     let link_error = |source: anyhow::Error| EngineError::Link {
         path: spec.module.clone(),
         source: source.into(),
     };
-    let mut linker = host::link(&engine, &module).map_err(link_error)?;
+    let mut linker = host::link(engine, module).map_err(link_error)?;
 
     let missing: Vec<String> = module
         .imports()
@@ -275,7 +327,7 @@ pub fn prepare(spec: &GuestSpec, cache: Option<&ModuleCache>) -> Result<Prepared
     }
 
     let instance = linker
-        .instantiate(&mut store, &module)
+        .instantiate(&mut store, module)
         .map_err(|source| link_error(source.into()))?;
     let memory = instance.get_memory(&mut store, "memory");
     store.data_mut().memory = memory;
@@ -397,3 +449,9 @@ fn host_backtrace(error: &wasmtime::Error) -> Option<String> {
     let backtrace = error.backtrace();
     (backtrace.status() == std::backtrace::BacktraceStatus::Captured).then(|| backtrace.to_string())
 }
+
+/// Instances run on threads of their own (`prepare_instances`).
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<PreparedApp>();
+};

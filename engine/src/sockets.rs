@@ -189,7 +189,12 @@ pub fn bind(
 ) -> Result<(), Errno> {
     aligned(address_ptr, 4)?;
     let addr = read_sockaddr(memory, address_ptr, port, form)?;
-    table.get(fd)?.bind(&addr).map_err(io_errno)
+    let socket = table.get(fd)?;
+    match &table.shared_ports {
+        Some(shared) => shared.bind(socket, &addr),
+        None => socket.bind(&addr),
+    }
+    .map_err(io_errno)
 }
 
 /// `sock_listen(fd, backlog: i32)`

@@ -104,6 +104,9 @@ pub const SOCKET_FD_BASE: u32 = 0x4000_0000;
 pub struct SocketTable {
     sockets: HashMap<u32, Socket>,
     pub poll_set: PollSet,
+    /// When the guest is one of several instances sharing their ports (`--instances`):
+    /// how its binds share them.
+    pub shared_ports: Option<crate::instances::InstancePorts>,
 }
 
 pub fn is_socket_fd(fd: u32) -> bool {

@@ -9,6 +9,8 @@ mod doctor;
 #[cfg(feature = "embedded")]
 mod embedded;
 mod help;
+#[cfg(feature = "embedded")]
+mod instances;
 mod js;
 mod new;
 mod run;

@@ -36,7 +36,7 @@ unchanged between them, so a consumer reads the lines that start with {\"reason\
 `cargo run --message-format json`). Status on stderr is unchanged.",
     after_help = "Examples:\n  cargo wasock run --port 8080\n  cargo wasock run --port 0\n  cargo wasock run --release --aot --env RUST_LOG=debug --env HOME --env-file .env\n  \
 cargo wasock run --dir /data:./data:readonly -- --verbose input.txt\n  cargo wasock run --runtime embedded --wasm target/wasm32-wasip1/debug/hello.wasm\n  \
-cargo wasock run --js server.js --port 8000"
+cargo wasock run --js server.js --port 8000\n  cargo wasock run --release --instances auto --port 8080"
 )]
 pub struct RunArgs {
     #[command(flatten)]

@@ -25,6 +25,8 @@ pub struct WasockDefaults {
     pub port: Option<u16>,
     pub env: Vec<(String, String)>,
     pub dirs: Vec<DirMapping>,
+    /// `instances = N` or `"auto"`: how many instances `run` starts on the engine.
+    pub instances: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -34,6 +36,7 @@ struct RawDefaults {
     env: BTreeMap<String, String>,
     #[serde(default)]
     dirs: Vec<String>,
+    instances: Option<serde_json::Value>,
 }
 
 /// What `cargo metadata` told us about the project being built.
@@ -187,10 +190,40 @@ impl Project {
             mapping.host = base.join(&mapping.host);
             dirs.push(mapping);
         }
+        let instances = match &raw.instances {
+            None => None,
+            Some(serde_json::Value::String(text)) => {
+                Some(parse_instances(text).map_err(|error| bad(format!("instances: {error}")))?)
+            }
+            Some(serde_json::Value::Number(number)) => Some(
+                parse_instances(&number.to_string())
+                    .map_err(|error| bad(format!("instances: {error}")))?,
+            ),
+            Some(other) => {
+                return Err(bad(format!(
+                    "instances: expected a number or \"auto\", found {other}"
+                )))
+            }
+        };
         Ok(WasockDefaults {
             port: raw.port,
             env: raw.env.into_iter().collect(),
             dirs,
+            instances,
         })
+    }
+}
+
+/// `--instances` and `instances =`: a count of at least 1, or `auto` for one instance per
+/// core (`std::thread::available_parallelism`).
+pub fn parse_instances(text: &str) -> Result<u32, String> {
+    if text == "auto" {
+        return Ok(std::thread::available_parallelism().map_or(1, |cores| cores.get() as u32));
+    }
+    match text.parse::<u32>() {
+        Ok(count) if count >= 1 => Ok(count),
+        _ => Err(format!(
+            "`{text}` is not a number of instances (1 or more, or `auto`)"
+        )),
     }
 }

@@ -76,7 +76,10 @@ impl RunFlags {
     /// What `run` and `watch` do before building: choose the runtime (said as the
     /// `runtime` message), refuse an `--aot` it cannot serve, and [`RunFlags::check`].
     pub fn prepare(&self, printer: &Printer) -> anyhow::Result<(Chosen, FlagValues)> {
-        let runtime = runtime::choose(self.runtime)?;
+        let runtime = match self.instances.filter(|count| *count > 1) {
+            Some(count) => runtime::for_instances(self.runtime, count, printer)?,
+            None => runtime::choose(self.runtime)?,
+        };
         printer.message("runtime", &RuntimeMessage::new(&runtime, self.runtime));
         aot_by(&runtime, self.aot)?;
         let values = self.check()?;
@@ -157,6 +160,16 @@ pub fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
         }
     };
 
+    let instances = args.instances.or(defaults.instances).unwrap_or(1);
+    // `instances` from the package's metadata, known only now: WasmEdge cannot serve it.
+    let runtime = match runtime {
+        Chosen::WasmEdge(_) if instances > 1 => {
+            let chosen = runtime::for_instances(args.runtime, instances, printer)?;
+            printer.message("runtime", &RuntimeMessage::new(&chosen, args.runtime));
+            chosen
+        }
+        chosen => chosen,
+    };
     let (env, mut dirs) = values.for_app(&defaults, args.port, printer)?;
     let mut app_args = args.args;
     if let Some((script_dir, script_name)) = script {
@@ -196,7 +209,7 @@ pub fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
                 dirs,
             };
             // `--aot` precompiled into the engine's cache, which `run` goes through anyway.
-            crate::run::embedded::run(&spec, why, args.port, printer)
+            crate::run::embedded::run(&spec, why, args.port, instances, printer)
         }
         #[cfg(not(feature = "embedded"))]
         Chosen::Embedded(_) => {

@@ -67,26 +67,28 @@ pub fn run(
     spec: &LaunchSpec,
     why: &str,
     claimed_port: Option<u16>,
+    instances: u32,
     printer: &Printer,
 ) -> anyhow::Result<i32> {
     // Before compiling, which can take a while: a Ctrl-C then must stop us too.
     launch::end_process_on_stop_signals()?;
+    let count = if instances > 1 {
+        format!("{instances} instances of ")
+    } else {
+        String::new()
+    };
     printer.status(
         "Running",
         format!(
-            "{} on the embedded engine ({}; {why})",
+            "{count}{} on the embedded engine ({}; {why})",
             spec.program_name(),
             wasock_engine::version()
         ),
     );
-    // Without a cache the app still runs, compiled in memory as every time.
-    let cache = match cache::ensure("engine").and_then(|_| cache::engine()) {
-        Ok(cache) => Some(cache),
-        Err(error) => {
-            printer.warn(format!("compiled code is not cached: {error:#}"));
-            None
-        }
-    };
+    if instances > 1 {
+        return run_instances(spec, claimed_port, instances, printer);
+    }
+    let cache = user_cache(printer);
     let guest = guest_spec(spec);
     show_guest(&guest, cache.as_ref(), printer);
     let mut app = wasock_engine::prepare(&guest, cache.as_ref()).map_err(|error| {
@@ -136,6 +138,148 @@ pub fn run(
             wasock_engine::TRAP_EXIT_CODE
         }
     })
+}
+
+/// The user's compile cache, or none (said as a warning): without it the app still runs,
+/// compiled in memory.
+fn user_cache(printer: &Printer) -> Option<ModuleCache> {
+    match cache::ensure("engine").and_then(|_| cache::engine()) {
+        Ok(cache) => Some(cache),
+        Err(error) => {
+            printer.warn(format!("compiled code is not cached: {error:#}"));
+            None
+        }
+    }
+}
+
+/// `run --instances N` (N > 1): N instances of the module, compiled once, each on a thread
+/// of its own with its own memory, environment (plus `WASOCK_INSTANCE` 0..N-1 and
+/// `WASOCK_INSTANCES`) and preopens, sharing their ports (the engine's `SO_REUSEPORT`).
+/// An address is reported listening once all N listen there. The first instance to end
+/// ends the run: its exit code (the first non-zero one, when several end together) is the
+/// run's, and the process exit takes the other threads and their sockets with it.
+fn run_instances(
+    spec: &LaunchSpec,
+    claimed_port: Option<u16>,
+    instances: u32,
+    printer: &Printer,
+) -> anyhow::Result<i32> {
+    let cache = user_cache(printer);
+    let guests: Vec<GuestSpec> = (0..instances)
+        .map(|index| {
+            let mut guest = guest_spec(spec);
+            guest
+                .env
+                .push(("WASOCK_INSTANCE".to_owned(), index.to_string()));
+            guest
+                .env
+                .push(("WASOCK_INSTANCES".to_owned(), instances.to_string()));
+            guest
+        })
+        .collect();
+    show_guest(&guests[0], cache.as_ref(), printer);
+    printer.verbose(format!(
+        "engine instances: {instances} (WASOCK_INSTANCE 0..{}), one thread each, sharing their ports",
+        instances - 1
+    ));
+    let apps = wasock_engine::prepare_instances(&guests, cache.as_ref()).map_err(|error| {
+        let message = format!(
+            "could not start `{}` on the embedded engine",
+            spec.module.display()
+        );
+        crate::util::engine::explain(error, message)
+    })?;
+    if let Some(error) = apps.first().and_then(|app| app.cache_error()) {
+        printer.warn(format!("compiled code is not cached: {error}"));
+    }
+    let startup = apps
+        .iter()
+        .map(|app| app.startup_time())
+        .max()
+        .unwrap_or_default();
+    printer.status(
+        "Ready",
+        format!("{instances} instances in {} ms", startup.as_millis()),
+    );
+    // Each address is reported once, when the last instance listens there.
+    let reporting = Reporter::new(claimed_port, printer).map(|reporter| reporter.start());
+    // The one sender, shared by the instances' observers and taken back when the run
+    // ends: the instances still running hold their observers until the process exits,
+    // and the reporter's thread ends only when its sender is gone.
+    let (listeners, _reporting) = match reporting {
+        Some((sender, reporting)) => (
+            std::sync::Arc::new(std::sync::Mutex::new(Some(sender))),
+            Some(reporting),
+        ),
+        None => (std::sync::Arc::new(std::sync::Mutex::new(None)), None),
+    };
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        std::net::SocketAddr,
+        u32,
+    >::new()));
+    let (finished, ended) = std::sync::mpsc::channel();
+    let program = spec.program_name();
+    for (index, mut app) in apps.into_iter().enumerate() {
+        let listeners = std::sync::Arc::clone(&listeners);
+        let seen = std::sync::Arc::clone(&seen);
+        app.on_listen(move |address| {
+            let mut seen = seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let count = seen.entry(address).or_insert(0);
+            *count += 1;
+            if *count == instances {
+                let listeners = listeners
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some(listeners) = listeners.as_ref() {
+                    let _ = listeners.send(address);
+                }
+            }
+        });
+        let finished = finished.clone();
+        let program = program.clone();
+        std::thread::Builder::new()
+            .name(format!("instance-{index}"))
+            .spawn(move || {
+                let code = match app.run_or_trap() {
+                    Ok(code) => code,
+                    Err(trap) => {
+                        eprintln!(
+                            "error: `{program}` (instance {index}) trapped: {}",
+                            trap.detail
+                        );
+                        wasock_engine::TRAP_EXIT_CODE
+                    }
+                };
+                let _ = finished.send((index, code));
+            })
+            .map_err(|error| anyhow::anyhow!("could not start instance {index}: {error}"))?;
+    }
+    drop(finished);
+    let Ok((index, mut code)) = ended.recv() else {
+        return Ok(0);
+    };
+    // Instances that ended together: the first non-zero code wins.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    while let Ok((_, other_code)) = ended.try_recv() {
+        if code == 0 {
+            code = other_code;
+        }
+    }
+    listeners
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    printer.verbose(format!(
+        "instance {index} ended with {code}; stopping the {}",
+        if instances == 2 {
+            "other".to_owned()
+        } else {
+            format!("other {}", instances - 1)
+        }
+    ));
+    Ok(code)
 }
 
 /// The user's compile cache for a test binary, with `module` compiled into it once now, so

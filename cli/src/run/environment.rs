@@ -189,6 +189,7 @@ mod tests {
                 ("NAME".into(), "meta".into()),
             ],
             dirs: Vec::new(),
+            instances: None,
         };
         let flags = vec![
             ("NAME".into(), "flag".into()),

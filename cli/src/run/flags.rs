@@ -37,6 +37,11 @@ pub struct RunFlags {
     #[arg(long, value_enum, default_value_t = Runtime::Auto)]
     pub runtime: Runtime,
 
+    /// Serve the app from N instances on the embedded engine, one per thread, sharing its
+    /// ports (N >= 1, or `auto`: one per core); each gets WASOCK_INSTANCE and WASOCK_INSTANCES
+    #[arg(long, value_name = "N|auto", value_parser = crate::project::metadata::parse_instances)]
+    pub instances: Option<u32>,
+
     /// Run this prebuilt module instead of building (no cargo, no package metadata)
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "release", "profile", "package", "bin", "features", "all_features", "no_default_features",

@@ -2,7 +2,8 @@
 
 use clap::ValueEnum;
 
-use crate::ui::errors::hint;
+use crate::ui::errors::{hint, usage_error};
+use crate::ui::printer::Printer;
 use crate::util::wasmedge::{self, WasmEdge};
 
 /// `--runtime`: the user's request.
@@ -59,5 +60,32 @@ pub fn choose(requested: Runtime) -> anyhow::Result<Chosen> {
                 ),
             )),
         },
+    }
+}
+
+/// Why the engine runs an app started with `--instances N` (N > 1).
+pub const INSTANCES_WHY: &str = "--instances needs the engine";
+
+/// The runtime for `count` (> 1) instances: the embedded engine, which can share a port
+/// between instances; WasmEdge runs one instance per process and a guest cannot ask it for
+/// `SO_REUSEPORT`, so `--runtime wasmedge` is refused.
+pub fn for_instances(requested: Runtime, count: u32, printer: &Printer) -> anyhow::Result<Chosen> {
+    match requested {
+        Runtime::Wasmedge => Err(usage_error(
+            format!("`--runtime wasmedge` cannot run {count} instances: WasmEdge runs one instance per process"),
+            "drop `--runtime wasmedge` (the embedded engine runs the instances on one port), or run one instance per WasmEdge process on ports of their own",
+        )),
+        Runtime::Auto | Runtime::Embedded => {
+            let chosen = choose(Runtime::Embedded)?;
+            if requested == Runtime::Auto {
+                printer.verbose(format!(
+                    "{count} instances run on the embedded engine: WasmEdge runs one instance per process"
+                ));
+            }
+            Ok(match chosen {
+                Chosen::Embedded(_) => Chosen::Embedded(INSTANCES_WHY),
+                other => other,
+            })
+        }
     }
 }

@@ -32,6 +32,7 @@ pub const PORT_RELEASE_WAIT: Duration = Duration::from_secs(10);
 pub fn engine_command(
     spec: &LaunchSpec,
     why: &str,
+    instances: u32,
     first: bool,
     printer: &Printer,
 ) -> anyhow::Result<(Command, String)> {
@@ -52,6 +53,9 @@ pub fn engine_command(
         format!("--wasm={}", spec.module.display()),
         "--inherit-app-env".to_owned(),
     ];
+    if instances > 1 {
+        arguments.push(format!("--instances={instances}"));
+    }
     arguments.extend(spec.dirs.iter().map(|dir| format!("--dir={dir}")));
     if !spec.args.is_empty() {
         arguments.push("--".to_owned());

@@ -176,9 +176,13 @@ impl Session {
         }
         let (mut command, shown) = match &self.runtime {
             Chosen::WasmEdge(found) => launch::wasmedge_command(found, &spec, aot, &self.printer),
-            Chosen::Embedded(why) => {
-                engine_command(&spec, why, !self.started_before, &self.printer)?
-            }
+            Chosen::Embedded(why) => engine_command(
+                &spec,
+                why,
+                self.flags.instances.unwrap_or(1),
+                !self.started_before,
+                &self.printer,
+            )?,
         };
         crate::util::process::die_with_parent(&mut command);
         let child = command.spawn().map_err(|error| {
