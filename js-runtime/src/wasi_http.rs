@@ -5,8 +5,8 @@
 //!
 //! - `Buffer`: bytes read so far. `append(bytes)` (an empty chunk, which is what `read()`
 //!   returns at end of stream, marks the end), `length`, `buffer`, `clear()`, and
-//!   `parseRequest()` / `parseResponse([request])`: `undefined` until a whole message (head and body)
-//!   is buffered, then a `WasiRequest` / `WasiResponse`; a malformed message throws.
+//!   `parseRequest()` / `parseResponse([request])`: `undefined` until a whole message (head
+//!   and body) is buffered, then a `WasiRequest` / `WasiResponse`; a malformed message throws.
 //!   A parsed request's bytes leave the buffer, so pipelined requests parse one by one.
 //!   After `parseResponse()` the buffer holds the response's decoded body (then anything
 //!   received after it), so WasmEdge's `buf.length >= resp.bodyLength` / `buf.buffer` idiom works.

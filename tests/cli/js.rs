@@ -166,7 +166,12 @@ fn wasmedge_for_tests() -> &'static Result<(PathBuf, String), String> {
 /// WasmEdge is installed; where it is not, a note says the WasmEdge half was skipped.
 fn runtimes(test: &str) -> Vec<Runtime> {
     match wasmedge_for_tests() {
-        Ok(_) => vec![Runtime::Engine, Runtime::WasmEdge, Runtime::WasmEdgeAot],
+        Ok(_) => {
+            // Made ready here, before the test takes the build lock: getting the module
+            // takes it too, and a std Mutex cannot be taken twice by one thread.
+            wasmedge_js();
+            vec![Runtime::Engine, Runtime::WasmEdge, Runtime::WasmEdgeAot]
+        }
         Err(why) => {
             let (first, rest) = why.split_once('\n').unwrap_or((why, ""));
             eprintln!("note: {first}; the WasmEdge half of {test} was skipped");
@@ -848,6 +853,43 @@ fn uncaught_errors_print_the_stack_and_exit_1() {
         assert_eq!(stdout, "caught\n", "{runtime:?}");
         outcome.stdout.push_str(&stdout);
         outcome.exit = output.status.code();
+        outcomes.push((runtime, outcome));
+    }
+    assert_same(test, &outcomes);
+}
+
+/// `process.exit(n)` ends the script at once with exit code `n` on every runtime; WASI's
+/// `proc_exit` keeps the low 8 bits, as a process status does (256 is 0, as in Node.js).
+#[test]
+fn process_exit_sets_the_exit_code_on_every_runtime() {
+    let test = "process_exit_sets_the_exit_code_on_every_runtime";
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.work().join("exit.js"),
+        "print('before')\nprocess.exit(Number(scriptArgs[1]))\nprint('after')\n",
+    )
+    .expect("write script");
+    let mut outcomes = Vec::new();
+    for runtime in runtimes(test) {
+        let _build = build_lock();
+        let mut outcome = Outcome::default();
+        for (code, expected) in [("0", 0), ("3", 3), ("255", 255), ("256", 0)] {
+            let output = script_command(runtime, &sandbox, &sandbox.work(), "exit.js", &[code])
+                .output()
+                .expect("run exit.js");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert_eq!(
+                output.status.code(),
+                Some(expected),
+                "{runtime:?}: process.exit({code}): {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(stdout, "before\n", "{runtime:?}: process.exit({code})");
+            outcome.stdout.push_str(&stdout);
+            outcome
+                .client
+                .push_str(&format!("{code}: {:?}\n", output.status.code()));
+        }
         outcomes.push((runtime, outcome));
     }
     assert_same(test, &outcomes);
