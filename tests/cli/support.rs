@@ -580,8 +580,12 @@ pub fn connect(port: u16, read_timeout: Duration) -> TcpStream {
 /// The real WasmEdge's install folder (with `bin/wasmedge`), for the tests that run an app on
 /// both runtimes: `$WASMEDGE_DIR` when it holds one, else `../shared/wasmedge` beside the
 /// repository (CI keeps a copy of `shared/` there). None on a machine without it, such as a
-/// user's: those tests then run on the engine alone.
+/// user's: those tests then run on the engine alone, as they do with
+/// `WASOCK_TEST_WITHOUT_WASMEDGE` set (to see that path, or what WasmEdge adds in time).
 pub fn real_wasmedge_dir() -> Option<PathBuf> {
+    if std::env::var_os("WASOCK_TEST_WITHOUT_WASMEDGE").is_some() {
+        return None;
+    }
     let from_env = std::env::var_os("WASMEDGE_DIR")
         .filter(|dir| !dir.is_empty())
         .map(PathBuf::from);
@@ -625,16 +629,9 @@ impl std::fmt::Display for Runtime {
 /// Without WasmEdge a note says its half was skipped: its absence is never a failure. Each
 /// runtime is named on stderr as its turn comes, so a failure's output says which one failed.
 pub fn runtimes(test: &str) -> impl Iterator<Item = Runtime> {
-    let found = if real_wasmedge_dir().is_some() {
+    let found = if real_wasmedge_for(test).is_some() {
         vec![Runtime::Engine, Runtime::WasmEdge]
     } else {
-        // Past libtest's capture (which takes only the print macros), so a passing run
-        // says it too.
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: WasmEdge not found; the WasmEdge half of {test} was skipped"
-        );
         vec![Runtime::Engine]
     };
     let test = test.to_owned();
@@ -646,8 +643,15 @@ pub fn runtimes(test: &str) -> impl Iterator<Item = Runtime> {
 /// For a test of WasmEdge alone: the real WasmEdge's folder, or None after a note that the
 /// test (its WasmEdge half: the engine's side is tested elsewhere) was skipped.
 pub fn real_wasmedge_for(test: &str) -> Option<PathBuf> {
+    static NOTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let found = real_wasmedge_dir();
-    if found.is_none() {
+    let mut noted = NOTED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if found.is_none() && !noted.iter().any(|name| name == test) {
+        noted.push(test.to_owned());
+        // Past libtest's capture (which takes only the print macros), so a passing run
+        // says it too; once per test.
         use std::io::Write as _;
         let _ = writeln!(
             std::io::stderr(),
