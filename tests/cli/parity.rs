@@ -391,7 +391,8 @@ fn without_port(text: &str, port: u16) -> String {
 /// The `server` template on each runtime, asked by curl, by a raw keep-alive connection with
 /// a pipelined pair and a malformed request, and by the `client` template's module run on
 /// the same runtime (its output, its error for a refused connection on 127.0.0.3, its usage
-/// error); then Ctrl-C. Everything seen must be the same on both runtimes.
+/// error); a second server given a port already taken (its error); then Ctrl-C. Everything
+/// seen must be the same on both runtimes.
 #[test]
 fn server_and_client_templates_are_seen_the_same_on_both_runtimes() {
     const TEST: &str = "server_and_client_templates_are_seen_the_same_on_both_runtimes";
@@ -425,6 +426,20 @@ fn server_and_client_templates_are_seen_the_same_on_both_runtimes() {
             ..refused
         };
         let usage = sandbox.run_module_on(runtime, &client.wasm, &["--", "--no-such-flag"]);
+        // A port taken by someone else, passed verbatim through `PORT` (`run` checks only
+        // `--port`): the app's own error.
+        let taken = std::net::TcpListener::bind("0.0.0.0:0").expect("take a port");
+        let taken_port = taken.local_addr().expect("its address").port();
+        let busy = sandbox.run_module_on(
+            runtime,
+            &server.wasm,
+            &["--env", &format!("PORT={taken_port}")],
+        );
+        drop(taken);
+        let busy = Ran {
+            stderr: without_port(&busy.stderr, taken_port),
+            ..busy
+        };
         let announced = app.stdout();
         let stopped = stop_with_ctrl_c(app, port);
         (
@@ -438,10 +453,11 @@ fn server_and_client_templates_are_seen_the_same_on_both_runtimes() {
             },
             refused,
             usage,
+            busy,
             stopped,
         )
     });
-    let (announced, curled, pipelined, _, fetched, refused, usage, stopped) = seen;
+    let (announced, curled, pipelined, _, fetched, refused, usage, busy, stopped) = seen;
     assert_eq!(announced, "listening on http://127.0.0.1:PORT/\n");
     assert_eq!(curled.0, Some(0));
     assert!(
@@ -460,6 +476,8 @@ fn server_and_client_templates_are_seen_the_same_on_both_runtimes() {
     assert_eq!(refused.code, Some(1), "{refused:?}");
     assert!(refused.stderr.starts_with("error: "), "{refused:?}");
     assert_eq!(usage.code, Some(2), "{usage:?}");
+    assert_eq!(busy.code, Some(1), "{busy:?}");
+    assert!(busy.stderr.contains("PORT"), "{busy:?}");
     assert!(stopped, "the port stayed open after Ctrl-C");
 }
 
