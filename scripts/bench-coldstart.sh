@@ -2,7 +2,8 @@
 # Cold start of the `poll` template app: time from starting `cargo wasock run --wasm`
 # (a prebuilt module: no cargo, no metadata) to its port accepting a connection, on the
 # embedded engine with its compiled-code cache warm ("precompiled") and cleared before
-# each start ("not precompiled"), on WasmEdge AOT when installed, and the native build as
+# each start ("not precompiled"), on WasmEdge AOT when found ($WASMEDGE_DIR/bin, PATH,
+# ~/.wasmedge/bin or ../shared/wasmedge; lib.sh's find_wasmedge), and the native build as
 # a floor. The port is watched from outside by connecting to it every 0.5 ms; `run`
 # itself never connects to the app. Prints each start and the median (RUNS, default 15),
 # with the engine's own figure (`Ready in N ms`: load or compile + link + instantiate)
@@ -18,6 +19,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 source "$REPO/scripts/lib.sh"
 bench_workdir
+find_wasmedge
 
 # BENCH_CLI: an already built cargo-wasock to measure (e.g. a copy of an earlier build).
 bench_cli
@@ -85,10 +87,10 @@ RESULTS+=("$(CARGO_WASOCK_CACHE_DIR="$CACHE" time_to_port "engine, not precompil
 echo "embedded engine, cache warm..." >&2
 CARGO_WASOCK_CACHE_DIR="$CACHE" RUNS=1 time_to_port "warm-up" "-" -- "${RUN[@]}" >/dev/null
 RESULTS+=("$(CARGO_WASOCK_CACHE_DIR="$CACHE" time_to_port "engine, precompiled (cache warm)" "-" -- "${RUN[@]}")")
-if command -v wasmedge >/dev/null; then
+if [ -n "$WASMEDGE" ]; then
     echo "WasmEdge AOT..." >&2
-    wasmedge compile "$WASM" "$WORK/benchapp.aot.wasm" >/dev/null
-    RESULTS+=("$(time_to_port "WasmEdge AOT" "-" -- wasmedge --run-mode=aot --env "PORT={port}" "$WORK/benchapp.aot.wasm")")
+    "$WASMEDGE" compile "$WASM" "$WORK/benchapp.aot.wasm" >/dev/null
+    RESULTS+=("$(time_to_port "WasmEdge AOT" "-" -- "$WASMEDGE" --run-mode=aot --env "PORT={port}" "$WORK/benchapp.aot.wasm")")
 else
     RESULTS+=("$(printf '%-34s not installed' "WasmEdge AOT")")
 fi

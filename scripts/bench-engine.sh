@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark the `poll` template app on the embedded engine, on WasmEdge AOT (when
-# installed) and natively, one after another, with wrk at 1, 50, 1000 and 10000
+# Benchmark the `poll` template app on the embedded engine, on WasmEdge AOT (when found:
+# $WASMEDGE_DIR/bin, PATH, ~/.wasmedge/bin or ../shared/wasmedge; lib.sh's find_wasmedge) and
+# natively, one after another, with wrk at 1, 50, 1000 and 10000
 # connections. Each point is run RUNS times; the table shows the median req/s and the
 # median p99 with ratios to native, the sum of wrk's socket errors and non-2xx answers over
 # the runs (0 means every request was answered), peak RSS, and the idle cost: resident
@@ -26,6 +27,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 source "$REPO/scripts/lib.sh"
 bench_workdir
+find_wasmedge
 
 need wrk python3
 
@@ -158,11 +160,11 @@ for name in $WANTED; do
             run_one embedded "$PORT_E" "$CLI" run --runtime embedded --aot --wasm "$WASM" --port "$PORT_E"
             ;;
         wasmedge-aot)
-            if command -v wasmedge >/dev/null; then
+            if [ -n "$WASMEDGE" ]; then
                 echo "WasmEdge AOT..." >&2
-                wasmedge compile "$WASM" "$WORK/benchapp.aot.wasm" >/dev/null
+                "$WASMEDGE" compile "$WASM" "$WORK/benchapp.aot.wasm" >/dev/null
                 PORT_W="$(free_port)"
-                run_one wasmedge-aot "$PORT_W" wasmedge --run-mode=aot --env "PORT=$PORT_W" "$WORK/benchapp.aot.wasm"
+                run_one wasmedge-aot "$PORT_W" "$WASMEDGE" --run-mode=aot --env "PORT=$PORT_W" "$WORK/benchapp.aot.wasm"
             else
                 echo "WasmEdge AOT: not installed (skipped)" >&2
             fi
@@ -187,7 +189,7 @@ for name in "${RUNTIMES[@]}"; do
             "${ERRS[$name/$conns]}" "${NON2XX[$name/$conns]}" "${RSS[$name]}" "${IDLE_KIB[$name]:--}" "${LOAD[$name/$conns]}"
     done
 done
-command -v wasmedge >/dev/null || echo "wasmedge-aot: not installed"
+[ -n "$WASMEDGE" ] || echo "wasmedge-aot: not installed"
 echo
 echo "(medians of $RUNS wrk runs of $DURATION s; errors = wrk socket errors (connect, read, write, timeout) summed over the runs;"
 echo " peak RSS is VmHWM of the serving process, cargo-wasock for the embedded engine;"

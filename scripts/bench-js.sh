@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark JavaScript apps: the `js-http` template app (HTTP echo in JS) on the embedded
-# engine, on WasmEdge AOT when installed, the same echo on Node.js's `http` module, and the
-# Rust `poll` template app on the embedded engine, each with wrk at 50 connections. Then a
+# engine, on WasmEdge AOT when found ($WASMEDGE_DIR/bin, PATH, ~/.wasmedge/bin or
+# ../shared/wasmedge; lib.sh's find_wasmedge) and natively (the same app built for the host),
+# the same echo on Node.js's `http` module, and the Rust `poll` template app on the embedded
+# engine, each with wrk at 50 connections. Then a
 # JS app's cold start (precompiled: launch until its port accepts, median of 5) and the
 # module sizes.
 #
@@ -17,6 +19,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 source "$REPO/scripts/lib.sh"
 bench_workdir
+find_wasmedge
 
 need wrk node
 
@@ -28,6 +31,9 @@ echo "generating and building the js-http and poll apps (release, wasm32-wasip1)
 for app in jsapp pollapp; do
     (cd "$WORK/$app" && cargo build --quiet --release --target wasm32-wasip1 --target-dir "$APP_TARGET")
 done
+# The same js-http app built for the host: the floor, as native is in bench-engine.sh.
+(cd "$WORK/jsapp" && cargo build --quiet --release --target-dir "$APP_TARGET")
+JS_NATIVE="$APP_TARGET/release/jsapp"
 JS_WASM="$APP_TARGET/wasm32-wasip1/release/jsapp.wasm"
 POLL_WASM="$APP_TARGET/wasm32-wasip1/release/pollapp.wasm"
 
@@ -67,14 +73,18 @@ echo "js-http on the embedded engine..." >&2
 PORT="$(free_port)"
 run_one js-engine "$PORT" "$CLI" run --runtime embedded --aot --wasm "$JS_WASM" --port "$PORT"
 
-if command -v wasmedge >/dev/null; then
+if [ -n "$WASMEDGE" ]; then
     echo "js-http on WasmEdge AOT..." >&2
-    wasmedge compile "$JS_WASM" "$WORK/jsapp.aot.wasm" >/dev/null
+    "$WASMEDGE" compile "$JS_WASM" "$WORK/jsapp.aot.wasm" >/dev/null
     PORT="$(free_port)"
-    run_one js-wasmedge-aot "$PORT" wasmedge --run-mode=aot --env "PORT=$PORT" "$WORK/jsapp.aot.wasm"
+    run_one js-wasmedge-aot "$PORT" "$WASMEDGE" --run-mode=aot --env "PORT=$PORT" "$WORK/jsapp.aot.wasm"
 else
     echo "js-http on WasmEdge AOT: skipped (wasmedge is not installed)" >&2
 fi
+
+echo "js-http natively..." >&2
+PORT="$(free_port)"
+run_one js-native "$PORT" env "PORT=$PORT" "$JS_NATIVE"
 
 echo "the same echo on Node.js's http module..." >&2
 cat >"$WORK/echo.mjs" <<'EOF'

@@ -32,6 +32,24 @@ bench_poll_app() {
     fi
 }
 
+# find_wasmedge: sets WASMEDGE to the WasmEdge binary the runtime comparisons use, or to ""
+# when there is none: $WASMEDGE_DIR/bin/wasmedge (as cargo-wasock reads that variable), else
+# wasmedge on PATH, else ~/.wasmedge/bin/wasmedge, else ../shared/wasmedge beside the
+# repository (the copy the tests use; its setup.sh installs what it needs).
+find_wasmedge() {
+    WASMEDGE=""
+    local candidate
+    for candidate in ${WASMEDGE_DIR:+"$WASMEDGE_DIR/bin/wasmedge"} "$(command -v wasmedge || true)" \
+        "$HOME/.wasmedge/bin/wasmedge" "$REPO/../shared/wasmedge/bin/wasmedge"; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+            WASMEDGE="$candidate"
+            echo "WasmEdge: $WASMEDGE ($("$WASMEDGE" --version | head -1))" >&2
+            return 0
+        fi
+    done
+    echo "WasmEdge: not found (set WASMEDGE_DIR to compare with it)" >&2
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -1,5 +1,6 @@
 //! Integration tests of the `cargo-wasock` binary: real cargo builds to wasm32-wasip1, a
-//! recording stand-in `wasmedge` for exact command lines, and every refusal.
+//! recording stand-in `wasmedge` for exact command lines, the real WasmEdge beside the
+//! engine where it is installed (the same module on both, compared), and every refusal.
 
 #[cfg(feature = "embedded")]
 mod async_apps;
@@ -13,6 +14,8 @@ mod help;
 mod instances;
 mod js;
 mod new;
+#[cfg(feature = "embedded")]
+mod parity;
 mod run;
 mod ship;
 mod support;

@@ -576,3 +576,216 @@ pub fn connect(port: u16, read_timeout: Duration) -> TcpStream {
         .expect("read timeout");
     stream
 }
+
+/// The real WasmEdge's install folder (with `bin/wasmedge`), for the tests that run an app on
+/// both runtimes: `$WASMEDGE_DIR` when it holds one, else `../shared/wasmedge` beside the
+/// repository (CI keeps a copy of `shared/` there). None on a machine without it, such as a
+/// user's: those tests then run on the engine alone, as they do with
+/// `WASOCK_TEST_WITHOUT_WASMEDGE` set (to see that path, or what WasmEdge adds in time).
+pub fn real_wasmedge_dir() -> Option<PathBuf> {
+    if std::env::var_os("WASOCK_TEST_WITHOUT_WASMEDGE").is_some() {
+        return None;
+    }
+    let from_env = std::env::var_os("WASMEDGE_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from);
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/wasmedge");
+    from_env
+        .into_iter()
+        .chain([beside])
+        .find(|dir| dir.join("bin/wasmedge").is_file())
+        .map(|dir| dir.canonicalize().unwrap_or(dir))
+}
+
+/// One of the two runtimes an app can run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// The embedded engine (`--runtime embedded`).
+    Engine,
+    /// The real WasmEdge found by [`real_wasmedge_dir`] (`--runtime wasmedge`).
+    WasmEdge,
+}
+
+impl Runtime {
+    /// The value of `--runtime`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Runtime::Engine => "embedded",
+            Runtime::WasmEdge => "wasmedge",
+        }
+    }
+}
+
+impl std::fmt::Display for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Runtime::Engine => "the engine",
+            Runtime::WasmEdge => "WasmEdge",
+        })
+    }
+}
+
+/// The runtimes `test` runs its app on: the engine, then WasmEdge where it is installed.
+/// Without WasmEdge a note says its half was skipped: its absence is never a failure. Each
+/// runtime is named on stderr as its turn comes, so a failure's output says which one failed.
+pub fn runtimes(test: &str) -> impl Iterator<Item = Runtime> {
+    let found = if real_wasmedge_for(test).is_some() {
+        vec![Runtime::Engine, Runtime::WasmEdge]
+    } else {
+        vec![Runtime::Engine]
+    };
+    let test = test.to_owned();
+    found
+        .into_iter()
+        .inspect(move |runtime| eprintln!("{test}: on {runtime}"))
+}
+
+/// For a test of WasmEdge alone: the real WasmEdge's folder, or None after a note that the
+/// test (its WasmEdge half: the engine's side is tested elsewhere) was skipped.
+pub fn real_wasmedge_for(test: &str) -> Option<PathBuf> {
+    static NOTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let found = real_wasmedge_dir();
+    let mut noted = NOTED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if found.is_none() && !noted.iter().any(|name| name == test) {
+        noted.push(test.to_owned());
+        // Past libtest's capture (which takes only the print macros), so a passing run
+        // says it too; once per test.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: WasmEdge not found; the WasmEdge half of {test} was skipped"
+        );
+    }
+    found
+}
+
+/// Run `check` once per runtime of [`runtimes`] and require the same answer from each
+/// (what a client saw, an exit code, output); the engine's answer, for further checks.
+/// A difference fails with both answers.
+pub fn same_on_each<T: PartialEq + std::fmt::Debug>(
+    test: &str,
+    mut check: impl FnMut(Runtime) -> T,
+) -> T {
+    let mut answers: Vec<(Runtime, T)> = runtimes(test)
+        .into_iter()
+        .map(|runtime| (runtime, check(runtime)))
+        .collect();
+    let (first_runtime, first) = answers.remove(0);
+    for (runtime, answer) in &answers {
+        assert_eq!(
+            &first, answer,
+            "{test}: {first_runtime} (left) and {runtime} (right) differ"
+        );
+    }
+    first
+}
+
+/// What a run to its end gave: its exit code (None: killed by a signal) and its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn of(output: &Output) -> Ran {
+        Ran {
+            code: output.status.code(),
+            stdout: stdout_of(output),
+            stderr: stderr_of(output),
+        }
+    }
+}
+
+impl Sandbox {
+    /// [`Sandbox::std_cmd`] for a command that runs the app on `runtime`: for WasmEdge,
+    /// the real one is found through `WASMEDGE_DIR` (the stand-in tests stay without it).
+    /// The caller adds `--runtime` (`runtime.flag()`) after the subcommand.
+    pub fn std_cmd_on(&self, runtime: Runtime) -> std::process::Command {
+        let mut command = self.std_cmd();
+        if runtime == Runtime::WasmEdge {
+            let dir = real_wasmedge_dir().expect("WasmEdge is installed for its half");
+            command.env("WASMEDGE_DIR", dir);
+        }
+        command
+    }
+
+    /// `cargo-wasock --quiet run --runtime R --wasm MODULE ARGS...` on `runtime`, run to its
+    /// end: with `--quiet`, stderr holds only what the app (or the runtime) wrote.
+    pub fn run_module_on(&self, runtime: Runtime, module: &Path, args: &[&str]) -> Ran {
+        let output = self
+            .std_cmd_on(runtime)
+            .args(["--quiet", "run", "--runtime", runtime.flag(), "--wasm"])
+            .arg(module)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run cargo-wasock");
+        Ran::of(&output)
+    }
+
+    /// [`Sandbox::run_module_on`] on each runtime, the exit code, stdout and stderr the
+    /// same on each; what the engine's run gave.
+    pub fn run_module_on_each(&self, test: &str, module: &Path, args: &[&str]) -> Ran {
+        same_on_each(test, |runtime| self.run_module_on(runtime, module, args))
+    }
+}
+
+/// A generated project and the module `build` made of it.
+pub struct BuiltApp {
+    pub project: PathBuf,
+    pub wasm: PathBuf,
+}
+
+/// `new NAME --template TEMPLATE`, then `build --release`, in a fixed folder below the test
+/// target dir (re-created each run, so the project is always the current template) into
+/// the shared target dir. A test keeps the result in a `OnceLock`, so a module is built
+/// once per test run and the same file runs on every runtime.
+///
+/// Release: the axum module is 21 MB in debug and 0.9 MB in release; the engine compiled
+/// them in 9.3 s and 3.5 s, at every start, while building either took about as long
+/// (measured on 2 busy cores); WasmEdge's interpreter runs release code much faster too.
+pub fn build_template(name: &str, template: &str) -> BuiltApp {
+    let projects = Path::new(env!("CARGO_TARGET_TMPDIR")).join("template-apps");
+    let project = projects.join(name);
+    if project.exists() {
+        std::fs::remove_dir_all(&project).expect("remove the previous run's project");
+    }
+    std::fs::create_dir_all(&projects).expect("create the projects folder");
+    let sandbox = Sandbox::new();
+    let created = sandbox
+        .cmd()
+        .current_dir(&projects)
+        .args(["new", name, "--template", template])
+        .output()
+        .expect("run new");
+    assert!(
+        created.status.success(),
+        "new --template {template} failed:\n{}",
+        stderr_of(&created)
+    );
+    let _build = build_lock();
+    let built = sandbox
+        .cmd()
+        .current_dir(&project)
+        .args(["build", "--release", "--target-dir"])
+        .arg(shared_target_dir())
+        .output()
+        .expect("run build");
+    let stderr = stderr_of(&built);
+    assert!(
+        built.status.success(),
+        "build of {template} failed:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("warning"),
+        "build of {template} has warnings:\n{stderr}"
+    );
+    BuiltApp {
+        wasm: printed_path(&stderr, "Built"),
+        project,
+    }
+}

@@ -1,7 +1,8 @@
 //! `cargo wasock test`: a project not made by our templates with passing, failing, panicking
-//! and ignored tests, run in wasm on the engine (isolated and not, filtered, as JSON) and
-//! on the recording stand-in WasmEdge; and a `poll` app whose end-to-end tests run against
-//! its `.wasm`.
+//! and ignored tests, run in wasm on the engine (isolated and not, filtered, as JSON), on
+//! the recording stand-in WasmEdge (exact command lines) and on the real WasmEdge where
+//! installed (the engine's report); and a `poll` app whose end-to-end tests run against its
+//! `.wasm` on each runtime.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -362,6 +363,72 @@ esac"#;
     }
 }
 
+/// `report` without what only one runtime says about a trap: the engine's `error: the
+/// test's instance trapped: …` line and WasmEdge's own `[…] [error] …` log lines; and the
+/// exit code an aborted instance ended with, which differs today (WasmEdge 0.17.1 134, the
+/// engine 1: pinned by `parity::a_panicking_guest_exits_with_the_same_code_on_both_runtimes`).
+fn without_trap_reports(report: &str) -> String {
+    report
+        .lines()
+        .filter(|line| {
+            !line.starts_with("error: the test's instance trapped: ")
+                && !(line.starts_with('[') && line.contains("] [error] "))
+        })
+        .map(
+            |line| match line.strip_prefix("note: the test's instance ended with exit code ") {
+                Some(rest) => format!(
+                    "note: the test's instance ended with exit code N {}",
+                    rest.split_once(' ').map_or("", |(_, after)| after)
+                ),
+                None => line.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The fixture on the real WasmEdge (each test one `wasmedge` process, the package mapped)
+/// reports as on the engine: the same results in the same order, each failing test's own
+/// output, the same totals and exit code.
+#[test]
+fn the_real_wasmedge_gives_the_engines_report() {
+    const TEST: &str = "the_real_wasmedge_gives_the_engines_report";
+    let sandbox = Sandbox::new();
+    let project = fixture();
+    let seen = same_on_each(TEST, |runtime| {
+        let _build = build_lock();
+        let output = sandbox
+            .std_cmd_on(runtime)
+            .current_dir(&project)
+            .args(["test", "--runtime", runtime.flag(), "--target-dir"])
+            .arg(shared_target_dir())
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (stdout_of(&output), stderr_of(&output));
+        let on = match runtime {
+            Runtime::Engine => "the embedded engine",
+            Runtime::WasmEdge => "WasmEdge 0.17.1",
+        };
+        assert!(
+            stderr.contains(&format!("Testing in wasm on {on}")),
+            "{stderr}"
+        );
+        (
+            output.status.code(),
+            without_trap_reports(&normalize(&stdout)),
+        )
+    });
+    assert_eq!(seen.0, Some(101), "{}", seen.1);
+    assert!(
+        seen.1
+            .contains("test result: FAILED. 3 passed; 2 failed; 1 ignored"),
+        "{}",
+        seen.1
+    );
+    assert!(seen.1.contains("boom from panics"), "{}", seen.1);
+}
+
 #[test]
 fn a_poll_apps_unit_tests_run_in_wasm_and_its_end_to_end_tests_against_its_wasm() {
     let sandbox = Sandbox::new();
@@ -397,33 +464,51 @@ fn the_app_under_test_is_the_wasm_build() {
     );
     fs::write(&app_rs, tests).unwrap();
 
-    let output = wasock_test(&sandbox, &project, &["--runtime", "embedded"]);
-    let (stdout, stderr) = (stdout_of(&output), stderr_of(&output));
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    // The unit test ran in wasm (the binary's module), the app.rs target had nothing there...
-    let wasm_half = &stdout[..stdout.find("running 7 tests").expect("the e2e half")];
-    assert!(
-        wasm_half.contains("test tests::echo_prefixes_the_body_and_says_it_is_text ... ok"),
-        "{stdout}"
-    );
-    assert!(wasm_half.contains("running 0 tests"), "{stdout}");
-    // ...and then ran natively against the built module on the engine.
-    let module = shared_target_dir().join("wasm32-wasip1/debug/pollwasm.wasm");
-    assert!(
-        stderr.contains(&format!(
-            "Testing end to end, natively against {} on the embedded engine",
-            module.display()
-        )),
-        "{stderr}"
-    );
-    assert!(
-        stdout.contains("test the_app_under_test_is_the_wasm_build ... ok"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("test result: ok. 7 passed; 0 failed"),
-        "{stdout}"
-    );
+    // On each runtime: the same module, the same tests.
+    for runtime in
+        runtimes("a_poll_apps_unit_tests_run_in_wasm_and_its_end_to_end_tests_against_its_wasm")
+    {
+        let output = {
+            let _build = build_lock();
+            sandbox
+                .std_cmd_on(runtime)
+                .current_dir(&project)
+                .args(["test", "--runtime", runtime.flag(), "--target-dir"])
+                .arg(shared_target_dir())
+                .output()
+                .unwrap()
+        };
+        let (stdout, stderr) = (stdout_of(&output), stderr_of(&output));
+        assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+        // The unit test ran in wasm (the binary's module), the app.rs target had nothing there...
+        let wasm_half = &stdout[..stdout.find("running 7 tests").expect("the e2e half")];
+        assert!(
+            wasm_half.contains("test tests::echo_prefixes_the_body_and_says_it_is_text ... ok"),
+            "{stdout}"
+        );
+        assert!(wasm_half.contains("running 0 tests"), "{stdout}");
+        // ...and then ran natively against the built module on the runtime.
+        let module = shared_target_dir().join("wasm32-wasip1/debug/pollwasm.wasm");
+        let on = match runtime {
+            Runtime::Engine => "the embedded engine",
+            Runtime::WasmEdge => "WasmEdge 0.17.1",
+        };
+        assert!(
+            stderr.contains(&format!(
+                "Testing end to end, natively against {} on {on}",
+                module.display()
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stdout.contains("test the_app_under_test_is_the_wasm_build ... ok"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("test result: ok. 7 passed; 0 failed"),
+            "{stdout}"
+        );
+    }
 
     // Plain `cargo test` still runs the same tests natively, where the wasm-only
     // assertion fails: the e2e half above really talked to the module.

@@ -1,14 +1,15 @@
-//! `cargo wasock watch` end to end on the embedded engine: a real `poll` project, real
-//! cargo rebuilds after real file edits, the app asked over loopback with ureq until its
-//! answer changes (generous deadlines, nothing timed), then stopped with SIGINT.
+//! `cargo wasock watch` end to end on the embedded engine and on the real WasmEdge (where
+//! installed): a real `poll` project, real cargo rebuilds after real file edits, the app
+//! asked over loopback with ureq until its answer changes (generous deadlines, nothing
+//! timed), then stopped with SIGINT.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    build_lock, free_port, json_messages, shared_target_dir, stderr_of, with_reason, RunningApp,
-    Sandbox,
+    build_lock, free_port, json_messages, real_wasmedge_for, shared_target_dir, stderr_of,
+    with_reason, RunningApp, Runtime, Sandbox,
 };
 
 /// A first build of a template app and its first compile by a debug-built engine can take
@@ -333,6 +334,90 @@ fn on_wasmedge_each_build_restarts_the_child_with_runs_command_line() {
     let code = app.wait_exit(Duration::from_secs(30));
     assert_eq!(code, Some(128 + libc::SIGTERM), "{}", app.stderr());
     assert!(processes_mentioning("sleep 6017").is_empty());
+}
+
+/// On the real WasmEdge: a `poll` app served by a WasmEdge child, an edit served after the
+/// rebuild (the first child stopped, a new one started), each child's listener observed in
+/// `/proc` (a `listening` message per app, as on the engine), and SIGINT leaving no process
+/// and no listener behind.
+#[test]
+fn on_the_real_wasmedge_an_edit_is_served_and_each_child_is_observed() {
+    const TEST: &str = "on_the_real_wasmedge_an_edit_is_served_and_each_child_is_observed";
+    if real_wasmedge_for(TEST).is_none() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .cmd()
+        .args(["new", "watchreal", "--template", "poll"])
+        .output()
+        .expect("run new");
+    assert!(
+        output.status.success(),
+        "new failed:\n{}",
+        stderr_of(&output)
+    );
+    let project = sandbox.work().join("watchreal");
+    let port = free_port();
+    let _build = build_lock();
+    let mut command = sandbox.std_cmd_on(Runtime::WasmEdge);
+    command
+        .current_dir(&project)
+        .args([
+            "watch",
+            "--runtime",
+            "wasmedge",
+            "--port",
+            &port.to_string(),
+        ])
+        .args(["--message-format", "json", "--target-dir"])
+        .arg(shared_target_dir());
+    let mut app = RunningApp::spawn(command);
+    wait_for_answer(&mut app, port, "echo: ping");
+    let listening = format!("{{\"reason\":\"listening\",\"url\":\"http://127.0.0.1:{port}/\"");
+    app.wait_for_stdout_count(&listening, 1, DEADLINE);
+    assert!(
+        app.stderr().contains("on WasmEdge 0.17.1"),
+        "{}",
+        app.stderr()
+    );
+
+    edit(
+        &project.join("src/main.rs"),
+        r#"b"echo: ""#,
+        r#"b"watched: ""#,
+    );
+    wait_for_answer(&mut app, port, "watched: ping");
+    app.wait_for_stderr("src/main.rs changed · rebuilt in", DEADLINE);
+    app.wait_for_stdout_count(&listening, 2, DEADLINE);
+    assert_eq!(
+        processes_mentioning("watchreal.wasm").len(),
+        1,
+        "one WasmEdge child at a time"
+    );
+
+    app.interrupt();
+    let code = app.wait_exit(Duration::from_secs(30));
+    assert_eq!(code, Some(130), "{}", app.stderr());
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    assert!(
+        TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_err(),
+        "port {port} still open after watch ended"
+    );
+    let left = processes_mentioning("watchreal.wasm");
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+    let stdout = app.stdout();
+    let messages = json_messages(&stdout);
+    assert_eq!(with_reason(&messages, "runtime")[0]["name"], "wasmedge");
+    let listening = with_reason(&messages, "listening");
+    assert_eq!(listening.len(), 2, "one per app started:\n{stdout}");
+    assert!(listening
+        .iter()
+        .all(|message| message["addr"] == format!("0.0.0.0:{port}")));
+    assert_eq!(
+        messages.last().unwrap(),
+        &serde_json::json!({"reason": "exit", "code": 130})
+    );
 }
 
 #[test]
