@@ -162,7 +162,6 @@ const PANICS_MAIN: &str = r#"fn main() {
 /// `[time] [error] execution failed: unreachable, …`), the engine on stderr (the wasm
 /// backtrace): those lines are left out of what is compared.
 #[test]
-#[ignore = "the engine exits 1 after a guest panic where WasmEdge 0.17.1 exits 134 (issue 19; being changed in the engine)"]
 fn a_panicking_guest_exits_with_the_same_code_on_both_runtimes() {
     const TEST: &str = "a_panicking_guest_exits_with_the_same_code_on_both_runtimes";
     let module = build_release(&fixed_project("parity-panics", PANICS_MAIN));
@@ -713,7 +712,6 @@ fn wasmedge_aot_output_runs_with_run_mode_aot_and_answers_as_the_engine() {
 /// both, but a parent process that waits sees an exit code from one and a signal from the
 /// other.
 #[test]
-#[ignore = "Ctrl-C: run exits 130 for a WasmEdge child but dies of SIGINT on the engine (cli/src/launch.rs)"]
 fn ctrl_c_ends_run_the_same_way_on_both_runtimes() {
     const TEST: &str = "ctrl_c_ends_run_the_same_way_on_both_runtimes";
     let sandbox = Sandbox::new();

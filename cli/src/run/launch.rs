@@ -69,16 +69,18 @@ pub fn stop_signals() -> Vec<libc::c_int> {
 }
 
 /// For the embedded engine, which runs the guest on our own thread and cannot be
-/// interrupted from outside: a stop signal ends the whole process as the signal's default
-/// action would. Which signals: see [`stop_signals`].
+/// interrupted from outside: a stop signal ends the whole process with exit code
+/// 128 + the signal, which is what `run` exits with when a WasmEdge child dies of the
+/// signal it forwarded (the app's fate, reported the same way on both runtimes; a parent
+/// that waits sees the same status). Which signals: see [`stop_signals`].
 #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
 pub fn end_process_on_stop_signals() -> anyhow::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new(stop_signals())
         .context("could not install signal handlers")?;
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            let _ = signal_hook::low_level::emulate_default_handler(signal);
-            // Only reached if the default action did not end us (it always should).
+            // The guest's stdout may be buffered in std's handle: flush what it wrote.
+            let _ = std::io::Write::flush(&mut std::io::stdout());
             std::process::exit(128 + signal);
         }
     });
