@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::{
     build_lock, connect, free_port, ignore_in_child, ignore_sigint_in_child, json_messages,
-    listening_address, minimal_project, send_and_read_back, shared_target_dir, stderr_of,
-    with_reason, RunningApp, Sandbox,
+    listening_address, minimal_project, run_test_guest, send_and_read_back, shared_target_dir,
+    stderr_of, with_reason, RunningApp, Sandbox,
 };
 
 /// Building a template app and compiling it with a debug-built engine can take minutes on
@@ -501,21 +501,8 @@ fn env_dirs_and_args_reach_the_app_on_the_engine() {
 /// `run --release --runtime embedded` of `tests/guests/reverse-once`, a socket app not made
 /// by our templates (built once into the shared target directory), with `extra` arguments.
 fn run_reverse_once(sandbox: &Sandbox, extra: &[&str]) -> Command {
-    let manifest =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/reverse-once/Cargo.toml");
-    let mut command = sandbox.std_cmd();
-    command
-        .args([
-            "run",
-            "--release",
-            "--runtime",
-            "embedded",
-            "--manifest-path",
-        ])
-        .arg(manifest)
-        .arg("--target-dir")
-        .arg(shared_target_dir())
-        .args(extra);
+    let mut command = run_test_guest(sandbox.std_cmd(), "reverse-once", extra);
+    command.args(["--runtime", "embedded"]);
     command
 }
 

@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -13,20 +12,9 @@ use crate::support::*;
 const START_TIMEOUT: Duration = Duration::from_secs(300);
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn guest_manifest(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/guests/{name}/Cargo.toml"))
-}
-
-/// `run --release --runtime embedded --manifest-path GUEST` with `extra` arguments.
+/// `run --release` of the guest crate `tests/guests/NAME` with `extra` arguments.
 fn run_guest(sandbox: &Sandbox, name: &str, extra: &[&str]) -> Command {
-    let mut command = sandbox.std_cmd();
-    command
-        .args(["run", "--release", "--manifest-path"])
-        .arg(guest_manifest(name))
-        .arg("--target-dir")
-        .arg(shared_target_dir())
-        .args(extra);
-    command
+    run_test_guest(sandbox.std_cmd(), name, extra)
 }
 
 /// One request on a new connection; the response's body.

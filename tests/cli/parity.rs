@@ -187,21 +187,8 @@ fn a_panicking_guest_exits_with_the_same_code_on_both_runtimes() {
 /// templates: bind `$HOST:$PORT`, print `bound`, serve `$COUNT` connections, each read to
 /// EOF and written back reversed), built once into the shared target directory.
 fn run_reverse_once(sandbox: &Sandbox, runtime: Runtime, extra: &[&str]) -> std::process::Command {
-    let manifest =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/reverse-once/Cargo.toml");
-    let mut command = sandbox.std_cmd_on(runtime);
-    command
-        .args([
-            "run",
-            "--release",
-            "--runtime",
-            runtime.flag(),
-            "--manifest-path",
-        ])
-        .arg(manifest)
-        .arg("--target-dir")
-        .arg(shared_target_dir())
-        .args(extra);
+    let mut command = run_test_guest(sandbox.std_cmd_on(runtime), "reverse-once", extra);
+    command.args(["--runtime", runtime.flag()]);
     command
 }
 

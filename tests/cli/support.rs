@@ -789,3 +789,21 @@ pub fn build_template(name: &str, template: &str) -> BuiltApp {
         project,
     }
 }
+
+/// `command` (a `run`'s `Command`) given `run --release --manifest-path` of the guest crate
+/// `tests/guests/NAME`, built once into the shared target directory, then `extra`.
+pub fn run_test_guest(
+    mut command: std::process::Command,
+    name: &str,
+    extra: &[&str],
+) -> std::process::Command {
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/guests/{name}/Cargo.toml"));
+    command
+        .args(["run", "--release", "--manifest-path"])
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(shared_target_dir())
+        .args(extra);
+    command
+}

@@ -15,7 +15,7 @@ use crate::run::flags::RunFlags;
 use crate::run::launch;
 use crate::run::launch_spec::LaunchSpec;
 use crate::run::runtime::Chosen;
-use crate::ui::errors::{self, hint};
+use crate::ui::errors::{self, hint, usage_error};
 use crate::ui::printer::Printer;
 
 use super::child::{engine_command, RunningApp};
@@ -142,10 +142,18 @@ impl Session {
 
     /// Build as `run` does and describe the launch (env and dirs from the package's
     /// metadata, which the change may have edited, under the flags).
-    pub fn build(&self) -> anyhow::Result<(LaunchSpec, bool)> {
+    pub fn build(&self) -> anyhow::Result<(LaunchSpec, bool, u32)> {
         let aot_by = app::aot_by(&self.runtime, self.flags.aot)?;
         let built = build_app(&self.flags.cargo, aot_by, &self.printer)?;
         let defaults = built.project.defaults()?;
+        let instances = self.flags.instances.or(defaults.instances).unwrap_or(1);
+        if instances > 1 && matches!(self.runtime, Chosen::WasmEdge(_)) {
+            // `instances` from the metadata, read only now that the package is built.
+            return Err(usage_error(
+                format!("[package.metadata.wasock] asks for {instances} instances, and WasmEdge runs one per process"),
+                "pass `--runtime embedded` (the engine runs the instances on one port), or `--instances 1`",
+            ));
+        }
         let (env, dirs) = self
             .values
             .for_app(&defaults, self.flags.port, &self.printer)?;
@@ -167,22 +175,21 @@ impl Session {
             env,
             dirs,
         };
-        Ok((spec, aot))
+        Ok((spec, aot, instances))
     }
 
-    pub fn start(&self, (spec, aot): (LaunchSpec, bool)) -> anyhow::Result<RunningApp> {
+    pub fn start(
+        &self,
+        (spec, aot, instances): (LaunchSpec, bool, u32),
+    ) -> anyhow::Result<RunningApp> {
         if let Some(port) = self.flags.port {
             launch::check_port_free(port)?;
         }
         let (mut command, shown) = match &self.runtime {
             Chosen::WasmEdge(found) => launch::wasmedge_command(found, &spec, aot, &self.printer),
-            Chosen::Embedded(why) => engine_command(
-                &spec,
-                why,
-                self.flags.instances.unwrap_or(1),
-                !self.started_before,
-                &self.printer,
-            )?,
+            Chosen::Embedded(why) => {
+                engine_command(&spec, why, instances, !self.started_before, &self.printer)?
+            }
         };
         crate::util::process::die_with_parent(&mut command);
         let child = command.spawn().map_err(|error| {
