@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use super::*;
 
 mod hostile;
+mod readonly;
 mod wasmedge;
 use wasmedge::{Ended, Limits, Runtime};
 
