@@ -5,7 +5,9 @@
 //! `fd_read`, `fd_write`, `poll_oneoff`) send socket fds to [`super::sockets`] and every
 //! other fd to the preview1 implementation, which stays reachable under another module
 //! name and is called through small wasm trampolines (see [`PREVIEW1_TRAMPOLINES`]).
-//! `proc_exit` is shadowed too, so codes of 126 and above exit as on WasmEdge.
+//! `proc_exit` is shadowed too, so codes of 126 and above exit as on WasmEdge. The calls
+//! that write through a directory (`path_open`, `path_create_directory`, …) are shadowed
+//! in [`readonly`], so that a read-only directory refuses them with WasmEdge's errno.
 //!
 //! Bad pointers: the WASI spec (witx) says a function given a misaligned pointer, or an
 //! out-of-bounds one it needs, shall trap, and wasmtime-wasi's preview1 does (the guest
@@ -28,6 +30,8 @@ use wasmtime_wasi::I32Exit;
 
 use super::abi::*;
 use super::poll;
+
+mod readonly;
 use super::sockets::{self, AddressForm};
 use super::state::{guest_memory, is_socket_fd, HostState, Preview1, SocketTable};
 
@@ -118,6 +122,7 @@ pub fn link(engine: &Engine, module: &Module) -> anyhow::Result<Linker<HostState
         .map_err(anyhow::Error::from)?;
     linker.allow_shadowing(true);
     define_shadows(&mut linker)?;
+    readonly::define(&mut linker)?;
     define_sockets(&mut linker, module)?;
     Ok(linker)
 }

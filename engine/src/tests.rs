@@ -149,23 +149,26 @@ fn with_wat_module<T>(wat: &str, use_it: impl FnOnce(GuestSpec) -> T) -> T {
 }
 
 /// The trampolines the engine embeds in binary form are the translation of their text
-/// (`engine/src/preview1_trampolines.wat`), so the text is what a reader can trust.
+/// (`engine/src/preview1_trampolines.wat`, `engine/src/readonly_trampolines.wat`), so the
+/// text is what a reader can trust.
 #[test]
 fn preview1_trampolines_match_their_text() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let binary = wat::parse_file(dir.join("preview1_trampolines.wat"))
-        .expect("the trampolines' text parses");
-    let embedded = dir.join("preview1_trampolines.wasm");
-    if std::env::var_os("WASOCK_BLESS").is_some() {
-        std::fs::write(&embedded, &binary).expect("write the binary trampolines");
-        return;
+    for name in ["preview1_trampolines", "readonly_trampolines"] {
+        let binary =
+            wat::parse_file(dir.join(format!("{name}.wat"))).expect("the trampolines' text parses");
+        let embedded = dir.join(format!("{name}.wasm"));
+        if std::env::var_os("WASOCK_BLESS").is_some() {
+            std::fs::write(&embedded, &binary).expect("write the binary trampolines");
+            continue;
+        }
+        assert!(
+            std::fs::read(&embedded).expect("read the binary trampolines") == binary,
+            "{} is not the translation of {name}.wat; \
+             help: run `WASOCK_BLESS=1 cargo test -p wasock-engine preview1_trampolines` to rewrite it",
+            embedded.display()
+        );
     }
-    assert!(
-        std::fs::read(&embedded).expect("read the binary trampolines") == binary,
-        "{} is not the translation of preview1_trampolines.wat; \
-         help: run `WASOCK_BLESS=1 cargo test -p wasock-engine preview1_trampolines` to rewrite it",
-        embedded.display()
-    );
 }
 
 /// `prepare`'s error for a module it must refuse, with its causes.
@@ -688,10 +691,8 @@ fn args_and_env_reach_the_guest() {
 }
 
 /// A preopened directory honours its mode on both runtimes: read-only refuses the write,
-/// read-write writes. The refusal's errno differs: preview1's filesystem is wasmtime-wasi's,
-/// which says `PERM` (63, std's `PermissionDenied`), where WasmEdge 0.17.1 says
-/// `NOTCAPABLE` (76), the preview1 rights' answer (ARCHITECTURE.md, "Deliberate
-/// differences").
+/// read-write writes. The refusal is `NOTCAPABLE` (76) on both, WasmEdge 0.17.1's answer from
+/// preview1's rights (each call's answer: `tests/readonly.rs`).
 #[test]
 fn preopened_dirs_honour_readonly() {
     let host = tempfile::tempdir().expect("tempdir");
@@ -706,25 +707,18 @@ fn preopened_dirs_honour_readonly() {
         }];
         launch
     };
-    let refused = |errno: &str| format!("read hello\nwrite denied: {errno}\n");
+    // The guest checks the refusal is NOTCAPABLE (76) itself, too.
+    let refused = "read hello\nwrite denied: Capabilities insufficient (os error 76)\n";
     let readonly = run_spec(&launch("readonly"));
     assert_eq!(readonly.code, 0, "{readonly}");
-    assert_eq!(
-        readonly.stdout,
-        refused("Operation not permitted (os error 63)"),
-        "{readonly}"
-    );
+    assert_eq!(readonly.stdout, refused, "{readonly}");
     assert!(
         !host.path().join("output.txt").exists(),
         "read-only mapping was written to"
     );
     if let Some(wasmedge) = wasmedge::run(&launch("readonly")) {
         assert_eq!(wasmedge.ended, Ended::Exited(0), "{wasmedge}");
-        assert_eq!(
-            wasmedge.stdout,
-            refused("Capabilities insufficient (os error 76)"),
-            "{wasmedge}"
-        );
+        assert_eq!(wasmedge.stdout, refused, "{wasmedge}");
         assert!(!host.path().join("output.txt").exists());
     }
 
