@@ -25,6 +25,8 @@
 //! chosen from the type it imports (likewise the 7- and 8-parameter `sock_recv_from`).
 //! WasmEdge's `_v2` names are registered too, with the forms WasmEdge gives them.
 
+use std::sync::{Mutex, PoisonError};
+
 use wasmtime::{Caller, Engine, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::I32Exit;
 
@@ -104,6 +106,24 @@ const GUEST_ALIAS: &str = "wasock_guest";
 /// parser (wasmtime's `wat` feature, and `wast`, are left out of the build).
 const PREVIEW1_TRAMPOLINES: &[u8] = include_bytes!("preview1_trampolines.wasm");
 
+/// [`PREVIEW1_TRAMPOLINES`] compiled for `engine`. Compiled once per engine: a store
+/// instantiates it twice (for the fd shadows here, and when a guest first writes through
+/// a path, for [`readonly`]'s), and a second compilation would add its time (tens of
+/// milliseconds) to that first call.
+fn trampolines_module(engine: &Engine) -> wasmtime::Result<Module> {
+    static COMPILED: Mutex<Option<(Engine, Module)>> = Mutex::new(None);
+    // A poisoned lock still holds a compiled module or nothing, both usable.
+    let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((for_engine, module)) = compiled.as_ref() {
+        if Engine::same(for_engine, engine) {
+            return Ok(module.clone());
+        }
+    }
+    let module = Module::new(engine, PREVIEW1_TRAMPOLINES)?;
+    *compiled = Some((engine.clone(), module.clone()));
+    Ok(module)
+}
+
 /// The number of parameters of `name` as `module` imports it from `wasi_snapshot_preview1`.
 fn imported_arity(module: &Module, name: &str) -> Option<usize> {
     module
@@ -136,8 +156,7 @@ pub fn attach_preview1(
     linker
         .define(&mut *store, GUEST_ALIAS, "memory", memory)
         .map_err(anyhow::Error::from)?;
-    let trampolines =
-        Module::new(store.engine(), PREVIEW1_TRAMPOLINES).map_err(anyhow::Error::from)?;
+    let trampolines = trampolines_module(store.engine()).map_err(anyhow::Error::from)?;
     let instance = linker
         .instantiate(&mut *store, &trampolines)
         .map_err(anyhow::Error::from)?;

@@ -149,26 +149,23 @@ fn with_wat_module<T>(wat: &str, use_it: impl FnOnce(GuestSpec) -> T) -> T {
 }
 
 /// The trampolines the engine embeds in binary form are the translation of their text
-/// (`engine/src/preview1_trampolines.wat`, `engine/src/readonly_trampolines.wat`), so the
-/// text is what a reader can trust.
+/// (`engine/src/preview1_trampolines.wat`), so the text is what a reader can trust.
 #[test]
 fn preview1_trampolines_match_their_text() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    for name in ["preview1_trampolines", "readonly_trampolines"] {
-        let binary =
-            wat::parse_file(dir.join(format!("{name}.wat"))).expect("the trampolines' text parses");
-        let embedded = dir.join(format!("{name}.wasm"));
-        if std::env::var_os("WASOCK_BLESS").is_some() {
-            std::fs::write(&embedded, &binary).expect("write the binary trampolines");
-            continue;
-        }
-        assert!(
-            std::fs::read(&embedded).expect("read the binary trampolines") == binary,
-            "{} is not the translation of {name}.wat; \
-             help: run `WASOCK_BLESS=1 cargo test -p wasock-engine preview1_trampolines` to rewrite it",
-            embedded.display()
-        );
+    let binary = wat::parse_file(dir.join("preview1_trampolines.wat"))
+        .expect("the trampolines' text parses");
+    let embedded = dir.join("preview1_trampolines.wasm");
+    if std::env::var_os("WASOCK_BLESS").is_some() {
+        std::fs::write(&embedded, &binary).expect("write the binary trampolines");
+        return;
     }
+    assert!(
+        std::fs::read(&embedded).expect("read the binary trampolines") == binary,
+        "{} is not the translation of preview1_trampolines.wat; \
+         help: run `WASOCK_BLESS=1 cargo test -p wasock-engine preview1_trampolines` to rewrite it",
+        embedded.display()
+    );
 }
 
 /// `prepare`'s error for a module it must refuse, with its causes.

@@ -24,21 +24,15 @@
 
 use std::sync::{Arc, OnceLock};
 
-use wasmtime::{Caller, Instance, Linker, Module, WasmParams};
+use wasmtime::{Caller, Instance, Linker, WasmParams};
 
 use super::super::abi::{ERRNO_NOTCAPABLE, ERRNO_PERM};
 use super::super::state::{guest_memory, HostState};
-use super::{GUEST_ALIAS, WASI};
+use super::{trampolines_module, GUEST_ALIAS, WASI};
 
-/// Trampolines into preview1's path functions (see `PREVIEW1_TRAMPOLINES` in `host.rs` for
-/// why a call into preview1 goes through wasm). Written as text in
-/// `readonly_trampolines.wat`, embedded in binary form.
-const READONLY_TRAMPOLINES: &[u8] = include_bytes!("../readonly_trampolines.wasm");
-
-/// What the shadows share: preview1 as linked (to instantiate the trampolines against)
-/// and the trampolines' instance, made when a guest first calls one of the shadows (a
-/// guest that never writes through a path pays nothing). One per linker, and the linker
-/// `host::link` builds serves one store.
+/// What the shadows share: preview1 as linked (to instantiate the trampolines,
+/// `preview1_trampolines.wat`, against) and their instance, made when a guest first calls
+/// one of the shadows. One per linker, and the linker `host::link` builds serves one store.
 struct Shared {
     preview1: Linker<HostState>,
     instance: OnceLock<Instance>,
@@ -52,7 +46,7 @@ impl Shared {
         let memory = guest_memory(caller).map_err(|_| {
             wasmtime::format_err!("preview1 is not reachable: the guest exports no memory")
         })?;
-        let module = Module::new(caller.engine(), READONLY_TRAMPOLINES)?;
+        let module = trampolines_module(caller.engine())?;
         let mut linker = self.preview1.clone();
         linker.define(&*caller, GUEST_ALIAS, "memory", memory)?;
         let instance = linker.instantiate(&mut *caller, &module)?;
