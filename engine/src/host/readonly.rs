@@ -30,6 +30,11 @@ use super::super::abi::{ERRNO_NOTCAPABLE, ERRNO_PERM};
 use super::super::state::{guest_memory, HostState};
 use super::{trampolines_module, GUEST_ALIAS, WASI};
 
+/// WASI preview1's `oflags::creat`, `oflags::trunc` and `rights::fd_write`.
+const OFLAGS_CREAT: i32 = 1 << 0;
+const OFLAGS_TRUNC: i32 = 1 << 3;
+const RIGHTS_FD_WRITE: u64 = 1 << 6;
+
 /// What the shadows share: preview1 as linked (to instantiate the trampolines,
 /// `preview1_trampolines.wat`, against) and their instance, made when a guest first calls
 /// one of the shadows. One per linker, and the linker `host::link` builds serves one store.
@@ -116,7 +121,12 @@ pub(super) fn define(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
                 fdflags,
                 opened,
             );
-            s.call(&mut caller, "path_open", args, &[dir])
+            // wasmtime-wasi refuses an open in a read-only directory only when it would
+            // create, truncate or write; any other `PERM` is the host's own.
+            let writes = oflags & (OFLAGS_CREAT | OFLAGS_TRUNC) != 0
+                || rights_base as u64 & RIGHTS_FD_WRITE != 0;
+            let dirs: &[i32] = if writes { &[dir] } else { &[] };
+            s.call(&mut caller, "path_open", args, dirs)
         },
     )?;
     for name in [
