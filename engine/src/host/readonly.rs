@@ -12,15 +12,17 @@
 //!
 //! Whether a directory is read-only: preview1's `path_create_directory(fd, "")`. wasmtime-wasi
 //! checks the permission first and answers `PERM` for a read-only directory; in a
-//! read-write one it goes on to `mkdirat(fd, "")`, which the kernel refuses before creating
-//! anything (`ENOENT`: an empty name). A descriptor that is no directory answers `NOTDIR`.
+//! read-write one it goes on to make a directory with an empty name, which fails without
+//! creating anything (`writes_into_readonly_dirs_answer_as_on_wasmedge` checks the
+//! directory after). A descriptor that is no directory answers `NOTDIR`.
 //!
-//! Left as they were: the fd calls on a *file* opened in a read-only directory
-//! (`fd_write`, `fd_pwrite`, `fd_allocate`, `fd_filestat_set_size`,
-//! `fd_filestat_set_times`) answer `NOTCAPABLE` on WasmEdge, which checks the rights the
-//! file was opened with, and `BADF`, `NOTSUP` or `PERM` on the engine; telling such a file
-//! apart from one where the host says `EPERM` would need the file's permissions, which
-//! wasmtime-wasi does not show (ARCHITECTURE.md, "Deliberate differences").
+//! Left as they were: the write calls on a *file* opened for reading only, which is how a
+//! read-only directory opens one (`fd_write`, `fd_pwrite`, `fd_allocate`,
+//! `fd_filestat_set_size`, `fd_filestat_set_times`), answer `NOTCAPABLE` on WasmEdge, which
+//! checks the rights the file was opened with in any directory, and `BADF`, `NOTSUP`,
+//! `INVAL` or `PERM` on the engine; telling wasmtime-wasi's refusal apart from the host's
+//! `EPERM` there would need the file's permissions, which wasmtime-wasi does not show
+//! (ARCHITECTURE.md, "Deliberate differences").
 
 use std::sync::{Arc, OnceLock};
 
