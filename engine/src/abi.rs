@@ -22,6 +22,8 @@ pub const ERRNO_MFILE: Errno = 33;
 pub const ERRNO_NOMEM: Errno = 48;
 pub const ERRNO_NOSYS: Errno = 52;
 pub const ERRNO_NOTSOCK: Errno = 57;
+pub const ERRNO_PERM: Errno = 63;
+pub const ERRNO_NOTCAPABLE: Errno = 76;
 
 // WasmEdge's extension of the errno enum for getaddrinfo failures (`EAI_*`), returned
 // only by `sock_getaddrinfo`, as WasmEdge 0.17.1 returns them. They lie beyond preview1's

@@ -5,7 +5,9 @@
 //! `fd_read`, `fd_write`, `poll_oneoff`) send socket fds to [`super::sockets`] and every
 //! other fd to the preview1 implementation, which stays reachable under another module
 //! name and is called through small wasm trampolines (see [`PREVIEW1_TRAMPOLINES`]).
-//! `proc_exit` is shadowed too, so codes of 126 and above exit as on WasmEdge.
+//! `proc_exit` is shadowed too, so codes of 126 and above exit as on WasmEdge. The calls
+//! that write through a directory (`path_open`, `path_create_directory`, …) are shadowed
+//! in [`readonly`], so that a read-only directory refuses them with WasmEdge's errno.
 //!
 //! Bad pointers: the WASI spec (witx) says a function given a misaligned pointer, or an
 //! out-of-bounds one it needs, shall trap, and wasmtime-wasi's preview1 does (the guest
@@ -23,11 +25,15 @@
 //! chosen from the type it imports (likewise the 7- and 8-parameter `sock_recv_from`).
 //! WasmEdge's `_v2` names are registered too, with the forms WasmEdge gives them.
 
+use std::sync::{Mutex, PoisonError};
+
 use wasmtime::{Caller, Engine, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::I32Exit;
 
 use super::abi::*;
 use super::poll;
+
+mod readonly;
 use super::sockets::{self, AddressForm};
 use super::state::{guest_memory, is_socket_fd, HostState, Preview1, SocketTable};
 
@@ -100,6 +106,24 @@ const GUEST_ALIAS: &str = "wasock_guest";
 /// parser (wasmtime's `wat` feature, and `wast`, are left out of the build).
 const PREVIEW1_TRAMPOLINES: &[u8] = include_bytes!("preview1_trampolines.wasm");
 
+/// [`PREVIEW1_TRAMPOLINES`] compiled for `engine`. Compiled once per engine: a store
+/// instantiates it twice (for the fd shadows here, and when a guest first writes through
+/// a path, for [`readonly`]'s), and a second compilation would add its time (tens of
+/// milliseconds) to that first call.
+fn trampolines_module(engine: &Engine) -> wasmtime::Result<Module> {
+    static COMPILED: Mutex<Option<(Engine, Module)>> = Mutex::new(None);
+    // A poisoned lock still holds a compiled module or nothing, both usable.
+    let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((for_engine, module)) = compiled.as_ref() {
+        if Engine::same(for_engine, engine) {
+            return Ok(module.clone());
+        }
+    }
+    let module = Module::new(engine, PREVIEW1_TRAMPOLINES)?;
+    *compiled = Some((engine.clone(), module.clone()));
+    Ok(module)
+}
+
 /// The number of parameters of `name` as `module` imports it from `wasi_snapshot_preview1`.
 fn imported_arity(module: &Module, name: &str) -> Option<usize> {
     module
@@ -118,6 +142,7 @@ pub fn link(engine: &Engine, module: &Module) -> anyhow::Result<Linker<HostState
         .map_err(anyhow::Error::from)?;
     linker.allow_shadowing(true);
     define_shadows(&mut linker)?;
+    readonly::define(&mut linker)?;
     define_sockets(&mut linker, module)?;
     Ok(linker)
 }
@@ -131,8 +156,7 @@ pub fn attach_preview1(
     linker
         .define(&mut *store, GUEST_ALIAS, "memory", memory)
         .map_err(anyhow::Error::from)?;
-    let trampolines =
-        Module::new(store.engine(), PREVIEW1_TRAMPOLINES).map_err(anyhow::Error::from)?;
+    let trampolines = trampolines_module(store.engine()).map_err(anyhow::Error::from)?;
     let instance = linker
         .instantiate(&mut *store, &trampolines)
         .map_err(anyhow::Error::from)?;

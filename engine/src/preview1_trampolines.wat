@@ -1,5 +1,7 @@
-;; Trampolines into preview1 (see PREVIEW1_TRAMPOLINES in host.rs). The engine embeds the
-;; binary form, preview1_trampolines.wasm; the test `preview1_trampolines_match_their_text`
+;; Trampolines into preview1 (see PREVIEW1_TRAMPOLINES in host.rs): the fd functions for the
+;; shadows in host.rs, and the path functions for those in host/readonly.rs, which instantiate
+;; the module again when a guest first calls one of them. The engine embeds the binary form,
+;; preview1_trampolines.wasm; the test `preview1_trampolines_match_their_text`
 ;; checks that the two agree and rewrites the binary when WASOCK_BLESS=1 is set.
 (module
   (import "wasock_guest" "memory" (memory 0))
@@ -10,6 +12,20 @@
   (import "wasock_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasock_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
   (import "wasock_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
+  (import "wasock_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasock_preview1" "path_create_directory"
+    (func $path_create_directory (param i32 i32 i32) (result i32)))
+  (import "wasock_preview1" "path_unlink_file" (func $path_unlink_file (param i32 i32 i32) (result i32)))
+  (import "wasock_preview1" "path_remove_directory"
+    (func $path_remove_directory (param i32 i32 i32) (result i32)))
+  (import "wasock_preview1" "path_rename" (func $path_rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasock_preview1" "path_symlink" (func $path_symlink (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasock_preview1" "path_link" (func $path_link (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasock_preview1" "path_filestat_set_times"
+    (func $path_filestat_set_times (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
+  (import "wasock_preview1" "fd_filestat_set_times"
+    (func $fd_filestat_set_times (param i32 i64 i64 i32) (result i32)))
   (export "memory" (memory 0))
   (func (export "fd_close") (param i32) (result i32) (call $fd_close (local.get 0)))
   (func (export "fd_fdstat_get") (param i32 i32) (result i32) (call $fd_fdstat_get (local.get 0) (local.get 1)))
@@ -21,4 +37,26 @@
   (func (export "poll_oneoff") (param i32 i32 i32 i32) (result i32)
     (call $poll_oneoff (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
   (func (export "clock_time_get") (param i32 i64 i32) (result i32)
-    (call $clock_time_get (local.get 0) (local.get 1) (local.get 2))))
+    (call $clock_time_get (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "path_open") (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)
+    (call $path_open (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)
+      (local.get 5) (local.get 6) (local.get 7) (local.get 8)))
+  (func (export "path_create_directory") (param i32 i32 i32) (result i32)
+    (call $path_create_directory (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "path_unlink_file") (param i32 i32 i32) (result i32)
+    (call $path_unlink_file (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "path_remove_directory") (param i32 i32 i32) (result i32)
+    (call $path_remove_directory (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "path_rename") (param i32 i32 i32 i32 i32 i32) (result i32)
+    (call $path_rename (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)
+      (local.get 5)))
+  (func (export "path_symlink") (param i32 i32 i32 i32 i32) (result i32)
+    (call $path_symlink (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)))
+  (func (export "path_link") (param i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (call $path_link (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)
+      (local.get 5) (local.get 6)))
+  (func (export "path_filestat_set_times") (param i32 i32 i32 i32 i64 i64 i32) (result i32)
+    (call $path_filestat_set_times (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+      (local.get 4) (local.get 5) (local.get 6)))
+  (func (export "fd_filestat_set_times") (param i32 i64 i64 i32) (result i32)
+    (call $fd_filestat_set_times (local.get 0) (local.get 1) (local.get 2) (local.get 3))))

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use super::*;
 
 mod hostile;
+mod readonly;
 mod wasmedge;
 use wasmedge::{Ended, Limits, Runtime};
 
@@ -687,10 +688,8 @@ fn args_and_env_reach_the_guest() {
 }
 
 /// A preopened directory honours its mode on both runtimes: read-only refuses the write,
-/// read-write writes. The refusal's errno differs: preview1's filesystem is wasmtime-wasi's,
-/// which says `PERM` (63, std's `PermissionDenied`), where WasmEdge 0.17.1 says
-/// `NOTCAPABLE` (76), the preview1 rights' answer (ARCHITECTURE.md, "Deliberate
-/// differences").
+/// read-write writes. The refusal is `NOTCAPABLE` (76) on both, WasmEdge 0.17.1's answer from
+/// preview1's rights (each call's answer: `tests/readonly.rs`).
 #[test]
 fn preopened_dirs_honour_readonly() {
     let host = tempfile::tempdir().expect("tempdir");
@@ -705,25 +704,18 @@ fn preopened_dirs_honour_readonly() {
         }];
         launch
     };
-    let refused = |errno: &str| format!("read hello\nwrite denied: {errno}\n");
+    // The guest checks the refusal is NOTCAPABLE (76) itself, too.
+    let refused = "read hello\nwrite denied: Capabilities insufficient (os error 76)\n";
     let readonly = run_spec(&launch("readonly"));
     assert_eq!(readonly.code, 0, "{readonly}");
-    assert_eq!(
-        readonly.stdout,
-        refused("Operation not permitted (os error 63)"),
-        "{readonly}"
-    );
+    assert_eq!(readonly.stdout, refused, "{readonly}");
     assert!(
         !host.path().join("output.txt").exists(),
         "read-only mapping was written to"
     );
     if let Some(wasmedge) = wasmedge::run(&launch("readonly")) {
         assert_eq!(wasmedge.ended, Ended::Exited(0), "{wasmedge}");
-        assert_eq!(
-            wasmedge.stdout,
-            refused("Capabilities insufficient (os error 76)"),
-            "{wasmedge}"
-        );
+        assert_eq!(wasmedge.stdout, refused, "{wasmedge}");
         assert!(!host.path().join("output.txt").exists());
     }
 
