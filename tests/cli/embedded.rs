@@ -501,9 +501,13 @@ fn env_dirs_and_args_reach_the_app_on_the_engine() {
 /// `run --release --runtime embedded` of `tests/guests/reverse-once`, a socket app not made
 /// by our templates (built once into the shared target directory), with `extra` arguments.
 fn run_reverse_once(sandbox: &Sandbox, extra: &[&str]) -> Command {
-    let mut command = run_test_guest(sandbox.std_cmd(), "reverse-once", extra);
-    command.args(["--runtime", "embedded"]);
-    command
+    // Before `extra`, which may end with `-- ARGS`.
+    let args: Vec<&str> = ["--runtime", "embedded"]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    run_test_guest(sandbox.std_cmd(), "reverse-once", &args)
 }
 
 /// Issue 7's minimal input on the engine: a guest that binds 127.0.0.1:$PORT, accepts

@@ -129,10 +129,10 @@ fn exit_codes_output_args_env_and_dirs_are_the_same_on_both_runtimes() {
     }
 }
 
-/// A write into a `--dir …:readonly` mapping fails on both, but with another errno: WasmEdge
-/// 0.17.1 gives `NOTCAPABLE` (76), the engine (wasmtime-wasi's preview1) `PERM` (63).
+/// A write into a `--dir …:readonly` mapping fails on both with the same errno: WasmEdge
+/// 0.17.1's `NOTCAPABLE` (76), which the engine gives too (wasmtime-wasi's preview1 says
+/// `PERM`, 63; `engine/src/host/readonly.rs`).
 #[test]
-#[ignore = "a write into a read-only --dir fails with errno 63 (PERM) on the engine, 76 (NOTCAPABLE) on WasmEdge 0.17.1; the engine is to match"]
 fn a_write_into_a_read_only_dir_fails_with_the_same_errno_on_both_runtimes() {
     const TEST: &str = "a_write_into_a_read_only_dir_fails_with_the_same_errno_on_both_runtimes";
     let sandbox = Sandbox::new();
@@ -187,9 +187,13 @@ fn a_panicking_guest_exits_with_the_same_code_on_both_runtimes() {
 /// templates: bind `$HOST:$PORT`, print `bound`, serve `$COUNT` connections, each read to
 /// EOF and written back reversed), built once into the shared target directory.
 fn run_reverse_once(sandbox: &Sandbox, runtime: Runtime, extra: &[&str]) -> std::process::Command {
-    let mut command = run_test_guest(sandbox.std_cmd_on(runtime), "reverse-once", extra);
-    command.args(["--runtime", runtime.flag()]);
-    command
+    // Before `extra`, which may end with `-- ARGS`.
+    let args: Vec<&str> = ["--runtime", runtime.flag()]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    run_test_guest(sandbox.std_cmd_on(runtime), "reverse-once", &args)
 }
 
 /// `run`'s readiness for a real WasmEdge child, learned from `/proc` (the child's socket
