@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run --instances N (issue 22): req/s and p99 of tests/guests/instance-echo on the engine with
 # N = 1 and N = 2 instances, beside the same code built natively (one thread), under wrk.
-#   - a server-bound load: each answer hashes WORK_KIB KiB (default 64) of memory, so the
+#   - a server-bound load: each answer hashes WORK_KIB KiB (default 512) of memory, so the
 #     app's cores, not wrk's, are the bottleneck;
 #   - a plain answer (WORK_KIB=0) at 1,000 connections;
 #   - the RSS of `run` with N = 1 and N = 2 (what an added instance costs).
@@ -14,7 +14,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 source "$REPO/scripts/lib.sh"
 SECONDS_EACH="${1:-5}"
 RUNS="${RUNS:-3}"
-WORK_KIB="${WORK_KIB:-64}"
+WORK_KIB="${WORK_KIB:-512}"
 need wrk:wrk
 bench_cli
 bench_workdir
@@ -35,7 +35,8 @@ start() {
                    --env "WORK_KIB=$2" --env "PORT=$PORT" >/dev/null 2>&1 & ;;
     esac
     PID=$!
-    wait_port "$PORT"
+    PIDS+=("$PID")
+    wait_port "$PORT" "$PID"
 }
 stop() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
 
@@ -49,7 +50,7 @@ measure() {
         rps+=("$(echo "$figures" | awk '{print $1}')")
         p99+=("$(echo "$figures" | awk '{print $2}')")
     done
-    echo "$(median "${rps[@]}") $(median "${p99[@]}")"
+    echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${p99[@]}" | median)"
 }
 
 # rss KIND: the server's RSS in KiB after a short load.
