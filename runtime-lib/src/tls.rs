@@ -212,6 +212,9 @@ fn build_client_config() -> Result<Arc<rustls::ClientConfig>, TlsFailure> {
 }
 
 /// ring's provider with the key exchanges and ciphers ordered for where the app runs.
+// rustls 0.23.48 deprecates ring's provider for lacking post-quantum key exchange
+// (X25519MLKEM768 is aws-lc-rs's); aws-lc-rs does not build for wasm32-wasip1, ring does.
+#[allow(deprecated)]
 fn provider() -> rustls::crypto::CryptoProvider {
     use rustls::crypto::ring::{cipher_suite as cs, default_provider, kx_group};
     let mut provider = default_provider();

@@ -52,7 +52,9 @@ fn openssl(dir: &Path, args: &[&str]) {
 fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("wasock-tls-{}", std::process::id()));
+        // Under the target directory (cargo's scratch space for integration tests), by pid.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("wasock-tls-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         let ec = [

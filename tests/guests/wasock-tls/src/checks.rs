@@ -50,6 +50,8 @@ impl Ports {
         })
     }
 
+    /// The arguments [`from_args`](Self::from_args) reads (runtime-lib/tests/tls.rs passes them).
+    #[allow(dead_code)]
     pub fn args(&self) -> Vec<String> {
         vec![
             format!("trusted={}", self.trusted),
