@@ -70,8 +70,9 @@ run_engine() {
 }
 WASMEDGE="${WASMEDGE:-/work/shared/wasmedge/bin/wasmedge}"
 run_wasmedge_aot() {
-    "$WASMEDGE" --dir "/pki:$WORK" --env SSL_CERT_FILE=/pki/ca.pem "$WORK/client.aot.wasm" \
-        bench "$URL" "$@"
+    # WasmEdge 0.17 runs an AOT module's native code only when asked (else it interprets).
+    "$WASMEDGE" --dir "/pki:$WORK" --env SSL_CERT_FILE=/pki/ca.pem --run-mode=aot \
+        "$WORK/client.aot.wasm" bench "$URL" "$@"
 }
 RUNNERS=(native engine)
 if [ "${BENCH_WASMEDGE_AOT:-0}" = 1 ] && [ -x "$WASMEDGE" ]; then
