@@ -357,7 +357,11 @@ impl Prepared {
                      `features = [\"tls\"]` to the wasock dependency",
                 ))
             }
-            Some(_) => return Err(invalid("only http:// and https:// URLs are supported")),
+            Some(scheme) => {
+                return Err(invalid(&format!(
+                    "{scheme}:// is not supported; help: use an http:// or https:// URL"
+                )))
+            }
             None => {
                 return Err(invalid(
                     "expected an absolute URL such as http://127.0.0.1:8080/",
