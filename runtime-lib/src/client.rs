@@ -1,7 +1,8 @@
 //! HTTP/1.1 clients: blocking [`get`], [`post`] and [`send`], and [`Client::send_all`],
 //! which drives many requests at once over one [`EventLoop`] on one thread.
 //!
-//! URLs are `http://host[:port]/path?query` (no TLS). Each request uses its own connection
+//! URLs are `http://host[:port]/path?query`, and with feature `tls` also `https://…` (see
+//! [`tls`](crate::tls) for trust and verification). Each request uses its own connection
 //! (`Connection: close`), so a response may also be delimited by the server closing.
 
 use std::io::{self, Read, Write};
@@ -54,6 +55,16 @@ pub enum ClientError {
     Incomplete {
         /// `host:port` of the server.
         target: String,
+    },
+    /// The TLS connection to an `https://` server failed: an untrusted, expired or
+    /// wrong-name certificate, a TLS alert, a server that is not TLS (feature `tls`).
+    #[cfg(feature = "tls")]
+    #[error("{}", failure.describe(target))]
+    Tls {
+        /// `host:port` of the server.
+        target: String,
+        /// What went wrong.
+        failure: crate::tls::TlsFailure,
     },
 }
 
@@ -118,7 +129,8 @@ pub fn post(url: &str, body: impl Into<Vec<u8>>) -> Result<Response<Vec<u8>>, Cl
     Client::default().post(url, body)
 }
 
-/// Sends `request` (its URI must be an absolute `http://` URL) and returns the response.
+/// Sends `request` (its URI must be an absolute `http://` URL, or `https://` with feature
+/// `tls`) and returns the response.
 pub fn send(request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, ClientError> {
     Client::default().send(request)
 }
@@ -274,6 +286,8 @@ impl Client {
         in_flight: &mut Vec<Option<InFlight>>,
     ) -> Result<(), ClientError> {
         let prepared = Prepared::new(request)?;
+        // Before connecting: an unusable SSL_CERT_FILE is reported as such.
+        let session = prepared.session()?;
         let stream = prepared.connect()?;
         stream
             .set_nonblocking(true)
@@ -291,6 +305,7 @@ impl Client {
         in_flight[slot] = Some(InFlight {
             index,
             stream,
+            session,
             written: 0,
             write_error: None,
             decoder: ResponseDecoder::new(self.config.limits),
@@ -307,6 +322,8 @@ pub(crate) struct Prepared {
     pub(crate) target: String,
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// `https://`: the connection runs TLS.
+    pub(crate) tls: bool,
     pub(crate) method: Method,
     pub(crate) bytes: Vec<u8>,
     /// The request asks to close the connection after its response.
@@ -329,24 +346,37 @@ impl Prepared {
             url: url.clone(),
             reason: reason.to_string(),
         };
-        match request.uri().scheme_str() {
-            Some("http") => {}
+        let tls = match request.uri().scheme_str() {
+            Some("http") => false,
+            #[cfg(feature = "tls")]
+            Some("https") => true,
+            #[cfg(not(feature = "tls"))]
             Some("https") => {
-                return Err(invalid("https is not supported; help: use an http:// URL"))
+                return Err(invalid(
+                    "https needs wasock's `tls` feature; help: in Cargo.toml, add \
+                     `features = [\"tls\"]` to the wasock dependency",
+                ))
             }
-            Some(_) => return Err(invalid("only http:// URLs are supported")),
+            Some(scheme) => {
+                return Err(invalid(&format!(
+                    "{scheme}:// is not supported; help: use an http:// or https:// URL"
+                )))
+            }
             None => {
                 return Err(invalid(
                     "expected an absolute URL such as http://127.0.0.1:8080/",
                 ))
             }
-        }
+        };
         let host = request
             .uri()
             .host()
             .ok_or_else(|| invalid("the URL has no host"))?
             .to_string();
-        let port = request.uri().port_u16().unwrap_or(80);
+        let port = request
+            .uri()
+            .port_u16()
+            .unwrap_or(if tls { 443 } else { 80 });
         let authority = request
             .uri()
             .authority()
@@ -378,10 +408,17 @@ impl Prepared {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
+        // Errors name host and port even where the URL leaves the port implicit.
+        let target = match (request_port_given(&authority), host.contains(':')) {
+            (true, _) => authority,
+            (false, true) => format!("[{host}]:{port}"),
+            (false, false) => format!("{host}:{port}"),
+        };
         Ok(Prepared {
-            target: authority,
+            target,
             host,
             port,
+            tls,
             method,
             bytes,
             closes,
@@ -398,7 +435,25 @@ impl Prepared {
         Ok(stream)
     }
 
+    /// The TLS session for this request's connection, if its URL is `https://`.
+    pub(crate) fn session(&self) -> Result<Session, ClientError> {
+        #[cfg(feature = "tls")]
+        if self.tls {
+            return crate::tls::TlsSession::new(&self.host, &self.target)
+                .map(|session| Some(Box::new(session)))
+                .map_err(|source| self.io(source));
+        }
+        Ok(None)
+    }
+
     pub(crate) fn io(&self, source: io::Error) -> ClientError {
+        #[cfg(feature = "tls")]
+        if let Some(failure) = crate::tls::failure_of(&source) {
+            return ClientError::Tls {
+                target: self.target.clone(),
+                failure: failure.clone(),
+            };
+        }
         ClientError::Io {
             target: self.target.clone(),
             source,
@@ -438,9 +493,68 @@ impl Prepared {
     }
 }
 
+/// Whether `authority` (`host[:port]`) names a port.
+fn request_port_given(authority: &str) -> bool {
+    match authority.rsplit_once(':') {
+        Some((host, port)) => !port.is_empty() && (!host.contains(':') || host.ends_with(']')),
+        None => false,
+    }
+}
+
+/// The TLS side of a connection (`None` for plain HTTP). Without feature `tls` it is
+/// always `None`, and the code that drives it compiles away.
+#[cfg(feature = "tls")]
+pub(crate) type Session = Option<Box<crate::tls::TlsSession>>;
+/// The TLS side of a connection: always `None` without feature `tls`.
+#[cfg(not(feature = "tls"))]
+pub(crate) type Session = Option<std::convert::Infallible>;
+
+/// Writes request bytes on the connection: straight to the socket, or through TLS (which
+/// takes them all and sends what the socket takes now; [`wire_wants_write`] tells if more waits).
+pub(crate) fn wire_write(
+    session: &mut Session,
+    io: &mut (impl Read + Write),
+    buf: &[u8],
+) -> io::Result<usize> {
+    match session {
+        #[cfg(feature = "tls")]
+        Some(tls) => tls.write(io, buf),
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match *never {},
+        None => io.write(buf),
+    }
+}
+
+/// Reads response bytes from the connection, moving a TLS handshake on as needed.
+pub(crate) fn wire_read(
+    session: &mut Session,
+    io: &mut (impl Read + Write),
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    match session {
+        #[cfg(feature = "tls")]
+        Some(tls) => tls.read(io, buf),
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match *never {},
+        None => io.read(buf),
+    }
+}
+
+/// Whether TLS records wait for the socket to take them.
+pub(crate) fn wire_wants_write(session: &Session) -> bool {
+    match session {
+        #[cfg(feature = "tls")]
+        Some(tls) => tls.wants_write(),
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match *never {},
+        None => false,
+    }
+}
+
 struct InFlight {
     index: usize,
     stream: TcpStream,
+    session: Session,
     written: usize,
     write_error: Option<io::Error>,
     decoder: ResponseDecoder,
@@ -458,10 +572,22 @@ impl InFlight {
         results[self.index] = Some(outcome);
     }
 
+    /// Watches the socket for reading, and for writing too while TLS records wait to go out
+    /// (a handshake flight, a large request), since reading is what moves them on.
+    fn watch(&self, events: &mut EventLoop) -> io::Result<()> {
+        let interest = if wire_wants_write(&self.session) {
+            Interest::BOTH
+        } else {
+            Interest::READABLE
+        };
+        events.reregister(&self.stream, self.token, interest)
+    }
+
     /// Moves the exchange forward as far as it goes without blocking; `Some` once it is over.
     fn advance(&mut self, input: &mut [u8], events: &mut EventLoop) -> Option<Outcome> {
         while self.written < self.prepared.bytes.len() {
-            match self.stream.write(&self.prepared.bytes[self.written..]) {
+            let bytes = &self.prepared.bytes[self.written..];
+            match wire_write(&mut self.session, &mut &self.stream, bytes) {
                 Ok(0) => return Some(Err(self.prepared.incomplete())),
                 Ok(n) => self.written += n,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
@@ -474,14 +600,14 @@ impl InFlight {
                 }
             }
         }
-        if let Err(source) = events.reregister(&self.stream, self.token, Interest::READABLE) {
+        if let Err(source) = self.watch(events) {
             return Some(Err(self.prepared.io(source)));
         }
         // A bounded number of reads per turn: a server that sends without pause (say,
         // endless interim responses, which are skipped) must not keep us from the deadline
         // check. Readiness is level-triggered, so what is left is reported again.
         for _ in 0..READS_PER_TURN {
-            match self.stream.read(input) {
+            match wire_read(&mut self.session, &mut &self.stream, input) {
                 Ok(0) => {
                     let outcome = self.prepared.finish(&mut self.decoder);
                     return Some(match (outcome, self.write_error.take()) {
@@ -497,7 +623,15 @@ impl InFlight {
                         Err(source) => return Some(Err(self.prepared.http(source))),
                     }
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    // A read may have moved TLS records out (or queued more): watch again.
+                    if self.session.is_some() {
+                        if let Err(source) = self.watch(events) {
+                            return Some(Err(self.prepared.io(source)));
+                        }
+                    }
+                    return None;
+                }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(source) => {
                     let source = self.write_error.take().unwrap_or(source);

@@ -12,6 +12,8 @@
 //! - [`rt`]: a single-threaded async runtime on the same event loop ([`block_on`],
 //!   [`spawn`], timers, async sockets), the async server [`PollServer::run_async`] and the
 //!   async client [`fetch`]; with feature `hyper`, hyper 1's runtime traits.
+//! - [`tls`] (feature `tls`): `https://` URLs in the clients above, and [`TlsStream`], a
+//!   blocking TLS connection for other protocols; rustls with ring, Mozilla's roots built in.
 //! - [`app`]: for `main`: [`port_from_env`], [`announce`] and [`exit_code`].
 //!
 //! ```no_run
@@ -41,6 +43,8 @@ pub mod http;
 pub mod net;
 pub mod rt;
 pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 #[cfg(target_os = "wasi")]
 mod wasmedge;
 
@@ -50,6 +54,8 @@ pub use event::{Event, EventLoop, Interest, Token};
 pub use net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 pub use rt::{block_on, fetch, spawn};
 pub use server::{serve, serve_poll, PollServer, Server, ServerConfig, ShutdownHandle};
+#[cfg(feature = "tls")]
+pub use tls::{TlsFailure, TlsStream};
 
 /// The names most apps need: `use wasock::prelude::*;`.
 pub mod prelude {

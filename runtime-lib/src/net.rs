@@ -439,6 +439,25 @@ fn stream_set_nodelay(_stream: &backend::TcpStream, _nodelay: bool) -> io::Resul
     Ok(())
 }
 
+#[cfg(not(target_os = "wasi"))]
+fn stream_write_vectored(
+    stream: &std::net::TcpStream,
+    bufs: &[io::IoSlice<'_>],
+) -> io::Result<usize> {
+    let mut stream = stream;
+    stream.write_vectored(bufs)
+}
+
+#[cfg(target_os = "wasi")]
+fn stream_write_vectored(
+    stream: &backend::TcpStream,
+    bufs: &[io::IoSlice<'_>],
+) -> io::Result<usize> {
+    // wasmedge_wasi_socket's `Write` has no `write_vectored` (std's default would send only
+    // the first buffer); its socket's `send_vectored` is one `sock_send` with all of them.
+    stream.as_ref().send_vectored(bufs, 0)
+}
+
 impl Read for TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf)
@@ -448,6 +467,9 @@ impl Read for TcpStream {
 impl Write for TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
@@ -463,6 +485,12 @@ impl Read for &TcpStream {
 impl Write for &TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         (&self.inner).write(buf)
+    }
+    /// One send for all of `bufs`. TLS hands over a flight of records at once; sent one by
+    /// one, Nagle's algorithm (which WasmEdge's socket API cannot turn off) would hold the
+    /// second back until the first is acknowledged, ~40 ms a handshake.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        stream_write_vectored(&self.inner, bufs)
     }
     fn flush(&mut self) -> io::Result<()> {
         (&self.inner).flush()

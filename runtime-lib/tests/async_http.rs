@@ -235,7 +235,7 @@ fn fetch_times_out_and_reports_refused_connections() {
 #[test]
 fn fetch_rejects_bad_urls() {
     let outcome = block_on(rt::fetch(
-        wasock::build_request(Method::GET, "https://example.invalid/", Vec::new()).unwrap(),
+        wasock::build_request(Method::GET, "ftp://example.invalid/", Vec::new()).unwrap(),
     ));
     assert!(
         matches!(outcome, Err(ClientError::InvalidUrl { .. })),

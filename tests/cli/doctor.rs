@@ -108,6 +108,7 @@ fn doctor_checks_as_json_messages_with_the_report_on_stderr() {
             "WASI target",
             "wasmedge",
             "embedded engine",
+            "C for wasm",
             "JS toolchain"
         ]
     );

@@ -391,6 +391,13 @@ fn cargo_command(flags: &CargoFlags, triple: &str, printer: &Printer) -> (Comman
     }
     command.args(flags.as_args());
     command.envs(flags.env.iter().map(|(key, value)| (key, value)));
+    // A crate with C inside (ring, for TLS) builds for wasm with the clang found here.
+    for (key, value) in super::cc::wasi_env(triple) {
+        if !flags.env.iter().any(|(set, _)| *set == key) {
+            printer.verbose(format!("{key}={value}"));
+            command.env(key, value);
+        }
+    }
     let shown = format!(
         "cargo build --target {triple} {}",
         flags.as_args().join(" ")

@@ -118,6 +118,13 @@ pub fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<i32> {
     });
 
     checks.push(Check {
+        name: "C for wasm",
+        detail: crate::build::cc::doctor_check(),
+        fix: crate::build::cc::install_command(),
+        required: false,
+    });
+
+    checks.push(Check {
         name: "JS toolchain",
         detail: crate::js::doctor_check(),
         fix: crate::js::install_command(),

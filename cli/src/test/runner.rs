@@ -123,6 +123,8 @@ fn cargo_test(
     let mut args: Vec<String> = Vec::new();
     if let Some(target) = target {
         args.extend(["--target".to_owned(), target.to_owned()]);
+        // As for `build`: a crate with C inside (ring, for TLS) needs the wasm C compiler.
+        command.envs(crate::build::cc::wasi_env(target));
     }
     if plan.json {
         args.push("--message-format=json-render-diagnostics".to_owned());

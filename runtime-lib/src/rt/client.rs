@@ -5,20 +5,22 @@
 //! Requests are encoded and responses decoded by the codec the blocking client uses. After
 //! a response that leaves the connection open (HTTP/1.1 without `Connection: close`, a
 //! length-framed or chunked body, nothing extra sent), the connection goes back to a pool
-//! of the current runtime, per host and port, and the next request to that host reuses it.
+//! of the current runtime, per scheme, host and port, and the next request there reuses it
+//! (for `https://`, with its TLS session: no new handshake).
 //! A pooled connection the server closed meanwhile is noticed before use; one that fails
 //! before any byte of its response is replaced by a new connection and the request sent
 //! again when its method is idempotent (RFC 9110 §9.2.2).
 
 use std::collections::HashMap;
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice, Read, Write};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::executor::current;
 use super::net::AsyncTcpStream;
 use super::timeout;
-use crate::client::{build_request, Client, ClientError, Prepared};
+use crate::client::{build_request, wire_read, wire_write, Client, ClientError, Prepared, Session};
 use crate::http::{wants_keep_alive, Method, Request, Response, ResponseDecoder, StatusCode};
 use crate::net::ToSocketAddrs;
 
@@ -29,37 +31,98 @@ const POOL_IDLE: Duration = Duration::from_secs(30);
 const POOL_PER_HOST: usize = 64;
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Idle keep-alive connections of one runtime, by host and port.
-#[derive(Default)]
-pub(crate) struct Pool {
-    idle: HashMap<(String, u16), Vec<(AsyncTcpStream, Instant)>>,
+/// A connection of the pool: its socket and, for `https://`, its TLS session.
+struct Conn {
+    stream: AsyncTcpStream,
+    session: Session,
 }
 
-fn pool_take(host: &str, port: u16) -> Option<AsyncTcpStream> {
+/// Where a pooled connection leads: TLS or not, host, port.
+type PoolKey = (bool, String, u16);
+
+/// Idle keep-alive connections of one runtime, by scheme, host and port.
+#[derive(Default)]
+pub(crate) struct Pool {
+    idle: HashMap<PoolKey, Vec<(Conn, Instant)>>,
+}
+
+fn pool_key(prepared: &Prepared) -> PoolKey {
+    (prepared.tls, prepared.host.clone(), prepared.port)
+}
+
+fn pool_take(prepared: &Prepared) -> Option<Conn> {
     let core = current()?;
     let mut pool = core.pool.borrow_mut();
-    let idle = pool.idle.get_mut(&(host.to_string(), port))?;
+    let idle = pool.idle.get_mut(&pool_key(prepared))?;
     let mut probe = [0u8; 1];
-    while let Some((stream, since)) = idle.pop() {
+    while let Some((mut conn, since)) = idle.pop() {
         // An idle connection must have nothing to read: EOF, a stray byte or an error all
-        // mean the server is done with it.
-        let quiet = matches!(stream.try_read(&mut probe), Err(error) if error.kind() == io::ErrorKind::WouldBlock);
+        // mean the server is done with it. Over TLS the probe goes through the session, which
+        // takes in what may legitimately arrive meanwhile (TLS 1.3 session tickets).
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut io = PollIo {
+            stream: &conn.stream,
+            cx: &mut cx,
+        };
+        let quiet = matches!(
+            wire_read(&mut conn.session, &mut io, &mut probe),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock
+        );
         if quiet && since.elapsed() < POOL_IDLE {
-            return Some(stream);
+            return Some(conn);
         }
     }
     None
 }
 
-fn pool_put(host: &str, port: u16, stream: AsyncTcpStream) {
+fn pool_put(prepared: &Prepared, conn: Conn) {
     let Some(core) = current() else {
         return;
     };
     let mut pool = core.pool.borrow_mut();
-    let idle = pool.idle.entry((host.to_string(), port)).or_default();
+    let idle = pool.idle.entry(pool_key(prepared)).or_default();
     idle.retain(|(_, since)| since.elapsed() < POOL_IDLE);
     if idle.len() < POOL_PER_HOST {
-        idle.push((stream, Instant::now()));
+        idle.push((conn, Instant::now()));
+    }
+}
+
+/// The async socket as a `Read + Write` for one poll: a socket that is not ready reports
+/// `WouldBlock`, with the task's waker registered for when it is.
+struct PollIo<'a, 'b> {
+    stream: &'a AsyncTcpStream,
+    cx: &'a mut Context<'b>,
+}
+
+fn would_block<T>(poll: Poll<io::Result<T>>) -> io::Result<T> {
+    match poll {
+        Poll::Ready(outcome) => outcome,
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+    }
+}
+
+fn pending<T>(outcome: io::Result<T>) -> Poll<io::Result<T>> {
+    match outcome {
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
+        outcome => Poll::Ready(outcome),
+    }
+}
+
+impl Read for PollIo<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        would_block(self.stream.poll_read_ref(self.cx, buf))
+    }
+}
+
+impl Write for PollIo<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        would_block(self.stream.poll_write_ref(self.cx, buf))
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        would_block(self.stream.poll_write_vectored_ref(self.cx, bufs))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -122,8 +185,8 @@ impl Client {
     }
 
     async fn exchange(&self, prepared: &Prepared) -> Result<Response<Vec<u8>>, ClientError> {
-        if let Some(stream) = pool_take(&prepared.host, prepared.port) {
-            match self.attempt(stream, prepared, true).await {
+        if let Some(conn) = pool_take(prepared) {
+            match self.attempt(conn, prepared, true).await {
                 Ok(response) => return Ok(response),
                 Err(Failure::Stale(error)) if !is_idempotent(&prepared.method) => {
                     return Err(error)
@@ -132,13 +195,17 @@ impl Client {
                 Err(Failure::Failed(error)) => return Err(error),
             }
         }
+        let session = prepared.session()?;
         let addrs = (prepared.host.as_str(), prepared.port)
             .to_socket_addrs()
             .map_err(|source| prepared.io(source))?;
         let stream = AsyncTcpStream::connect(addrs.as_slice())
             .await
             .map_err(|source| prepared.io(source))?;
-        match self.attempt(stream, prepared, false).await {
+        match self
+            .attempt(Conn { stream, session }, prepared, false)
+            .await
+        {
             Ok(response) => Ok(response),
             Err(Failure::Stale(error) | Failure::Failed(error)) => Err(error),
         }
@@ -148,7 +215,7 @@ impl Client {
     /// back to the pool.
     async fn attempt(
         &self,
-        stream: AsyncTcpStream,
+        mut conn: Conn,
         prepared: &Prepared,
         reused: bool,
     ) -> Result<Response<Vec<u8>>, Failure> {
@@ -162,7 +229,14 @@ impl Client {
         let mut write_error = None;
         let mut bytes = prepared.bytes.as_slice();
         while !bytes.is_empty() {
-            match poll_fn(|cx| stream.poll_write_ref(cx, bytes)).await {
+            let written = poll_fn(|cx| {
+                let mut io = PollIo {
+                    stream: &conn.stream,
+                    cx,
+                };
+                pending(wire_write(&mut conn.session, &mut io, bytes))
+            });
+            match written.await {
                 Ok(0) => {
                     write_error = Some(io::Error::from(io::ErrorKind::WriteZero));
                     break;
@@ -180,7 +254,14 @@ impl Client {
         let mut input = vec![0u8; READ_CHUNK];
         let mut got_bytes = false;
         loop {
-            let n = match poll_fn(|cx| stream.poll_read_ref(cx, &mut input)).await {
+            let read = poll_fn(|cx| {
+                let mut io = PollIo {
+                    stream: &conn.stream,
+                    cx,
+                };
+                pending(wire_read(&mut conn.session, &mut io, &mut input))
+            });
+            let n = match read.await {
                 Ok(n) => n,
                 Err(source) => {
                     let source = write_error.take().unwrap_or(source);
@@ -209,7 +290,7 @@ impl Client {
                         && wants_keep_alive(response.version(), response.headers())
                         && decoder.buffered_len() == 0;
                     if reusable {
-                        pool_put(&prepared.host, prepared.port, stream);
+                        pool_put(prepared, conn);
                     }
                     return Ok(response);
                 }

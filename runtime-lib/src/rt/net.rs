@@ -265,9 +265,16 @@ impl AsyncTcpStream {
             })
     }
 
-    /// One non-blocking read: `WouldBlock` when nothing is there.
-    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.inner).read(buf)
+    /// Writes from `bufs` in one send, waiting until the socket takes at least one byte.
+    pub fn poll_write_vectored_ref(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.registration
+            .poll_io(self.inner.raw_fd(), cx, Direction::Write, || {
+                (&self.inner).write_vectored(bufs)
+            })
     }
 }
 
