@@ -189,11 +189,7 @@ fn a_silent_server_times_out() {
 
 #[test]
 fn bad_urls_are_refused_with_a_reason() {
-    for url in [
-        "not a url",
-        "ftp://127.0.0.1/",
-        "/relative/path",
-    ] {
+    for url in ["not a url", "ftp://127.0.0.1/", "/relative/path"] {
         let outcome = wasock::get(url);
         match outcome {
             Err(ClientError::InvalidUrl { reason, .. }) => assert!(!reason.is_empty()),

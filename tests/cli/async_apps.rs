@@ -544,6 +544,48 @@ fn axum_app_serves_its_json_api_and_calls_the_upstream_on_each_runtime() {
     }
 }
 
+/// `run --instances 2` (issue 22) with the async templates: both instances listen on the one
+/// port and every request on a new connection is served, whichever instance takes it.
+#[test]
+fn proxy_and_axum_serve_with_two_instances_on_the_engine() {
+    let upstream = Upstream::start([127, 0, 0, 6]);
+    let sandbox = Sandbox::new();
+    for (app, env, path, expected) in [
+        (
+            proxy_app(),
+            proxy_env(&upstream, NO_TIMEOUT_MS),
+            "/plain?n=",
+            "GET /plain?n=",
+        ),
+        (
+            axum_app(),
+            vec![format!("UPSTREAM={}/plain", upstream.url())],
+            "/hello?name=n",
+            "\"message\":\"hello, n",
+        ),
+    ] {
+        let port = free_port();
+        let mut command = sandbox.std_cmd();
+        command
+            .args(["run", "--runtime", "embedded", "--instances", "2", "--wasm"])
+            .arg(&app.wasm)
+            .args(["--port", &port.to_string()]);
+        for pair in &env {
+            command.args(["--env", pair]);
+        }
+        let mut running = RunningApp::spawn(command);
+        running.wait_for_stdout_count("listening on", 2, START_TIMEOUT);
+        for index in 0..20 {
+            let url = format!("http://127.0.0.1:{port}{path}{index}");
+            // A new agent, so a new connection, each time: the kernel picks an instance.
+            let (status, body) = get(&agent(), &url);
+            assert_eq!(status, 200, "{url}: {body}");
+            assert!(body.contains(expected), "{url}: {body}");
+        }
+        assert!(running.is_running(), "{}", running.stderr());
+    }
+}
+
 #[test]
 fn proxy_and_axum_projects_pass_their_own_native_tests() {
     for app in [proxy_app(), axum_app()] {

@@ -79,7 +79,10 @@ mod tests {
     fn names_the_target_with_underscores() {
         let env = wasi_env("wasm32-wasip1");
         for (key, _) in &env {
-            assert!(key == "CC_wasm32_wasip1" || key == "AR_wasm32_wasip1", "{key}");
+            assert!(
+                key == "CC_wasm32_wasip1" || key == "AR_wasm32_wasip1",
+                "{key}"
+            );
         }
         // Where clang is installed (as on the machines that build JavaScript apps), both are set.
         if find().is_some()
