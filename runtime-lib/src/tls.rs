@@ -320,83 +320,64 @@ impl TlsSession {
                 Err(error) if error.kind() != io::ErrorKind::WouldBlock => return Err(error),
                 _ => {}
             }
-            match self.conn.read_tls(io) {
-                Ok(0) if self.conn.is_handshaking() => {
-                    return Err(tls_io_error(
-                        &self.target,
-                        TlsFailure::ClosedDuringHandshake,
-                    ))
-                }
-                Ok(0) => return Err(tls_io_error(&self.target, TlsFailure::Truncated)),
-                Ok(_) => {}
+            match self.receive(io) {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error)
-                    if self.conn.is_handshaking()
-                        && matches!(
-                            error.kind(),
-                            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
-                        ) =>
-                {
-                    return Err(tls_io_error(
-                        &self.target,
-                        TlsFailure::ClosedDuringHandshake,
-                    ))
-                }
-                Err(error) => return Err(error),
-            }
-            if let Err(error) = self.conn.process_new_packets() {
-                // rustls queued an alert for the server: try to send it, then report.
-                let _ = self.flush_tls(io);
-                let host = self
-                    .target
-                    .rsplit_once(':')
-                    .map_or(&*self.target, |(h, _)| h);
-                let host = host.trim_start_matches('[').trim_end_matches(']');
-                return Err(tls_io_error(
-                    &self.target,
-                    TlsFailure::from_rustls(&error, host),
-                ));
+                other => other?,
             }
         }
+    }
+
+    /// One read of TLS records from `io`, processed: the transport's errors as they are,
+    /// except that an end or a reset while the handshake runs is
+    /// [`TlsFailure::ClosedDuringHandshake`], an end after it [`TlsFailure::Truncated`], and
+    /// a record rustls refuses the failure it names (after sending its alert).
+    fn receive(&mut self, io: &mut (impl Read + Write)) -> io::Result<()> {
+        match self.conn.read_tls(io) {
+            Ok(0) if self.conn.is_handshaking() => {
+                return Err(tls_io_error(
+                    &self.target,
+                    TlsFailure::ClosedDuringHandshake,
+                ))
+            }
+            Ok(0) => return Err(tls_io_error(&self.target, TlsFailure::Truncated)),
+            Ok(_) => {}
+            Err(error)
+                if self.conn.is_handshaking()
+                    && matches!(
+                        error.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                    ) =>
+            {
+                return Err(tls_io_error(
+                    &self.target,
+                    TlsFailure::ClosedDuringHandshake,
+                ))
+            }
+            Err(error) => return Err(error),
+        }
+        if let Err(error) = self.conn.process_new_packets() {
+            // rustls queued an alert for the server: try to send it, then report.
+            let _ = self.flush_tls(io);
+            let host = self
+                .target
+                .rsplit_once(':')
+                .map_or(&*self.target, |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            return Err(tls_io_error(
+                &self.target,
+                TlsFailure::from_rustls(&error, host),
+            ));
+        }
+        Ok(())
     }
 
     /// Drives the handshake to its end over a blocking transport.
     pub(crate) fn handshake(&mut self, io: &mut (impl Read + Write)) -> io::Result<()> {
         while self.conn.is_handshaking() {
             self.flush_tls(io)?;
-            match self.conn.read_tls(io) {
-                Ok(0) => {
-                    return Err(tls_io_error(
-                        &self.target,
-                        TlsFailure::ClosedDuringHandshake,
-                    ))
-                }
-                Ok(_) => {}
+            match self.receive(io) {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
-                    ) =>
-                {
-                    return Err(tls_io_error(
-                        &self.target,
-                        TlsFailure::ClosedDuringHandshake,
-                    ))
-                }
-                Err(error) => return Err(error),
-            }
-            if let Err(error) = self.conn.process_new_packets() {
-                let _ = self.flush_tls(io);
-                let host = self
-                    .target
-                    .rsplit_once(':')
-                    .map_or(&*self.target, |(h, _)| h);
-                let host = host.trim_start_matches('[').trim_end_matches(']');
-                return Err(tls_io_error(
-                    &self.target,
-                    TlsFailure::from_rustls(&error, host),
-                ));
+                other => other?,
             }
         }
         self.flush_tls(io)
