@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::project::metadata::Project;
+use crate::project::metadata::{self, ResolveFlags};
 use crate::run::environment;
 use crate::ship::k8s::{self, AppDeployment};
 use crate::ship::oci::{self, ImageName};
@@ -76,7 +76,13 @@ pub fn run(args: DeployArgs, printer: &Printer) -> anyhow::Result<i32> {
             "use lowercase letters, digits and `-` (e.g. `wasmedge` or `crun`)",
         ));
     }
-    let project = load_project(args.manifest_path.as_deref(), args.package.as_deref())?;
+    // `cargo metadata --no-deps`, as build reads it: deploy needs only the manifest, so
+    // nothing is resolved or written (no `Cargo.lock`).
+    let project = metadata::load(
+        args.manifest_path.as_deref(),
+        args.package.as_deref(),
+        &ResolveFlags::default(),
+    )?;
     let package = project.package.as_ref().ok_or_else(|| {
         hint(
             "this workspace has several packages and none was chosen",
@@ -141,44 +147,4 @@ pub fn run(args: DeployArgs, printer: &Printer) -> anyhow::Result<i32> {
         args.runtime_class
     ));
     Ok(0)
-}
-
-/// The project's packages as `cargo metadata --no-deps` lists them: deploy needs only the
-/// manifest, so nothing is resolved or written (no `Cargo.lock`).
-fn load_project(
-    manifest_path: Option<&std::path::Path>,
-    package: Option<&str>,
-) -> anyhow::Result<Project> {
-    let mut command = cargo_metadata::MetadataCommand::new();
-    command.no_deps();
-    if let Some(path) = manifest_path {
-        command.manifest_path(path);
-    }
-    let metadata = command.exec().hint_context(
-        "could not read the cargo project",
-        "run this inside a cargo project, or pass `--manifest-path PATH/Cargo.toml`",
-    )?;
-    let members = metadata.workspace_packages();
-    let selected = match package {
-        Some(name) => Some(
-            members
-                .iter()
-                .find(|p| p.name.as_str() == name)
-                .map(|p| (*p).clone())
-                .ok_or_else(|| {
-                    hint(
-                        format!("package `{name}` is not in this workspace"),
-                        "pass one of its members to `-p`",
-                    )
-                })?,
-        ),
-        None => metadata
-            .root_package()
-            .cloned()
-            .or_else(|| (members.len() == 1).then(|| members[0].clone())),
-    };
-    Ok(Project {
-        package: selected,
-        metadata,
-    })
 }
