@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::{
     build_lock, connect, free_port, ignore_in_child, ignore_sigint_in_child, json_messages,
-    listening_address, minimal_project, run_test_guest, send_and_read_back, shared_target_dir,
-    stderr_of, with_reason, RunningApp, Sandbox,
+    listening_address, minimal_project, new_project_in, run_test_guest, send_and_read_back,
+    shared_target_dir, stderr_of, with_reason, RunningApp, Sandbox,
 };
 
 /// Building a template app and compiling it with a debug-built engine can take minutes on
@@ -21,17 +21,7 @@ const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `cargo wasock new NAME --template TEMPLATE` in the sandbox; the project's path.
 fn new_project(sandbox: &Sandbox, name: &str, template: &str) -> PathBuf {
-    let output = sandbox
-        .cmd()
-        .args(["new", name, "--template", template])
-        .output()
-        .expect("run new");
-    assert!(
-        output.status.success(),
-        "new --template {template} failed:\n{}",
-        stderr_of(&output)
-    );
-    sandbox.work().join(name)
+    new_project_in(sandbox, &sandbox.work(), name, template)
 }
 
 /// `cargo wasock run --release --runtime embedded` in `project` with `extra` arguments.

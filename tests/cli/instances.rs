@@ -144,14 +144,7 @@ fn a_udp_server_with_two_instances_answers_every_datagram_once() {
 #[test]
 fn the_poll_template_and_a_program_not_made_by_us_serve_with_two_instances() {
     let sandbox = Sandbox::new();
-    let created = sandbox
-        .cmd()
-        .args(["new", "multi", "--template", "poll", "--vcs", "none"])
-        .current_dir(sandbox.work())
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{}", stderr_of(&created));
-    let project = sandbox.work().join("multi");
+    let project = new_project_in(&sandbox, &sandbox.work(), "multi", "poll");
     let port = free_port();
     let mut command = sandbox.std_cmd();
     command

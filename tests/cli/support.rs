@@ -734,6 +734,22 @@ impl Sandbox {
     }
 }
 
+/// `new NAME --template TEMPLATE` run in `dir`; the project's path.
+pub fn new_project_in(sandbox: &Sandbox, dir: &Path, name: &str, template: &str) -> PathBuf {
+    let created = sandbox
+        .cmd()
+        .current_dir(dir)
+        .args(["new", name, "--template", template])
+        .output()
+        .expect("run new");
+    assert!(
+        created.status.success(),
+        "new --template {template} failed:\n{}",
+        stderr_of(&created)
+    );
+    dir.join(name)
+}
+
 /// A generated project and the module `build` made of it.
 pub struct BuiltApp {
     pub project: PathBuf,
@@ -756,17 +772,7 @@ pub fn build_template(name: &str, template: &str) -> BuiltApp {
     }
     std::fs::create_dir_all(&projects).expect("create the projects folder");
     let sandbox = Sandbox::new();
-    let created = sandbox
-        .cmd()
-        .current_dir(&projects)
-        .args(["new", name, "--template", template])
-        .output()
-        .expect("run new");
-    assert!(
-        created.status.success(),
-        "new --template {template} failed:\n{}",
-        stderr_of(&created)
-    );
+    new_project_in(&sandbox, &projects, name, template);
     let _build = build_lock();
     let built = sandbox
         .cmd()
