@@ -411,35 +411,47 @@ fn app_printed(app: &RunningApp, line: &str) -> bool {
     app.stdout().lines().any(|l| l == line)
 }
 
-#[test]
-fn reference_http_echo_scripts_answer_curl_and_a_1_mib_body() {
-    let test = "reference_http_echo_scripts_answer_curl_and_a_1_mib_body";
+/// `check(variant, runtime)` for both docs' versions of a reference server script (003 and
+/// 004) on every runtime, holding the reference port; the outcomes must be the same on each.
+fn on_each_reference_variant(test: &str, check: fn(&str, Runtime) -> Outcome) {
     let _port = reference_port();
     let runtimes = runtimes(test);
     for variant in ["003", "004"] {
         let outcomes: Vec<_> = runtimes
             .iter()
-            .map(|&runtime| (runtime, reference_http_echo(variant, runtime)))
+            .map(|&runtime| (runtime, check(variant, runtime)))
             .collect();
         assert_same(&format!("{test} ({variant})"), &outcomes);
     }
 }
 
-/// The reference HTTP echo `variant` on `runtime`, checked against curl and a 1 MiB body.
-fn reference_http_echo(variant: &str, runtime: Runtime) -> Outcome {
+/// The reference script `name` (unmodified) started on `runtime` and serving on
+/// [`REFERENCE_PORT`]; its sandbox is kept alive with it.
+fn start_reference(name: &str, runtime: Runtime) -> (Sandbox, RunningApp) {
     let sandbox = Sandbox::new();
-    let name = format!("{variant}_wasi_http_echo.js");
-    let label = format!("{variant} on {runtime:?}");
     script_in(
         &sandbox,
         &js_fixture(&format!("reference/{name}")),
-        &name,
+        name,
         |text| text,
     );
     let app = start(
-        script_command(runtime, &sandbox, &sandbox.work(), &name, &[]),
+        script_command(runtime, &sandbox, &sandbox.work(), name, &[]),
         REFERENCE_PORT,
     );
+    (sandbox, app)
+}
+
+#[test]
+fn reference_http_echo_scripts_answer_curl_and_a_1_mib_body() {
+    let test = "reference_http_echo_scripts_answer_curl_and_a_1_mib_body";
+    on_each_reference_variant(test, reference_http_echo);
+}
+
+/// The reference HTTP echo `variant` on `runtime`, checked against curl and a 1 MiB body.
+fn reference_http_echo(variant: &str, runtime: Runtime) -> Outcome {
+    let label = format!("{variant} on {runtime:?}");
+    let (_sandbox, app) = start_reference(&format!("{variant}_wasi_http_echo.js"), runtime);
 
     // The docs' own check.
     let output = Command::new("curl")
@@ -519,32 +531,13 @@ fn reference_http_echo(variant: &str, runtime: Runtime) -> Outcome {
 #[test]
 fn reference_tcp_echo_scripts_echo_each_read() {
     let test = "reference_tcp_echo_scripts_echo_each_read";
-    let _port = reference_port();
-    let runtimes = runtimes(test);
-    for variant in ["003", "004"] {
-        let outcomes: Vec<_> = runtimes
-            .iter()
-            .map(|&runtime| (runtime, reference_tcp_echo(variant, runtime)))
-            .collect();
-        assert_same(&format!("{test} ({variant})"), &outcomes);
-    }
+    on_each_reference_variant(test, reference_tcp_echo);
 }
 
 /// The reference TCP echo `variant` on `runtime`, with two clients at once.
 fn reference_tcp_echo(variant: &str, runtime: Runtime) -> Outcome {
-    let sandbox = Sandbox::new();
-    let name = format!("{variant}_wasi_net_echo.js");
     let label = format!("{variant} on {runtime:?}");
-    script_in(
-        &sandbox,
-        &js_fixture(&format!("reference/{name}")),
-        &name,
-        |text| text,
-    );
-    let app = start(
-        script_command(runtime, &sandbox, &sandbox.work(), &name, &[]),
-        REFERENCE_PORT,
-    );
+    let (_sandbox, app) = start_reference(&format!("{variant}_wasi_net_echo.js"), runtime);
     // Two clients at once: the server handles each connection in its own async function.
     let mut streams = [
         connect(REFERENCE_PORT, IO_TIMEOUT),
