@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use crate::support::{build_lock, connect, free_port, RunningApp, Sandbox};
 
 /// The first run builds QuickJS and the runtime for wasm (minutes on a loaded machine).
-const START_TIMEOUT: Duration = Duration::from_secs(900);
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(900);
+pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// The port the reference docs' servers listen on (they take no configuration).
 const REFERENCE_PORT: u16 = 8000;
 
@@ -37,24 +37,24 @@ fn reference_port() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("cli/ has a parent")
         .to_path_buf()
 }
 
-fn js_fixture(name: &str) -> PathBuf {
+pub(crate) fn js_fixture(name: &str) -> PathBuf {
     repo_root().join("tests/js").join(name)
 }
 
 /// One cache for the whole test run (and later runs): the runtime module is built once.
-fn shared_cache() -> PathBuf {
+pub(crate) fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-cache")
 }
 
 /// `cargo wasock run --runtime embedded --aot --js SCRIPT [extra] [-- args]` in `dir`.
-fn js_command(
+pub(crate) fn js_command(
     sandbox: &Sandbox,
     dir: &Path,
     script: &str,
@@ -88,7 +88,7 @@ fn script_in(
 
 /// Where a test runs a script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Runtime {
+pub(crate) enum Runtime {
     /// `cargo wasock run --runtime embedded --aot --js`.
     Engine,
     /// `wasmedge --dir .:. wasock-js.wasm SCRIPT`, WasmEdge's interpreter (its default).
@@ -164,7 +164,7 @@ fn wasmedge_for_tests() -> &'static Result<(PathBuf, String), String> {
 
 /// The runtimes `test` runs on: the engine, then WasmEdge interpreted and AOT where
 /// WasmEdge is installed; where it is not, a note says the WasmEdge half was skipped.
-fn runtimes(test: &str) -> Vec<Runtime> {
+pub(crate) fn runtimes(test: &str) -> Vec<Runtime> {
     match wasmedge_for_tests() {
         Ok(_) => {
             // Made ready here, before the test takes the build lock: getting the module
@@ -274,7 +274,7 @@ fn wasmedge_js() -> &'static WasmEdgeJs {
 
 /// SCRIPT (in `dir`, which is the script's `.`) with `args` on `runtime`: through the CLI
 /// on the engine, or WasmEdge started directly as the reference docs start theirs.
-fn script_command(
+pub(crate) fn script_command(
     runtime: Runtime,
     sandbox: &Sandbox,
     dir: &Path,
@@ -306,15 +306,15 @@ fn script_command(
 /// What a test compares between runtimes: the exit code (`None` for a server the test
 /// stopped), the script's stdout and what the client saw.
 #[derive(Debug, Default)]
-struct Outcome {
-    exit: Option<i32>,
-    stdout: String,
-    client: String,
+pub(crate) struct Outcome {
+    pub(crate) exit: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) client: String,
 }
 
 /// Asserts that every runtime's outcome equals the engine's (the first), showing the first
 /// line that differs.
-fn assert_same(test: &str, outcomes: &[(Runtime, Outcome)]) {
+pub(crate) fn assert_same(test: &str, outcomes: &[(Runtime, Outcome)]) {
     let Some(((_, engine), others)) = outcomes.split_first() else {
         return;
     };
@@ -349,14 +349,14 @@ fn assert_same(test: &str, outcomes: &[(Runtime, Outcome)]) {
 }
 
 /// Stops a server app and waits for its output to end: all it printed is in `stdout()`.
-fn stop(mut app: RunningApp) -> String {
+pub(crate) fn stop(mut app: RunningApp) -> String {
     app.signal(libc::SIGTERM);
     app.wait_exit(IO_TIMEOUT);
     app.stdout()
 }
 
 /// Starts a server script and waits until `port` on 127.0.0.1 accepts connections.
-fn start(command: Command, port: u16) -> RunningApp {
+pub(crate) fn start(command: Command, port: u16) -> RunningApp {
     let _build = build_lock();
     let mut app = RunningApp::spawn(command);
     app.wait_for_port(port, START_TIMEOUT);
@@ -364,7 +364,7 @@ fn start(command: Command, port: u16) -> RunningApp {
 }
 
 /// Sends `request` and reads until the peer closes or `done` says the reply is complete.
-fn exchange(port: u16, request: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+pub(crate) fn exchange(port: u16, request: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
     let mut stream = connect(port, IO_TIMEOUT);
     stream.write_all(request).expect("send");
     let mut reply = Vec::new();
@@ -383,7 +383,7 @@ fn exchange(port: u16, request: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> 
 }
 
 /// A complete HTTP response with a Content-Length is in `reply`.
-fn response_complete(reply: &[u8]) -> bool {
+pub(crate) fn response_complete(reply: &[u8]) -> bool {
     let text = String::from_utf8_lossy(reply);
     let Some(head_end) = text.find("\r\n\r\n") else {
         return false;
@@ -399,7 +399,7 @@ fn response_complete(reply: &[u8]) -> bool {
     reply.len() >= head_end + 4 + length
 }
 
-fn body_of(reply: &[u8]) -> &[u8] {
+pub(crate) fn body_of(reply: &[u8]) -> &[u8] {
     let at = reply
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -1086,7 +1086,7 @@ fn doctor_checks_the_js_toolchain_and_prints_the_apt_fix() {
 }
 
 /// `cargo wasock new NAME --template TEMPLATE` in the sandbox; the project's path.
-fn new_js_project(sandbox: &Sandbox, name: &str, template: &str) -> PathBuf {
+pub(crate) fn new_js_project(sandbox: &Sandbox, name: &str, template: &str) -> PathBuf {
     let output = sandbox
         .cmd()
         .args(["new", name, "--template", template])
@@ -1111,7 +1111,7 @@ fn new_js_project(sandbox: &Sandbox, name: &str, template: &str) -> PathBuf {
 
 /// `cargo wasock run --release --runtime embedded --aot` in `project`, sharing the tests'
 /// target directory.
-fn template_run(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> Command {
+pub(crate) fn template_run(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> Command {
     let mut command = sandbox.std_cmd();
     command
         .current_dir(project)
@@ -1128,7 +1128,7 @@ fn template_run(sandbox: &Sandbox, project: &Path, extra: &[&str]) -> Command {
     command
 }
 
-fn assert_no_warnings(template: &str, stderr: &str) {
+pub(crate) fn assert_no_warnings(template: &str, stderr: &str) {
     assert!(
         !stderr.contains("warning"),
         "build of {template} has warnings:\n{stderr}"

@@ -20,6 +20,9 @@ static TEMPLATES: Dir<'static> = include_dir!("$WASOCK_TEMPLATES_DIR");
 
 /// Files every project gets before its template's own.
 const COMMON_TEMPLATE: &str = "_common";
+/// Files every JavaScript project gets next (`Cargo.toml`, `build.rs` bundling the module
+/// graph, `src/main.rs` embedding it, `package.json`), before its template's own.
+const JS_TEMPLATE: &str = "_js";
 /// The port a generated app uses when neither `new --port` nor `PORT` says otherwise; the
 /// one the READMEs show.
 pub const DEFAULT_PORT: u16 = 8080;
@@ -358,7 +361,12 @@ fn render(project: &NewProject) -> anyhow::Result<BTreeMap<PathBuf, Vec<u8>>> {
     handlebars.register_escape_fn(handlebars::no_escape);
 
     let mut files = BTreeMap::new();
-    for layer in [COMMON_TEMPLATE, project.template.name.as_str()] {
+    let layers = [
+        Some(COMMON_TEMPLATE),
+        project.template.js.then_some(JS_TEMPLATE),
+        Some(project.template.name.as_str()),
+    ];
+    for layer in layers.into_iter().flatten() {
         let root = Path::new(layer).join("files");
         let Some(dir) = TEMPLATES.get_dir(&root) else {
             continue;

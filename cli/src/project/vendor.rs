@@ -101,7 +101,7 @@ fn js_version() -> &'static str {
 /// (its `wasock` path pointing at the project's `wasock_dir`, relative to the project) and
 /// `src/`.
 pub fn js_vendored_files(wasock_dir: &str) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
-    const OWN_PATH: &str = r#"wasock = { path = "../runtime-lib" }"#;
+    const OWN_PATH: &str = r#"wasock = { path = "../runtime-lib","#;
     anyhow::ensure!(
         JS_MANIFEST.contains(OWN_PATH),
         "the embedded js-runtime/Cargo.toml has no `{OWN_PATH}` line to point at the vendored wasock"
@@ -112,7 +112,7 @@ pub fn js_vendored_files(wasock_dir: &str) -> anyhow::Result<Vec<(PathBuf, Vec<u
         .context("the vendored wasock folder has no name")?;
     let manifest = JS_MANIFEST.replace(
         OWN_PATH,
-        &format!(r#"wasock = {{ path = "../{sibling}" }}"#),
+        &format!(r#"wasock = {{ path = "../{sibling}","#),
     );
     let mut files = vec![(PathBuf::from("Cargo.toml"), manifest.into_bytes())];
     for (path, contents) in js_source_files() {

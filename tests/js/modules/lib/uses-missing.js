@@ -1,0 +1,2 @@
+import missing from 'no-such-package';
+export default missing;

@@ -1,0 +1,1 @@
+console.log('import.meta:', import.meta.url, import.meta.filename, import.meta.dirname === '');

@@ -1,0 +1,1 @@
+import './lib/uses-missing.js';
