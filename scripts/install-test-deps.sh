@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the test suite uses beyond a Rust toolchain, on a Debian or Ubuntu machine
 # (apt; run as root): curl, openssl (the TLS tests' certificates), skopeo and Debian's docker-registry (the OCI tests), clang-19,
-# lld-19, llvm-19 and wasi-libc (the JavaScript runtime), and kubernetes-validate from PyPI
+# lld-19, llvm-19 and wasi-libc (the JavaScript runtime), npm (the JS tests install real npm
+# packages from their lockfiles with `npm ci`), and kubernetes-validate from PyPI
 # (the Kubernetes manifests). What is already there is not installed again.
 #
 # usage: scripts/install-test-deps.sh && cargo test --workspace --locked
 set -euo pipefail
 
-packages="curl openssl skopeo docker-registry clang-19 lld-19 llvm-19 wasi-libc"
+packages="curl openssl skopeo docker-registry clang-19 lld-19 llvm-19 wasi-libc npm"
 if ! command -v curl >/dev/null 2>&1 || ! command -v clang-19 >/dev/null 2>&1 ||
-   ! command -v openssl >/dev/null 2>&1 ||
+   ! command -v openssl >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 ||
    ! command -v skopeo >/dev/null 2>&1 || ! command -v docker-registry >/dev/null 2>&1 ||
    [ ! -f /usr/include/wasm32-wasi/stdlib.h ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -8,11 +8,18 @@
 //! The fixture `tests/js/modules/` is a small app with hand-written packages in its
 //! `node_modules` (an ES package with `node`/`worker` builds, a CommonJS package, a
 //! `module.exports = function` package, a scoped package with `module` and `main`).
+//!
+//! Real npm packages (`tests/js/npm/`): each app ships its `package.json` and lockfile and
+//! is installed here with `npm ci`; `uuid`, `zod` and the CommonJS `ms` run as scripts
+//! (their output is `expected.txt`, what Node printed for the same script), and `project/`
+//! is a JS project whose build embeds its module graph, run from a folder without files.
+//! Without npm these tests are skipped with a note.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use crate::js::{assert_same, js_fixture, runtimes, script_command, Outcome};
-use crate::support::{build_lock, Sandbox};
+use crate::js::{assert_same, js_fixture, new_js_project, runtimes, script_command, Outcome};
+use crate::support::{build_lock, printed_path, shared_target_dir, Sandbox};
 
 /// Copies the folder `from` into `to` (created), files and folders alike.
 fn copy_tree(from: &Path, to: &Path) {
@@ -113,4 +120,108 @@ fn an_unresolved_import_names_the_specifier_and_the_file_that_imports_it() {
         ));
     }
     assert_same(test, &outcomes);
+}
+
+/// `npm ci` in `dir` (from its lockfile, quietly); `false` with a note when npm is missing.
+fn npm_ci(dir: &Path, test: &str) -> bool {
+    if which_npm().is_none() {
+        eprintln!("note: npm not found; {test} was skipped\nhelp: run scripts/install-test-deps.sh");
+        return false;
+    }
+    let output = Command::new("npm")
+        .current_dir(dir)
+        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"])
+        .output()
+        .expect("run npm ci");
+    assert!(
+        output.status.success(),
+        "npm ci in {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    true
+}
+
+fn which_npm() -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("npm"))
+            .find(|path| path.is_file())
+    })
+}
+
+#[test]
+fn npm_packages_run_as_their_docs_show() {
+    let test = "npm_packages_run_as_their_docs_show";
+    let sandbox = Sandbox::new();
+    let mut apps = Vec::new();
+    for name in ["uuid", "zod", "commonjs"] {
+        let app = sandbox.work().join(name);
+        copy_tree(&js_fixture("npm").join(name), &app);
+        if !npm_ci(&app, test) {
+            return;
+        }
+        let expected = std::fs::read_to_string(app.join("expected.txt")).expect("read expected.txt");
+        apps.push((name, app, expected));
+    }
+    let mut outcomes = Vec::new();
+    for runtime in runtimes(test) {
+        let _build = build_lock();
+        let mut outcome = Outcome::default();
+        for (name, app, expected) in &apps {
+            let output = script_command(runtime, &sandbox, app, "main.js", &[])
+                .output()
+                .expect("run the app");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success(),
+                "{runtime:?} {name}: {}\n{stdout}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(stdout, *expected, "{runtime:?} {name}");
+            outcome.stdout.push_str(&stdout);
+        }
+        outcome.exit = Some(0);
+        outcomes.push((runtime, outcome));
+    }
+    assert_same(test, &outcomes);
+}
+
+/// A JS project (`package.json` beside `src/main.js`, here over the `js-client` template's
+/// Cargo files) importing a local module, JSON and npm packages: `build --release` embeds
+/// them (not its `devDependencies`), and the module runs with no folder mapped, on the
+/// engine and on WasmEdge.
+#[test]
+fn a_js_project_build_embeds_its_module_graph() {
+    let test = "a_js_project_build_embeds_its_module_graph";
+    let sandbox = Sandbox::new();
+    let project = new_js_project(&sandbox, "npm-project", "js-client");
+    std::fs::remove_file(project.join("src/main.js")).expect("remove the template's script");
+    copy_tree(&js_fixture("npm/project"), &project);
+    if !npm_ci(&project, test) {
+        return;
+    }
+    let output = {
+        let _build = build_lock();
+        sandbox
+            .std_cmd()
+            .current_dir(&project)
+            .args(["build", "--release", "--target-dir"])
+            .arg(shared_target_dir())
+            .output()
+            .expect("run build")
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // Run from elsewhere, with nothing mapped: every import comes from the module.
+    let module = sandbox.work().join("elsewhere/npm-project.wasm");
+    std::fs::create_dir_all(module.parent().expect("a folder")).expect("create the folder");
+    std::fs::copy(printed_path(&stderr, "Built"), &module).expect("copy the module");
+    let ran = sandbox.run_module_on_each(test, &module, &[]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(
+        ran.stdout,
+        "hello.example.com: fdda765f-fc57-5604-a269-52a7df8164ec (timeout 2000 ms)\n\
+         devDependencies bundled: false\n"
+    );
 }

@@ -1,0 +1,2 @@
+const ms = require('ms');
+exports.long = (value) => ms(value, { long: true });
