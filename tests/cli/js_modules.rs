@@ -18,7 +18,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::js::{assert_same, js_fixture, new_js_project, runtimes, script_command, Outcome};
+use crate::js::{
+    assert_same, js_command, js_fixture, new_js_project, runtimes, script_command, Outcome,
+};
 use crate::support::{build_lock, printed_path, shared_target_dir, Sandbox};
 
 /// Copies the folder `from` into `to` (created), files and folders alike.
@@ -125,12 +127,20 @@ fn an_unresolved_import_names_the_specifier_and_the_file_that_imports_it() {
 /// `npm ci` in `dir` (from its lockfile, quietly); `false` with a note when npm is missing.
 fn npm_ci(dir: &Path, test: &str) -> bool {
     if which_npm().is_none() {
-        eprintln!("note: npm not found; {test} was skipped\nhelp: run scripts/install-test-deps.sh");
+        eprintln!(
+            "note: npm not found; {test} was skipped\nhelp: run scripts/install-test-deps.sh"
+        );
         return false;
     }
     let output = Command::new("npm")
         .current_dir(dir)
-        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"])
+        .args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--prefer-offline",
+            "--loglevel=error",
+        ])
         .output()
         .expect("run npm ci");
     assert!(
@@ -161,7 +171,8 @@ fn npm_packages_run_as_their_docs_show() {
         if !npm_ci(&app, test) {
             return;
         }
-        let expected = std::fs::read_to_string(app.join("expected.txt")).expect("read expected.txt");
+        let expected =
+            std::fs::read_to_string(app.join("expected.txt")).expect("read expected.txt");
         apps.push((name, app, expected));
     }
     let mut outcomes = Vec::new();
@@ -190,9 +201,11 @@ fn npm_packages_run_as_their_docs_show() {
 /// A JS project (`package.json` beside `src/main.js`, here over the `js-client` template's
 /// Cargo files) importing a local module, JSON and npm packages: `build --release` embeds
 /// them (not its `devDependencies`), and the module runs with no folder mapped, on the
-/// engine and on WasmEdge.
+/// engine and on WasmEdge; `run --js src/main.js` runs the same code from the disk.
 #[test]
 fn a_js_project_build_embeds_its_module_graph() {
+    const FIRST_LINE: &str =
+        "hello.example.com: fdda765f-fc57-5604-a269-52a7df8164ec (timeout 2000 ms)\n";
     let test = "a_js_project_build_embeds_its_module_graph";
     let sandbox = Sandbox::new();
     let project = new_js_project(&sandbox, "npm-project", "js-client");
@@ -221,7 +234,22 @@ fn a_js_project_build_embeds_its_module_graph() {
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     assert_eq!(
         ran.stdout,
-        "hello.example.com: fdda765f-fc57-5604-a269-52a7df8164ec (timeout 2000 ms)\n\
-         devDependencies bundled: false\n"
+        format!("{FIRST_LINE}devDependencies bundled: false\n")
+    );
+
+    // `run --js src/main.js` reads the disk from the package root (the folder with
+    // package.json), where node_modules also holds the devDependencies.
+    let _build = build_lock();
+    let output = js_command(&sandbox, &project, "src/main.js", &[], &[])
+        .output()
+        .expect("run --js");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{FIRST_LINE}devDependencies bundled: true\n")
     );
 }

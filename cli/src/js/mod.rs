@@ -417,9 +417,11 @@ fn toolchain_env(toolchain: &Toolchain, sysroot: &Path, triple: &str) -> Vec<(St
     ]
 }
 
-/// How `run --js FILE` launches: the script's directory is the guest's `.` (as the
-/// reference docs' `wasmedge --dir .:.` from that directory), and the script is the
-/// runtime's first argument, by file name.
+/// How `run --js FILE` launches: the guest's `.` is the nearest folder at or above the
+/// script's that holds a `package.json` (the package root, where `node_modules` is, so
+/// `run --js src/main.js` in a JS project finds its packages), else the script's own folder
+/// (as the reference docs' `wasmedge --dir .:.` from that folder); the script is the
+/// runtime's first argument, by its path from there (`src/main.js`, `app.js`).
 pub fn script_launch(script: &Path) -> anyhow::Result<(PathBuf, String)> {
     if !script.is_file() {
         return Err(hint(
@@ -429,14 +431,24 @@ pub fn script_launch(script: &Path) -> anyhow::Result<(PathBuf, String)> {
     }
     let absolute = std::path::absolute(script)
         .with_context(|| format!("could not resolve `{}`", script.display()))?;
-    let dir = absolute
+    let own_dir = absolute
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/"));
-    let name = absolute
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
+    let dir = own_dir
+        .ancestors()
+        .find(|dir| dir.join("package.json").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or(own_dir);
+    let relative = absolute
+        .strip_prefix(&dir)
         .context("the script path has no file name")?;
+    let name = relative
+        .components()
+        .map(|part| part.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    anyhow::ensure!(!name.is_empty(), "the script path has no file name");
     Ok((dir, name))
 }
 
@@ -484,6 +496,25 @@ mod tests {
         ] {
             assert!(!is_key_name(other), "{other}");
         }
+    }
+
+    #[test]
+    fn a_script_runs_from_its_package_root() {
+        let root = std::env::temp_dir().join(format!("wasock-js-launch-{}", std::process::id()));
+        let src = root.join("app/src");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("main.js"), "").unwrap();
+        fs::write(root.join("loose.js"), "").unwrap();
+        fs::write(root.join("app/package.json"), "{}").unwrap();
+        assert_eq!(
+            script_launch(&src.join("main.js")).unwrap(),
+            (root.join("app"), "src/main.js".to_string())
+        );
+        // Without a package.json above it, the script's own folder.
+        let (dir, name) = script_launch(&root.join("loose.js")).unwrap();
+        assert_eq!(name, "loose.js");
+        assert!(dir == root || dir.join("package.json").is_file(), "{dir:?}");
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -110,10 +110,7 @@ pub fn js_vendored_files(wasock_dir: &str) -> anyhow::Result<Vec<(PathBuf, Vec<u
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .context("the vendored wasock folder has no name")?;
-    let manifest = JS_MANIFEST.replace(
-        OWN_PATH,
-        &format!(r#"wasock = {{ path = "../{sibling}","#),
-    );
+    let manifest = JS_MANIFEST.replace(OWN_PATH, &format!(r#"wasock = {{ path = "../{sibling}","#));
     let mut files = vec![(PathBuf::from("Cargo.toml"), manifest.into_bytes())];
     for (path, contents) in js_source_files() {
         if let Ok(relative) = path.strip_prefix("js-runtime/src") {
