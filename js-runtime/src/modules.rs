@@ -76,7 +76,6 @@ impl Modules {
         self.resolver.borrow().files.read(path).map(Cow::into_owned)
     }
 
-
     fn format(&self, path: &str) -> Format {
         self.resolver.borrow_mut().format(path)
     }
