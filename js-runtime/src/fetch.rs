@@ -1,4 +1,6 @@
-//! Module `http`: `fetch(url[, { method, headers, body, timeout }])` → `Promise<response>`
+//! Module `http` (also `node:http`): Node's `http` API (`createServer`, `request`, `get`, …,
+//! from `crate::node`; the module object is the default export) and, kept from
+//! wasmedge-quickjs, `fetch(url[, { method, headers, body, timeout }])` → `Promise<response>`
 //! on wasock's async client (keep-alive per host, chunked and length-framed bodies, its
 //! response limits).
 //!
@@ -27,6 +29,10 @@ impl ModuleDef for HttpModule {
     fn declare(decl: &Declarations) -> Result<()> {
         decl.declare("fetch")?;
         decl.declare("FetchResponse")?;
+        decl.declare("default")?;
+        for name in crate::node::HTTP_EXPORTS {
+            decl.declare(*name)?;
+        }
         Ok(())
     }
 
@@ -39,6 +45,11 @@ impl ModuleDef for HttpModule {
             "FetchResponse",
             Class::<FetchResponse>::create_constructor(ctx)?,
         )?;
+        let node = crate::node::module(ctx, "http")?;
+        for name in crate::node::HTTP_EXPORTS {
+            exports.export(*name, node.get::<_, Value>(*name)?)?;
+        }
+        exports.export("default", node)?;
         Ok(())
     }
 }
