@@ -5,8 +5,9 @@
 //! response limits).
 //!
 //! The response has `status`, `statusText`, `ok`, `headers` (an object, lowercase names),
-//! `url`, and `text()`, `json()`, `arrayBuffer()` (promises, as in the web's fetch). Only
-//! `http://` URLs are supported (WasmEdge's socket extension has no TLS). `timeout` (ms,
+//! `url`, and `text()`, `json()`, `arrayBuffer()` (promises, as in the web's fetch). `https://`
+//! runs TLS inside the module (wasock's `tls` feature; `SSL_CERT_FILE` to trust a private
+//! CA). `timeout` (ms,
 //! default 30 000) bounds the whole exchange. Failures reject with an `Error` naming the
 //! method and URL: `fetch GET http://127.0.0.1:9/: …`.
 

@@ -7,7 +7,7 @@
 //! `js.rs`'s (the shared runtime module, the real WasmEdge halves).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -310,6 +310,86 @@ fn fetch_handler_is_served_through_wasocks_server() {
         }
         let stdout = stdout.replace(&port.to_string(), "PORT");
         outcomes.push((runtime, Outcome { exit: None, stdout, client: client.join("\n").replace(&port.to_string(), "PORT") }));
+    }
+    assert_same(test, &outcomes);
+}
+
+/// `fetch('https://…')` against `openssl s_server` with a certificate from a private CA made
+/// here: trusted through `SSL_CERT_FILE`, and refused (a `TypeError` naming the certificate)
+/// for a name the certificate does not hold; the same on every runtime.
+#[test]
+fn fetch_over_https_trusts_ssl_cert_file_on_every_runtime() {
+    let test = "fetch_over_https_trusts_ssl_cert_file_on_every_runtime";
+    let sandbox = Sandbox::new();
+    let dir = sandbox.work();
+    std::fs::copy(js_fixture("https.js"), dir.join("https.js")).expect("copy https.js");
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl").args(args).current_dir(&dir).output().expect("run openssl");
+        assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=wasock test CA"]);
+    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.15"]);
+    std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.15\n").unwrap();
+    openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.cnf"]);
+    // A self-signed certificate for the same address, which no CA the app trusts signed.
+    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", "/CN=127.0.0.15", "-addext", "subjectAltName=IP:127.0.0.15"]);
+    let serve = |cert: &str, key: &str| {
+        let port = free_port();
+        let server = Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept", &format!("127.0.0.15:{port}"), "-cert", cert, "-key", key])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start openssl s_server");
+        let deadline = Instant::now() + IO_TIMEOUT;
+        while std::net::TcpStream::connect(("127.0.0.15", port)).is_err() {
+            assert!(Instant::now() < deadline, "openssl s_server did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (port, server)
+    };
+    let (trusted_port, mut trusted) = serve("server.pem", "server.key");
+    let (untrusted_port, mut untrusted) = serve("self.pem", "self.key");
+    let env = [
+        "SSL_CERT_FILE=ca.pem".to_string(),
+        format!("HTTPS_URL=https://127.0.0.15:{trusted_port}/"),
+        format!("UNTRUSTED_URL=https://127.0.0.15:{untrusted_port}/"),
+    ];
+    let mut outcomes = Vec::new();
+    for runtime in runtimes(test) {
+        let mut command = if runtime == Runtime::Engine {
+            let mut extra = Vec::new();
+            for pair in &env {
+                extra.extend(["--env", pair.as_str()]);
+            }
+            js_command(&sandbox, &dir, "https.js", &extra, &[])
+        } else {
+            let js = wasmedge_js();
+            let mut command = Command::new(&js.wasmedge);
+            command.current_dir(&dir);
+            if runtime == Runtime::WasmEdgeAot {
+                command.arg("--run-mode=aot");
+            }
+            for pair in &env {
+                command.args(["--env", pair]);
+            }
+            command.args(["--dir", ".:."]);
+            command.arg(if runtime == Runtime::WasmEdgeAot { js.aot() } else { &js.module });
+            command.arg("https.js");
+            command
+        };
+        let _build = build_lock();
+        let output = command.output().expect("run https.js");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
+        assert_eq!(stdout, "trusted: 200 true true\nuntrusted: TypeError true\n", "{runtime:?}: {stderr}");
+        outcomes.push((runtime, Outcome { exit: output.status.code(), stdout, client: String::new() }));
+    }
+    for server in [&mut trusted, &mut untrusted] {
+        let _ = server.kill();
+        let _ = server.wait();
     }
     assert_same(test, &outcomes);
 }
