@@ -32,9 +32,15 @@ mod globals;
 #[cfg(feature = "engine")]
 mod modules;
 #[cfg(feature = "engine")]
+mod node;
+#[cfg(feature = "engine")]
+mod serve;
+#[cfg(feature = "engine")]
 mod wasi_http;
 #[cfg(feature = "engine")]
 mod wasi_net;
+#[cfg(feature = "engine")]
+mod web;
 
 #[cfg(feature = "engine")]
 pub use engine::*;
@@ -47,7 +53,7 @@ mod engine {
     use rquickjs::{AsyncContext, AsyncRuntime, CatchResultExt, CaughtError, Module};
 
     use crate::modules::{self, AnyFiles, FileLoader, ModuleResolver};
-    use crate::{errors, fetch, globals, resolve, wasi_http, wasi_net};
+    use crate::{errors, fetch, globals, node, resolve, serve, wasi_http, wasi_net, web};
 
     /// Exit code of a script that ended with an uncaught error.
     pub use errors::UNCAUGHT_EXIT_CODE;
@@ -101,7 +107,8 @@ mod engine {
         )
     }
 
-    /// The native modules scripts import by name.
+    /// The native modules scripts import by name (Node's, `node:events`…, are added from
+    /// `node::MODULES`; `node:http` is `http`).
     const BUILTINS: &[&str] = &["wasi_net", "wasi_http", "http"];
 
     async fn run(name: String, source: Vec<u8>, files: AnyFiles, args: Vec<String>) {
@@ -114,20 +121,25 @@ mod engine {
         };
         // Paths are normalized (`./app.js` is `app.js`), so each file is one module.
         let path = resolve::normalize(&name);
-        let modules = modules::Modules::new(
-            files,
-            BUILTINS.iter().map(|name| name.to_string()).collect(),
+        let builtins = BUILTINS
+            .iter()
+            .map(|name| name.to_string())
+            .chain(node::MODULES.iter().map(|(name, _)| format!("node:{name}")))
+            .collect();
+        let modules = modules::Modules::new(files, builtins);
+        let native = (
+            ModuleLoader::default()
+                .with_module("wasi_net", wasi_net::WasiNet)
+                .with_module("wasi_http", wasi_http::WasiHttp)
+                .with_module("http", fetch::HttpModule),
+            node::NodeLoader,
         );
-        let native = ModuleLoader::default()
-            .with_module("wasi_net", wasi_net::WasiNet)
-            .with_module("wasi_http", wasi_http::WasiHttp)
-            .with_module("http", fetch::HttpModule);
         runtime
             .set_loader(
                 ModuleResolver(modules.clone()),
                 FileLoader {
                     modules: modules.clone(),
-                    native,
+                    native: Box::new(native),
                 },
             )
             .await;
@@ -145,6 +157,8 @@ mod engine {
         context
             .with(|ctx| {
                 let setup = globals::install(&ctx)
+                    .and_then(|()| web::install(&ctx))
+                    .and_then(|()| node::install(&ctx))
                     .and_then(|()| ctx.globals().set("scriptArgs", args))
                     .and_then(|()| modules::install(&ctx, &modules, &path));
                 if let Err(error) = setup {
@@ -161,13 +175,13 @@ mod engine {
                             modules::set_meta(&module, &path)?;
                             module.eval()
                         })
-                        .map(|(_, promise)| promise)
                         .catch(&ctx)
-                        .map(|promise| {
+                        .map(|(module, promise)| {
                             // A module that throws while evaluating rejects this promise at once.
                             if let Some(Err(error)) = promise.result::<rquickjs::Value>() {
                                 errors::exit_uncaught(&ctx, error, "Uncaught");
                             }
+                            serve::serve_default_export(&ctx, module, promise);
                         })
                 };
                 if let Err(caught) = outcome {

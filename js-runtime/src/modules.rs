@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::ffi::CString;
 use std::rc::Rc;
 
-use rquickjs::loader::{ImportAttributes, Loader, ModuleLoader, Resolver as QjsResolver};
+use rquickjs::loader::{ImportAttributes, Loader, Resolver as QjsResolver};
 use rquickjs::module::Declared;
 use rquickjs::{Ctx, Exception, Function, Module, Object, Value};
 
@@ -107,7 +107,7 @@ impl QjsResolver for ModuleResolver {
 /// The loader half: builtins from `native`, files by their format.
 pub struct FileLoader {
     pub modules: Shared,
-    pub native: ModuleLoader,
+    pub native: Box<dyn Loader>,
 }
 
 impl Loader for FileLoader {

@@ -98,10 +98,10 @@ pub(crate) enum Runtime {
 }
 
 /// The real WasmEdge and the JS runtime module the CLI built, ready for it.
-struct WasmEdgeJs {
-    wasmedge: PathBuf,
+pub(crate) struct WasmEdgeJs {
+    pub(crate) wasmedge: PathBuf,
     /// A copy of the CLI's module (the cache's own may be rebuilt under a running test).
-    module: PathBuf,
+    pub(crate) module: PathBuf,
     /// `wasmedge compile` of `module`, started in the background when the module was
     /// copied, so the engine and interpreter halves run meanwhile (it takes a minute).
     compiling: Mutex<Option<std::thread::JoinHandle<PathBuf>>>,
@@ -110,7 +110,7 @@ struct WasmEdgeJs {
 
 impl WasmEdgeJs {
     /// `wasmedge compile`'s output of `module`, waiting for the compile to end.
-    fn aot(&self) -> &Path {
+    pub(crate) fn aot(&self) -> &Path {
         self.aot.get_or_init(|| {
             let compiling = self
                 .compiling
@@ -199,7 +199,7 @@ fn module_path_in(stderr: &str) -> Option<PathBuf> {
 /// WasmEdge and compiled with `wasmedge compile` in the background. The copy and its AOT
 /// output are kept in the test target directory and reused while the module's bytes and
 /// WasmEdge's version are the same, so later runs do not compile an unchanged runtime again.
-fn wasmedge_js() -> &'static WasmEdgeJs {
+pub(crate) fn wasmedge_js() -> &'static WasmEdgeJs {
     static READY: OnceLock<WasmEdgeJs> = OnceLock::new();
     READY.get_or_init(|| {
         let Ok((wasmedge, version)) = wasmedge_for_tests() else {
@@ -689,7 +689,7 @@ fn every_runtime_function_works_on_the_engine_and_on_wasmedge() {
             "{runtime:?}: every check of api.js ran: {stdout}"
         );
         assert!(
-            stdout.contains("\nconsole.log {\"a\":1} [1,\"x\"] null undefined 1.5\n"),
+            stdout.contains("\nconsole.log { a: 1 } [ 1, 'x' ] null undefined 1.5\n"),
             "{runtime:?}: {stdout}"
         );
         assert!(stdout.ends_with("all done\n"), "{runtime:?}: {stdout}");
@@ -904,7 +904,7 @@ fn missing_script_is_a_clear_error() {
 }
 
 #[test]
-fn js_http_echo_serves_1000_connections_at_once() {
+fn js_http_serves_1000_connections_at_once() {
     let sandbox = Sandbox::new();
     let port = free_port();
     // The js-http template's script, run as a file by the runtime module.
@@ -922,10 +922,10 @@ fn js_http_echo_serves_1000_connections_at_once() {
     // 1,000 connections open at once, each with a request in flight, answered in any order.
     let mut streams: Vec<TcpStream> = (0..1000).map(|_| connect(port, IO_TIMEOUT)).collect();
     for (i, stream) in streams.iter_mut().enumerate() {
-        let body = format!("n{i}");
+        let body = format!("{{\"n\":{i}}}");
         write!(
             stream,
-            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         )
         .expect("send");
@@ -942,7 +942,7 @@ fn js_http_echo_serves_1000_connections_at_once() {
         }
         assert_eq!(
             String::from_utf8_lossy(body_of(&reply)),
-            format!("echo: n{i}")
+            format!("{{\"received\":{{\"n\":{i}}}}}")
         );
     }
     // Keep-alive: the same connections serve a second round.
@@ -957,7 +957,7 @@ fn js_http_echo_serves_1000_connections_at_once() {
             assert!(n > 0);
             reply.extend_from_slice(&chunk[..n]);
         }
-        assert_eq!(body_of(&reply), b"echo: ");
+        assert_eq!(body_of(&reply), b"hello from web\n");
     }
     drop(app);
 }
@@ -1147,11 +1147,26 @@ fn js_templates_build_without_warnings_and_run_on_the_engine() {
     );
     let reply = exchange(
         port,
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\nname=WasmEdge",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n{\"n\":42}",
         response_complete,
     );
-    assert_eq!(body_of(&reply), b"echo: name=WasmEdge");
+    assert_eq!(body_of(&reply), b"{\"received\":{\"n\":42}}");
     assert_no_warnings("js-http", &app.stderr());
+    drop(app);
+
+    let project = new_js_project(&sandbox, "nodeapp", "js-node");
+    let port = free_port();
+    let app = start(
+        template_run(&sandbox, &project, &["--port", &port.to_string()]),
+        port,
+    );
+    let reply = exchange(
+        port,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n{\"n\":42}",
+        response_complete,
+    );
+    assert_eq!(body_of(&reply), b"{\"received\":{\"n\":42}}");
+    assert_no_warnings("js-node", &app.stderr());
     drop(app);
 
     let project = new_js_project(&sandbox, "echo", "js-echo");

@@ -12,16 +12,19 @@
 //! Real npm packages (`tests/js/npm/`): each app ships its `package.json` and lockfile and
 //! is installed here with `npm ci`; `uuid`, `zod` and the CommonJS `ms` run as scripts
 //! (their output is `expected.txt`, what Node printed for the same script), and `project/`
-//! is a JS project whose build embeds its module graph, run from a folder without files.
+//! is a JS project whose build embeds its module graph, run from a folder without files;
+//! `hono` (a web-standard router) serves its docs' app as a fetch handler, tried with
+//! requests on the engine.
 //! Without npm these tests are skipped with a note.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::js::{
-    assert_same, js_command, js_fixture, new_js_project, runtimes, script_command, Outcome,
+    assert_same, body_of, exchange, js_command, js_fixture, new_js_project, response_complete,
+    runtimes, script_command, start, stop, Outcome,
 };
-use crate::support::{build_lock, printed_path, shared_target_dir, Sandbox};
+use crate::support::{build_lock, free_port, printed_path, shared_target_dir, Sandbox};
 
 /// Copies the folder `from` into `to` (created), files and folders alike.
 fn copy_tree(from: &Path, to: &Path) {
@@ -252,4 +255,47 @@ fn a_js_project_build_embeds_its_module_graph() {
         String::from_utf8_lossy(&output.stdout),
         format!("{FIRST_LINE}devDependencies bundled: true\n")
     );
+}
+
+/// Hono's app (`export default app`: it has `fetch(request)`) served by `run --js` on the
+/// engine: a text route, a parameter and query, a JSON POST and its `notFound` handler.
+#[test]
+fn a_router_from_npm_serves_its_docs_app() {
+    let test = "a_router_from_npm_serves_its_docs_app";
+    let sandbox = Sandbox::new();
+    let app = sandbox.work().join("hono");
+    copy_tree(&js_fixture("npm/hono"), &app);
+    if !npm_ci(&app, test) {
+        return;
+    }
+    let port = free_port();
+    let server = start(
+        js_command(&sandbox, &app, "main.js", &["--env", &format!("PORT={port}")], &[]),
+        port,
+    );
+    let ask = |request: &str| {
+        let reply = exchange(port, request.as_bytes(), response_complete);
+        let head = String::from_utf8_lossy(&reply).lines().next().unwrap_or_default().to_string();
+        (head, String::from_utf8_lossy(body_of(&reply)).into_owned())
+    };
+    let get = |path: &str| ask(&format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    assert_eq!(get("/"), ("HTTP/1.1 200 OK".into(), "Hello Hono!".into()));
+    assert_eq!(
+        get("/users/42?q=x"),
+        ("HTTP/1.1 200 OK".into(), r#"{"id":"42","q":"x"}"#.into())
+    );
+    let body = r#"{"a":[1,2]}"#;
+    assert_eq!(
+        ask(&format!(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )),
+        ("HTTP/1.1 201 Created".into(), r#"{"received":{"a":[1,2]}}"#.into())
+    );
+    assert_eq!(
+        get("/nope"),
+        ("HTTP/1.1 404 Not Found".into(), "no route for /nope".into())
+    );
+    let printed = stop(server);
+    assert!(printed.contains(&format!("listening on http://127.0.0.1:{port}/")), "{printed}");
 }

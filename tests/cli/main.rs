@@ -14,6 +14,7 @@ mod help;
 mod instances;
 mod js;
 mod js_modules;
+mod js_web;
 mod new;
 #[cfg(feature = "embedded")]
 mod parity;
