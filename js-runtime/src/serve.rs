@@ -196,12 +196,15 @@ pub fn serve_default_export<'js>(
     let task_ctx = ctx.clone();
     ctx.spawn(async move {
         let ctx = task_ctx;
-        let outcome = match evaluated.into_future::<Value>().await {
-            Ok(_) => serve(&ctx),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = outcome {
-            crate::errors::exit_uncaught(&ctx, error, "Uncaught");
+        match evaluated.into_future::<Value>().await {
+            Ok(_) => {
+                if let Err(error) = serve(&ctx) {
+                    crate::errors::exit_uncaught(&ctx, error, "Uncaught");
+                }
+            }
+            // Awaiting the evaluation handled its rejection, so the rejection tracker will
+            // not report it: say what it would have said (a top-level `await` that threw).
+            Err(error) => crate::errors::exit_uncaught(&ctx, error, "Uncaught (in promise)"),
         }
     });
 }
