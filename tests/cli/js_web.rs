@@ -3,8 +3,10 @@
 //! handler, `export default { fetch }`) is served through wasock's server and tried as a
 //! client would: HEAD, `Expect: 100-continue`, pipelining, errors in the handler, a handler
 //! awaiting a slow upstream while others are answered, concurrent clients, and (on the
-//! engine) a head sent a byte at a time cut by the header timeout. The helpers are
-//! `js.rs`'s (the shared runtime module, the real WasmEdge halves).
+//! engine) a head sent a byte at a time cut by the header timeout. `tests/js/node.js` checks
+//! Node's modules and `http`, and `tests/js/https.js` fetches over HTTPS from `openssl
+//! s_server` with a private CA made here. The helpers are `js.rs`'s (the shared runtime
+//! module, the real WasmEdge halves).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -390,6 +392,33 @@ fn fetch_over_https_trusts_ssl_cert_file_on_every_runtime() {
     for server in [&mut trusted, &mut untrusted] {
         let _ = server.kill();
         let _ = server.wait();
+    }
+    assert_same(test, &outcomes);
+}
+
+/// Node's basics (`tests/js/node.js`): events, buffer, process, url, and `http`'s server
+/// (through wasock's server) and client (over fetch), self-checking; the script ends by
+/// itself once the server is closed. The same on every runtime.
+#[test]
+fn node_modules_work_and_the_server_closes_on_every_runtime() {
+    let test = "node_modules_work_and_the_server_closes_on_every_runtime";
+    let script = js_fixture("node.js");
+    let mut outcomes = Vec::new();
+    for runtime in runtimes(test) {
+        let sandbox = Sandbox::new();
+        let _build = build_lock();
+        let output = script_command(runtime, &sandbox, script.parent().unwrap(), "node.js", &["127.0.0.17"])
+            .output()
+            .expect("run node.js");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
+        assert!(stdout.ends_with("all 28 checks passed\n"), "{runtime:?}: {stdout}\n{stderr}");
+        assert!(
+            stderr.lines().any(|l| l == "error: request handler failed: Error: handler threw"),
+            "{runtime:?}: {stderr}"
+        );
+        outcomes.push((runtime, Outcome { exit: output.status.code(), stdout, client: String::new() }));
     }
     assert_same(test, &outcomes);
 }

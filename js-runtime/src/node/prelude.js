@@ -436,11 +436,22 @@ class Server extends EventEmitter {
             request.method = method
             request.url = target
             const response = new ServerResponse(request, resolve)
-            try {
-                this.emit('request', request, response)
-            } catch (error) {
+            // A listener that throws, or an async one that rejects, answers 500 (when it has
+            // not answered yet) and the server goes on; Node would end the process.
+            const fail = (error) => {
                 handlerFailed('request handler', error)
-                resolve([500, [['content-type', 'text/plain']], 'Internal Server Error'])
+                if (!response.writableEnded) {
+                    response.writableEnded = true
+                    resolve([500, [['content-type', 'text/plain']], 'Internal Server Error'])
+                }
+            }
+            for (const listener of this.rawListeners('request')) {
+                try {
+                    const result = listener.call(this, request, response)
+                    if (result && typeof result.then === 'function') result.then(undefined, fail)
+                } catch (error) {
+                    fail(error)
+                }
             }
         })
         try {
