@@ -56,7 +56,7 @@ pub use net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 pub use rt::{block_on, fetch, spawn};
 pub use server::{serve, serve_poll, PollServer, Server, ServerConfig, ShutdownHandle};
 #[cfg(feature = "tls")]
-pub use tls::{TlsConfigError, TlsFailure, TlsServerConfig, TlsStream};
+pub use tls::{AsyncTlsStream, TlsConfigError, TlsFailure, TlsServerConfig, TlsStream};
 
 /// The names most apps need: `use wasock::prelude::*;`.
 pub mod prelude {

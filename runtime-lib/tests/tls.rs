@@ -363,7 +363,7 @@ fn https_checks_pass_natively() {
         }
     });
     assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
-    assert_eq!(ran, 15);
+    assert_eq!(ran, checks::CHECKS);
 }
 
 #[test]
@@ -439,7 +439,7 @@ fn check_guest_output(what: &str, output: std::process::Output) {
         .filter(|line| line.starts_with("ok - "))
         .count();
     assert!(
-        output.status.success() && ok == 15 && !stdout.contains("not ok"),
+        output.status.success() && ok == checks::CHECKS && !stdout.contains("not ok"),
         "{what}: {ok} checks passed\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -751,5 +751,76 @@ fn unusable_certificate_files_are_named() {
     assert!(
         mismatch.contains("self.key` cannot be used: rustls refused it with the certificate `"),
         "{mismatch}"
+    );
+}
+
+/// Reads a hyper response body to its end.
+async fn collect(mut body: hyper::body::Incoming) -> Vec<u8> {
+    use hyper::body::Body;
+    let mut bytes = Vec::new();
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        if let Ok(data) = frame.expect("body frame").into_data() {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    bytes
+}
+
+/// hyper's client over `rt::hyper::connect`: Python's TLS server, wasock's own TLS server
+/// (three requests on one connection), and a plain `http://` one.
+#[test]
+fn hyper_calls_https_through_connect() {
+    let (_python, ports) = python_servers(&[("127.0.0.1", "leaf.pem", "leaf.key")]);
+    let ours = served(Kind::Poll, ServerConfig::default());
+    let plain = Running::start(Kind::Poll);
+    let ours_port = ours.addr.port();
+    let plain_port = plain.addr.port();
+    let bodies = wasock::block_on(async move {
+        let mut bodies = Vec::new();
+        for (url, requests) in [
+            (format!("https://localhost:{}/hello", ports[0]), 1),
+            (format!("https://localhost:{ours_port}/echo"), 3),
+            (format!("http://127.0.0.1:{plain_port}/echo"), 1),
+        ] {
+            let uri: hyper::Uri = url.parse().expect("uri");
+            let stream = wasock::rt::hyper::connect(&uri).await.expect("connect");
+            let (mut sender, connection) = hyper::client::conn::http1::handshake(stream)
+                .await
+                .expect("handshake");
+            wasock::spawn(connection);
+            for i in 0..requests {
+                let request = hyper::Request::post(uri.path())
+                    .header("host", uri.authority().expect("authority").as_str())
+                    .body(format!("hyper {i}"))
+                    .expect("request");
+                let response = sender.send_request(request).await.expect("response");
+                assert_eq!(response.status(), 200, "{url}");
+                bodies.push(String::from_utf8(collect(response.into_body()).await).expect("utf-8"));
+            }
+        }
+        bodies
+    });
+    assert_eq!(
+        bodies,
+        [
+            "hyper 0",
+            "echo: hyper 0",
+            "echo: hyper 1",
+            "echo: hyper 2",
+            "echo: hyper 0"
+        ]
+    );
+    // A port where nothing listens fails the connect, as a plain connect fails.
+    let error = wasock::block_on(async {
+        let uri: hyper::Uri = "https://127.0.0.2:1/".parse().expect("uri");
+        wasock::rt::hyper::connect(&uri)
+            .await
+            .expect_err("nothing listens")
+    });
+    assert!(
+        error.kind() == std::io::ErrorKind::ConnectionRefused,
+        "{error}"
     );
 }

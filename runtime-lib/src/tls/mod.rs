@@ -28,8 +28,10 @@ use rustls_pki_types::{pem::PemObject, CertificateDer, ServerName};
 
 use crate::net::{TcpStream, ToSocketAddrs};
 
+mod async_stream;
 mod server;
 
+pub use async_stream::AsyncTlsStream;
 pub(crate) use server::ServerSession;
 pub use server::{TlsConfigError, TlsServerConfig, CERT_VAR, KEY_VAR};
 
