@@ -70,6 +70,7 @@ type AppEnv = Vec<(String, String)>;
 pub struct FlagValues {
     env: AppEnv,
     dirs: Vec<DirMapping>,
+    tls: Option<crate::run::tls::TlsFiles>,
 }
 
 impl RunFlags {
@@ -92,7 +93,8 @@ impl RunFlags {
         if let Some(port) = self.port {
             launch::check_port_free(port)?;
         }
-        Ok(FlagValues { env, dirs })
+        let tls = self.tls.check()?;
+        Ok(FlagValues { env, dirs, tls })
     }
 }
 
@@ -104,10 +106,14 @@ impl FlagValues {
         port: Option<u16>,
         printer: &Printer,
     ) -> anyhow::Result<(AppEnv, Vec<DirMapping>)> {
-        let env = environment::assemble(defaults, self.env.clone(), port);
+        let mut env = environment::assemble(defaults, self.env.clone(), port);
         environment::note_unclaimed_port(&env, port, printer);
         let mut dirs = DirMapping::resolve_all(defaults.dirs.clone())?;
         dirs.extend(self.dirs.iter().cloned());
+        if let Some(tls) = &self.tls {
+            tls.apply(&mut env, &mut dirs);
+        }
+        crate::run::tls::warn_unmapped(&env, &dirs, printer);
         Ok((env, dirs))
     }
 }

@@ -33,6 +33,9 @@ pub struct RunFlags {
     #[arg(long, value_name = "GUEST:HOST[:readonly]")]
     pub dir: Vec<DirMapping>,
 
+    #[command(flatten)]
+    pub tls: crate::run::tls::TlsFlags,
+
     /// Which runtime runs the app
     #[arg(long, value_enum, default_value_t = Runtime::Auto)]
     pub runtime: Runtime,

@@ -14,3 +14,4 @@ pub mod launch;
 pub mod launch_spec;
 pub mod readiness;
 pub mod runtime;
+pub mod tls;

@@ -1,6 +1,7 @@
-//! [`AsyncTlsStream`]: the client side of a TLS connection for async code, over wasock's
-//! [`AsyncTcpStream`], for protocols that are not HTTP, and for hyper's client (feature
-//! `hyper`: [`crate::rt::hyper::connect`]).
+//! [`AsyncTlsStream`]: a TLS connection for async code over wasock's [`AsyncTcpStream`],
+//! the client side ([`AsyncTlsStream::connect`]; for hyper's client, feature `hyper`:
+//! [`crate::rt::hyper::connect`]) or the server side
+//! ([`TlsServerConfig::accept`](super::TlsServerConfig::accept), for hyper's server).
 
 use std::fmt;
 use std::future::poll_fn;
@@ -10,20 +11,22 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{failure_of, TlsFailure, TlsSession};
+use super::{failure_of, ServerSession, TlsFailure, TlsSession};
 use crate::net::Shutdown;
 use crate::rt::client::{pending, PollIo};
 use crate::rt::AsyncTcpStream;
 
-/// A TLS connection (client side) for async code: `futures_io::AsyncRead` and `AsyncWrite`
-/// over an [`AsyncTcpStream`], with the trust and errors of [`TlsStream`](super::TlsStream)
-/// (the process-wide configuration: Mozilla's roots or `SSL_CERT_FILE`).
+/// A TLS connection for async code: `futures_io::AsyncRead` and `AsyncWrite` (and hyper's
+/// `Read` and `Write` with feature `hyper`) over an [`AsyncTcpStream`]. The client side has
+/// the trust and errors of [`TlsStream`](super::TlsStream) (the process-wide configuration:
+/// Mozilla's roots or `SSL_CERT_FILE`); the server side comes from
+/// [`TlsServerConfig::accept`](super::TlsServerConfig::accept).
 ///
 /// A write is taken whole by the TLS session and sent as the socket takes it: `flush`
 /// (or the next read) waits until it is out. Reading gives `Ok(0)` after the server's
 /// close_notify, and `UnexpectedEof` ([`TlsFailure::Truncated`]) for a close without it.
 pub struct AsyncTlsStream {
-    session: TlsSession,
+    session: Session,
     stream: AsyncTcpStream,
     /// close_notify was queued.
     closing: bool,
@@ -53,19 +56,40 @@ impl AsyncTlsStream {
             format!("{host}:{port}")
         };
         let mut tls = AsyncTlsStream {
-            session: TlsSession::new(host, &target)?,
+            session: Session::Client(Box::new(TlsSession::new(host, &target)?)),
             stream,
             closing: false,
         };
+        tls.handshake().await?;
+        Ok(tls)
+    }
+
+    /// The server side: the handshake of `session` on an accepted `stream`.
+    pub(crate) async fn accept(
+        session: ServerSession,
+        stream: AsyncTcpStream,
+    ) -> io::Result<AsyncTlsStream> {
+        let mut tls = AsyncTlsStream {
+            session: Session::Server(Box::new(session)),
+            stream,
+            closing: false,
+        };
+        tls.handshake().await?;
+        Ok(tls)
+    }
+
+    async fn handshake(&mut self) -> io::Result<()> {
         poll_fn(|cx| {
             let mut io = PollIo {
-                stream: &tls.stream,
+                stream: &self.stream,
                 cx,
             };
-            pending(tls.session.handshake(&mut io))
+            pending(match &mut self.session {
+                Session::Client(session) => session.handshake(&mut io),
+                Session::Server(session) => session.handshake(&mut io),
+            })
         })
-        .await?;
-        Ok(tls)
+        .await
     }
 
     /// The TLS failure an error from this stream carries, if it is one.
@@ -90,7 +114,18 @@ impl AsyncRead for AsyncTlsStream {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        pending(this.session.read(&mut Self::io(&this.stream, cx), buf))
+        let mut io = Self::io(&this.stream, cx);
+        match &mut this.session {
+            Session::Client(session) => pending(session.read(&mut io, buf)),
+            Session::Server(session) => {
+                let outcome = pending(session.read(&mut io, buf, 16));
+                if outcome.is_pending() && !session.socket_blocked {
+                    // Stopped at its bound of socket reads: no waker was left; poll again.
+                    io.cx.waker().wake_by_ref();
+                }
+                outcome
+            }
+        }
     }
 }
 
@@ -106,7 +141,11 @@ impl AsyncWrite for AsyncTlsStream {
             Poll::Ready(Ok(())) => {}
             other => return other.map_ok(|()| 0),
         }
-        pending(this.session.write(&mut Self::io(&this.stream, cx), buf))
+        let mut io = Self::io(&this.stream, cx);
+        pending(match &mut this.session {
+            Session::Client(session) => session.write(&mut io, buf),
+            Session::Server(session) => session.write(&mut io, buf),
+        })
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -117,7 +156,10 @@ impl AsyncWrite for AsyncTlsStream {
         let this = self.get_mut();
         if !this.closing {
             this.closing = true;
-            this.session.close();
+            match &mut this.session {
+                Session::Client(session) => session.close(),
+                Session::Server(session) => session.queue_close(),
+            }
         }
         match this.poll_pending_records(cx) {
             Poll::Ready(Ok(())) => Poll::Ready(this.stream.shutdown(Shutdown::Write)),
@@ -129,14 +171,33 @@ impl AsyncWrite for AsyncTlsStream {
 impl AsyncTlsStream {
     /// Writes out the records the session holds; `Pending` (a waker set) until done.
     fn poll_pending_records(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        pending(self.session.flush_tls(&mut Self::io(&self.stream, cx)))
+        let mut io = Self::io(&self.stream, cx);
+        pending(match &mut self.session {
+            Session::Client(session) => session.flush_tls(&mut io),
+            Session::Server(session) => session.flush(&mut io),
+        })
+    }
+}
+
+/// Which side of the connection this is.
+enum Session {
+    Client(Box<TlsSession>),
+    Server(Box<ServerSession>),
+}
+
+impl Session {
+    fn target(&self) -> &str {
+        match self {
+            Session::Client(session) => &session.target,
+            Session::Server(_) => "(server side)",
+        }
     }
 }
 
 impl fmt::Debug for AsyncTlsStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncTlsStream")
-            .field("server", &self.session.target)
+            .field("server", &self.session.target())
             .field("stream", &self.stream)
             .finish()
     }

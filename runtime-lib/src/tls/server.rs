@@ -185,6 +185,22 @@ impl TlsServerConfig {
     }
 }
 
+impl TlsServerConfig {
+    /// Runs the server side of a TLS handshake on an accepted connection, for async servers
+    /// of your own (hyper's, say: [`AsyncTlsStream`](super::AsyncTlsStream) implements
+    /// hyper's I/O traits with feature `hyper`). Bound it with [`crate::rt::timeout`]: a
+    /// client that never finishes its handshake would wait here for ever.
+    ///
+    /// Errors: the client closed first (`UnexpectedEof`), or sent something that is not
+    /// acceptable TLS (`InvalidData`, after rustls's alert).
+    pub async fn accept(
+        &self,
+        stream: crate::rt::AsyncTcpStream,
+    ) -> io::Result<super::AsyncTlsStream> {
+        super::AsyncTlsStream::accept(ServerSession::new(self)?, stream).await
+    }
+}
+
 impl fmt::Debug for TlsServerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsServerConfig").finish_non_exhaustive()
@@ -300,13 +316,45 @@ impl ServerSession {
         }
     }
 
+    /// Drives the handshake to its end: `WouldBlock` while the transport is not ready,
+    /// `UnexpectedEof` when the client closed first, `InvalidData` when it is not TLS.
+    pub(crate) fn handshake(&mut self, io: &mut (impl Read + Write)) -> io::Result<()> {
+        while self.conn.is_handshaking() {
+            self.flush(io)?;
+            match self.conn.read_tls(io) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the client closed the connection during the TLS handshake",
+                    ))
+                }
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
+            if let Err(error) = self.conn.process_new_packets() {
+                let _ = self.flush(io);
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("TLS from the client failed: {error}"),
+                ));
+            }
+        }
+        self.flush(io)
+    }
+
     /// Queues close_notify once and writes out what is pending; `WouldBlock` until it is
     /// all out (then the caller shuts the socket's write half).
     pub(crate) fn close(&mut self, io: &mut impl Write) -> io::Result<()> {
+        self.queue_close();
+        self.flush(io)
+    }
+
+    /// Queues close_notify once (written by the next flush).
+    pub(crate) fn queue_close(&mut self) {
         if !self.close_sent {
             self.close_sent = true;
             self.conn.send_close_notify();
         }
-        self.flush(io)
     }
 }
