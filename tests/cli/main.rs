@@ -22,4 +22,6 @@ mod support;
 #[cfg(feature = "embedded")]
 mod test_cmd;
 #[cfg(feature = "embedded")]
+mod tls;
+#[cfg(feature = "embedded")]
 mod watch;
