@@ -56,17 +56,59 @@ pub fn check_entries(entries: &[String], origin: &str, flag: bool) -> anyhow::Re
     Ok(())
 }
 
-#[cfg(feature = "embedded")]
 fn check_entry(entry: &str) -> Result<(), String> {
-    entry
+    parse_entry(entry).map(|_| ())
+}
+
+/// Every entry of `entries` parsed, or the first malformed one named (after `origin`).
+pub fn parse_entries(entries: &[String], origin: &str) -> anyhow::Result<Vec<Entry>> {
+    check_entries(entries, origin, false)?;
+    Ok(entries
+        .iter()
+        .filter_map(|entry| parse_entry(entry).ok())
+        .collect())
+}
+
+/// An entry's host, for what ships it (`deploy --k8s`'s NetworkPolicy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryHost {
+    /// A host name, which the engine matches against the app's lookups.
+    Name(String),
+    /// An IP address or a CIDR block, as a CIDR (`10.0.0.0/8`, `127.0.0.1/32`).
+    Block(String),
+}
+
+/// One checked entry: its host, its port (`None`: any) and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub host: EntryHost,
+    pub port: Option<u16>,
+    pub text: String,
+}
+
+/// `entry` read by the engine's parser (so shipping and running agree on every entry);
+/// the error names it. Without the engine nothing can enforce a policy, so every entry is
+/// refused.
+#[cfg(feature = "embedded")]
+pub fn parse_entry(entry: &str) -> Result<Entry, String> {
+    let rule = entry
         .parse::<wasock_engine::Rule>()
-        .map(|_| ())
-        .map_err(|error| error.to_string())
+        .map_err(|error| error.to_string())?;
+    Ok(Entry {
+        host: match rule.host {
+            wasock_engine::Host::Name(name) => EntryHost::Name(name),
+            wasock_engine::Host::Net(net) => EntryHost::Block(net.to_string()),
+        },
+        port: rule.port,
+        text: rule.text,
+    })
 }
 
 #[cfg(not(feature = "embedded"))]
-fn check_entry(_entry: &str) -> Result<(), String> {
-    Ok(())
+pub fn parse_entry(entry: &str) -> Result<Entry, String> {
+    Err(format!(
+        "`{entry}` cannot be enforced: this cargo-wasock was built without the embedded engine"
+    ))
 }
 
 impl SandboxSettings {
