@@ -16,6 +16,8 @@ mod js;
 mod new;
 #[cfg(feature = "embedded")]
 mod parity;
+#[cfg(feature = "embedded")]
+mod policy;
 mod run;
 mod ship;
 mod support;

@@ -16,6 +16,7 @@ use crate::run::flags::RunFlags;
 use crate::run::launch;
 use crate::run::launch_spec::LaunchSpec;
 use crate::run::runtime::{self, Chosen, Runtime};
+use crate::run::sandbox::SandboxSettings;
 use crate::ui::printer::Printer;
 use crate::util::wasmedge::WasmEdge;
 
@@ -71,16 +72,20 @@ pub struct FlagValues {
     env: AppEnv,
     dirs: Vec<DirMapping>,
     tls: Option<crate::run::tls::TlsFiles>,
+    /// The flags' sandbox, checked; the package's metadata adds to it (`sandbox.rs`).
+    pub sandbox: SandboxSettings,
 }
 
 impl RunFlags {
     /// What `run` and `watch` do before building: choose the runtime (said as the
     /// `runtime` message), refuse an `--aot` it cannot serve, and [`RunFlags::check`].
     pub fn prepare(&self, printer: &Printer) -> anyhow::Result<(Chosen, FlagValues)> {
+        let sandbox = self.sandbox()?;
         let runtime = match self.instances.filter(|count| *count > 1) {
             Some(count) => runtime::for_instances(self.runtime, count, printer)?,
             None => runtime::choose(self.runtime)?,
         };
+        let runtime = sandbox.runtime(runtime, self.runtime, "from the flags", printer)?;
         printer.message("runtime", &RuntimeMessage::new(&runtime, self.runtime));
         aot_by(&runtime, self.aot)?;
         let values = self.check()?;
@@ -88,13 +93,31 @@ impl RunFlags {
     }
 
     pub fn check(&self) -> anyhow::Result<FlagValues> {
+        let sandbox = self.sandbox()?;
         let env = environment::from_flags(self.env_file.as_deref(), &self.env)?;
         let dirs = DirMapping::resolve_all(self.dir.clone())?;
         if let Some(port) = self.port {
             launch::check_port_free(port)?;
         }
         let tls = self.tls.check()?;
-        Ok(FlagValues { env, dirs, tls })
+        Ok(FlagValues { env, dirs, tls, sandbox })
+    }
+
+    /// The sandbox the flags ask for, its entries checked.
+    fn sandbox(&self) -> anyhow::Result<SandboxSettings> {
+        let mut settings = SandboxSettings::from_flags(
+            &self.allow_connect,
+            &self.allow_listen,
+            self.memory_limit,
+            self.max_sockets,
+        )?;
+        if self.allow_connect_none {
+            settings.allow_connect.get_or_insert_with(Vec::new);
+        }
+        if self.allow_listen_none {
+            settings.allow_listen.get_or_insert_with(Vec::new);
+        }
+        Ok(settings)
     }
 }
 
@@ -106,6 +129,17 @@ impl FlagValues {
         port: Option<u16>,
         printer: &Printer,
     ) -> anyhow::Result<(AppEnv, Vec<DirMapping>)> {
+        let origin = "[package.metadata.wasock]";
+        if let Some(entries) = &defaults.allow_connect {
+            crate::run::sandbox::check_entries(
+                entries,
+                &format!("{origin} allow-connect:"),
+                false,
+            )?;
+        }
+        if let Some(entries) = &defaults.allow_listen {
+            crate::run::sandbox::check_entries(entries, &format!("{origin} allow-listen:"), false)?;
+        }
         let mut env = environment::assemble(defaults, self.env.clone(), port);
         environment::note_unclaimed_port(&env, port, printer);
         let mut dirs = DirMapping::resolve_all(defaults.dirs.clone())?;
@@ -177,6 +211,21 @@ pub fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
         chosen => chosen,
     };
     let (env, mut dirs) = values.for_app(&defaults, args.port, printer)?;
+    // The package's policy, known only now: WasmEdge cannot enforce it either.
+    let sandbox = values.sandbox.with_defaults(&defaults);
+    let runtime = match runtime {
+        Chosen::WasmEdge(_) if sandbox.has_policy() => {
+            let chosen = sandbox.runtime(
+                runtime,
+                args.runtime,
+                "from [package.metadata.wasock]",
+                printer,
+            )?;
+            printer.message("runtime", &RuntimeMessage::new(&chosen, args.runtime));
+            chosen
+        }
+        chosen => chosen,
+    };
     let mut app_args = args.args;
     if let Some((script_dir, script_name)) = script {
         dirs.insert(
@@ -203,6 +252,7 @@ pub fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
                 args: app_args,
                 env,
                 dirs,
+                sandbox,
             };
             launch::run_on_wasmedge(&found, &spec, aot, args.port, printer)
         }
@@ -213,6 +263,7 @@ pub fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
                 args: app_args,
                 env,
                 dirs,
+                sandbox,
             };
             // `--aot` precompiled into the engine's cache, which `run` goes through anyway.
             crate::run::embedded::run(&spec, why, args.port, instances, printer)

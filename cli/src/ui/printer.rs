@@ -125,6 +125,12 @@ impl Printer {
         self.bars.suspend(|| eprintln!("{label}: {message}"));
     }
 
+    /// Something the app's sandbox refused (`blocked: …`), shown even with `--quiet`.
+    pub fn blocked(&self, message: impl Display) {
+        let label = style("blocked").red().bold().for_stderr();
+        self.bars.suspend(|| eprintln!("{label}: {message}"));
+    }
+
     pub fn help(&self, message: impl Display) {
         let label = style("help").cyan().bold().for_stderr();
         self.bars.suspend(|| eprintln!("{label}: {message}"));

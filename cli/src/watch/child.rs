@@ -57,6 +57,7 @@ pub fn engine_command(
         arguments.push(format!("--instances={instances}"));
     }
     arguments.extend(spec.dirs.iter().map(|dir| format!("--dir={dir}")));
+    arguments.extend(sandbox_arguments(&spec.sandbox));
     if !spec.args.is_empty() {
         arguments.push("--".to_owned());
         arguments.extend(spec.args.iter().cloned());
@@ -89,6 +90,31 @@ pub fn engine_command(
     command.args(&arguments);
     environment::pass_to_child(&mut command, &spec.env);
     Ok((command, shown))
+}
+
+/// `run`'s flags for `sandbox`, already merged with the package's metadata (the child runs
+/// `--wasm`, which reads none); an empty list has its own hidden flag.
+fn sandbox_arguments(sandbox: &crate::run::sandbox::SandboxSettings) -> Vec<String> {
+    let mut arguments = Vec::new();
+    for (list, flag) in [
+        (&sandbox.allow_connect, "allow-connect"),
+        (&sandbox.allow_listen, "allow-listen"),
+    ] {
+        match list {
+            Some(entries) if entries.is_empty() => arguments.push(format!("--{flag}-none")),
+            Some(entries) => {
+                arguments.extend(entries.iter().map(|entry| format!("--{flag}={entry}")))
+            }
+            None => {}
+        }
+    }
+    if let Some(bytes) = sandbox.memory_limit {
+        arguments.push(format!("--memory-limit={bytes}"));
+    }
+    if let Some(count) = sandbox.max_sockets {
+        arguments.push(format!("--max-sockets={count}"));
+    }
+    arguments
 }
 
 /// The app's child process and the observers of its listening sockets.

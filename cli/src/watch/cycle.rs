@@ -157,6 +157,14 @@ impl Session {
         let (env, dirs) = self
             .values
             .for_app(&defaults, self.flags.port, &self.printer)?;
+        let sandbox = self.values.sandbox.with_defaults(&defaults);
+        if sandbox.has_policy() && matches!(self.runtime, Chosen::WasmEdge(_)) {
+            // The package's policy, read only now that the package is built.
+            return Err(usage_error(
+                "[package.metadata.wasock] states a sandbox policy (allow-connect or allow-listen), and WasmEdge cannot enforce it",
+                "pass `--runtime embedded` (the engine enforces it), or remove the policy",
+            ));
+        }
         let (module, aot) = match &self.runtime {
             Chosen::WasmEdge(found) => {
                 app::wasmedge_module(found, built.module.path, built.aot, false, &self.printer)?
@@ -174,6 +182,7 @@ impl Session {
             args: self.flags.args.clone(),
             env,
             dirs,
+            sandbox,
         };
         Ok((spec, aot, instances))
     }
