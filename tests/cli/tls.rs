@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use crate::async_apps::{axum_app, proxy_app, START_TIMEOUT};
 use crate::support::{
-    build_template_with, free_port, runtimes, stderr_of, stdout_of, BuiltApp, RunningApp,
-    Runtime, Sandbox,
+    build_template_with, free_port, runtimes, stderr_of, stdout_of, BuiltApp, RunningApp, Runtime,
+    Sandbox,
 };
 
 /// The CA and `leaf.pem`/`leaf.key` (localhost, 127.0.0.1), made once per test run.
@@ -126,10 +126,7 @@ fn poll_with_tls_serves_https_through_run_tls_flags() {
             &format!("{base}/"),
             &format!("{base}/"),
         ]);
-        assert_eq!(
-            out, "echo: over tls|1|echo: over tls|0|",
-            "on {runtime}"
-        );
+        assert_eq!(out, "echo: over tls|1|echo: over tls|0|", "on {runtime}");
         // Plain HTTP to the TLS port: closed, no HTTP answer, no timeout waited out.
         let mut plain = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         plain
@@ -215,7 +212,12 @@ impl SServer {
         let child = Command::new("openssl")
             .args(["s_server", "-quiet", "-www", "-accept"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["-cert", &pki_file("leaf.pem"), "-key", &pki_file("leaf.key")])
+            .args([
+                "-cert",
+                &pki_file("leaf.pem"),
+                "-key",
+                &pki_file("leaf.key"),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()

@@ -45,7 +45,7 @@ pub fn make(dir: &Path) {
         "-addext",
         "keyUsage=critical,keyCertSign,cRLSign",
     ]);
-    openssl(&dir, &ca);
+    openssl(dir, &ca);
     let mut csr = vec!["req"];
     csr.extend(ec);
     csr.extend([
@@ -56,14 +56,14 @@ pub fn make(dir: &Path) {
         "-subj",
         "/CN=localhost",
     ]);
-    openssl(&dir, &csr);
+    openssl(dir, &csr);
     std::fs::write(
         dir.join("leaf.ext"),
         format!("{names}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
     )
     .expect("leaf.ext");
     openssl(
-        &dir,
+        dir,
         &[
             "x509",
             "-req",
@@ -92,7 +92,7 @@ pub fn make(dir: &Path) {
     )
     .expect("ca.cnf");
     openssl(
-        &dir,
+        dir,
         &[
             "ca",
             "-batch",
@@ -131,5 +131,5 @@ pub fn make(dir: &Path) {
         "-addext",
         "basicConstraints=critical,CA:FALSE",
     ]);
-    openssl(&dir, &own);
+    openssl(dir, &own);
 }
