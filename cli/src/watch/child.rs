@@ -230,3 +230,32 @@ fn wait_until_released(address: SocketAddr, printer: &Printer) {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::sandbox::SandboxSettings;
+
+    /// The child runs `--wasm` (no metadata), so it must get the merged sandbox as flags,
+    /// an empty list included: dropping it would open what the package closed.
+    #[test]
+    fn the_child_gets_the_whole_sandbox_as_flags() {
+        let sandbox = SandboxSettings {
+            allow_connect: Some(Vec::new()),
+            allow_listen: Some(vec!["0.0.0.0:8080".into(), "[::1]:*".into()]),
+            memory_limit: Some(64 << 20),
+            max_sockets: Some(100),
+        };
+        assert_eq!(
+            sandbox_arguments(&sandbox),
+            [
+                "--allow-connect-none",
+                "--allow-listen=0.0.0.0:8080",
+                "--allow-listen=[::1]:*",
+                "--memory-limit=67108864",
+                "--max-sockets=100",
+            ]
+        );
+        assert!(sandbox_arguments(&SandboxSettings::default()).is_empty());
+    }
+}

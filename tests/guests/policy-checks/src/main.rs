@@ -9,7 +9,9 @@
 //! port it got), `udp-bind=IP:PORT`, `lookup=NAME` (the runtime's `sock_getaddrinfo`),
 //! `bind-device=IFACE` (`SO_BINDTODEVICE`), `sockets=N` (open up to N sockets and hold
 //! them: how many opened, and the first error), `alloc=MIB` (grow the heap 1 MiB at a
-//! time; an allocation that fails aborts, as Rust's allocator does).
+//! time; an allocation that fails aborts, as Rust's allocator does), `connects=IP:PORT*N`
+//! (N new connections one after another, each closed at once, timed: what
+//! `scripts/bench-policy.sh` measures).
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -99,6 +101,20 @@ fn step(op: &str, arg: &str, held: &mut Vec<Socket>) -> String {
                     error.kind()
                 ),
             }
+        }
+        "connects" => {
+            let (target, count) = arg.split_once('*').unwrap_or((arg, "1"));
+            let count: u32 = count.parse().unwrap_or(1);
+            let began = std::time::Instant::now();
+            let mut result = Ok(());
+            for _ in 0..count {
+                if let Err(error) = address(target).and_then(wasock::TcpStream::connect) {
+                    result = Err(error);
+                    break;
+                }
+            }
+            let ms = began.elapsed().as_secs_f64() * 1000.0;
+            outcome(result, |()| format!("{count} in {ms:.1} ms"))
         }
         "alloc" => {
             let mib: usize = arg.parse().unwrap_or(0);
