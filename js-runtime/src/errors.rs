@@ -3,10 +3,7 @@
 //! jobs have run, print the error with its JavaScript stack to stderr and exit with 1.
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::io::Write;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use rquickjs::{Ctx, Exception, Persistent, Value};
 
@@ -82,7 +79,10 @@ pub fn track_rejection<'js>(
     let reason = Persistent::save(&ctx, reason);
     let task_ctx = ctx.clone();
     ctx.spawn(async move {
-        YieldOnce(false).await;
+        // A timer, not a bare yield: rquickjs polls a self-woken task again before it runs
+        // the queued jobs, and the handler often comes a job later (`return
+        // Promise.reject(e)` in an async function attaches it in a PromiseResolveThenableJob).
+        wasock::rt::sleep(std::time::Duration::from_millis(1)).await;
         let still = UNHANDLED.with(|unhandled| {
             unhandled
                 .borrow()
@@ -96,20 +96,4 @@ pub fn track_rejection<'js>(
             exit_with(&task_ctx, reason, "Uncaught (in promise)");
         }
     });
-}
-
-/// Pending once, so the runtime runs the queued jobs before this task goes on.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
 }

@@ -1,10 +1,13 @@
-//! Module `http`: `fetch(url[, { method, headers, body, timeout }])` → `Promise<response>`
+//! Module `http` (also `node:http`): Node's `http` API (`createServer`, `request`, `get`, …,
+//! from `crate::node`; the module object is the default export) and, kept from
+//! wasmedge-quickjs, `fetch(url[, { method, headers, body, timeout }])` → `Promise<response>`
 //! on wasock's async client (keep-alive per host, chunked and length-framed bodies, its
 //! response limits).
 //!
 //! The response has `status`, `statusText`, `ok`, `headers` (an object, lowercase names),
-//! `url`, and `text()`, `json()`, `arrayBuffer()` (promises, as in the web's fetch). Only
-//! `http://` URLs are supported (WasmEdge's socket extension has no TLS). `timeout` (ms,
+//! `url`, and `text()`, `json()`, `arrayBuffer()` (promises, as in the web's fetch). `https://`
+//! runs TLS inside the module (wasock's `tls` feature; `SSL_CERT_FILE` to trust a private
+//! CA). `timeout` (ms,
 //! default 30 000) bounds the whole exchange. Failures reject with an `Error` naming the
 //! method and URL: `fetch GET http://127.0.0.1:9/: …`.
 
@@ -27,6 +30,10 @@ impl ModuleDef for HttpModule {
     fn declare(decl: &Declarations) -> Result<()> {
         decl.declare("fetch")?;
         decl.declare("FetchResponse")?;
+        decl.declare("default")?;
+        for name in crate::node::HTTP_EXPORTS {
+            decl.declare(*name)?;
+        }
         Ok(())
     }
 
@@ -39,6 +46,11 @@ impl ModuleDef for HttpModule {
             "FetchResponse",
             Class::<FetchResponse>::create_constructor(ctx)?,
         )?;
+        let node = crate::node::module(ctx, "http")?;
+        for name in crate::node::HTTP_EXPORTS {
+            exports.export(*name, node.get::<_, Value>(*name)?)?;
+        }
+        exports.export("default", node)?;
         Ok(())
     }
 }

@@ -16,6 +16,9 @@ mod errors;
 mod fetch;
 mod fields;
 mod globals;
+mod node;
+mod serve;
+mod web;
 mod wasi_http;
 mod wasi_net;
 
@@ -59,6 +62,7 @@ async fn run(path: String, source: Vec<u8>, args: Vec<String>) {
             .with_module("wasi_net")
             .with_module("wasi_http")
             .with_module("http"),
+        node::NodeResolver,
         FileResolver::default().with_path("."),
     );
     let loader = (
@@ -66,6 +70,7 @@ async fn run(path: String, source: Vec<u8>, args: Vec<String>) {
             .with_module("wasi_net", wasi_net::WasiNet)
             .with_module("wasi_http", wasi_http::WasiHttp)
             .with_module("http", fetch::HttpModule),
+        node::NodeLoader,
         ScriptLoader::default(),
     );
     runtime.set_loader(resolver, loader).await;
@@ -82,7 +87,10 @@ async fn run(path: String, source: Vec<u8>, args: Vec<String>) {
 
     context
         .with(|ctx| {
-            let setup = globals::install(&ctx).and_then(|()| ctx.globals().set("scriptArgs", args));
+            let setup = globals::install(&ctx)
+                .and_then(|()| web::install(&ctx))
+                .and_then(|()| node::install(&ctx))
+                .and_then(|()| ctx.globals().set("scriptArgs", args));
             if let Err(error) = setup {
                 errors::exit_uncaught(&ctx, error, "error: cannot set up globals:");
             }
@@ -90,13 +98,13 @@ async fn run(path: String, source: Vec<u8>, args: Vec<String>) {
             let outcome = if is_module {
                 Module::declare(ctx.clone(), path.as_str(), source)
                     .and_then(|module| module.eval())
-                    .map(|(_, promise)| promise)
                     .catch(&ctx)
-                    .map(|promise| {
+                    .map(|(module, promise)| {
                         // A module that throws while evaluating rejects this promise at once.
                         if let Some(Err(error)) = promise.result::<rquickjs::Value>() {
                             errors::exit_uncaught(&ctx, error, "Uncaught");
                         }
+                        serve::serve_default_export(&ctx, module, promise);
                     })
             } else {
                 let mut options = rquickjs::context::EvalOptions::default();

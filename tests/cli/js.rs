@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use crate::support::{build_lock, connect, free_port, RunningApp, Sandbox};
 
 /// The first run builds QuickJS and the runtime for wasm (minutes on a loaded machine).
-const START_TIMEOUT: Duration = Duration::from_secs(900);
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(900);
+pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// The port the reference docs' servers listen on (they take no configuration).
 const REFERENCE_PORT: u16 = 8000;
 
@@ -44,7 +44,7 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn js_fixture(name: &str) -> PathBuf {
+pub(crate) fn js_fixture(name: &str) -> PathBuf {
     repo_root().join("tests/js").join(name)
 }
 
@@ -54,7 +54,7 @@ fn shared_cache() -> PathBuf {
 }
 
 /// `cargo wasock run --runtime embedded --aot --js SCRIPT [extra] [-- args]` in `dir`.
-fn js_command(
+pub(crate) fn js_command(
     sandbox: &Sandbox,
     dir: &Path,
     script: &str,
@@ -88,7 +88,7 @@ fn script_in(
 
 /// Where a test runs a script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Runtime {
+pub(crate) enum Runtime {
     /// `cargo wasock run --runtime embedded --aot --js`.
     Engine,
     /// `wasmedge --dir .:. wasock-js.wasm SCRIPT`, WasmEdge's interpreter (its default).
@@ -98,10 +98,10 @@ enum Runtime {
 }
 
 /// The real WasmEdge and the JS runtime module the CLI built, ready for it.
-struct WasmEdgeJs {
-    wasmedge: PathBuf,
+pub(crate) struct WasmEdgeJs {
+    pub(crate) wasmedge: PathBuf,
     /// A copy of the CLI's module (the cache's own may be rebuilt under a running test).
-    module: PathBuf,
+    pub(crate) module: PathBuf,
     /// `wasmedge compile` of `module`, started in the background when the module was
     /// copied, so the engine and interpreter halves run meanwhile (it takes a minute).
     compiling: Mutex<Option<std::thread::JoinHandle<PathBuf>>>,
@@ -110,7 +110,7 @@ struct WasmEdgeJs {
 
 impl WasmEdgeJs {
     /// `wasmedge compile`'s output of `module`, waiting for the compile to end.
-    fn aot(&self) -> &Path {
+    pub(crate) fn aot(&self) -> &Path {
         self.aot.get_or_init(|| {
             let compiling = self
                 .compiling
@@ -164,7 +164,7 @@ fn wasmedge_for_tests() -> &'static Result<(PathBuf, String), String> {
 
 /// The runtimes `test` runs on: the engine, then WasmEdge interpreted and AOT where
 /// WasmEdge is installed; where it is not, a note says the WasmEdge half was skipped.
-fn runtimes(test: &str) -> Vec<Runtime> {
+pub(crate) fn runtimes(test: &str) -> Vec<Runtime> {
     match wasmedge_for_tests() {
         Ok(_) => {
             // Made ready here, before the test takes the build lock: getting the module
@@ -199,7 +199,7 @@ fn module_path_in(stderr: &str) -> Option<PathBuf> {
 /// WasmEdge and compiled with `wasmedge compile` in the background. The copy and its AOT
 /// output are kept in the test target directory and reused while the module's bytes and
 /// WasmEdge's version are the same, so later runs do not compile an unchanged runtime again.
-fn wasmedge_js() -> &'static WasmEdgeJs {
+pub(crate) fn wasmedge_js() -> &'static WasmEdgeJs {
     static READY: OnceLock<WasmEdgeJs> = OnceLock::new();
     READY.get_or_init(|| {
         let Ok((wasmedge, version)) = wasmedge_for_tests() else {
@@ -274,7 +274,7 @@ fn wasmedge_js() -> &'static WasmEdgeJs {
 
 /// SCRIPT (in `dir`, which is the script's `.`) with `args` on `runtime`: through the CLI
 /// on the engine, or WasmEdge started directly as the reference docs start theirs.
-fn script_command(
+pub(crate) fn script_command(
     runtime: Runtime,
     sandbox: &Sandbox,
     dir: &Path,
@@ -306,15 +306,15 @@ fn script_command(
 /// What a test compares between runtimes: the exit code (`None` for a server the test
 /// stopped), the script's stdout and what the client saw.
 #[derive(Debug, Default)]
-struct Outcome {
-    exit: Option<i32>,
-    stdout: String,
-    client: String,
+pub(crate) struct Outcome {
+    pub(crate) exit: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) client: String,
 }
 
 /// Asserts that every runtime's outcome equals the engine's (the first), showing the first
 /// line that differs.
-fn assert_same(test: &str, outcomes: &[(Runtime, Outcome)]) {
+pub(crate) fn assert_same(test: &str, outcomes: &[(Runtime, Outcome)]) {
     let Some(((_, engine), others)) = outcomes.split_first() else {
         return;
     };
@@ -349,14 +349,14 @@ fn assert_same(test: &str, outcomes: &[(Runtime, Outcome)]) {
 }
 
 /// Stops a server app and waits for its output to end: all it printed is in `stdout()`.
-fn stop(mut app: RunningApp) -> String {
+pub(crate) fn stop(mut app: RunningApp) -> String {
     app.signal(libc::SIGTERM);
     app.wait_exit(IO_TIMEOUT);
     app.stdout()
 }
 
 /// Starts a server script and waits until `port` on 127.0.0.1 accepts connections.
-fn start(command: Command, port: u16) -> RunningApp {
+pub(crate) fn start(command: Command, port: u16) -> RunningApp {
     let _build = build_lock();
     let mut app = RunningApp::spawn(command);
     app.wait_for_port(port, START_TIMEOUT);
@@ -364,7 +364,7 @@ fn start(command: Command, port: u16) -> RunningApp {
 }
 
 /// Sends `request` and reads until the peer closes or `done` says the reply is complete.
-fn exchange(port: u16, request: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+pub(crate) fn exchange(port: u16, request: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
     let mut stream = connect(port, IO_TIMEOUT);
     stream.write_all(request).expect("send");
     let mut reply = Vec::new();
@@ -383,7 +383,7 @@ fn exchange(port: u16, request: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> 
 }
 
 /// A complete HTTP response with a Content-Length is in `reply`.
-fn response_complete(reply: &[u8]) -> bool {
+pub(crate) fn response_complete(reply: &[u8]) -> bool {
     let text = String::from_utf8_lossy(reply);
     let Some(head_end) = text.find("\r\n\r\n") else {
         return false;
@@ -399,7 +399,7 @@ fn response_complete(reply: &[u8]) -> bool {
     reply.len() >= head_end + 4 + length
 }
 
-fn body_of(reply: &[u8]) -> &[u8] {
+pub(crate) fn body_of(reply: &[u8]) -> &[u8] {
     let at = reply
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -689,7 +689,7 @@ fn every_runtime_function_works_on_the_engine_and_on_wasmedge() {
             "{runtime:?}: every check of api.js ran: {stdout}"
         );
         assert!(
-            stdout.contains("\nconsole.log {\"a\":1} [1,\"x\"] null undefined 1.5\n"),
+            stdout.contains("\nconsole.log { a: 1 } [ 1, 'x' ] null undefined 1.5\n"),
             "{runtime:?}: {stdout}"
         );
         assert!(stdout.ends_with("all done\n"), "{runtime:?}: {stdout}");
@@ -904,7 +904,7 @@ fn missing_script_is_a_clear_error() {
 }
 
 #[test]
-fn js_http_echo_serves_1000_connections_at_once() {
+fn js_http_serves_1000_connections_at_once() {
     let sandbox = Sandbox::new();
     let port = free_port();
     // The js-http template's script, run as a file by the runtime module.
@@ -922,10 +922,10 @@ fn js_http_echo_serves_1000_connections_at_once() {
     // 1,000 connections open at once, each with a request in flight, answered in any order.
     let mut streams: Vec<TcpStream> = (0..1000).map(|_| connect(port, IO_TIMEOUT)).collect();
     for (i, stream) in streams.iter_mut().enumerate() {
-        let body = format!("n{i}");
+        let body = format!("{{\"n\":{i}}}");
         write!(
             stream,
-            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         )
         .expect("send");
@@ -942,7 +942,7 @@ fn js_http_echo_serves_1000_connections_at_once() {
         }
         assert_eq!(
             String::from_utf8_lossy(body_of(&reply)),
-            format!("echo: n{i}")
+            format!("{{\"received\":{{\"n\":{i}}}}}")
         );
     }
     // Keep-alive: the same connections serve a second round.
@@ -957,7 +957,7 @@ fn js_http_echo_serves_1000_connections_at_once() {
             assert!(n > 0);
             reply.extend_from_slice(&chunk[..n]);
         }
-        assert_eq!(body_of(&reply), b"echo: ");
+        assert_eq!(body_of(&reply), b"hello from web\n");
     }
     drop(app);
 }
@@ -1147,11 +1147,26 @@ fn js_templates_build_without_warnings_and_run_on_the_engine() {
     );
     let reply = exchange(
         port,
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\nname=WasmEdge",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n{\"n\":42}",
         response_complete,
     );
-    assert_eq!(body_of(&reply), b"echo: name=WasmEdge");
+    assert_eq!(body_of(&reply), b"{\"received\":{\"n\":42}}");
     assert_no_warnings("js-http", &app.stderr());
+    drop(app);
+
+    let project = new_js_project(&sandbox, "nodeapp", "js-node");
+    let port = free_port();
+    let app = start(
+        template_run(&sandbox, &project, &["--port", &port.to_string()]),
+        port,
+    );
+    let reply = exchange(
+        port,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n{\"n\":42}",
+        response_complete,
+    );
+    assert_eq!(body_of(&reply), b"{\"received\":{\"n\":42}}");
+    assert_no_warnings("js-node", &app.stderr());
     drop(app);
 
     let project = new_js_project(&sandbox, "echo", "js-echo");

@@ -13,6 +13,7 @@ mod help;
 #[cfg(feature = "embedded")]
 mod instances;
 mod js;
+mod js_web;
 mod new;
 #[cfg(feature = "embedded")]
 mod parity;

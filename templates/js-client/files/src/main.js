@@ -2,12 +2,14 @@
 // once by hand over a wasi_net connection with wasi_http's encoder and parser.
 import * as net from 'wasi_net'
 import * as http from 'wasi_http'
-import { fetch } from 'http'
 
 const url = process.env.URL ?? 'http://127.0.0.1:8080/'
 
-// fetch: keep-alive and chunked bodies; http:// only (WasmEdge's sockets have no TLS).
-const response = await fetch(url, { headers: { 'user-agent': 'wasock-js' }, timeout: 10000 })
+// fetch, the web's (a global, returning a standard Response): chunked bodies, redirects, an
+// AbortSignal to give up. https:// works too (TLS runs inside the app, Mozilla's roots built
+// in; SSL_CERT_FILE names a PEM bundle instead, its folder mapped with --dir):
+//   const page = await fetch('https://example.com/', { signal: AbortSignal.timeout(10000) })
+const response = await fetch(url, { headers: { 'user-agent': 'wasock-js' }, signal: AbortSignal.timeout(10000) })
 print(`fetch: ${response.status} ${response.statusText}`)
 print(await response.text())
 
