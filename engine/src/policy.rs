@@ -73,6 +73,7 @@ pub enum Host {
 /// `[fd00::/8]:443`), and PORT a number or `*`. A missing port means any port, as `*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
+    /// What addresses it covers.
     pub host: Host,
     /// `None` for any port.
     pub port: Option<u16>,
@@ -84,7 +85,9 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{entry}` is not a valid entry: {reason}")]
 pub struct RuleError {
+    /// The entry as written.
     pub entry: String,
+    /// What is wrong with it, lower case, with an example where it helps.
     pub reason: String,
 }
 
@@ -280,8 +283,11 @@ pub enum SandboxEvent {
 /// did (`db.internal`), else the IP.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Blocked {
+    /// Which list did not cover it.
     pub direction: Direction,
+    /// The name the guest looked up for the address, else the IP (no brackets).
     pub host: String,
+    /// The port the guest asked for (0 for a bind to any port).
     pub port: u16,
 }
 
@@ -304,10 +310,12 @@ pub type EventObserver = Box<dyn FnMut(SandboxEvent) + Send>;
 pub struct Events(Arc<Mutex<Option<EventObserver>>>);
 
 impl Events {
+    /// Have `observer` receive every later event (replacing an earlier observer).
     pub fn set(&self, observer: EventObserver) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(observer);
     }
 
+    /// Hand `event` to the observer, if there is one (dropped otherwise).
     pub fn send(&self, event: SandboxEvent) {
         if let Some(observer) = self
             .0
@@ -378,6 +386,7 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// `policy` at work for one guest, its refusals sent to `events`.
     pub fn new(policy: Policy, events: Events) -> Self {
         Guard {
             has_names: policy.has_names(),
@@ -479,6 +488,7 @@ pub struct SocketBudget {
 }
 
 impl SocketBudget {
+    /// A budget of `max` open sockets.
     pub fn new(max: usize) -> Self {
         SocketBudget {
             open: std::sync::atomic::AtomicUsize::new(0),
@@ -522,6 +532,7 @@ pub struct MemoryLimiter {
 }
 
 impl MemoryLimiter {
+    /// Growth up to `limit` bytes (`None`: no limit); the first refusal goes to `events`.
     pub fn new(limit: Option<u64>, events: Events) -> Self {
         MemoryLimiter {
             limit,

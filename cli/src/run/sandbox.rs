@@ -81,8 +81,11 @@ pub enum EntryHost {
 /// One checked entry: its host, its port (`None`: any) and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// What it covers.
     pub host: EntryHost,
+    /// Its port; `None` for any.
     pub port: Option<u16>,
+    /// The entry as written.
     pub text: String,
 }
 
@@ -240,6 +243,7 @@ pub struct BlockedMessage {
     pub direction: &'static str,
     /// The name the app looked up, else the IP.
     pub host: String,
+    /// The port it asked for (0: a bind to any port).
     pub port: u16,
     /// `host:port`, the entry that would allow it.
     pub destination: String,
