@@ -230,6 +230,14 @@ fn the_memory_limit_holds_on_both_runtimes() {
     );
     assert_eq!(ran.code, Some(134), "{ran:?}");
     assert_eq!(ran.stderr.matches(line).count(), 1, "{}", ran.stderr);
+    // Instances each have the limit; the run says it once.
+    let ran = run_checks(
+        &sandbox,
+        &["--instances", "2", "--memory-limit", "16MiB"],
+        &["alloc=64".to_owned()],
+    );
+    assert_eq!(ran.code, Some(134), "{ran:?}");
+    assert_eq!(ran.stderr.matches(line).count(), 1, "{}", ran.stderr);
     let ran = run_checks(
         &sandbox,
         &["--runtime", "embedded", "--memory-limit", "16MiB"],

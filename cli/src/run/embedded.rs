@@ -294,9 +294,11 @@ fn run_instances(
     >::new()));
     let (finished, ended) = std::sync::mpsc::channel();
     let program = spec.program_name();
+    let mut reached = Vec::with_capacity(apps.len());
     for (index, mut app) in apps.into_iter().enumerate() {
-        // Each instance reports what it was refused; the memory limit's line is the run's.
-        let _ = observe_sandbox(&mut app, printer);
+        // Each instance reports what it was refused (each destination once per instance);
+        // the memory limit's line is the run's.
+        reached.push(observe_sandbox(&mut app, printer));
         let listeners = std::sync::Arc::clone(&listeners);
         let seen = std::sync::Arc::clone(&seen);
         app.on_listen(move |address| {
@@ -348,6 +350,12 @@ fn run_instances(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take();
+    if let Some(flag) = reached
+        .iter()
+        .find(|flag| flag.load(std::sync::atomic::Ordering::Relaxed))
+    {
+        say_memory_limit(spec, flag, code, printer);
+    }
     printer.verbose(format!(
         "instance {index} ended with {code}; stopping the {}",
         if instances == 2 {
