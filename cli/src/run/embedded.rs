@@ -123,6 +123,7 @@ pub fn run(
 ) -> anyhow::Result<i32> {
     // Before compiling, which can take a while: a Ctrl-C then must stop us too.
     launch::end_process_on_stop_signals()?;
+    raise_descriptor_limit(printer);
     let count = if instances > 1 {
         format!("{instances} instances of ")
     } else {
@@ -212,6 +213,44 @@ fn show_sandbox(settings: &sandbox::SandboxSettings, printer: &Printer) {
             .max_sockets
             .unwrap_or_else(wasock_engine::default_max_sockets)
     ));
+}
+
+/// Raise this process's soft descriptor limit to its hard limit, as Go's runtime does at
+/// start: the engine's sockets are this process's descriptors, and the engine's default
+/// socket cap (`wasock_engine::default_max_sockets`) is the soft limit less what it keeps
+/// for the host, so a soft limit of 1,024 (a common default) would cap a server at 768
+/// connections where the hard limit allows far more. A failure is a `-v` note.
+fn raise_descriptor_limit(printer: &Printer) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write one rlimit we own.
+    let raised = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        if limit.rlim_cur >= limit.rlim_max {
+            return;
+        }
+        let wanted = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0
+    };
+    if raised {
+        printer.verbose(format!(
+            "descriptor limit raised from {} to {} for the app's sockets",
+            limit.rlim_cur, limit.rlim_max
+        ));
+    } else {
+        printer.verbose(format!(
+            "could not raise the descriptor limit from {}: {}",
+            limit.rlim_cur,
+            std::io::Error::last_os_error()
+        ));
+    }
 }
 
 /// The user's compile cache, or none (said as a warning): without it the app still runs,
