@@ -29,14 +29,15 @@ use super::abi::{Errno, ERRNO_ACCES};
 /// The errno a refused connect, send or bind answers: `ACCES` ("permission denied").
 ///
 /// Why this one: it is what Linux itself answers when a sandbox refuses an address
-/// (Landlock's `LANDLOCK_ACCESS_NET_CONNECT_TCP`/`BIND_TCP` give `EACCES`), and every
-/// layer a guest uses turns it into something that says so and does not retry: Rust's std
-/// on wasm32-wasip1 decodes WASI's `ACCES` as `io::ErrorKind::PermissionDenied`
-/// (`std::sys::pal::wasi::decode_error_kind`), which `wasmedge_wasi_socket`, `tokio_wasi`
-/// and our `wasock` pass on unchanged as `io::Error`s (`from_raw_os_error`). The other
-/// candidates are worse: `CONNREFUSED` reads as "the server is down" and makes connection
-/// pools retry for ever, and `NOTCAPABLE` (76) is no `ErrorKind` std knows (it becomes
-/// `Uncategorized`, "unknown error").
+/// (Landlock's `LANDLOCK_ACCESS_NET_CONNECT_TCP`/`BIND_TCP` give `EACCES`), and the layers a
+/// guest uses turn it into something that says so and is not retried: Rust's std on
+/// wasm32-wasip1 decodes WASI's `ACCES` as `io::ErrorKind::PermissionDenied`, and
+/// `wasmedge_wasi_socket` and our `wasock` pass it on unchanged (`from_raw_os_error`), as
+/// the engine's tests see through both (`tests/sandbox.rs`: `error 2 PermissionDenied`);
+/// `tokio_wasi` makes its errors from the raw errno the same way (not tested here). The
+/// other candidates are worse: `CONNREFUSED` reads as "the server is down" and makes
+/// connection pools retry for ever, and `NOTCAPABLE` (76) is no `ErrorKind` std knows (it
+/// becomes `Uncategorized`, "unknown error").
 pub const REFUSED: Errno = ERRNO_ACCES;
 
 /// Which list an entry or a refusal belongs to.
