@@ -29,14 +29,15 @@ use super::abi::{Errno, ERRNO_ACCES};
 /// The errno a refused connect, send or bind answers: `ACCES` ("permission denied").
 ///
 /// Why this one: it is what Linux itself answers when a sandbox refuses an address
-/// (Landlock's `LANDLOCK_ACCESS_NET_CONNECT_TCP`/`BIND_TCP` give `EACCES`), and every
-/// layer a guest uses turns it into something that says so and does not retry: Rust's std
-/// on wasm32-wasip1 decodes WASI's `ACCES` as `io::ErrorKind::PermissionDenied`
-/// (`std::sys::pal::wasi::decode_error_kind`), which `wasmedge_wasi_socket`, `tokio_wasi`
-/// and our `wasock` pass on unchanged as `io::Error`s (`from_raw_os_error`). The other
-/// candidates are worse: `CONNREFUSED` reads as "the server is down" and makes connection
-/// pools retry for ever, and `NOTCAPABLE` (76) is no `ErrorKind` std knows (it becomes
-/// `Uncategorized`, "unknown error").
+/// (Landlock's `LANDLOCK_ACCESS_NET_CONNECT_TCP`/`BIND_TCP` give `EACCES`), and the layers a
+/// guest uses turn it into something that says so and is not retried: Rust's std on
+/// wasm32-wasip1 decodes WASI's `ACCES` as `io::ErrorKind::PermissionDenied`, and
+/// `wasmedge_wasi_socket` and our `wasock` pass it on unchanged (`from_raw_os_error`), as
+/// the engine's tests see through both (`tests/sandbox.rs`: `error 2 PermissionDenied`);
+/// `tokio_wasi` makes its errors from the raw errno the same way (not tested here). The
+/// other candidates are worse: `CONNREFUSED` reads as "the server is down" and makes
+/// connection pools retry for ever, and `NOTCAPABLE` (76) is no `ErrorKind` std knows (it
+/// becomes `Uncategorized`, "unknown error").
 pub const REFUSED: Errno = ERRNO_ACCES;
 
 /// Which list an entry or a refusal belongs to.
@@ -73,6 +74,7 @@ pub enum Host {
 /// `[fd00::/8]:443`), and PORT a number or `*`. A missing port means any port, as `*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
+    /// What addresses it covers.
     pub host: Host,
     /// `None` for any port.
     pub port: Option<u16>,
@@ -84,7 +86,9 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{entry}` is not a valid entry: {reason}")]
 pub struct RuleError {
+    /// The entry as written.
     pub entry: String,
+    /// What is wrong with it, lower case, with an example where it helps.
     pub reason: String,
 }
 
@@ -280,8 +284,11 @@ pub enum SandboxEvent {
 /// did (`db.internal`), else the IP.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Blocked {
+    /// Which list did not cover it.
     pub direction: Direction,
+    /// The name the guest looked up for the address, else the IP (no brackets).
     pub host: String,
+    /// The port the guest asked for (0 for a bind to any port).
     pub port: u16,
 }
 
@@ -304,10 +311,12 @@ pub type EventObserver = Box<dyn FnMut(SandboxEvent) + Send>;
 pub struct Events(Arc<Mutex<Option<EventObserver>>>);
 
 impl Events {
+    /// Have `observer` receive every later event (replacing an earlier observer).
     pub fn set(&self, observer: EventObserver) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(observer);
     }
 
+    /// Hand `event` to the observer, if there is one (dropped otherwise).
     pub fn send(&self, event: SandboxEvent) {
         if let Some(observer) = self
             .0
@@ -378,6 +387,7 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// `policy` at work for one guest, its refusals sent to `events`.
     pub fn new(policy: Policy, events: Events) -> Self {
         Guard {
             has_names: policy.has_names(),
@@ -479,6 +489,7 @@ pub struct SocketBudget {
 }
 
 impl SocketBudget {
+    /// A budget of `max` open sockets.
     pub fn new(max: usize) -> Self {
         SocketBudget {
             open: std::sync::atomic::AtomicUsize::new(0),
@@ -522,6 +533,7 @@ pub struct MemoryLimiter {
 }
 
 impl MemoryLimiter {
+    /// Growth up to `limit` bytes (`None`: no limit); the first refusal goes to `events`.
     pub fn new(limit: Option<u64>, events: Events) -> Self {
         MemoryLimiter {
             limit,

@@ -797,15 +797,18 @@ pub fn getaddrinfo(
             // SAFETY: as below, the list is alive and its entries valid.
             let info = unsafe { &*item };
             if !info.ai_addr.is_null() {
-                // SAFETY: ai_addr holds ai_addrlen bytes, at most a sockaddr_storage.
-                let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-                let len = (info.ai_addrlen as usize).min(std::mem::size_of_val(&storage));
-                unsafe {
+                let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+                let len =
+                    (info.ai_addrlen as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+                // SAFETY: ai_addr holds ai_addrlen bytes, and at most a storage's worth is
+                // copied into the zeroed storage, which then holds a valid value.
+                let storage = unsafe {
                     std::ptr::copy_nonoverlapping(
                         info.ai_addr.cast::<u8>(),
-                        (&mut storage as *mut libc::sockaddr_storage).cast::<u8>(),
+                        storage.as_mut_ptr().cast::<u8>(),
                         len,
-                    )
+                    );
+                    storage.assume_init()
                 };
                 if let Some(address) = sockaddr_to_std(&storage) {
                     addresses.push(address.ip());

@@ -230,6 +230,14 @@ fn the_memory_limit_holds_on_both_runtimes() {
     );
     assert_eq!(ran.code, Some(134), "{ran:?}");
     assert_eq!(ran.stderr.matches(line).count(), 1, "{}", ran.stderr);
+    // Instances each have the limit; the run says it once.
+    let ran = run_checks(
+        &sandbox,
+        &["--instances", "2", "--memory-limit", "16MiB"],
+        &["alloc=64".to_owned()],
+    );
+    assert_eq!(ran.code, Some(134), "{ran:?}");
+    assert_eq!(ran.stderr.matches(line).count(), 1, "{}", ran.stderr);
     let ran = run_checks(
         &sandbox,
         &["--runtime", "embedded", "--memory-limit", "16MiB"],
@@ -300,4 +308,46 @@ fn a_socket_beyond_max_sockets_gets_emfile() {
         ran.stdout,
         "sockets 10: 3 opened, then error 33 Uncategorized\nalloc 1: ok 1 MiB\n"
     );
+}
+
+/// A soft descriptor limit of 1,024 (a common default) does not cap the app's sockets at
+/// 768: `run` raises it to the hard limit first, so the default cap follows the hard limit.
+#[test]
+fn a_low_soft_descriptor_limit_is_raised_for_the_app() {
+    use std::os::unix::process::CommandExt as _;
+    let sandbox = Sandbox::new();
+    let mut command = sandbox.std_cmd();
+    command
+        .args(["--quiet", "run", "--runtime", "embedded", "--wasm"])
+        .arg(policy_checks())
+        .args(["--", "sockets=1500"])
+        .stdin(Stdio::null());
+    // SAFETY: getrlimit/setrlimit only, between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+            limit.rlim_cur = limit.rlim_cur.min(1024);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            Ok(())
+        });
+    }
+    let ran = Ran::of(&command.output().unwrap());
+    let hard = {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one rlimit we own.
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+        limit.rlim_max
+    };
+    if hard < 2000 {
+        eprintln!("note: the hard descriptor limit is {hard}; the raise was not checked");
+        return;
+    }
+    assert_eq!(ran.stdout, "sockets 1500: ok 1500 opened\n", "{ran:?}");
 }

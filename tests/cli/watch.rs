@@ -438,3 +438,57 @@ fn watch_refuses_a_prebuilt_module() {
     );
     assert!(stderr.contains("help: "), "{stderr}");
 }
+
+/// `watch` hands the sandbox to its engine child (which runs `--wasm` and reads no
+/// metadata): a connect the flags do not allow is refused in the app and said once.
+#[test]
+fn the_child_keeps_the_sandbox_of_the_flags() {
+    let sandbox = Sandbox::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/policy-checks/Cargo.toml");
+    let refused = format!("tcp=127.0.0.2:{port}");
+    let _build = build_lock();
+    let mut command = sandbox.std_cmd();
+    command
+        .args([
+            "watch",
+            "--runtime",
+            "embedded",
+            "--release",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(shared_target_dir())
+        .args([
+            "--allow-connect",
+            &format!("127.0.0.1:{port}"),
+            "--memory-limit",
+            "16MiB",
+        ])
+        .args([
+            "--",
+            &refused,
+            &refused,
+            &format!("tcp=127.0.0.1:{port}"),
+            "alloc=64",
+        ]);
+    let mut app = RunningApp::spawn(command);
+    app.wait_for_stderr("(--memory-limit)", DEADLINE);
+    app.signal(libc::SIGTERM);
+    app.wait_exit(Duration::from_secs(30));
+    let stderr = app.stderr();
+    let line = format!(
+        "blocked: the app tried to connect to 127.0.0.2:{port}, which allow-connect does not list"
+    );
+    assert_eq!(stderr.matches(&line).count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("the app reached its memory limit of 16 MiB (--memory-limit)"),
+        "{stderr}"
+    );
+    let denied = format!("tcp 127.0.0.2:{port}: error 2 PermissionDenied");
+    assert_eq!(app.stdout().matches(&denied).count(), 2, "{}", app.stdout());
+    assert!(app.stdout().contains(&format!("tcp 127.0.0.1:{port}: ok")));
+}

@@ -123,6 +123,7 @@ pub fn run(
 ) -> anyhow::Result<i32> {
     // Before compiling, which can take a while: a Ctrl-C then must stop us too.
     launch::end_process_on_stop_signals()?;
+    raise_descriptor_limit(printer);
     let count = if instances > 1 {
         format!("{instances} instances of ")
     } else {
@@ -214,6 +215,44 @@ fn show_sandbox(settings: &sandbox::SandboxSettings, printer: &Printer) {
     ));
 }
 
+/// Raise this process's soft descriptor limit to its hard limit, as Go's runtime does at
+/// start: the engine's sockets are this process's descriptors, and the engine's default
+/// socket cap (`wasock_engine::default_max_sockets`) is the soft limit less what it keeps
+/// for the host, so a soft limit of 1,024 (a common default) would cap a server at 768
+/// connections where the hard limit allows far more. A failure is a `-v` note.
+fn raise_descriptor_limit(printer: &Printer) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write one rlimit we own.
+    let raised = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        if limit.rlim_cur >= limit.rlim_max {
+            return;
+        }
+        let wanted = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0
+    };
+    if raised {
+        printer.verbose(format!(
+            "descriptor limit raised from {} to {} for the app's sockets",
+            limit.rlim_cur, limit.rlim_max
+        ));
+    } else {
+        printer.verbose(format!(
+            "could not raise the descriptor limit from {}: {}",
+            limit.rlim_cur,
+            std::io::Error::last_os_error()
+        ));
+    }
+}
+
 /// The user's compile cache, or none (said as a warning): without it the app still runs,
 /// compiled in memory.
 fn user_cache(printer: &Printer) -> Option<ModuleCache> {
@@ -294,9 +333,11 @@ fn run_instances(
     >::new()));
     let (finished, ended) = std::sync::mpsc::channel();
     let program = spec.program_name();
+    let mut reached = Vec::with_capacity(apps.len());
     for (index, mut app) in apps.into_iter().enumerate() {
-        // Each instance reports what it was refused; the memory limit's line is the run's.
-        let _ = observe_sandbox(&mut app, printer);
+        // Each instance reports what it was refused (each destination once per instance);
+        // the memory limit's line is the run's.
+        reached.push(observe_sandbox(&mut app, printer));
         let listeners = std::sync::Arc::clone(&listeners);
         let seen = std::sync::Arc::clone(&seen);
         app.on_listen(move |address| {
@@ -348,6 +389,12 @@ fn run_instances(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take();
+    if let Some(flag) = reached
+        .iter()
+        .find(|flag| flag.load(std::sync::atomic::Ordering::Relaxed))
+    {
+        say_memory_limit(spec, flag, code, printer);
+    }
     printer.verbose(format!(
         "instance {index} ended with {code}; stopping the {}",
         if instances == 2 {

@@ -70,6 +70,7 @@ pub fn parse_entries(entries: &[String], origin: &str) -> anyhow::Result<Vec<Ent
 }
 
 /// An entry's host, for what ships it (`deploy --k8s`'s NetworkPolicy).
+#[cfg_attr(not(feature = "embedded"), allow(dead_code))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryHost {
     /// A host name, which the engine matches against the app's lookups.
@@ -81,8 +82,11 @@ pub enum EntryHost {
 /// One checked entry: its host, its port (`None`: any) and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// What it covers.
     pub host: EntryHost,
+    /// Its port; `None` for any.
     pub port: Option<u16>,
+    /// The entry as written.
     pub text: String,
 }
 
@@ -234,12 +238,14 @@ impl SandboxSettings {
 pub const POLICY_WHY: &str = "its sandbox policy needs the engine";
 
 /// `--message-format json`'s `blocked`: a destination the policy refused (once each).
+#[cfg_attr(not(feature = "embedded"), allow(dead_code))]
 #[derive(Serialize)]
 pub struct BlockedMessage {
     /// `connect` or `listen`.
     pub direction: &'static str,
     /// The name the app looked up, else the IP.
     pub host: String,
+    /// The port it asked for (0: a bind to any port).
     pub port: u16,
     /// `host:port`, the entry that would allow it.
     pub destination: String,
@@ -249,6 +255,7 @@ pub struct BlockedMessage {
 
 /// Say that the app was refused `destination`: the `blocked:` line and its `help:`, once
 /// (the engine reports each destination once), and the JSON message.
+#[cfg_attr(not(feature = "embedded"), allow(dead_code))]
 pub fn report_blocked(message: BlockedMessage, printer: &Printer) {
     let verb = match message.direction {
         "listen" => "listen on",

@@ -126,6 +126,7 @@ impl Printer {
     }
 
     /// Something the app's sandbox refused (`blocked: …`), shown even with `--quiet`.
+    #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
     pub fn blocked(&self, message: impl Display) {
         let label = style("blocked").red().bold().for_stderr();
         self.bars.suspend(|| eprintln!("{label}: {message}"));
