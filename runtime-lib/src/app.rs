@@ -88,6 +88,13 @@ pub fn announce(addr: SocketAddr) -> io::Result<()> {
     announce_scheme("http", addr)
 }
 
+/// [`announce`] for a server that serves TLS: `listening on https://127.0.0.1:8443/`.
+/// (`PollServer::announce` picks the scheme itself; this is for servers of your own, such
+/// as hyper's.)
+pub fn announce_tls(addr: SocketAddr) -> io::Result<()> {
+    announce_scheme("https", addr)
+}
+
 /// [`announce`] with the URL's scheme.
 pub(crate) fn announce_scheme(scheme: &str, addr: SocketAddr) -> io::Result<()> {
     let mut stdout = io::stdout().lock();

@@ -49,7 +49,7 @@ pub mod tls;
 #[cfg(target_os = "wasi")]
 mod wasmedge;
 
-pub use app::{announce, exit_code, port_from_env, PortError};
+pub use app::{announce, announce_tls, exit_code, port_from_env, PortError};
 pub use client::{build_request, get, post, send, Client, ClientConfig, ClientError};
 pub use event::{Event, EventLoop, Interest, Token};
 pub use net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
