@@ -26,30 +26,15 @@ fn web_globals_behave_as_the_specs_say_on_every_runtime() {
     for runtime in runtimes(test) {
         let sandbox = Sandbox::new();
         let _build = build_lock();
-        let output = script_command(
-            runtime,
-            &sandbox,
-            script.parent().unwrap(),
-            "web.js",
-            &["127.0.0.11"],
-        )
-        .output()
-        .expect("run web.js");
+        let output = script_command(runtime, &sandbox, script.parent().unwrap(), "web.js", &["127.0.0.11"])
+            .output()
+            .expect("run web.js");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
-        let checks = stdout
-            .lines()
-            .filter(|line| line.starts_with("ok "))
-            .count();
-        assert_eq!(
-            checks, 81,
-            "{runtime:?}: every check of web.js ran: {stdout}"
-        );
-        assert!(
-            stdout.ends_with("all 81 checks passed\n"),
-            "{runtime:?}: {stdout}"
-        );
+        let checks = stdout.lines().filter(|line| line.starts_with("ok ")).count();
+        assert_eq!(checks, 81, "{runtime:?}: every check of web.js ran: {stdout}");
+        assert!(stdout.ends_with("all 81 checks passed\n"), "{runtime:?}: {stdout}");
         // console's format specifiers and object inspection, as Node prints them.
         for line in [
             "n=42.5 42 1.5 {\"a\":[1]} [ 1 ] { b: 2 } %",
@@ -64,19 +49,9 @@ fn web_globals_behave_as_the_specs_say_on_every_runtime() {
             "Headers { a: '1' } URLSearchParams { 'a' => '1' }",
             "only one|%d|%i",
         ] {
-            assert!(
-                stdout.lines().any(|l| l == line),
-                "{runtime:?}: no line `{line}` in:\n{stdout}"
-            );
+            assert!(stdout.lines().any(|l| l == line), "{runtime:?}: no line `{line}` in:\n{stdout}");
         }
-        outcomes.push((
-            runtime,
-            Outcome {
-                exit: output.status.code(),
-                stdout,
-                client: String::new(),
-            },
-        ));
+        outcomes.push((runtime, Outcome { exit: output.status.code(), stdout, client: String::new() }));
     }
     assert_same(test, &outcomes);
 }
@@ -98,9 +73,7 @@ fn slow_upstream(delay: Duration) -> String {
                     }
                 }
                 std::thread::sleep(delay);
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\nslow",
-                );
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\nslow");
             });
         }
     });
@@ -122,8 +95,7 @@ fn responses(reply: &[u8], methods: &[&str]) -> Option<Vec<(String, Vec<u8>)>> {
             head.lines()
                 .find_map(|line| {
                     let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse().ok())?
+                    name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
                 })
                 .unwrap_or(0)
         };
@@ -137,15 +109,9 @@ fn responses(reply: &[u8], methods: &[&str]) -> Option<Vec<(String, Vec<u8>)>> {
 }
 
 fn ask(port: u16, request: &str, methods: &[&str]) -> Vec<(String, Vec<u8>)> {
-    let reply = exchange(port, request.as_bytes(), |reply| {
-        responses(reply, methods).is_some()
-    });
-    responses(&reply, methods).unwrap_or_else(|| {
-        panic!(
-            "incomplete answer to {request:?}: {:?}",
-            String::from_utf8_lossy(&reply)
-        )
-    })
+    let reply = exchange(port, request.as_bytes(), |reply| responses(reply, methods).is_some());
+    responses(&reply, methods)
+        .unwrap_or_else(|| panic!("incomplete answer to {request:?}: {:?}", String::from_utf8_lossy(&reply)))
 }
 
 fn status_line(head: &str) -> &str {
@@ -159,22 +125,10 @@ fn get(port: u16, target: &str) -> (String, String) {
 }
 
 /// `serve.js` on `runtime` with PORT and UPSTREAM set.
-fn serve_command(
-    runtime: Runtime,
-    sandbox: &Sandbox,
-    dir: &Path,
-    port: u16,
-    upstream: &str,
-) -> Command {
+fn serve_command(runtime: Runtime, sandbox: &Sandbox, dir: &Path, port: u16, upstream: &str) -> Command {
     let env = [format!("PORT={port}"), format!("UPSTREAM={upstream}")];
     if runtime == Runtime::Engine {
-        return js_command(
-            sandbox,
-            dir,
-            "serve.js",
-            &["--env", &env[0], "--env", &env[1]],
-            &[],
-        );
+        return js_command(sandbox, dir, "serve.js", &["--env", &env[0], "--env", &env[1]], &[]);
     }
     let js = wasmedge_js();
     let mut command = Command::new(&js.wasmedge);
@@ -183,11 +137,7 @@ fn serve_command(
         command.arg("--run-mode=aot");
     }
     command.args(["--env", &env[0], "--env", &env[1], "--dir", ".:."]);
-    command.arg(if runtime == Runtime::WasmEdgeAot {
-        js.aot()
-    } else {
-        &js.module
-    });
+    command.arg(if runtime == Runtime::WasmEdgeAot { js.aot() } else { &js.module });
     command.arg("serve.js");
     command
 }
@@ -217,18 +167,11 @@ fn trickle_head(port: u16) -> (Duration, String) {
                 }
                 break;
             }
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
+            Err(error) if matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
             Err(_) => break,
         }
     }
-    (
-        started.elapsed(),
-        String::from_utf8_lossy(&answer).into_owned(),
-    )
+    (started.elapsed(), String::from_utf8_lossy(&answer).into_owned())
 }
 
 #[test]
@@ -240,31 +183,16 @@ fn fetch_handler_is_served_through_wasocks_server() {
     for runtime in runtimes(test) {
         let sandbox = Sandbox::new();
         let port = free_port();
-        let app = start(
-            serve_command(runtime, &sandbox, &dir, port, &upstream),
-            port,
-        );
+        let app = start(serve_command(runtime, &sandbox, &dir, port, &upstream), port);
         // On the engine, a client that sends its head a byte a second is cut by the header
         // read timeout (30 s) while everything below goes on.
-        let trickle =
-            (runtime == Runtime::Engine).then(|| std::thread::spawn(move || trickle_head(port)));
+        let trickle = (runtime == Runtime::Engine).then(|| std::thread::spawn(move || trickle_head(port)));
         let mut client = Vec::new();
 
         let (head, body) = get(port, "/");
-        assert!(
-            head.starts_with("HTTP/1.1 200 OK\r\n"),
-            "{runtime:?}: {head}"
-        );
-        assert!(
-            head.to_ascii_lowercase()
-                .contains("\r\nx-served-by: fetch\r\n"),
-            "{runtime:?}: {head}"
-        );
-        assert_eq!(
-            body,
-            format!("GET http://127.0.0.1:{port}/ -"),
-            "{runtime:?}"
-        );
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{runtime:?}: {head}");
+        assert!(head.to_ascii_lowercase().contains("\r\nx-served-by: fetch\r\n"), "{runtime:?}: {head}");
+        assert_eq!(body, format!("GET http://127.0.0.1:{port}/ -"), "{runtime:?}");
         client.push(format!("{} {body}", status_line(&head)));
 
         // HEAD: the same head, no body (the GET pipelined after it parses right after).
@@ -273,22 +201,9 @@ fn fetch_handler_is_served_through_wasocks_server() {
             &format!("HEAD / HTTP/1.1\r\nHost: h\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: h\r\nX-Test: 2\r\n\r\n"),
             &["HEAD", "GET"],
         );
-        assert!(
-            answers[0]
-                .0
-                .to_ascii_lowercase()
-                .contains("content-length: 16\r\n"),
-            "{runtime:?}: {answers:?}"
-        );
-        assert!(
-            status_line(&answers[1].0).ends_with("404 Not Found"),
-            "{runtime:?}: {answers:?}"
-        );
-        client.push(format!(
-            "{} | {}",
-            status_line(&answers[0].0),
-            status_line(&answers[1].0)
-        ));
+        assert!(answers[0].0.to_ascii_lowercase().contains("content-length: 16\r\n"), "{runtime:?}: {answers:?}");
+        assert!(status_line(&answers[1].0).ends_with("404 Not Found"), "{runtime:?}: {answers:?}");
+        client.push(format!("{} | {}", status_line(&answers[0].0), status_line(&answers[1].0)));
 
         // Pipelining: answers in request order.
         let pipelined = ask(
@@ -296,15 +211,8 @@ fn fetch_handler_is_served_through_wasocks_server() {
             "GET / HTTP/1.1\r\nHost: a\r\nX-Test: 1\r\n\r\nGET / HTTP/1.1\r\nHost: b\r\nX-Test: 2\r\n\r\n",
             &["GET", "GET"],
         );
-        let bodies: Vec<_> = pipelined
-            .iter()
-            .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
-            .collect();
-        assert_eq!(
-            bodies,
-            ["GET http://a/ 1", "GET http://b/ 2"],
-            "{runtime:?}"
-        );
+        let bodies: Vec<_> = pipelined.iter().map(|(_, body)| String::from_utf8_lossy(body).into_owned()).collect();
+        assert_eq!(bodies, ["GET http://a/ 1", "GET http://b/ 2"], "{runtime:?}");
 
         // Expect: 100-continue is answered before the body is sent.
         let mut stream = connect(port, IO_TIMEOUT);
@@ -316,61 +224,32 @@ fn fetch_handler_is_served_through_wasocks_server() {
         )
         .unwrap();
         let mut interim = [0u8; 25];
-        stream
-            .read_exact(&mut interim)
-            .expect("a 100 Continue before the body");
+        stream.read_exact(&mut interim).expect("a 100 Continue before the body");
         assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n", "{runtime:?}");
         stream.write_all(body.as_bytes()).unwrap();
         let mut reply = Vec::new();
         let mut chunk = [0u8; 4096];
         while responses(&reply, &["POST"]).is_none() {
             let n = stream.read(&mut chunk).expect("the echo");
-            assert!(
-                n > 0,
-                "{runtime:?}: closed before the echo: {:?}",
-                String::from_utf8_lossy(&reply)
-            );
+            assert!(n > 0, "{runtime:?}: closed before the echo: {:?}", String::from_utf8_lossy(&reply));
             reply.extend_from_slice(&chunk[..n]);
         }
         let (head, echoed) = responses(&reply, &["POST"]).unwrap().remove(0);
-        assert!(
-            head.starts_with("HTTP/1.1 201 Created\r\n"),
-            "{runtime:?}: {head}"
-        );
-        assert!(
-            head.to_ascii_lowercase()
-                .contains("content-type: application/json\r\n"),
-            "{runtime:?}: {head}"
-        );
+        assert!(head.starts_with("HTTP/1.1 201 Created\r\n"), "{runtime:?}: {head}");
+        assert!(head.to_ascii_lowercase().contains("content-type: application/json\r\n"), "{runtime:?}: {head}");
         let echoed = String::from_utf8_lossy(&echoed).into_owned();
-        assert_eq!(
-            echoed,
-            r#"{"method":"POST","type":"application/json","body":{"n":[1,2]},"query":"x"}"#
-        );
+        assert_eq!(echoed, r#"{"method":"POST","type":"application/json","body":{"n":[1,2]},"query":"x"}"#);
         client.push(echoed);
 
         let (head, _) = get(port, "/cookies");
-        assert!(
-            head.starts_with("HTTP/1.1 204 No Content\r\n"),
-            "{runtime:?}: {head}"
-        );
-        let cookies: Vec<_> = head
-            .lines()
-            .filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-            .collect();
-        assert_eq!(
-            cookies.len(),
-            2,
-            "{runtime:?}: two set-cookie fields: {head}"
-        );
+        assert!(head.starts_with("HTTP/1.1 204 No Content\r\n"), "{runtime:?}: {head}");
+        let cookies: Vec<_> = head.lines().filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).collect();
+        assert_eq!(cookies.len(), 2, "{runtime:?}: two set-cookie fields: {head}");
 
         // A handler that throws, rejects or gives something else: 500, and serving goes on.
         for target in ["/throw", "/reject", "/not-a-response"] {
             let (head, body) = get(port, target);
-            assert!(
-                head.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
-                "{runtime:?} {target}: {head}"
-            );
+            assert!(head.starts_with("HTTP/1.1 500 Internal Server Error\r\n"), "{runtime:?} {target}: {head}");
             client.push(format!("{target}: {} {body}", status_line(&head)));
         }
 
@@ -380,10 +259,7 @@ fn fetch_handler_is_served_through_wasocks_server() {
         for _ in 0..10 {
             assert!(get(port, "/").0.starts_with("HTTP/1.1 200"), "{runtime:?}");
         }
-        assert!(
-            !slow.is_finished(),
-            "{runtime:?}: others were answered while /upstream waited"
-        );
+        assert!(!slow.is_finished(), "{runtime:?}: others were answered while /upstream waited");
         let (head, body) = slow.join().expect("the /upstream client");
         assert!(head.starts_with("HTTP/1.1 200"), "{runtime:?}: {head}");
         assert_eq!(body, "upstream said slow", "{runtime:?}");
@@ -394,11 +270,7 @@ fn fetch_handler_is_served_through_wasocks_server() {
                 std::thread::spawn(move || {
                     let mut stream = connect(port, IO_TIMEOUT);
                     for i in 0..20 {
-                        write!(
-                            stream,
-                            "GET /?{n}-{i} HTTP/1.1\r\nHost: c\r\nX-Test: {n}-{i}\r\n\r\n"
-                        )
-                        .unwrap();
+                        write!(stream, "GET /?{n}-{i} HTTP/1.1\r\nHost: c\r\nX-Test: {n}-{i}\r\n\r\n").unwrap();
                         let mut reply = Vec::new();
                         let mut chunk = [0u8; 4096];
                         while responses(&reply, &["GET"]).is_none() {
@@ -407,10 +279,7 @@ fn fetch_handler_is_served_through_wasocks_server() {
                             reply.extend_from_slice(&chunk[..read]);
                         }
                         let (_, body) = responses(&reply, &["GET"]).unwrap().remove(0);
-                        assert_eq!(
-                            String::from_utf8_lossy(&body),
-                            format!("GET http://c/?{n}-{i} {n}-{i}")
-                        );
+                        assert_eq!(String::from_utf8_lossy(&body), format!("GET http://c/?{n}-{i} {n}-{i}"));
                     }
                 })
             })
@@ -422,8 +291,7 @@ fn fetch_handler_is_served_through_wasocks_server() {
         if let Some(trickle) = trickle {
             let (elapsed, answer) = trickle.join().expect("the trickling client");
             assert!(
-                elapsed < Duration::from_secs(45)
-                    && (answer.is_empty() || answer.starts_with("HTTP/1.1 408")),
+                elapsed < Duration::from_secs(45) && (answer.is_empty() || answer.starts_with("HTTP/1.1 408")),
                 "{runtime:?}: a byte-a-second head was cut after {elapsed:?} with {answer:?}"
             );
         }
@@ -441,14 +309,7 @@ fn fetch_handler_is_served_through_wasocks_server() {
             assert!(stderr_lines.lines().any(|l| l == line), "{runtime:?}: no `{line}` in stderr:\n{stderr_lines}");
         }
         let stdout = stdout.replace(&port.to_string(), "PORT");
-        outcomes.push((
-            runtime,
-            Outcome {
-                exit: None,
-                stdout,
-                client: client.join("\n").replace(&port.to_string(), "PORT"),
-            },
-        ));
+        outcomes.push((runtime, Outcome { exit: None, stdout, client: client.join("\n").replace(&port.to_string(), "PORT") }));
     }
     assert_same(test, &outcomes);
 }
@@ -463,94 +324,19 @@ fn fetch_over_https_trusts_ssl_cert_file_on_every_runtime() {
     let dir = sandbox.work();
     std::fs::copy(js_fixture("https.js"), dir.join("https.js")).expect("copy https.js");
     let openssl = |args: &[&str]| {
-        let output = Command::new("openssl")
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .expect("run openssl");
-        assert!(
-            output.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let output = Command::new("openssl").args(args).current_dir(&dir).output().expect("run openssl");
+        assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=wasock test CA",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=127.0.0.15",
-    ]);
+    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=wasock test CA"]);
+    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.15"]);
     std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.15\n").unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "san.cnf",
-    ]);
+    openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.cnf"]);
     // A self-signed certificate for the same address, which no CA the app trusts signed.
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "self.key",
-        "-out",
-        "self.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.15",
-        "-addext",
-        "subjectAltName=IP:127.0.0.15",
-    ]);
+    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", "/CN=127.0.0.15", "-addext", "subjectAltName=IP:127.0.0.15"]);
     let serve = |cert: &str, key: &str| {
         let port = free_port();
         let server = Command::new("openssl")
-            .args([
-                "s_server",
-                "-quiet",
-                "-www",
-                "-accept",
-                &format!("127.0.0.15:{port}"),
-                "-cert",
-                cert,
-                "-key",
-                key,
-            ])
+            .args(["s_server", "-quiet", "-www", "-accept", &format!("127.0.0.15:{port}"), "-cert", cert, "-key", key])
             .current_dir(&dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -589,11 +375,7 @@ fn fetch_over_https_trusts_ssl_cert_file_on_every_runtime() {
                 command.args(["--env", pair]);
             }
             command.args(["--dir", ".:."]);
-            command.arg(if runtime == Runtime::WasmEdgeAot {
-                js.aot()
-            } else {
-                &js.module
-            });
+            command.arg(if runtime == Runtime::WasmEdgeAot { js.aot() } else { &js.module });
             command.arg("https.js");
             command
         };
@@ -602,18 +384,8 @@ fn fetch_over_https_trusts_ssl_cert_file_on_every_runtime() {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
-        assert_eq!(
-            stdout, "trusted: 200 true true\nuntrusted: TypeError true\n",
-            "{runtime:?}: {stderr}"
-        );
-        outcomes.push((
-            runtime,
-            Outcome {
-                exit: output.status.code(),
-                stdout,
-                client: String::new(),
-            },
-        ));
+        assert_eq!(stdout, "trusted: 200 true true\nuntrusted: TypeError true\n", "{runtime:?}: {stderr}");
+        outcomes.push((runtime, Outcome { exit: output.status.code(), stdout, client: String::new() }));
     }
     for server in [&mut trusted, &mut untrusted] {
         let _ = server.kill();

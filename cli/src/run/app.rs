@@ -100,12 +100,7 @@ impl RunFlags {
             launch::check_port_free(port)?;
         }
         let tls = self.tls.check()?;
-        Ok(FlagValues {
-            env,
-            dirs,
-            tls,
-            sandbox,
-        })
+        Ok(FlagValues { env, dirs, tls, sandbox })
     }
 
     /// The sandbox the flags ask for, its entries checked.
