@@ -521,8 +521,8 @@ fn policy_checks_package(sandbox: &Sandbox, extra_manifest: &str) -> std::path::
 
 /// A package whose metadata states `allow-connect`, watched with `--runtime auto` while a
 /// WasmEdge is on PATH (the recording stand-in): the app runs on the engine, as `run`
-/// would run it, `-v` says why, and the policy holds (the refused connect said once, the
-/// allowed one made); WasmEdge never runs it.
+/// would run it, `-v` says why, and the policy holds (the refused connect said once, as a
+/// line and as a `blocked` message, the allowed one made); WasmEdge never runs it.
 #[test]
 fn a_package_policy_takes_the_engine_over_a_found_wasmedge() {
     let sandbox = Sandbox::new();
@@ -538,7 +538,8 @@ fn a_package_policy_takes_the_engine_over_a_found_wasmedge() {
     let mut command = sandbox.std_cmd();
     command
         .current_dir(&project)
-        .args(["-v", "watch", "--release", "--target-dir"])
+        .args(["-v", "watch", "--release", "--message-format", "json"])
+        .arg("--target-dir")
         .arg(shared_target_dir())
         .args(["--", &refused, &refused, &format!("tcp=127.0.0.1:{port}")]);
     let mut app = RunningApp::spawn(command);
@@ -560,6 +561,31 @@ fn a_package_policy_takes_the_engine_over_a_found_wasmedge() {
     assert!(app.stdout().contains(&format!("tcp 127.0.0.1:{port}: ok")));
     listener.set_nonblocking(true).unwrap();
     assert!(listener.accept().is_ok(), "the allowed connect arrived");
+    // `--message-format json`: the engine child's `blocked` message, once, as `run` says it;
+    // the runtime as the flags found it, then as the package's policy chose it.
+    let messages = json_messages(&app.stdout());
+    let blocked = with_reason(&messages, "blocked");
+    assert_eq!(blocked.len(), 1, "{}", app.stdout());
+    assert_eq!(blocked[0]["destination"], format!("127.0.0.2:{port}"));
+    assert_eq!(blocked[0]["direction"], "connect");
+    assert_eq!(blocked[0]["list"], "allow-connect");
+    let runtimes: Vec<_> = with_reason(&messages, "runtime")
+        .iter()
+        .map(|message| (message["name"].clone(), message["why"].clone()))
+        .collect();
+    assert_eq!(
+        runtimes,
+        [
+            ("wasmedge".into(), "WasmEdge found".into()),
+            (
+                "embedded".into(),
+                "its sandbox policy needs the engine".into()
+            )
+        ],
+        "{}",
+        app.stdout()
+    );
+    assert_eq!(with_reason(&messages, "exit").len(), 1, "{}", app.stdout());
     let ran_module = |args: &Vec<String>| args.iter().any(|arg| arg.ends_with(".wasm"));
     assert!(
         !wasmedge.work_invocations().iter().any(ran_module),

@@ -190,8 +190,11 @@ impl Session {
         if let Some(port) = self.flags.port {
             launch::check_port_free(port)?;
         }
-        let (mut command, shown) = match &runtime {
-            Chosen::WasmEdge(found) => launch::wasmedge_command(found, &spec, aot, &self.printer),
+        let (mut command, shown, messages) = match &runtime {
+            Chosen::WasmEdge(found) => {
+                let (command, shown) = launch::wasmedge_command(found, &spec, aot, &self.printer);
+                (command, shown, None)
+            }
             Chosen::Embedded(why) => {
                 engine_command(&spec, why, instances, !self.started_before, &self.printer)?
             }
@@ -203,7 +206,15 @@ impl Session {
                 "check that the program exists and is executable",
             )
         })?;
-        Ok(RunningApp::observe(child, self.flags.port, &self.printer))
+        // Our copy of the messages pipe's write end goes with `command`, so the reader sees
+        // the end of the child.
+        drop(command);
+        Ok(RunningApp::observe(
+            child,
+            self.flags.port,
+            messages,
+            &self.printer,
+        ))
     }
 
     /// Say so when the app ended by itself; the watcher keeps waiting for a change.
