@@ -8,6 +8,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -350,4 +351,62 @@ fn a_low_soft_descriptor_limit_is_raised_for_the_app() {
         return;
     }
     assert_eq!(ran.stdout, "sockets 1500: ok 1500 opened\n", "{ran:?}");
+}
+
+/// An HTTPS call (wasock's async client, rustls) through the `axum` template (the build
+/// `async_apps.rs` and `tls.rs` share) to `openssl s_server` with the test's private CA:
+/// `--allow-connect localhost:PORT` lets it through, name and all; an `allow-connect` that
+/// does not cover it gets the app a failed call (its 502, `Permission denied`) and the user
+/// the `blocked` line, naming the address: wasock resolves `localhost` without a lookup.
+#[test]
+fn an_https_call_to_an_allowed_name_works_and_one_not_listed_is_blocked() {
+    use crate::tls;
+    let app = crate::async_apps::axum_app();
+    let upstream = tls::SServer::start();
+    let allowed = format!("localhost:{}", upstream.port);
+    for (allow, reaches) in [(allowed.as_str(), true), ("example.com:443", false)] {
+        let port = free_port();
+        let mut args = tls::trust_args();
+        args.extend([
+            "--env".to_owned(),
+            format!("UPSTREAM=https://localhost:{}/", upstream.port),
+            "--allow-connect".to_owned(),
+            allow.to_owned(),
+        ]);
+        let mut running = tls::start(Runtime::Engine, &app.wasm, port, &args);
+        let answer = tls::curl(&[&format!("http://127.0.0.1:{port}/upstream")]);
+        let json: serde_json::Value = serde_json::from_str(&answer).expect("JSON from /upstream");
+        // wasock resolves `localhost` itself (no `sock_getaddrinfo`), so the engine knows
+        // the destination by its address only.
+        let seen = format!("127.0.0.1:{}", upstream.port);
+        let line = format!(
+            "blocked: the app tried to connect to {seen}, which allow-connect does not list"
+        );
+        if reaches {
+            assert_eq!(json["status"], 200, "{json}");
+            assert!(
+                json["body"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(tls::S_SERVER_PAGE),
+                "{json}"
+            );
+            assert!(
+                !running.stderr().contains("blocked:"),
+                "{}",
+                running.stderr()
+            );
+        } else {
+            assert!(json["status"].is_null(), "{json}");
+            let error = json["error"].as_str().unwrap_or("");
+            assert!(
+                error.contains(&format!("talking to {allowed}: Permission denied")),
+                "{json}"
+            );
+            running.wait_for_stderr(&line, Duration::from_secs(10));
+            let help = format!("help: add \"{seen}\" to [package.metadata.wasock] allow-connect, or pass --allow-connect {seen}");
+            assert!(running.stderr().contains(&help), "{}", running.stderr());
+        }
+        assert!(running.is_running(), "{}", running.stderr());
+    }
 }

@@ -23,7 +23,7 @@ use crate::support::{
 };
 
 /// The CA and `leaf.pem`/`leaf.key` (localhost, 127.0.0.1), made once per test run.
-fn pki_dir() -> &'static Path {
+pub fn pki_dir() -> &'static Path {
     static PKI: OnceLock<PathBuf> = OnceLock::new();
     PKI.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -46,7 +46,7 @@ fn poll_tls_app() -> &'static BuiltApp {
 }
 
 /// `run --runtime R --wasm MODULE --port PORT ARGS...`, waited for until it listens.
-fn start(runtime: Runtime, module: &Path, port: u16, args: &[String]) -> RunningApp {
+pub fn start(runtime: Runtime, module: &Path, port: u16, args: &[String]) -> RunningApp {
     let sandbox = Sandbox::new();
     let mut command = sandbox.std_cmd_on(runtime);
     command
@@ -70,7 +70,7 @@ fn tls_flags() -> Vec<String> {
 }
 
 /// curl with the test CA; stdout, asserting success.
-fn curl(args: &[&str]) -> String {
+pub fn curl(args: &[&str]) -> String {
     let output = Command::new("curl")
         .args(["-sS", "--max-time", "60", "--cacert", &pki_file("ca.pem")])
         .args(args)
@@ -201,13 +201,13 @@ fn run_warns_about_tls_paths_the_app_cannot_see() {
 }
 
 /// `openssl s_server -www` with the test's certificate on 127.0.0.1; killed on drop.
-struct SServer {
+pub struct SServer {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl SServer {
-    fn start() -> SServer {
+    pub fn start() -> SServer {
         let port = free_port();
         let child = Command::new("openssl")
             .args(["s_server", "-quiet", "-www", "-accept"])
@@ -240,10 +240,10 @@ impl Drop for SServer {
 }
 
 /// What `openssl s_server -www` answers to every GET.
-const S_SERVER_PAGE: &str = "Ciphers supported in s_server binary";
+pub const S_SERVER_PAGE: &str = "Ciphers supported in s_server binary";
 
 /// The app's own trust: the CA mapped read-only at /pki, `SSL_CERT_FILE` naming it.
-fn trust_args() -> Vec<String> {
+pub fn trust_args() -> Vec<String> {
     vec![
         "--dir".into(),
         format!("/pki:{}:readonly", pki_dir().display()),

@@ -57,6 +57,34 @@ impl RuntimeMessage {
     }
 }
 
+/// The runtime once the package's metadata is known (`run` and each `watch` cycle): its
+/// `instances` and its sandbox policy may need the engine that the flags did not. As for
+/// the flags, `--runtime auto` then takes the engine over a WasmEdge it found (said under
+/// `-v`, and as a second `runtime` message), and `--runtime wasmedge` is refused.
+pub fn for_package(
+    runtime: Chosen,
+    requested: Runtime,
+    instances: u32,
+    sandbox: &SandboxSettings,
+    printer: &Printer,
+) -> anyhow::Result<Chosen> {
+    if !matches!(runtime, Chosen::WasmEdge(_)) || (instances <= 1 && !sandbox.has_policy()) {
+        return Ok(runtime);
+    }
+    let chosen = if instances > 1 {
+        runtime::for_instances(requested, instances, printer)?
+    } else {
+        sandbox.runtime(
+            runtime,
+            requested,
+            "from [package.metadata.wasock]",
+            printer,
+        )?
+    };
+    printer.message("runtime", &RuntimeMessage::new(&chosen, requested));
+    Ok(chosen)
+}
+
 /// `--message-format json`'s `exit`: the app's exit code, `run`'s own.
 #[derive(Serialize)]
 pub struct ExitMessage {
@@ -100,7 +128,12 @@ impl RunFlags {
             launch::check_port_free(port)?;
         }
         let tls = self.tls.check()?;
-        Ok(FlagValues { env, dirs, tls, sandbox })
+        Ok(FlagValues {
+            env,
+            dirs,
+            tls,
+            sandbox,
+        })
     }
 
     /// The sandbox the flags ask for, its entries checked.
@@ -201,31 +234,9 @@ pub fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
     };
 
     let instances = args.instances.or(defaults.instances).unwrap_or(1);
-    // `instances` from the package's metadata, known only now: WasmEdge cannot serve it.
-    let runtime = match runtime {
-        Chosen::WasmEdge(_) if instances > 1 => {
-            let chosen = runtime::for_instances(args.runtime, instances, printer)?;
-            printer.message("runtime", &RuntimeMessage::new(&chosen, args.runtime));
-            chosen
-        }
-        chosen => chosen,
-    };
-    let (env, mut dirs) = values.for_app(&defaults, args.port, printer)?;
-    // The package's policy, known only now: WasmEdge cannot enforce it either.
     let sandbox = values.sandbox.with_defaults(&defaults);
-    let runtime = match runtime {
-        Chosen::WasmEdge(_) if sandbox.has_policy() => {
-            let chosen = sandbox.runtime(
-                runtime,
-                args.runtime,
-                "from [package.metadata.wasock]",
-                printer,
-            )?;
-            printer.message("runtime", &RuntimeMessage::new(&chosen, args.runtime));
-            chosen
-        }
-        chosen => chosen,
-    };
+    let runtime = for_package(runtime, args.runtime, instances, &sandbox, printer)?;
+    let (env, mut dirs) = values.for_app(&defaults, args.port, printer)?;
     let mut app_args = args.args;
     if let Some((script_dir, script_name)) = script {
         dirs.insert(

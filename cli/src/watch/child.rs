@@ -2,7 +2,9 @@
 //! engine as this binary's `run --wasm`): started, its listeners observed as `run` observes
 //! them, stopped (SIGINT, then SIGKILL after [`STOP_GRACE`]) and its addresses waited out.
 
+use std::io::{BufRead as _, BufReader, PipeReader};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd as _;
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +37,7 @@ pub fn engine_command(
     instances: u32,
     first: bool,
     printer: &Printer,
-) -> anyhow::Result<(Command, String)> {
+) -> anyhow::Result<(Command, String, Option<PipeReader>)> {
     let program = std::env::current_exe().map_err(|error| {
         hint(
             format!("could not find the cargo-wasock executable to run the app: {error}"),
@@ -53,6 +55,20 @@ pub fn engine_command(
         format!("--wasm={}", spec.module.display()),
         "--inherit-app-env".to_owned(),
     ];
+    // Under `--message-format json` the child's messages come back over a pipe (its stdout
+    // is the app's), for its `blocked` messages: only the engine in the child sees those.
+    let messages = if printer.json_messages() {
+        let (reader, writer) = std::io::pipe().map_err(|error| {
+            hint(
+                format!("could not make a pipe for the app's messages: {error}"),
+                "check the process's descriptor limit (`ulimit -n`)",
+            )
+        })?;
+        arguments.push(format!("--messages-fd={}", writer.as_raw_fd()));
+        Some((reader, writer))
+    } else {
+        None
+    };
     if instances > 1 {
         arguments.push(format!("--instances={instances}"));
     }
@@ -89,7 +105,11 @@ pub fn engine_command(
     let mut command = Command::new(program);
     command.args(&arguments);
     environment::pass_to_child(&mut command, &spec.env);
-    Ok((command, shown))
+    let messages = messages.map(|(reader, writer)| {
+        crate::util::process::pass_fd(&mut command, writer.into());
+        reader
+    });
+    Ok((command, shown, messages))
 }
 
 /// `run`'s flags for `sandbox`, already merged with the package's metadata (the child runs
@@ -125,13 +145,22 @@ pub struct RunningApp {
     stop_polling: Arc<AtomicBool>,
     poller: JoinHandle<()>,
     forwarder: JoinHandle<()>,
+    /// Passes on the engine child's `blocked` messages until the child ends.
+    messages: Option<JoinHandle<()>>,
     reporting: Option<Reporting>,
 }
 
 impl RunningApp {
     /// Observe `child`'s listeners as `run` does (the kernel's tables, never a connection),
-    /// telling `run`'s reporter (for `--port` and `-v`) and remembering them.
-    pub fn observe(child: Child, claimed_port: Option<u16>, printer: &Printer) -> RunningApp {
+    /// telling `run`'s reporter (for `--port` and `-v`) and remembering them; and the
+    /// `blocked` messages the engine child writes to `messages` (see [`engine_command`]),
+    /// said as `run` says them.
+    pub fn observe(
+        child: Child,
+        claimed_port: Option<u16>,
+        messages: Option<PipeReader>,
+        printer: &Printer,
+    ) -> RunningApp {
         let (sender, listeners) = mpsc::channel();
         let stop_polling = Arc::new(AtomicBool::new(false));
         let poller = readiness::watch_process(child.id(), sender, Arc::clone(&stop_polling));
@@ -156,12 +185,17 @@ impl RunningApp {
                 }
             })
         };
+        let messages = messages.map(|reader| {
+            let printer = printer.clone();
+            std::thread::spawn(move || pass_on_blocked(reader, &printer))
+        });
         RunningApp {
             child,
             seen,
             stop_polling,
             poller,
             forwarder,
+            messages,
             reporting,
         }
     }
@@ -173,6 +207,10 @@ impl RunningApp {
         let _ = self.poller.join();
         // The poller's sender is gone, so the forwarder ends, and with it the reporter.
         let _ = self.forwarder.join();
+        // The child is gone, so its end of the pipe is closed and the reader ends.
+        if let Some(messages) = self.messages {
+            let _ = messages.join();
+        }
         drop(self.reporting);
         std::mem::take(&mut *self.seen.lock().unwrap_or_else(PoisonError::into_inner))
     }
@@ -212,6 +250,26 @@ impl RunningApp {
             wait_until_released(address, printer);
         }
         code
+    }
+}
+
+/// The engine child's messages, one JSON line each (`run --messages-fd`): its `blocked`
+/// ones said again as the parent's own messages; its others (`runtime`, `exit`, ...) the
+/// parent says itself. Ends when the child closes its end.
+fn pass_on_blocked(reader: PipeReader, printer: &Printer) {
+    for line in BufReader::new(reader).lines() {
+        let Ok(line) = line else { return };
+        let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(&line) else {
+            continue;
+        };
+        if fields
+            .remove("reason")
+            .as_ref()
+            .and_then(|reason| reason.as_str())
+            == Some("blocked")
+        {
+            printer.message("blocked", &fields);
+        }
     }
 }
 
