@@ -8,7 +8,14 @@
 #     second on one connection, and one 1 MiB download; the median of RUNS runs each;
 #  2. the 1 MiB download with the server forcing ChaCha20-Poly1305, then AES-128-GCM;
 #  3. the size `tls` adds to a release module (a client calling wasock::get, without and
-#     with the feature).
+#     with the feature);
+#  4. the server: the `poll` template built with `--features tls` (as `$CLI new` makes it)
+#     serving HTTPS on the engine (`run --tls-cert/--tls-key`), on WasmEdge AOT with
+#     BENCH_WASMEDGE_AOT=1, and natively, under wrk over https: keep-alive requests/s with
+#     BENCH_SERVER_CONNS connections (default 50), and new handshakes/s (wrk with
+#     `Connection: close`: every request a new connection and a full handshake), the
+#     median of RUNS runs of BENCH_SECONDS seconds (default 5) each.
+# The machine's load (uptime) is printed first: the other figures mean little on a busy box.
 # A new connection that takes over 40 ms is flagged: that is Nagle holding back a TLS record
 # (sockets must write vectored).
 #
@@ -26,7 +33,8 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 source "$REPO/scripts/lib.sh"
 bench_workdir
 
-need openssl python3 clang-19:clang-19 llvm-ar-19:llvm-19
+need openssl python3 wrk clang-19:clang-19 llvm-ar-19:llvm-19
+echo "load: $(uptime)"
 bench_cli
 export CC_wasm32_wasip1="${CC_wasm32_wasip1:-clang-19}" AR_wasm32_wasip1="${AR_wasm32_wasip1:-llvm-ar-19}"
 
@@ -138,3 +146,53 @@ EOF
     eval "size_$tls=$size"
 done
 echo "feature tls adds $(( (size_on - size_off) / 1024 )) KiB"
+
+echo
+SECONDS_EACH="${BENCH_SECONDS:-5}"
+SERVER_CONNS="${BENCH_SERVER_CONNS:-50}"
+bench_poll_app native --features tls
+if [ -n "${SERVER_PID:-}" ]; then kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
+serve_native() {
+    PORT="$PORT" TLS_CERT="$WORK/leaf.pem" TLS_KEY="$WORK/leaf.key" "$NATIVE" >/dev/null
+}
+serve_engine() {
+    "$CLI" run --quiet --runtime embedded --wasm "$WASM" --port "$PORT" \
+        --tls-cert "$WORK/leaf.pem" --tls-key "$WORK/leaf.key" >/dev/null
+}
+serve_wasmedge_aot() {
+    "$WASMEDGE" --dir "/pki:$WORK" --env "PORT=$PORT" --env TLS_CERT=/pki/leaf.pem \
+        --env TLS_KEY=/pki/leaf.key --run-mode=aot "$WORK/poll.aot.wasm" >/dev/null
+}
+SERVERS=(native engine)
+if [ "${BENCH_WASMEDGE_AOT:-0}" = 1 ] && [ -x "$WASMEDGE" ]; then
+    echo "compiling the poll app with wasmedge compile..." >&2
+    "$WASMEDGE" compile "$WASM" "$WORK/poll.aot.wasm" >/dev/null
+    SERVERS+=(wasmedge_aot)
+fi
+# wrk FIGURES over https; $1: extra wrk arguments.
+wrk_https() {
+    wrk -t"$(wrk_threads "$SERVER_CONNS")" -c"$SERVER_CONNS" -d"${SECONDS_EACH}s" --latency "$@" \
+        "https://localhost:$PORT/" | wrk_figures
+}
+for server in "${SERVERS[@]}"; do
+    PORT="$(free_port)"
+    "serve_$server" &
+    POLL_PID=$!
+    PIDS+=("$POLL_PID")
+    wait_port "$PORT" "$POLL_PID" 120
+    curl -sS --cacert "$WORK/ca.pem" -d warm-up "https://localhost:$PORT/" >/dev/null
+    for _ in $(seq 1 "$RUNS"); do wrk_https; done >"$WORK/server-$server-keepalive.out"
+    for _ in $(seq 1 "$RUNS"); do wrk_https -H "Connection: close"; done >"$WORK/server-$server-close.out"
+    kill "$POLL_PID"; wait "$POLL_PID" 2>/dev/null || true
+done
+column() { cut -d' ' -f"$2" "$WORK/$1.out" | median; }
+echo
+echo "HTTPS server (poll template, --features tls) under wrk, $SERVER_CONNS connections, median of $RUNS x ${SECONDS_EACH}s"
+printf '%-14s %16s %12s %8s %18s %8s\n' server "keep-alive req/s" "p99 ms" errors "new handshakes/s" errors
+for server in "${SERVERS[@]}"; do
+    printf '%-14s %16s %12s %8s %18s %8s\n' "$server" \
+        "$(column "server-$server-keepalive" 1)" "$(column "server-$server-keepalive" 2)" \
+        "$(column "server-$server-keepalive" 3)" "$(column "server-$server-close" 1)" \
+        "$(column "server-$server-close" 3)"
+done
+echo "load: $(uptime)"

@@ -16,18 +16,21 @@ bench_cli() {
     fi
 }
 
-# bench_poll_app [native]: the `poll` template as `$CLI new` makes it, in $WORK/benchapp
-# (APP), built in release for wasm32-wasip1 into $TARGET_DIR/bench-apps (WASM) and, with
-# `native`, for the host too (NATIVE). Needs CLI (bench_cli) and WORK (bench_workdir).
+# bench_poll_app [native|wasm] [CARGO ARGS...]: the `poll` template as `$CLI new` makes it,
+# in $WORK/benchapp (APP), built in release for wasm32-wasip1 into $TARGET_DIR/bench-apps
+# (WASM) and, with `native`, for the host too (NATIVE); CARGO ARGS (`--features tls`) go to
+# both builds. Needs CLI (bench_cli) and WORK (bench_workdir).
 bench_poll_app() {
-    echo "generating and building the poll app (release)..." >&2
+    local native="${1:-}"
+    [ $# -gt 0 ] && shift
+    echo "generating and building the poll app (release${*:+, $*})..." >&2
     (cd "$WORK" && "$CLI" new benchapp --template poll >/dev/null 2>&1)
     APP="$WORK/benchapp"
     local app_target="$TARGET_DIR/bench-apps"
-    (cd "$APP" && cargo build --quiet --release --target wasm32-wasip1 --target-dir "$app_target")
+    (cd "$APP" && cargo build --quiet --release --target wasm32-wasip1 --target-dir "$app_target" "$@")
     WASM="$app_target/wasm32-wasip1/release/benchapp.wasm"
-    if [ "${1:-}" = native ]; then
-        (cd "$APP" && cargo build --quiet --release --target-dir "$app_target")
+    if [ "$native" = native ]; then
+        (cd "$APP" && cargo build --quiet --release --target-dir "$app_target" "$@")
         NATIVE="$app_target/release/benchapp"
     fi
 }

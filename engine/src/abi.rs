@@ -11,6 +11,7 @@ use std::io;
 pub type Errno = u16;
 
 pub const ERRNO_SUCCESS: Errno = 0;
+pub const ERRNO_ACCES: Errno = 2;
 pub const ERRNO_ADDRNOTAVAIL: Errno = 4;
 pub const ERRNO_AFNOSUPPORT: Errno = 5;
 pub const ERRNO_AGAIN: Errno = 6;

@@ -646,7 +646,7 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
                        max_len: i32,
                        res_len: i32|
      -> i32 {
-        with_guest(&mut caller, |_, memory| {
+        with_guest(&mut caller, |table, memory| {
             let (node, node_len, service, service_len) = (
                 node as u32,
                 node_len as u32,
@@ -654,6 +654,7 @@ fn define_sockets(linker: &mut Linker<HostState>, module: &Module) -> anyhow::Re
                 service_len as u32,
             );
             sockets::getaddrinfo(
+                table,
                 memory,
                 node,
                 node_len,

@@ -23,6 +23,7 @@ mod abi;
 mod cache;
 mod host;
 mod instances;
+mod policy;
 mod poll;
 mod poll_set;
 mod sockets;
@@ -45,6 +46,11 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 pub use cache::{CacheUsage, ModuleCache, Precompiled};
 pub use error::EngineError;
+pub use policy::{
+    default_max_sockets, Blocked, Direction, Host, Policy, Rule, RuleError, Sandbox, SandboxEvent,
+    HOST_RESERVED_FDS, MAX_REPORTED, REFUSED,
+};
+pub use poll::POLL_HOST_BYTES_CAP;
 use state::HostState;
 
 /// The wasmtime release linked in; `tests::version_matches_the_lock_file` keeps it honest.
@@ -73,6 +79,8 @@ pub struct GuestSpec {
     pub stdout: GuestOutput,
     /// Where the guest's stderr goes.
     pub stderr: GuestOutput,
+    /// What it may reach and use (`policy.rs`); the default allows what WasmEdge allows.
+    pub sandbox: Sandbox,
 }
 
 /// Where one of the guest's output streams goes. The guest runs in the host's process,
@@ -104,6 +112,7 @@ impl GuestSpec {
             preopens: Vec::new(),
             stdout: GuestOutput::Inherit,
             stderr: GuestOutput::Inherit,
+            sandbox: Sandbox::default(),
         }
     }
 }
@@ -157,6 +166,14 @@ pub struct PreparedApp {
     startup: Duration,
     source: CodeSource,
     cache_error: Option<EngineError>,
+    events: policy::Events,
+}
+
+/// The socket cap `sandbox` asks for, shared by the instances it is given to.
+fn socket_budget(sandbox: &Sandbox) -> std::sync::Arc<policy::SocketBudget> {
+    std::sync::Arc::new(policy::SocketBudget::new(
+        sandbox.max_sockets.unwrap_or_else(default_max_sockets),
+    ))
 }
 
 /// The stream `output` names, opened for the guest.
@@ -256,7 +273,17 @@ pub fn prepare(spec: &GuestSpec, cache: Option<&ModuleCache>) -> Result<Prepared
     let began = Instant::now();
     let engine = engine()?;
     let (module, source, cache_error) = load_module(&engine, spec, cache)?;
-    instantiate(&engine, &module, spec, None, began, source, cache_error)
+    let budget = socket_budget(&spec.sandbox);
+    instantiate(
+        &engine,
+        &module,
+        spec,
+        None,
+        budget,
+        began,
+        source,
+        cache_error,
+    )
 }
 
 /// [`prepare`] for several instances of one module (`cargo wasock run --instances N`): the
@@ -264,7 +291,9 @@ pub fn prepare(spec: &GuestSpec, cache: Option<&ModuleCache>) -> Result<Prepared
 /// spec becomes an instance with its own memory, environment, preopens and sockets. The
 /// instances share their ports (see `instances.rs`): every socket they bind gets
 /// `SO_REUSEPORT`, and a port-0 bind takes the port the same bind of the first instance
-/// got. Run each on a thread of its own ([`PreparedApp`] is `Send`).
+/// got. Run each on a thread of its own ([`PreparedApp`] is `Send`). The first spec's
+/// socket cap ([`Sandbox::max_sockets`]) holds for all instances together (they share the
+/// process's descriptors); each has its own policy and memory limit.
 ///
 /// Errors: those of [`prepare`]; an empty `specs` is [`EngineError::NoInstances`].
 pub fn prepare_instances(
@@ -276,6 +305,7 @@ pub fn prepare_instances(
     let engine = engine()?;
     let (module, source, cache_error) = load_module(&engine, first, cache)?;
     let shared = std::sync::Arc::new(instances::SharedPorts::default());
+    let budget = socket_budget(&first.sandbox);
     // The cache's answer is the first instance's to report.
     let mut cache_error = Some(cache_error);
     let mut apps = Vec::with_capacity(specs.len());
@@ -286,6 +316,7 @@ pub fn prepare_instances(
             &module,
             spec,
             Some(ports),
+            std::sync::Arc::clone(&budget),
             began,
             source,
             cache_error.take().flatten(),
@@ -295,19 +326,28 @@ pub fn prepare_instances(
 }
 
 /// Link and instantiate `module` for `spec`, with `shared_ports` when it is one of several
-/// instances.
+/// instances, its sockets counted in `budget`.
+#[allow(clippy::too_many_arguments)]
 fn instantiate(
     engine: &Engine,
     module: &Module,
     spec: &GuestSpec,
     shared_ports: Option<instances::InstancePorts>,
+    budget: std::sync::Arc<policy::SocketBudget>,
     began: Instant,
     source: CodeSource,
     cache_error: Option<EngineError>,
 ) -> Result<PreparedApp, EngineError> {
     let mut state = HostState::new(build_wasi(spec)?);
     state.sockets.shared_ports = shared_ports;
+    let events = policy::Events::default();
+    state.sockets.guard = policy::Guard::new(spec.sandbox.policy.clone(), events.clone());
+    state.sockets.budget = budget;
+    state.limiter = policy::MemoryLimiter::new(spec.sandbox.memory_limit, events.clone());
     let mut store = Store::new(engine, state);
+    if spec.sandbox.memory_limit.is_some() {
+        store.limiter(|state| &mut state.limiter);
+    }
     let link_error = |source: anyhow::Error| EngineError::Link {
         path: spec.module.clone(),
         source: source.into(),
@@ -346,6 +386,7 @@ fn instantiate(
         startup: began.elapsed(),
         source,
         cache_error,
+        events,
     })
 }
 
@@ -364,6 +405,14 @@ impl PreparedApp {
     /// on a channel). A later call replaces the observer.
     pub fn on_listen(&mut self, observer: impl FnMut(SocketAddr) + Send + 'static) {
         self.store.data_mut().listen_observer = Some(Box::new(observer));
+    }
+
+    /// Have `observer` told what the sandbox refused ([`SandboxEvent`]): each refused
+    /// destination once (at most [`MAX_REPORTED`]), and the memory limit the first time a
+    /// `memory.grow` fails at it. It runs on the guest's thread inside the call: keep it
+    /// quick. A later call replaces the observer.
+    pub fn on_sandbox_event(&mut self, observer: impl FnMut(SandboxEvent) + Send + 'static) {
+        self.events.set(Box::new(observer));
     }
 
     /// Where the guest's native code came from.

@@ -43,6 +43,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::abi::*;
+use super::policy::Direction;
 use super::state::SocketTable;
 
 fn last_errno() -> Errno {
@@ -160,6 +161,7 @@ pub fn open(
         k if k == SOCK_STREAM as u32 => Type::STREAM,
         _ => return Err(ERRNO_INVAL),
     };
+    table.has_room()?;
     let socket = Socket::new(domain, ty, None).map_err(io_errno)?;
     let fd = table.insert(socket)?;
     memory.write_u32(ro_fd, fd)
@@ -178,9 +180,10 @@ fn read_sockaddr(
     Ok(SockAddr::from(SocketAddr::new(ip, port)))
 }
 
-/// `sock_bind(fd, addr: *address, port: u32)`
+/// `sock_bind(fd, addr: *address, port: u32)`. Under an `allow-listen` list, the address
+/// as the guest asks for it (port 0 included: only a `*` entry covers it) must be listed.
 pub fn bind(
-    table: &SocketTable,
+    table: &mut SocketTable,
     memory: &GuestMemory,
     fd: u32,
     address_ptr: u32,
@@ -189,6 +192,10 @@ pub fn bind(
 ) -> Result<(), Errno> {
     aligned(address_ptr, 4)?;
     let addr = read_sockaddr(memory, address_ptr, port, form)?;
+    table.get(fd)?;
+    if let Some(wanted) = addr.as_socket() {
+        table.guard.check(Direction::Listen, wanted)?;
+    }
     let socket = table.get(fd)?;
     match &table.shared_ports {
         Some(shared) => shared.bind(socket, &addr),
@@ -197,8 +204,18 @@ pub fn bind(
     .map_err(io_errno)
 }
 
-/// `sock_listen(fd, backlog: i32)`
+/// `sock_listen(fd, backlog: i32)`. A socket never bound is bound by the kernel to the
+/// wildcard address and a port of its choosing: under an `allow-listen` list that is
+/// judged as a bind to `0.0.0.0:0` (or `[::]:0`), which only a wildcard entry covers.
 pub fn listen(table: &mut SocketTable, fd: u32, backlog: i32) -> Result<(), Errno> {
+    let socket = table.get(fd)?;
+    if table.guard.is_restrictive() {
+        if let Some(local) = socket.local_addr().ok().and_then(|a| a.as_socket()) {
+            if local.port() == 0 {
+                table.guard.check(Direction::Listen, local)?;
+            }
+        }
+    }
     let socket = table.get(fd)?;
     socket.listen(backlog).map_err(io_errno)?;
     let raw_fd = socket.as_raw_fd();
@@ -220,6 +237,8 @@ pub fn accept(
     if fd_flags & !0x1f != 0 {
         return Err(ERRNO_INVAL);
     }
+    table.get(fd)?;
+    table.has_room()?;
     let (accepted, _) = table.get(fd)?.accept().map_err(io_errno)?;
     if fd_flags as u16 & FDFLAGS_NONBLOCK != 0 {
         accepted.set_nonblocking(true).map_err(io_errno)?;
@@ -228,9 +247,10 @@ pub fn accept(
     memory.write_u32(ro_fd, new_fd)
 }
 
-/// `sock_connect(fd, addr: *address, port: u32)`
+/// `sock_connect(fd, addr: *address, port: u32)`, TCP or UDP: under an `allow-connect`
+/// list the destination must be listed (or one a listed name was looked up to).
 pub fn connect(
-    table: &SocketTable,
+    table: &mut SocketTable,
     memory: &GuestMemory,
     fd: u32,
     address_ptr: u32,
@@ -239,6 +259,10 @@ pub fn connect(
 ) -> Result<(), Errno> {
     aligned(address_ptr, 4)?;
     let addr = read_sockaddr(memory, address_ptr, port, form)?;
+    table.get(fd)?;
+    if let Some(destination) = addr.as_socket() {
+        table.guard.check(Direction::Connect, destination)?;
+    }
     table.get(fd)?.connect(&addr).map_err(io_errno)
 }
 
@@ -455,10 +479,11 @@ pub fn send(
     memory.write_u32(so_datalen, sent as u32)
 }
 
-/// `sock_send_to(fd, si_data, si_data_len, addr: *address, port: u32, si_flags, so_datalen: *u32)`
+/// `sock_send_to(fd, si_data, si_data_len, addr: *address, port: u32, si_flags, so_datalen: *u32)`:
+/// under an `allow-connect` list the destination must be listed.
 #[allow(clippy::too_many_arguments)]
 pub fn send_to(
-    table: &SocketTable,
+    table: &mut SocketTable,
     memory: &mut GuestMemory,
     fd: u32,
     iovs_ptr: u32,
@@ -478,6 +503,9 @@ pub fn send_to(
     }
     memory.check(so_datalen, 4)?;
     let raw_fd = table.raw_fd(fd)?;
+    if let Some(destination) = to.as_socket() {
+        table.guard.check(Direction::Connect, destination)?;
+    }
     let sent = send_msg(memory, raw_fd, iovs_ptr, iovs_len, Some(&to))?;
     memory.write_u32(so_datalen, sent as u32)
 }
@@ -629,7 +657,9 @@ pub fn get_option(
     memory.write_u32(size_ptr, value.len() as u32)
 }
 
-/// `sock_setsockopt(fd, level, name, flag: *u8, flag_size: u32)`
+/// `sock_setsockopt(fd, level, name, flag: *u8, flag_size: u32)`. Options pass through to
+/// the host socket; under a policy `SO_BINDTODEVICE` is refused (`ACCES`): binding to a
+/// host interface is a way round the addresses the policy judges.
 pub fn set_option(
     table: &SocketTable,
     memory: &GuestMemory,
@@ -642,6 +672,9 @@ pub fn set_option(
     let option = sockopt_name(level, name)?;
     let value = memory.slice(flag_ptr, size)?;
     let raw_fd = table.raw_fd(fd)?;
+    if option == libc::SO_BINDTODEVICE && table.guard.is_restrictive() {
+        return Err(super::policy::REFUSED);
+    }
     // SAFETY: `value` is `size` readable bytes.
     let status = unsafe {
         libc::setsockopt(
@@ -680,9 +713,12 @@ impl Drop for AddrInfoList {
 }
 
 /// `sock_getaddrinfo(node, node_len, service, service_len, hints: *addrinfo,
-/// res: *u32, max_res_len, res_len: *u32)`; `*res` is the guest's first entry.
+/// res: *u32, max_res_len, res_len: *u32)`; `*res` is the guest's first entry. Under a
+/// policy, the addresses a lookup of a name returns are remembered for it (see
+/// `policy.rs`), all of them, not only those written into the guest's entries.
 #[allow(clippy::too_many_arguments)]
 pub fn getaddrinfo(
+    table: &mut SocketTable,
     memory: &mut GuestMemory,
     node_ptr: u32,
     node_len: u32,
@@ -753,6 +789,34 @@ pub fn getaddrinfo(
     };
     if status != 0 {
         return Err(errno_from_eai(status));
+    }
+    if let (true, Some(node)) = (table.guard.is_restrictive(), node.as_ref()) {
+        let mut addresses = Vec::new();
+        let mut item = list.0;
+        while !item.is_null() {
+            // SAFETY: as below, the list is alive and its entries valid.
+            let info = unsafe { &*item };
+            if !info.ai_addr.is_null() {
+                let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+                let len =
+                    (info.ai_addrlen as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+                // SAFETY: ai_addr holds ai_addrlen bytes, and at most a storage's worth is
+                // copied into the zeroed storage, which then holds a valid value.
+                let storage = unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        info.ai_addr.cast::<u8>(),
+                        storage.as_mut_ptr().cast::<u8>(),
+                        len,
+                    );
+                    storage.assume_init()
+                };
+                if let Some(address) = sockaddr_to_std(&storage) {
+                    addresses.push(address.ip());
+                }
+            }
+            item = info.ai_next;
+        }
+        table.guard.looked_up(&node.to_string_lossy(), &addresses);
     }
 
     let mut written = 0u32;

@@ -7,15 +7,17 @@
 //! wires the functions of the other two into the linker, and they depend only on this
 //! module, `poll_set.rs` and `abi.rs`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::sync::Arc;
 
 use socket2::Socket;
 use wasmtime::{Caller, Extern, Memory, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use super::abi::*;
+use super::policy::{Guard, MemoryLimiter, SocketBudget};
 use super::poll_set::PollSet;
 
 /// preview1's implementations of the functions we shadow.
@@ -39,7 +41,17 @@ pub struct HostState {
     pub memory: Option<Memory>,
     preview1: Option<Preview1>,
     pub listen_observer: Option<ListenObserver>,
+    /// The addresses already reported to the listen observer: each once, at most
+    /// [`MAX_LISTEN_REPORTS`], so a guest calling `sock_listen` in a loop cannot make the
+    /// embedder queue a report per call.
+    listens_reported: HashSet<SocketAddr>,
+    /// The store's resource limiter: the guest's memory limit.
+    pub limiter: MemoryLimiter,
 }
+
+/// Distinct listening addresses reported per guest; a guest that listens on more (it
+/// would need as many sockets) has the rest go unreported.
+pub const MAX_LISTEN_REPORTS: usize = 1024;
 
 impl HostState {
     pub fn new(wasi: WasiP1Ctx) -> Self {
@@ -49,11 +61,14 @@ impl HostState {
             memory: None,
             preview1: None,
             listen_observer: None,
+            listens_reported: HashSet::new(),
+            limiter: MemoryLimiter::new(None, Default::default()),
         }
     }
 
     /// After a successful `sock_listen` on `fd`: tell the observer where it listens (the
-    /// address the OS reports, so a port 0 bind shows the port it was given).
+    /// address the OS reports, so a port 0 bind shows the port it was given), once per
+    /// address: a repeated `sock_listen` on one socket is reported the first time only.
     pub fn observe_listen(&mut self, fd: u32) {
         let Some(observer) = self.listen_observer.as_mut() else {
             return;
@@ -63,7 +78,11 @@ impl HostState {
             .get(fd)
             .ok()
             .and_then(|socket| socket.local_addr().ok());
-        if let Some(address) = address.and_then(|address| address.as_socket()) {
+        let Some(address) = address.and_then(|address| address.as_socket()) else {
+            return;
+        };
+        if self.listens_reported.len() < MAX_LISTEN_REPORTS && self.listens_reported.insert(address)
+        {
             observer(address);
         }
     }
@@ -107,6 +126,18 @@ pub struct SocketTable {
     /// When the guest is one of several instances sharing their ports (`--instances`):
     /// how its binds share them.
     pub shared_ports: Option<crate::instances::InstancePorts>,
+    /// The network policy at work (`policy.rs`).
+    pub guard: Guard,
+    /// How many sockets the guest may still open (shared by instances).
+    pub budget: Arc<SocketBudget>,
+}
+
+impl Drop for SocketTable {
+    fn drop(&mut self) {
+        for _ in 0..self.sockets.len() {
+            self.budget.give_back();
+        }
+    }
 }
 
 pub fn is_socket_fd(fd: u32) -> bool {
@@ -129,17 +160,38 @@ impl SocketTable {
         self.get(fd).map(AsRawFd::as_raw_fd)
     }
 
-    /// Add `socket`; its guest fd is [`SOCKET_FD_BASE`] plus its host fd.
+    /// Whether the guest may open one more socket (see [`SocketBudget`]); a call that
+    /// would create one checks first, so that `sock_accept` at the cap leaves the
+    /// connection queued, as `accept` at a process's descriptor limit does.
+    pub fn has_room(&self) -> Result<(), Errno> {
+        if self.budget.take() {
+            self.budget.give_back();
+            Ok(())
+        } else {
+            Err(ERRNO_MFILE)
+        }
+    }
+
+    /// Add `socket`; its guest fd is [`SOCKET_FD_BASE`] plus its host fd. At the socket
+    /// cap the socket is closed and the answer is `MFILE`.
     pub fn insert(&mut self, socket: Socket) -> Result<u32, Errno> {
         let host_fd = u32::try_from(socket.as_raw_fd()).map_err(|_| ERRNO_BADF)?;
         let fd = SOCKET_FD_BASE.checked_add(host_fd).ok_or(ERRNO_MFILE)?;
-        self.sockets.insert(fd, socket);
+        if !self.budget.take() {
+            return Err(ERRNO_MFILE);
+        }
+        if self.sockets.insert(fd, socket).is_some() {
+            // The host reused a descriptor we still counted: impossible while we own
+            // it, but the count must stay the number of entries.
+            self.budget.give_back();
+        }
         Ok(fd)
     }
 
     /// Close `fd`, taking it out of the poll set first (see [`PollSet::forget`]).
     pub fn close(&mut self, fd: u32) -> Result<(), Errno> {
         let socket = self.sockets.remove(&fd).ok_or(ERRNO_BADF)?;
+        self.budget.give_back();
         self.poll_set.forget(socket.as_fd());
         drop(socket);
         Ok(())

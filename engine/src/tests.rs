@@ -10,6 +10,7 @@ use super::*;
 
 mod hostile;
 mod readonly;
+mod sandbox;
 mod wasmedge;
 use wasmedge::{Ended, Limits, Runtime};
 
@@ -37,6 +38,7 @@ fn guests() -> &'static Result<PathBuf, String> {
             "process-checks",
             "wasock-addrs",
             "wasock-event-order",
+            "policy-checks",
         ] {
             let manifest = repo_root()
                 .join("tests/guests")

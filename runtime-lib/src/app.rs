@@ -64,12 +64,17 @@ fn port_from(value: Option<&std::ffi::OsStr>, default: u16) -> Result<u16, PortE
 /// `::`) becomes loopback (`127.0.0.1`, `[::1]`), since the wildcard is not an address one
 /// can connect to; any other address is kept. Always ends in `/`.
 pub fn local_url(addr: SocketAddr) -> String {
+    scheme_url("http", addr)
+}
+
+/// [`local_url`] with another scheme (`https`).
+pub(crate) fn scheme_url(scheme: &str, addr: SocketAddr) -> String {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}/", SocketAddr::new(ip, addr.port()))
+    format!("{scheme}://{}/", SocketAddr::new(ip, addr.port()))
 }
 
 /// Prints the one line that tells people and tools where the server listens, on stdout:
@@ -77,9 +82,23 @@ pub fn local_url(addr: SocketAddr) -> String {
 /// http://127.0.0.1:8080/` for a server bound to `0.0.0.0:8080`.
 ///
 /// Tools find the port as the digits between the last `:` and the final `/`.
+/// A server that serves TLS announces itself with `https://`: see
+/// [`PollServer::announce`](crate::PollServer::announce).
 pub fn announce(addr: SocketAddr) -> io::Result<()> {
+    announce_scheme("http", addr)
+}
+
+/// [`announce`] for a server that serves TLS: `listening on https://127.0.0.1:8443/`.
+/// (`PollServer::announce` picks the scheme itself; this is for servers of your own, such
+/// as hyper's.)
+pub fn announce_tls(addr: SocketAddr) -> io::Result<()> {
+    announce_scheme("https", addr)
+}
+
+/// [`announce`] with the URL's scheme.
+pub(crate) fn announce_scheme(scheme: &str, addr: SocketAddr) -> io::Result<()> {
     let mut stdout = io::stdout().lock();
-    writeln!(stdout, "listening on {}", local_url(addr))?;
+    writeln!(stdout, "listening on {}", scheme_url(scheme, addr))?;
     stdout.flush()
 }
 

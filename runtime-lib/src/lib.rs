@@ -12,8 +12,9 @@
 //! - [`rt`]: a single-threaded async runtime on the same event loop ([`block_on`],
 //!   [`spawn`], timers, async sockets), the async server [`PollServer::run_async`] and the
 //!   async client [`fetch`]; with feature `hyper`, hyper 1's runtime traits.
-//! - [`tls`] (feature `tls`): `https://` URLs in the clients above, and [`TlsStream`], a
-//!   blocking TLS connection for other protocols; rustls with ring, Mozilla's roots built in.
+//! - [`tls`] (feature `tls`): `https://` URLs in the clients above, [`TlsStream`], a
+//!   blocking TLS connection for other protocols, and HTTPS from every server
+//!   ([`TlsServerConfig`] in [`ServerConfig::tls`]); rustls with ring, Mozilla's roots built in.
 //! - [`app`]: for `main`: [`port_from_env`], [`announce`] and [`exit_code`].
 //!
 //! ```no_run
@@ -48,14 +49,14 @@ pub mod tls;
 #[cfg(target_os = "wasi")]
 mod wasmedge;
 
-pub use app::{announce, exit_code, port_from_env, PortError};
+pub use app::{announce, announce_tls, exit_code, port_from_env, PortError};
 pub use client::{build_request, get, post, send, Client, ClientConfig, ClientError};
 pub use event::{Event, EventLoop, Interest, Token};
 pub use net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 pub use rt::{block_on, fetch, spawn};
 pub use server::{serve, serve_poll, PollServer, Server, ServerConfig, ShutdownHandle};
 #[cfg(feature = "tls")]
-pub use tls::{TlsFailure, TlsStream};
+pub use tls::{AsyncTlsStream, TlsConfigError, TlsFailure, TlsServerConfig, TlsStream};
 
 /// The names most apps need: `use wasock::prelude::*;`.
 pub mod prelude {

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[cfg(doc)]
 use crate::app::announce;
+use crate::app::announce_scheme;
 use crate::event::{Event, EventLoop, Interest, Token};
 use crate::http::{
     encode_response, response_keeps_alive, HttpError, Limits, Method, Request, RequestDecoder,
@@ -37,6 +39,9 @@ pub struct ServerConfig {
     /// its peer catches up, so a peer that does not read cannot make the server buffer
     /// without bound.
     pub max_buffered_output: usize,
+    /// Serve HTTPS with this certificate and key (feature `tls`); `None` serves plain HTTP.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsServerConfig>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +52,8 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(30),
             max_connections: 16_384,
             max_buffered_output: 1024 * 1024,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -76,6 +83,135 @@ impl ServerConfig {
     pub fn max_buffered_output(mut self, bytes: usize) -> Self {
         self.max_buffered_output = bytes.max(1);
         self
+    }
+    /// Serves HTTPS with `tls` (feature `tls`; see [`crate::tls::TlsServerConfig`]).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsServerConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Whether the server speaks TLS: its URLs are `https://`.
+    pub fn serves_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        return false;
+    }
+}
+
+/// The TLS side of a served connection: plaintext between the socket and the codec, or
+/// nothing (plain HTTP, and always without feature `tls`, where the code compiles away).
+pub(crate) struct Wire {
+    #[cfg(feature = "tls")]
+    session: Option<Box<crate::tls::ServerSession>>,
+}
+
+impl Wire {
+    /// A new connection's side: a TLS session when `config` serves TLS.
+    pub(crate) fn accept(config: &ServerConfig) -> io::Result<Wire> {
+        #[cfg(feature = "tls")]
+        return Ok(Wire {
+            session: match &config.tls {
+                Some(tls) => Some(Box::new(crate::tls::ServerSession::new(tls)?)),
+                None => None,
+            },
+        });
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = config;
+            Ok(Wire {})
+        }
+    }
+
+    /// Reads request bytes (see `ServerSession::read`; `max_socket_reads` bounds the reads
+    /// of the socket one call makes for TLS).
+    pub(crate) fn read(
+        &mut self,
+        io: &mut (impl Read + Write),
+        buf: &mut [u8],
+        max_socket_reads: usize,
+    ) -> io::Result<usize> {
+        #[cfg(feature = "tls")]
+        if let Some(session) = &mut self.session {
+            return session.read(io, buf, max_socket_reads);
+        }
+        let _ = max_socket_reads;
+        io.read(buf)
+    }
+
+    /// Writes response bytes (see `ServerSession::write`).
+    pub(crate) fn write(&mut self, io: &mut impl Write, buf: &[u8]) -> io::Result<usize> {
+        #[cfg(feature = "tls")]
+        if let Some(session) = &mut self.session {
+            return session.write(io, buf);
+        }
+        io.write(buf)
+    }
+
+    /// Writes out TLS records still pending; `WouldBlock` when the socket took only part.
+    pub(crate) fn flush(&mut self, io: &mut impl Write) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        if let Some(session) = &mut self.session {
+            return session.flush(io);
+        }
+        let _ = io;
+        Ok(())
+    }
+
+    /// Whether TLS records wait for the socket to take them.
+    pub(crate) fn wants_write(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Some(session) = &self.session {
+            return session.wants_write();
+        }
+        false
+    }
+
+    /// Whether a TLS handshake is still running.
+    pub(crate) fn is_handshaking(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Some(session) = &self.session {
+            return session.is_handshaking();
+        }
+        false
+    }
+
+    /// Whether the last TLS read stopped at its bound with the socket maybe still readable
+    /// (an async caller must poll again: no waker was left with the reactor).
+    pub(crate) fn read_again(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Some(session) = &self.session {
+            return !session.socket_blocked;
+        }
+        false
+    }
+
+    /// Before the socket's write half is shut: TLS's close_notify, written out
+    /// (`WouldBlock` until the socket took it all). A handshake that never finished gets none.
+    pub(crate) fn close(&mut self, io: &mut impl Write) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        if let Some(session) = &mut self.session {
+            if session.is_handshaking() {
+                return Ok(());
+            }
+            return session.close(io);
+        }
+        let _ = io;
+        Ok(())
+    }
+
+    /// Writes all of `bytes` over a blocking socket, TLS records included.
+    fn write_all(&mut self, mut io: impl Write, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            match self.write(&mut io, bytes) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        self.flush(&mut io)
     }
 }
 
@@ -119,7 +255,7 @@ where
     H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
 {
     let server = Server::bind(addr, ServerConfig::default())?;
-    announce(server.local_addr()?)?;
+    server.announce()?;
     server.run(handler)
 }
 
@@ -130,7 +266,7 @@ where
     H: Fn(Request<Vec<u8>>) -> Response<Vec<u8>>,
 {
     let server = PollServer::bind(addr, ServerConfig::default())?;
-    announce(server.local_addr()?)?;
+    server.announce()?;
     server.run(handler)
 }
 
@@ -162,6 +298,17 @@ macro_rules! listening_server {
             /// The bound address (with the real port after binding port 0).
             pub fn local_addr(&self) -> io::Result<SocketAddr> {
                 self.listener.local_addr()
+            }
+
+            /// Prints `listening on URL` on stdout ([`announce`]), `https://` when the
+            /// server's [`ServerConfig`] serves TLS.
+            pub fn announce(&self) -> io::Result<()> {
+                let scheme = if self.config.serves_tls() {
+                    "https"
+                } else {
+                    "http"
+                };
+                announce_scheme(scheme, self.local_addr()?)
             }
 
             #[doc = concat!("A handle that stops [`", stringify!($server), "::run`].")]
@@ -204,8 +351,16 @@ impl Server {
             }
             match self.listener.accept() {
                 Ok((stream, _peer)) => {
+                    let wire = match Wire::accept(&self.config) {
+                        Ok(wire) => wire,
+                        Err(error) => {
+                            log(format_args!("could not start TLS: {error}"));
+                            continue;
+                        }
+                    };
                     let mut connection = BlockingConnection {
                         stream: &stream,
+                        wire,
                         listener: &self.listener,
                         events: &mut events,
                         listener_registered: true,
@@ -236,6 +391,7 @@ const CONNECTION: Token = Token(1);
 /// every backend (WasmEdge included) without relying on `SO_RCVTIMEO`.
 struct BlockingConnection<'a> {
     stream: &'a TcpStream,
+    wire: Wire,
     listener: &'a TcpListener,
     events: &'a mut EventLoop,
     listener_registered: bool,
@@ -274,13 +430,13 @@ impl BlockingConnection<'_> {
         loop {
             match decoder.next_event() {
                 Ok(Some(RequestEvent::ContinueExpected)) => {
-                    (&*stream).write_all(CONTINUE_RESPONSE)?;
+                    self.wire.write_all(stream, CONTINUE_RESPONSE)?;
                     continue;
                 }
                 Ok(Some(RequestEvent::Request(request))) => {
                     output.clear();
                     let keep_alive = respond(request, handler, shutdown.is_shutdown(), &mut output);
-                    (&*stream).write_all(&output)?;
+                    self.wire.write_all(stream, &output)?;
                     last_activity = Instant::now();
                     request_started = None;
                     served_any = true;
@@ -293,7 +449,7 @@ impl BlockingConnection<'_> {
                 Err(error) => {
                     output.clear();
                     encode_error(&error, &mut output);
-                    (&*stream).write_all(&output)?;
+                    self.wire.write_all(stream, &output)?;
                     return self.close_gracefully();
                 }
             }
@@ -304,7 +460,7 @@ impl BlockingConnection<'_> {
                 if now.duration_since(started) >= config.header_read_timeout {
                     output.clear();
                     encode_request_timeout(&mut output);
-                    (&*stream).write_all(&output)?;
+                    self.wire.write_all(stream, &output)?;
                     return self.close_gracefully();
                 }
             } else if shutdown.is_shutdown()
@@ -325,7 +481,9 @@ impl BlockingConnection<'_> {
                 }
                 continue;
             }
-            match (&*stream).read(input) {
+            // Over TLS one read of the socket per wait: a handshake or record that arrives
+            // in pieces never blocks the server between waits.
+            match self.wire.read(&mut &*stream, input, 1) {
                 Ok(0) => return Ok(()),
                 Ok(n) => {
                     last_activity = Instant::now();
@@ -360,6 +518,7 @@ impl BlockingConnection<'_> {
     /// No one else is served meanwhile, so it stops as soon as the peer has been quiet for
     /// a moment: by then nothing unread is left to provoke the reset.
     fn close_gracefully(&mut self) -> io::Result<()> {
+        self.wire.close(&mut &*self.stream)?;
         self.stream.shutdown(Shutdown::Write)?;
         let deadline = Instant::now() + LINGER;
         let mut sink = [0u8; 4096];
@@ -622,6 +781,8 @@ enum Phase {
 
 struct Connection {
     stream: TcpStream,
+    wire: Wire,
+    accepted_at: Instant,
     token: Token,
     decoder: RequestDecoder,
     output: Vec<u8>,
@@ -689,6 +850,13 @@ impl PollState {
     /// Takes on a connection accepted in non-blocking mode.
     fn add_connection(&mut self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
+        let wire = match Wire::accept(&self.config) {
+            Ok(wire) => wire,
+            Err(error) => {
+                log(format_args!("could not start TLS: {error}"));
+                return;
+            }
+        };
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,
             None => {
@@ -707,6 +875,8 @@ impl PollState {
         let now = Instant::now();
         self.connections[slot] = Some(Connection {
             stream,
+            wire,
+            accepted_at: now,
             token: Token(slot + 1),
             decoder: RequestDecoder::new(self.config.limits),
             output: Vec::new(),
@@ -797,7 +967,7 @@ impl Connection {
                 if self.pending_output() >= config.max_buffered_output {
                     break;
                 }
-                match self.stream.read(input) {
+                match self.wire.read(&mut self.stream, input, 4) {
                     Ok(0) => {
                         self.peer_closed = true;
                         break;
@@ -869,7 +1039,10 @@ impl Connection {
     /// Writes as much pending output as the socket takes; closes or lingers when done.
     fn flush(&mut self) -> Next {
         while self.written < self.output.len() {
-            match self.stream.write(&self.output[self.written..]) {
+            match self
+                .wire
+                .write(&mut self.stream, &self.output[self.written..])
+            {
                 Ok(0) => return Next::Close,
                 Ok(n) => {
                     self.written += n;
@@ -880,14 +1053,28 @@ impl Connection {
                 Err(_) => return Next::Close,
             }
         }
+        // TLS records rustls still holds (the tail of a response, a handshake flight).
+        match self.wire.flush(&mut self.stream) {
+            Err(error) if error.kind() != io::ErrorKind::WouldBlock => return Next::Close,
+            _ => {}
+        }
         if self.written == self.output.len() {
             self.output.clear();
             self.written = 0;
             if self.output.capacity() > 4 * READ_CHUNK {
                 self.output.shrink_to(READ_CHUNK);
             }
-            if self.phase == Phase::Closing {
-                if self.peer_closed || self.stream.shutdown(Shutdown::Write).is_err() {
+            if self.phase == Phase::Closing && !self.wire.wants_write() {
+                if self.peer_closed {
+                    return Next::Close;
+                }
+                match self.wire.close(&mut self.stream) {
+                    Ok(()) => {}
+                    // close_notify goes out as the socket takes it (`update_interest`).
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Next::Keep,
+                    Err(_) => return Next::Close,
+                }
+                if self.stream.shutdown(Shutdown::Write).is_err() {
                     return Next::Close;
                 }
                 self.phase = Phase::Lingering {
@@ -923,7 +1110,9 @@ impl Connection {
                     Next::Keep
                 };
             }
-            Phase::Closing | Phase::Open if self.pending_output() > 0 => {
+            Phase::Closing | Phase::Open
+                if self.pending_output() > 0 || self.wire.wants_write() =>
+            {
                 // A peer that stopped reading is given the idle timeout, then dropped.
                 if now.duration_since(self.last_activity) >= config.idle_timeout {
                     return Next::Close;
@@ -932,6 +1121,16 @@ impl Connection {
             }
             Phase::Closing => return self.flush(),
             Phase::Open => {}
+        }
+        // A TLS handshake is the first request's head: bounded as a request is, so a peer
+        // that never finishes it holds nothing but its own connection, and not for long.
+        if self.wire.is_handshaking() {
+            let limit = config.header_read_timeout.min(config.idle_timeout);
+            return if shutting_down || now.duration_since(self.accepted_at) >= limit {
+                Next::Close
+            } else {
+                Next::Keep
+            };
         }
         match self.request_started {
             Some(started) if now.duration_since(started) >= config.header_read_timeout => {
@@ -951,7 +1150,7 @@ impl Connection {
 
     /// Asks for the readiness this connection can use now.
     fn update_interest(&mut self, events: &mut EventLoop, config: &ServerConfig) -> Next {
-        let wants_write = self.pending_output() > 0;
+        let wants_write = self.pending_output() > 0 || self.wire.wants_write();
         let wants_read = match self.phase {
             Phase::Lingering { .. } => true,
             Phase::Closing => false,

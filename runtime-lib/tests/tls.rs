@@ -33,19 +33,6 @@ impl Pki {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl (the test makes its certificates with the openssl CLI)");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// A CA; `leaf.pem` (localhost and 127.0.0.1, from the CA); `expired.pem` (the same names,
 /// from the CA, valid only in January 2020); `self.pem` (self-signed, same names).
 /// `SSL_CERT_FILE` is set to the CA before any client builds its configuration.
@@ -57,117 +44,7 @@ fn pki() -> &'static Pki {
             .join(format!("wasock-tls-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ];
-        let names = "subjectAltName=DNS:localhost,IP:127.0.0.1";
-        let mut ca = vec!["req", "-x509"];
-        ca.extend(ec);
-        ca.extend([
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=wasock test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]);
-        openssl(&dir, &ca);
-        let mut csr = vec!["req"];
-        csr.extend(ec);
-        csr.extend([
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/CN=localhost",
-        ]);
-        openssl(&dir, &csr);
-        std::fs::write(
-            dir.join("leaf.ext"),
-            format!("{names}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
-        )
-        .expect("leaf.ext");
-        openssl(
-            &dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "leaf.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "leaf.pem",
-                "-days",
-                "30",
-                "-extfile",
-                "leaf.ext",
-            ],
-        );
-        // `openssl ca` is the CLI's way to set the validity dates freely.
-        std::fs::write(dir.join("index.txt"), "").expect("index.txt");
-        std::fs::write(dir.join("serial"), "1000\n").expect("serial");
-        std::fs::write(
-            dir.join("ca.cnf"),
-            "[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\n\
-             serial = serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n",
-        )
-        .expect("ca.cnf");
-        openssl(
-            &dir,
-            &[
-                "ca",
-                "-batch",
-                "-config",
-                "ca.cnf",
-                "-cert",
-                "ca.pem",
-                "-keyfile",
-                "ca.key",
-                "-in",
-                "leaf.csr",
-                "-out",
-                "expired.pem",
-                "-notext",
-                "-startdate",
-                "20200101000000Z",
-                "-enddate",
-                "20200201000000Z",
-                "-extfile",
-                "leaf.ext",
-            ],
-        );
-        let mut own = vec!["req", "-x509"];
-        own.extend(ec);
-        own.extend([
-            "-keyout",
-            "self.key",
-            "-out",
-            "self.pem",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            names,
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ]);
-        openssl(&dir, &own);
+        common::pki::make(&dir);
         std::env::set_var("SSL_CERT_FILE", dir.join("ca.pem"));
         Pki { dir }
     })
@@ -363,7 +240,7 @@ fn https_checks_pass_natively() {
         }
     });
     assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
-    assert_eq!(ran, 15);
+    assert_eq!(ran, checks::CHECKS);
 }
 
 #[test]
@@ -439,7 +316,7 @@ fn check_guest_output(what: &str, output: std::process::Output) {
         .filter(|line| line.starts_with("ok - "))
         .count();
     assert!(
-        output.status.success() && ok == 15 && !stdout.contains("not ok"),
+        output.status.success() && ok == checks::CHECKS && !stdout.contains("not ok"),
         "{what}: {ok} checks passed\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -489,4 +366,338 @@ fn https_checks_pass_on_the_engine_and_wasmedge() {
             wasmedge.display()
         );
     }
+}
+
+// Serving HTTPS: the three servers with the test CA's `leaf.pem`, seen by curl and Python's
+// `ssl` (someone else's TLS), and by raw sockets for what is not TLS.
+
+use std::io::Write;
+
+use common::ALL;
+use wasock::{ServerConfig, TlsServerConfig};
+
+fn served(kind: Kind, config: ServerConfig) -> Running {
+    let pki = pki();
+    let tls = TlsServerConfig::from_pem_files(pki.dir.join("leaf.pem"), pki.dir.join("leaf.key"))
+        .expect("the test's certificate serves");
+    Running::with_config(kind, config.tls(tls))
+}
+
+/// curl with the test CA; returns stdout, asserting success.
+fn curl(args: &[&str], stdin: Option<&[u8]>) -> String {
+    let mut child = Command::new("curl")
+        .args(["-sS", "--max-time", "20", "--cacert", &pki().path("ca.pem")])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run curl");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.unwrap_or_default())
+        .expect("curl's stdin");
+    drop(input);
+    let output = child.wait_with_output().expect("curl");
+    assert!(
+        output.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Python's `ssl` client: two requests pipelined in one write, then everything to EOF.
+const PYTHON_PIPELINE: &str = r#"
+import socket, ssl, sys
+context = ssl.create_default_context(cafile=sys.argv[1])
+with socket.create_connection(("127.0.0.1", int(sys.argv[2]))) as raw:
+    with context.wrap_socket(raw, server_hostname="localhost") as tls:
+        tls.sendall(b"POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
+                    b"POST /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 6\r\n\r\nsecond")
+        data = b""
+        while True:
+            piece = tls.recv(65536)
+            if not piece:
+                break
+            data += piece
+sys.stdout.write(data.decode())
+"#;
+
+#[test]
+fn every_server_serves_https_as_it_serves_http() {
+    let pki = pki();
+    for kind in ALL {
+        let server = served(kind, ServerConfig::default());
+        let base = format!("https://localhost:{}", server.addr.port());
+        // Keep-alive: curl reuses the first connection (and its handshake) for the second URL.
+        let out = curl(
+            &[
+                "-w",
+                "|%{num_connects}|",
+                &format!("{base}/big?100000"),
+                &format!("{base}/big?3"),
+            ],
+            None,
+        );
+        let expected = format!("{}|1|xxx|0|", "x".repeat(100_000));
+        assert!(
+            out == expected,
+            "{kind:?}: curl saw {} bytes: {}…",
+            out.len(),
+            &out[out.len().saturating_sub(30)..]
+        );
+        // A chunked upload of 1 MiB, echoed.
+        let body = vec![b'y'; 1 << 20];
+        let out = curl(
+            &[
+                "-H",
+                "Transfer-Encoding: chunked",
+                "--data-binary",
+                "@-",
+                &format!("https://127.0.0.1:{}/echo", server.addr.port()),
+            ],
+            Some(&body),
+        );
+        let echoed = out.strip_prefix("echo: ").unwrap_or_default();
+        assert!(
+            echoed.len() == body.len() && echoed.bytes().all(|b| b == b'y'),
+            "{kind:?}: echo of {} bytes",
+            out.len()
+        );
+        // Pipelined requests over one TLS connection, answered in order.
+        let script = pki.dir.join("pipeline.py");
+        std::fs::write(&script, PYTHON_PIPELINE).expect("pipeline.py");
+        let output = Command::new("python3")
+            .arg(&script)
+            .arg(pki.path("ca.pem"))
+            .arg(server.addr.port().to_string())
+            .output()
+            .expect("run python3");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{kind:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let first = text.find("\r\n\r\necho: first").expect("first answer");
+        let second = text.find("\r\n\r\necho: second").expect("second answer");
+        assert!(
+            first < second && text.matches("HTTP/1.1 200").count() == 2,
+            "{kind:?}: {text}"
+        );
+        // wasock's own client against its own server, by name (SSL_CERT_FILE is the CA).
+        let response =
+            wasock::post(&format!("{base}/echo"), b"ours".to_vec()).expect("wasock client");
+        assert_eq!(response.body(), b"echo: ours", "{kind:?}");
+        server.stop().expect("server ends cleanly");
+    }
+}
+
+/// Reads until the server ends the connection; what it sent, and how long that took.
+fn read_until_closed(mut stream: std::net::TcpStream) -> (Vec<u8>, Duration) {
+    let started = Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(error) => panic!("the server did not close the connection: {error}"),
+        }
+    }
+    (seen, started.elapsed())
+}
+
+#[test]
+fn plain_http_to_the_tls_port_is_closed() {
+    for kind in ALL {
+        let server = served(kind, ServerConfig::default());
+        let mut stream = server.connect();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("send plain HTTP");
+        let (seen, took) = read_until_closed(stream);
+        // At most rustls's alert: never an HTTP answer, and no waiting for a timeout.
+        assert!(
+            seen.len() < 64 && !seen.starts_with(b"HTTP"),
+            "{kind:?}: {seen:?}"
+        );
+        assert!(
+            took < Duration::from_secs(5),
+            "{kind:?}: closed after {took:?}"
+        );
+        // Garbage that looks like a TLS record start, then the close.
+        let mut stream = server.connect();
+        stream
+            .write_all(&[0x16, 0x03, 0x01, 0xff, 0xff, 0, 0, 0])
+            .expect("send");
+        stream
+            .shutdown(std::net::Shutdown::Write)
+            .expect("shutdown");
+        let (_, took) = read_until_closed(stream);
+        assert!(
+            took < Duration::from_secs(5),
+            "{kind:?}: closed after {took:?}"
+        );
+        // The server goes on serving TLS.
+        let out = curl(
+            &[&format!("https://localhost:{}/big?2", server.addr.port())],
+            None,
+        );
+        assert_eq!(out, "xx", "{kind:?}");
+        server.stop().expect("server ends cleanly");
+    }
+}
+
+#[test]
+fn a_handshake_that_never_finishes_holds_up_no_one() {
+    for kind in ALL {
+        let config = ServerConfig::default().header_read_timeout(Duration::from_millis(700));
+        let server = served(kind, config);
+        // One peer that connects and says nothing, one that stops inside its ClientHello.
+        let silent = server.connect();
+        let mut partial = server.connect();
+        partial
+            .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+            .expect("send");
+        std::thread::sleep(Duration::from_millis(50));
+        let started = Instant::now();
+        let out = curl(
+            &[&format!("https://localhost:{}/big?4", server.addr.port())],
+            None,
+        );
+        assert_eq!(out, "xxxx", "{kind:?}");
+        // The blocking server yields a silent connection to a waiting peer after 1 s.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{kind:?}: waited {:?}",
+            started.elapsed()
+        );
+        // Both stalled peers are cut: by the header read timeout, or (blocking server) when
+        // another peer took their turn.
+        for stalled in [silent, partial] {
+            let (seen, took) = read_until_closed(stalled);
+            assert!(seen.is_empty() || seen.len() < 64, "{kind:?}: {seen:?}");
+            assert!(
+                took < Duration::from_secs(10),
+                "{kind:?}: cut after {took:?}"
+            );
+        }
+        server.stop().expect("server ends cleanly");
+    }
+}
+
+#[test]
+fn unusable_certificate_files_are_named() {
+    let pki = pki();
+    let message = |cert: &str, key: &str| {
+        TlsServerConfig::from_pem_files(pki.dir.join(cert), pki.dir.join(key))
+            .expect_err("refused")
+            .to_string()
+    };
+    let missing = message("missing.pem", "leaf.key");
+    assert!(
+        missing.starts_with("the TLS certificate file `")
+            && missing.contains("missing.pem` cannot be used: ")
+            && missing.contains("help: "),
+        "{missing}"
+    );
+    let missing_key = message("leaf.pem", "missing.key");
+    assert!(
+        missing_key.starts_with("the TLS key file `") && missing_key.contains("missing.key`"),
+        "{missing_key}"
+    );
+    // The key where the certificate belongs: no certificate in it.
+    let swapped = message("leaf.key", "leaf.key");
+    assert!(
+        swapped.contains("leaf.key` cannot be used: it holds no PEM certificate"),
+        "{swapped}"
+    );
+    let no_key = message("leaf.pem", "leaf.pem");
+    assert!(
+        no_key.contains("the TLS key file `") && no_key.contains("it holds no PEM private key"),
+        "{no_key}"
+    );
+    // Another certificate's key.
+    let mismatch = message("leaf.pem", "self.key");
+    assert!(
+        mismatch.contains("self.key` cannot be used: rustls refused it with the certificate `"),
+        "{mismatch}"
+    );
+}
+
+/// Reads a hyper response body to its end.
+async fn collect(mut body: hyper::body::Incoming) -> Vec<u8> {
+    use hyper::body::Body;
+    let mut bytes = Vec::new();
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        if let Ok(data) = frame.expect("body frame").into_data() {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    bytes
+}
+
+/// hyper's client over `rt::hyper::connect`: Python's TLS server, wasock's own TLS server
+/// (three requests on one connection), and a plain `http://` one.
+#[test]
+fn hyper_calls_https_through_connect() {
+    let (_python, ports) = python_servers(&[("127.0.0.1", "leaf.pem", "leaf.key")]);
+    let ours = served(Kind::Poll, ServerConfig::default());
+    let plain = Running::start(Kind::Poll);
+    let ours_port = ours.addr.port();
+    let plain_port = plain.addr.port();
+    let bodies = wasock::block_on(async move {
+        let mut bodies = Vec::new();
+        for (url, requests) in [
+            (format!("https://localhost:{}/hello", ports[0]), 1),
+            (format!("https://localhost:{ours_port}/echo"), 3),
+            (format!("http://127.0.0.1:{plain_port}/echo"), 1),
+        ] {
+            let uri: hyper::Uri = url.parse().expect("uri");
+            let stream = wasock::rt::hyper::connect(&uri).await.expect("connect");
+            let (mut sender, connection) = hyper::client::conn::http1::handshake(stream)
+                .await
+                .expect("handshake");
+            wasock::spawn(connection);
+            for i in 0..requests {
+                let request = hyper::Request::post(uri.path())
+                    .header("host", uri.authority().expect("authority").as_str())
+                    .body(format!("hyper {i}"))
+                    .expect("request");
+                let response = sender.send_request(request).await.expect("response");
+                assert_eq!(response.status(), 200, "{url}");
+                bodies.push(String::from_utf8(collect(response.into_body()).await).expect("utf-8"));
+            }
+        }
+        bodies
+    });
+    assert_eq!(
+        bodies,
+        [
+            "hyper 0",
+            "echo: hyper 0",
+            "echo: hyper 1",
+            "echo: hyper 2",
+            "echo: hyper 0"
+        ]
+    );
+    // A port where nothing listens fails the connect, as a plain connect fails.
+    let error = wasock::block_on(async {
+        let uri: hyper::Uri = "https://127.0.0.2:1/".parse().expect("uri");
+        wasock::rt::hyper::connect(&uri)
+            .await
+            .expect_err("nothing listens")
+    });
+    assert!(
+        error.kind() == std::io::ErrorKind::ConnectionRefused,
+        "{error}"
+    );
 }

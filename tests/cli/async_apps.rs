@@ -22,25 +22,25 @@ use crate::support::{
 };
 
 /// Compiling a module with a debug-built engine can take a while on a loaded machine.
-const START_TIMEOUT: Duration = Duration::from_secs(300);
+pub const START_TIMEOUT: Duration = Duration::from_secs(300);
 /// A bound on every wait for an answer or an event; reaching it fails the test.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
 static PROXY: OnceLock<BuiltApp> = OnceLock::new();
 static AXUM: OnceLock<BuiltApp> = OnceLock::new();
 
-/// The `proxy` template's project, built on first use.
-fn proxy_app() -> &'static BuiltApp {
+/// The `proxy` template's project, built on first use (shared with `tls.rs`).
+pub fn proxy_app() -> &'static BuiltApp {
     PROXY.get_or_init(|| build_template("async-proxy", "proxy"))
 }
 
-/// The `axum` template's project, built on first use.
-fn axum_app() -> &'static BuiltApp {
+/// The `axum` template's project, built on first use (shared with `tls.rs`).
+pub fn axum_app() -> &'static BuiltApp {
     AXUM.get_or_init(|| build_template("async-axum", "axum"))
 }
 
 /// `run --runtime R --wasm MODULE --port PORT --env K=V...`, waited for until it listens.
-fn start_app(
+pub fn start_app(
     sandbox: &Sandbox,
     runtime: Runtime,
     module: &Path,

@@ -18,10 +18,14 @@ mod js_web;
 mod new;
 #[cfg(feature = "embedded")]
 mod parity;
+#[cfg(feature = "embedded")]
+mod policy;
 mod run;
 mod ship;
 mod support;
 #[cfg(feature = "embedded")]
 mod test_cmd;
+#[cfg(feature = "embedded")]
+mod tls;
 #[cfg(feature = "embedded")]
 mod watch;

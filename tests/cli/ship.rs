@@ -709,3 +709,105 @@ fn push_logs_in_with_dockers_credentials_and_a_refused_login_is_one_clear_error(
     let info = run_json(inspect);
     assert_eq!(info["Digest"], digest.as_str(), "{info}");
 }
+
+const POLICY_METADATA: &str = "[package.metadata.wasock]\nport = 8181\nmemory-limit = \"64MiB\"\nallow-connect = [\"db.internal:5432\", \"10.0.0.0/8:5432\", \"192.168.1.7\", \"[fd00::/8]:*\"]\nallow-listen = [\"0.0.0.0:8181\"]\n";
+
+/// The sandbox shipped (issue 21): `deploy --k8s` turns the memory limit into the
+/// container's limit and `allow-connect`'s addresses into a NetworkPolicy (DNS beside
+/// them), notes the host name it cannot express, and every file passes
+/// `kubernetes-validate --strict`; `package` records the policy in the manifest's
+/// annotations.
+#[cfg(feature = "embedded")]
+#[test]
+fn the_sandbox_ships_as_far_as_kubernetes_and_the_image_can_say_it() {
+    let sandbox = Sandbox::new();
+    let project = minimal_project(&sandbox.work(), "ship-policy", SERVER, POLICY_METADATA);
+    let output = sandbox
+        .cmd()
+        .current_dir(&project)
+        .args(["deploy", "--k8s", "--output", "manifests"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("note: allow-connect entry `db.internal:5432` is a host name, which a NetworkPolicy cannot express"),
+        "{stderr}"
+    );
+    let dir = project.join("manifests");
+    let files: Vec<PathBuf> = [
+        "runtimeclass.yaml",
+        "networkpolicy.yaml",
+        "deployment.yaml",
+        "service.yaml",
+    ]
+    .iter()
+    .map(|name| dir.join(name))
+    .collect();
+    let validate = tool(
+        "kubernetes-validate",
+        "python3 -m pip install kubernetes-validate",
+    )
+    .arg("--strict")
+    .args(&files)
+    .output()
+    .unwrap();
+    assert!(
+        validate.status.success(),
+        "{}{}",
+        stdout_of(&validate),
+        stderr_of(&validate)
+    );
+    let text = fs::read_to_string(&files[1]).unwrap();
+    assert!(
+        text.starts_with("# note: allow-connect entry `db.internal:5432`"),
+        "{text}"
+    );
+    let policy = yaml_file(&files[1]);
+    assert_eq!(policy["kind"], "NetworkPolicy");
+    assert_eq!(policy["spec"]["policyTypes"], serde_json::json!(["Egress"]));
+    let deployment = yaml_file(&files[2]);
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"],
+        deployment["spec"]["template"]["metadata"]["labels"]
+    );
+    let both = |port: u16| serde_json::json!([{"protocol": "TCP", "port": port}, {"protocol": "UDP", "port": port}]);
+    assert_eq!(
+        policy["spec"]["egress"],
+        serde_json::json!([
+            {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+            {"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": both(5432)},
+            {"to": [{"ipBlock": {"cidr": "192.168.1.7/32"}}]},
+            {"to": [{"ipBlock": {"cidr": "fd00::/8"}}]},
+        ])
+    );
+    let resources = &deployment["spec"]["template"]["spec"]["containers"][0]["resources"];
+    assert_eq!(
+        resources["limits"]["memory"], "128Mi",
+        "64 MiB and the runtime's 64 MiB"
+    );
+
+    let packaged = package(&sandbox, &project, &["--release"]);
+    let stderr = stderr_of(&packaged);
+    assert!(packaged.status.success(), "{stderr}");
+    let archive = printed_path(&stderr, "Packaged");
+    let mut raw = skopeo();
+    raw.args([
+        "inspect",
+        "--raw",
+        &format!("oci-archive:{}", archive.display()),
+    ]);
+    let manifest = run_json(raw);
+    let annotations = &manifest["annotations"];
+    assert_eq!(
+        annotations["dev.cargo-wasock.allow-connect"],
+        r#"["db.internal:5432","10.0.0.0/8:5432","192.168.1.7","[fd00::/8]:*"]"#,
+        "{manifest}"
+    );
+    assert_eq!(
+        annotations["dev.cargo-wasock.allow-listen"],
+        r#"["0.0.0.0:8181"]"#
+    );
+    assert_eq!(annotations["dev.cargo-wasock.memory-limit"], "67108864");
+    assert_eq!(annotations["module.wasm.image/variant"], "compat-smart");
+}

@@ -765,6 +765,11 @@ pub struct BuiltApp {
 /// them in 9.3 s and 3.5 s, at every start, while building either took about as long
 /// (measured on 2 busy cores); WasmEdge's interpreter runs release code much faster too.
 pub fn build_template(name: &str, template: &str) -> BuiltApp {
+    build_template_with(name, template, &[])
+}
+
+/// [`build_template`] with more `build` arguments (`--features tls`).
+pub fn build_template_with(name: &str, template: &str, build_args: &[&str]) -> BuiltApp {
     let projects = Path::new(env!("CARGO_TARGET_TMPDIR")).join("template-apps");
     let project = projects.join(name);
     if project.exists() {
@@ -779,6 +784,7 @@ pub fn build_template(name: &str, template: &str) -> BuiltApp {
         .current_dir(&project)
         .args(["build", "--release", "--target-dir"])
         .arg(shared_target_dir())
+        .args(build_args)
         .output()
         .expect("run build");
     let stderr = stderr_of(&built);

@@ -481,7 +481,7 @@ fn the_app_under_test_is_the_wasm_build() {
         let (stdout, stderr) = (stdout_of(&output), stderr_of(&output));
         assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
         // The unit test ran in wasm (the binary's module), the app.rs target had nothing there...
-        let wasm_half = &stdout[..stdout.find("running 7 tests").expect("the e2e half")];
+        let wasm_half = &stdout[..stdout.find("running 8 tests").expect("the e2e half")];
         assert!(
             wasm_half.contains("test tests::echo_prefixes_the_body_and_says_it_is_text ... ok"),
             "{stdout}"
@@ -505,7 +505,7 @@ fn the_app_under_test_is_the_wasm_build() {
             "{stdout}"
         );
         assert!(
-            stdout.contains("test result: ok. 7 passed; 0 failed"),
+            stdout.contains("test result: ok. 8 passed; 0 failed"),
             "{stdout}"
         );
     }
@@ -526,7 +526,7 @@ fn the_app_under_test_is_the_wasm_build() {
         native_out.contains("test the_app_under_test_is_the_wasm_build ... FAILED"),
         "{native_out}"
     );
-    assert!(native_out.contains("6 passed; 1 failed"), "{native_out}");
+    assert!(native_out.contains("7 passed; 1 failed"), "{native_out}");
 }
 
 #[test]

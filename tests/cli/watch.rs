@@ -438,3 +438,158 @@ fn watch_refuses_a_prebuilt_module() {
     );
     assert!(stderr.contains("help: "), "{stderr}");
 }
+
+/// `watch` hands the sandbox to its engine child (which runs `--wasm` and reads no
+/// metadata): a connect the flags do not allow is refused in the app and said once.
+#[test]
+fn the_child_keeps_the_sandbox_of_the_flags() {
+    let sandbox = Sandbox::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/policy-checks/Cargo.toml");
+    let refused = format!("tcp=127.0.0.2:{port}");
+    let _build = build_lock();
+    let mut command = sandbox.std_cmd();
+    command
+        .args([
+            "watch",
+            "--runtime",
+            "embedded",
+            "--release",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(shared_target_dir())
+        .args([
+            "--allow-connect",
+            &format!("127.0.0.1:{port}"),
+            "--memory-limit",
+            "16MiB",
+        ])
+        .args([
+            "--",
+            &refused,
+            &refused,
+            &format!("tcp=127.0.0.1:{port}"),
+            "alloc=64",
+        ]);
+    let mut app = RunningApp::spawn(command);
+    app.wait_for_stderr("(--memory-limit)", DEADLINE);
+    app.signal(libc::SIGTERM);
+    app.wait_exit(Duration::from_secs(30));
+    let stderr = app.stderr();
+    let line = format!(
+        "blocked: the app tried to connect to 127.0.0.2:{port}, which allow-connect does not list"
+    );
+    assert_eq!(stderr.matches(&line).count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("the app reached its memory limit of 16 MiB (--memory-limit)"),
+        "{stderr}"
+    );
+    let denied = format!("tcp 127.0.0.2:{port}: error 2 PermissionDenied");
+    assert_eq!(app.stdout().matches(&denied).count(), 2, "{}", app.stdout());
+    assert!(app.stdout().contains(&format!("tcp 127.0.0.1:{port}: ok")));
+}
+
+/// The `policy-checks` guest as a package of its own (`watch-policy`, so its build never
+/// replaces the one `policy.rs` shares), with `extra_manifest` (its metadata) appended.
+fn policy_checks_package(sandbox: &Sandbox, extra_manifest: &str) -> std::path::PathBuf {
+    let guest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/policy-checks");
+    let manifest = std::fs::read_to_string(guest.join("Cargo.toml"))
+        .expect("read policy-checks' Cargo.toml")
+        .replace("name = \"policy-checks\"", "name = \"watch-policy\"")
+        .replace(
+            "path = \"../../../runtime-lib\"",
+            &format!(
+                "path = {:?}",
+                guest.join("../../../runtime-lib").display().to_string()
+            ),
+        );
+    let project = sandbox.work().join("watch-policy");
+    std::fs::create_dir_all(project.join("src")).expect("make the package");
+    std::fs::write(
+        project.join("Cargo.toml"),
+        format!("{manifest}\n{extra_manifest}"),
+    )
+    .expect("write Cargo.toml");
+    std::fs::copy(guest.join("src/main.rs"), project.join("src/main.rs")).expect("copy main.rs");
+    std::fs::copy(guest.join("Cargo.lock"), project.join("Cargo.lock")).expect("copy Cargo.lock");
+    project
+}
+
+/// A package whose metadata states `allow-connect`, watched with `--runtime auto` while a
+/// WasmEdge is on PATH (the recording stand-in): the app runs on the engine, as `run`
+/// would run it, `-v` says why, and the policy holds (the refused connect said once, as a
+/// line and as a `blocked` message, the allowed one made); WasmEdge never runs it.
+#[test]
+fn a_package_policy_takes_the_engine_over_a_found_wasmedge() {
+    let sandbox = Sandbox::new();
+    let wasmedge = sandbox.fake_wasmedge("0.17.1");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let project = policy_checks_package(
+        &sandbox,
+        &format!("[package.metadata.wasock]\nallow-connect = [\"127.0.0.1:{port}\"]\n"),
+    );
+    let refused = format!("tcp=127.0.0.2:{port}");
+    let _build = build_lock();
+    let mut command = sandbox.std_cmd();
+    command
+        .current_dir(&project)
+        .args(["-v", "watch", "--release", "--message-format", "json"])
+        .arg("--target-dir")
+        .arg(shared_target_dir())
+        .args(["--", &refused, &refused, &format!("tcp=127.0.0.1:{port}")]);
+    let mut app = RunningApp::spawn(command);
+    app.wait_for_stderr("the app exited with code 0", DEADLINE);
+    app.signal(libc::SIGTERM);
+    app.wait_exit(Duration::from_secs(30));
+    let stderr = app.stderr();
+    assert!(
+        stderr.contains("the app runs on the embedded engine: allow-connect (from [package.metadata.wasock]) is enforced by the engine only"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("WasmEdge cannot enforce"), "{stderr}");
+    let line = format!(
+        "blocked: the app tried to connect to 127.0.0.2:{port}, which allow-connect does not list"
+    );
+    assert_eq!(stderr.matches(&line).count(), 1, "{stderr}");
+    let denied = format!("tcp 127.0.0.2:{port}: error 2 PermissionDenied");
+    assert_eq!(app.stdout().matches(&denied).count(), 2, "{}", app.stdout());
+    assert!(app.stdout().contains(&format!("tcp 127.0.0.1:{port}: ok")));
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_ok(), "the allowed connect arrived");
+    // `--message-format json`: the engine child's `blocked` message, once, as `run` says it;
+    // the runtime as the flags found it, then as the package's policy chose it.
+    let messages = json_messages(&app.stdout());
+    let blocked = with_reason(&messages, "blocked");
+    assert_eq!(blocked.len(), 1, "{}", app.stdout());
+    assert_eq!(blocked[0]["destination"], format!("127.0.0.2:{port}"));
+    assert_eq!(blocked[0]["direction"], "connect");
+    assert_eq!(blocked[0]["list"], "allow-connect");
+    let runtimes: Vec<_> = with_reason(&messages, "runtime")
+        .iter()
+        .map(|message| (message["name"].clone(), message["why"].clone()))
+        .collect();
+    assert_eq!(
+        runtimes,
+        [
+            ("wasmedge".into(), "WasmEdge found".into()),
+            (
+                "embedded".into(),
+                "its sandbox policy needs the engine".into()
+            )
+        ],
+        "{}",
+        app.stdout()
+    );
+    assert_eq!(with_reason(&messages, "exit").len(), 1, "{}", app.stdout());
+    let ran_module = |args: &Vec<String>| args.iter().any(|arg| arg.ends_with(".wasm"));
+    assert!(
+        !wasmedge.work_invocations().iter().any(ran_module),
+        "{:?}",
+        wasmedge.work_invocations()
+    );
+}

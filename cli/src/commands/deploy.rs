@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::project::metadata::{self, ResolveFlags};
 use crate::run::environment;
+use crate::run::sandbox;
 use crate::ship::k8s::{self, AppDeployment};
 use crate::ship::oci::{self, ImageName};
 use crate::ui::errors::{hint, HintExt as _};
@@ -103,6 +104,11 @@ pub fn run(args: DeployArgs, printer: &Printer) -> anyhow::Result<i32> {
             "the image name",
         )?,
     };
+    let allow_connect = defaults
+        .allow_connect
+        .as_deref()
+        .map(|entries| sandbox::parse_entries(entries, "[package.metadata.wasock] allow-connect:"))
+        .transpose()?;
     let app = AppDeployment {
         name: k8s::resource_name(package.name.as_str()),
         image: image.text.clone(),
@@ -110,8 +116,13 @@ pub fn run(args: DeployArgs, printer: &Printer) -> anyhow::Result<i32> {
         env: environment::assemble(&defaults, Vec::new(), Some(port)),
         replicas: args.replicas,
         runtime_class: args.runtime_class.clone(),
+        memory_limit: defaults.memory_limit,
+        allow_connect,
     };
     let files = k8s::manifests(&app);
+    for note in k8s::network_policy_notes(&app) {
+        printer.note(note);
+    }
 
     // All or nothing: refuse before writing any file.
     let existing: Vec<String> = files

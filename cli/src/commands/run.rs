@@ -50,10 +50,19 @@ pub struct RunArgs {
     /// command line, which every user can read.
     #[arg(long, hide = true)]
     pub inherit_app_env: bool,
+
+    /// Write the messages (`--message-format json`'s lines) to this inherited descriptor,
+    /// where `watch` reads its engine child's `blocked` messages; stdout stays the app's.
+    #[arg(long, hide = true, value_name = "FD")]
+    pub messages_fd: Option<i32>,
 }
 
 pub fn run(mut args: RunArgs, printer: &Printer) -> anyhow::Result<i32> {
     let printer = &printer.with_message_format(args.format);
+    let printer = &match args.messages_fd {
+        Some(fd) => printer.with_messages_to(crate::util::process::inherited_fd(fd)?),
+        None => printer.clone(),
+    };
     if args.inherit_app_env {
         args.flags.env.extend(environment::from_parent()?);
     }

@@ -5,6 +5,9 @@
 //! port = 1234                       # PORT for `run`
 //! env = { RUST_LOG = "info" }       # variables set for the app
 //! dirs = ["/data:data:readonly"]    # GUEST:HOST[:readonly], HOST relative to the package
+//! allow-connect = ["db.internal:5432", "10.0.0.0/8:*"]   # where the app may connect (engine)
+//! allow-listen = ["0.0.0.0:8080"]   # where it may listen (engine)
+//! memory-limit = "64MiB"            # its linear memory, on both runtimes
 //! ```
 //!
 //! Flags given to `run` override these.
@@ -27,6 +30,13 @@ pub struct WasockDefaults {
     pub dirs: Vec<DirMapping>,
     /// `instances = N` or `"auto"`: how many instances `run` starts on the engine.
     pub instances: Option<u32>,
+    /// `allow-connect = [...]`, entries unchecked (the run stage checks them with the
+    /// engine's parser); `None` when absent.
+    pub allow_connect: Option<Vec<String>>,
+    /// `allow-listen = [...]`, likewise.
+    pub allow_listen: Option<Vec<String>>,
+    /// `memory-limit = "64MiB"`, in bytes.
+    pub memory_limit: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -37,6 +47,12 @@ struct RawDefaults {
     #[serde(default)]
     dirs: Vec<String>,
     instances: Option<serde_json::Value>,
+    #[serde(rename = "allow-connect")]
+    allow_connect: Option<Vec<String>>,
+    #[serde(rename = "allow-listen")]
+    allow_listen: Option<Vec<String>>,
+    #[serde(rename = "memory-limit")]
+    memory_limit: Option<String>,
 }
 
 /// What `cargo metadata` told us about the project being built.
@@ -205,13 +221,65 @@ impl Project {
                 )))
             }
         };
+        let memory_limit = raw
+            .memory_limit
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(|error| bad(format!("memory-limit: {error}")))?;
         Ok(WasockDefaults {
             port: raw.port,
             env: raw.env.into_iter().collect(),
             dirs,
             instances,
+            allow_connect: raw.allow_connect,
+            allow_listen: raw.allow_listen,
+            memory_limit,
         })
     }
+}
+
+/// WebAssembly's page: the unit of linear memory, and of WasmEdge's `--memory-page-limit`.
+pub const WASM_PAGE: u64 = 64 * 1024;
+
+/// `--memory-limit` and `memory-limit`: a size with a binary unit, `64MiB`, `1GiB`, `512KiB`
+/// (or `B`, or none for bytes), at least one 64 KiB wasm page and at most wasm32's 4 GiB.
+/// A size between pages means the pages below it (memory grows a page at a time).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size: write a number with KiB, MiB or GiB, e.g. `64MiB`"
+            ))
+        }
+    };
+    let bytes = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| {
+            format!("`{text}` is not a size: write a number with KiB, MiB or GiB, e.g. `64MiB`")
+        })?;
+    if bytes < WASM_PAGE {
+        return Err(format!(
+            "`{text}` is less than one 64 KiB page of wasm memory"
+        ));
+    }
+    if bytes > 4 << 30 {
+        return Err(format!(
+            "`{text}` is more than the 4 GiB a wasm32 app can address"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// `--instances` and `instances =`: a count of at least 1, or `auto` for one instance per
@@ -225,5 +293,22 @@ pub fn parse_instances(text: &str) -> Result<u32, String> {
         _ => Err(format!(
             "`{text}` is not a number of instances (1 or more, or `auto`)"
         )),
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_in_binary_units() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        for bad in ["", "MiB", "64MB", "1KiB", "5GiB", "-1MiB", "1.5GiB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 }

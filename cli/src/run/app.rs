@@ -16,6 +16,7 @@ use crate::run::flags::RunFlags;
 use crate::run::launch;
 use crate::run::launch_spec::LaunchSpec;
 use crate::run::runtime::{self, Chosen, Runtime};
+use crate::run::sandbox::SandboxSettings;
 use crate::ui::printer::Printer;
 use crate::util::wasmedge::WasmEdge;
 
@@ -56,6 +57,34 @@ impl RuntimeMessage {
     }
 }
 
+/// The runtime once the package's metadata is known (`run` and each `watch` cycle): its
+/// `instances` and its sandbox policy may need the engine that the flags did not. As for
+/// the flags, `--runtime auto` then takes the engine over a WasmEdge it found (said under
+/// `-v`, and as a second `runtime` message), and `--runtime wasmedge` is refused.
+pub fn for_package(
+    runtime: Chosen,
+    requested: Runtime,
+    instances: u32,
+    sandbox: &SandboxSettings,
+    printer: &Printer,
+) -> anyhow::Result<Chosen> {
+    if !matches!(runtime, Chosen::WasmEdge(_)) || (instances <= 1 && !sandbox.has_policy()) {
+        return Ok(runtime);
+    }
+    let chosen = if instances > 1 {
+        runtime::for_instances(requested, instances, printer)?
+    } else {
+        sandbox.runtime(
+            runtime,
+            requested,
+            "from [package.metadata.wasock]",
+            printer,
+        )?
+    };
+    printer.message("runtime", &RuntimeMessage::new(&chosen, requested));
+    Ok(chosen)
+}
+
 /// `--message-format json`'s `exit`: the app's exit code, `run`'s own.
 #[derive(Serialize)]
 pub struct ExitMessage {
@@ -70,16 +99,21 @@ type AppEnv = Vec<(String, String)>;
 pub struct FlagValues {
     env: AppEnv,
     dirs: Vec<DirMapping>,
+    tls: Option<crate::run::tls::TlsFiles>,
+    /// The flags' sandbox, checked; the package's metadata adds to it (`sandbox.rs`).
+    pub sandbox: SandboxSettings,
 }
 
 impl RunFlags {
     /// What `run` and `watch` do before building: choose the runtime (said as the
     /// `runtime` message), refuse an `--aot` it cannot serve, and [`RunFlags::check`].
     pub fn prepare(&self, printer: &Printer) -> anyhow::Result<(Chosen, FlagValues)> {
+        let sandbox = self.sandbox()?;
         let runtime = match self.instances.filter(|count| *count > 1) {
             Some(count) => runtime::for_instances(self.runtime, count, printer)?,
             None => runtime::choose(self.runtime)?,
         };
+        let runtime = sandbox.runtime(runtime, self.runtime, "from the flags", printer)?;
         printer.message("runtime", &RuntimeMessage::new(&runtime, self.runtime));
         aot_by(&runtime, self.aot)?;
         let values = self.check()?;
@@ -87,12 +121,36 @@ impl RunFlags {
     }
 
     pub fn check(&self) -> anyhow::Result<FlagValues> {
+        let sandbox = self.sandbox()?;
         let env = environment::from_flags(self.env_file.as_deref(), &self.env)?;
         let dirs = DirMapping::resolve_all(self.dir.clone())?;
         if let Some(port) = self.port {
             launch::check_port_free(port)?;
         }
-        Ok(FlagValues { env, dirs })
+        let tls = self.tls.check()?;
+        Ok(FlagValues {
+            env,
+            dirs,
+            tls,
+            sandbox,
+        })
+    }
+
+    /// The sandbox the flags ask for, its entries checked.
+    fn sandbox(&self) -> anyhow::Result<SandboxSettings> {
+        let mut settings = SandboxSettings::from_flags(
+            &self.allow_connect,
+            &self.allow_listen,
+            self.memory_limit,
+            self.max_sockets,
+        )?;
+        if self.allow_connect_none {
+            settings.allow_connect.get_or_insert_with(Vec::new);
+        }
+        if self.allow_listen_none {
+            settings.allow_listen.get_or_insert_with(Vec::new);
+        }
+        Ok(settings)
     }
 }
 
@@ -104,10 +162,25 @@ impl FlagValues {
         port: Option<u16>,
         printer: &Printer,
     ) -> anyhow::Result<(AppEnv, Vec<DirMapping>)> {
-        let env = environment::assemble(defaults, self.env.clone(), port);
+        let origin = "[package.metadata.wasock]";
+        if let Some(entries) = &defaults.allow_connect {
+            crate::run::sandbox::check_entries(
+                entries,
+                &format!("{origin} allow-connect:"),
+                false,
+            )?;
+        }
+        if let Some(entries) = &defaults.allow_listen {
+            crate::run::sandbox::check_entries(entries, &format!("{origin} allow-listen:"), false)?;
+        }
+        let mut env = environment::assemble(defaults, self.env.clone(), port);
         environment::note_unclaimed_port(&env, port, printer);
         let mut dirs = DirMapping::resolve_all(defaults.dirs.clone())?;
         dirs.extend(self.dirs.iter().cloned());
+        if let Some(tls) = &self.tls {
+            tls.apply(&mut env, &mut dirs);
+        }
+        crate::run::tls::warn_unmapped(&env, &dirs, printer);
         Ok((env, dirs))
     }
 }
@@ -161,15 +234,8 @@ pub fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
     };
 
     let instances = args.instances.or(defaults.instances).unwrap_or(1);
-    // `instances` from the package's metadata, known only now: WasmEdge cannot serve it.
-    let runtime = match runtime {
-        Chosen::WasmEdge(_) if instances > 1 => {
-            let chosen = runtime::for_instances(args.runtime, instances, printer)?;
-            printer.message("runtime", &RuntimeMessage::new(&chosen, args.runtime));
-            chosen
-        }
-        chosen => chosen,
-    };
+    let sandbox = values.sandbox.with_defaults(&defaults);
+    let runtime = for_package(runtime, args.runtime, instances, &sandbox, printer)?;
     let (env, mut dirs) = values.for_app(&defaults, args.port, printer)?;
     let mut app_args = args.args;
     if let Some((script_dir, script_name)) = script {
@@ -197,6 +263,7 @@ pub fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
                 args: app_args,
                 env,
                 dirs,
+                sandbox,
             };
             launch::run_on_wasmedge(&found, &spec, aot, args.port, printer)
         }
@@ -207,6 +274,7 @@ pub fn run_app(args: RunFlags, printer: &Printer) -> anyhow::Result<i32> {
                 args: app_args,
                 env,
                 dirs,
+                sandbox,
             };
             // `--aot` precompiled into the engine's cache, which `run` goes through anyway.
             crate::run::embedded::run(&spec, why, args.port, instances, printer)

@@ -7,6 +7,7 @@ use crate::cache;
 use crate::run::launch;
 use crate::run::launch_spec::LaunchSpec;
 use crate::run::readiness::Reporter;
+use crate::run::sandbox;
 use crate::ui::printer::Printer;
 
 /// The engine's view of a launch.
@@ -25,7 +26,57 @@ pub fn guest_spec(spec: &LaunchSpec) -> GuestSpec {
                 readonly: dir.readonly,
             })
             .collect(),
+        sandbox: spec.sandbox.for_engine(),
         ..GuestSpec::new(&spec.module)
+    }
+}
+
+/// Tell the user what `app`'s sandbox refused, as the engine reports it (each destination
+/// once): the `blocked` line with its `help:`, and the JSON message. The flag it returns is
+/// set once a `memory.grow` failed at the memory limit, for the line after the app ends.
+fn observe_sandbox(
+    app: &mut wasock_engine::PreparedApp,
+    printer: &Printer,
+) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let reached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&reached);
+    let printer = printer.clone();
+    app.on_sandbox_event(move |event| match event {
+        wasock_engine::SandboxEvent::Blocked(blocked) => {
+            let (direction, list) = match blocked.direction {
+                wasock_engine::Direction::Connect => ("connect", "allow-connect"),
+                wasock_engine::Direction::Listen => ("listen", "allow-listen"),
+            };
+            sandbox::report_blocked(
+                sandbox::BlockedMessage {
+                    direction,
+                    destination: blocked.destination(),
+                    host: blocked.host,
+                    port: blocked.port,
+                    list,
+                },
+                &printer,
+            );
+        }
+        wasock_engine::SandboxEvent::MemoryLimitReached { .. } => {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    reached
+}
+
+/// After the app ended: the memory limit's line, when a `memory.grow` failed at it and the
+/// app did not end well (an app that handled the failure and exited 0 needs no line).
+fn say_memory_limit(
+    spec: &LaunchSpec,
+    reached: &std::sync::atomic::AtomicBool,
+    code: i32,
+    printer: &Printer,
+) {
+    if let Some(limit) = spec.sandbox.memory_limit {
+        if code != 0 && reached.load(std::sync::atomic::Ordering::Relaxed) {
+            printer.warn(sandbox::memory_limit_line(limit));
+        }
     }
 }
 
@@ -72,6 +123,7 @@ pub fn run(
 ) -> anyhow::Result<i32> {
     // Before compiling, which can take a while: a Ctrl-C then must stop us too.
     launch::end_process_on_stop_signals()?;
+    raise_descriptor_limit(printer);
     let count = if instances > 1 {
         format!("{instances} instances of ")
     } else {
@@ -91,6 +143,7 @@ pub fn run(
     let cache = user_cache(printer);
     let guest = guest_spec(spec);
     show_guest(&guest, cache.as_ref(), printer);
+    show_sandbox(&spec.sandbox, printer);
     let mut app = wasock_engine::prepare(&guest, cache.as_ref()).map_err(|error| {
         let message = format!(
             "could not start `{}` on the embedded engine",
@@ -123,8 +176,9 @@ pub fn run(
         });
         reporting
     });
+    let reached = observe_sandbox(&mut app, printer);
     let program = spec.program_name();
-    Ok(match app.run_or_trap() {
+    let code = match app.run_or_trap() {
         Ok(code) => code,
         Err(trap) => {
             // The guest's error and its wasm backtrace; the engine's own stack only under
@@ -137,7 +191,66 @@ pub fn run(
             }
             wasock_engine::TRAP_EXIT_CODE
         }
-    })
+    };
+    say_memory_limit(spec, &reached, code, printer);
+    Ok(code)
+}
+
+/// The sandbox the engine is given, for `-v`.
+fn show_sandbox(settings: &sandbox::SandboxSettings, printer: &Printer) {
+    let list = |entries: &Option<Vec<String>>| match entries {
+        None => "any".to_owned(),
+        Some(entries) => format!("{entries:?}"),
+    };
+    printer.verbose(format!(
+        "engine sandbox: allow-connect {}, allow-listen {}, memory limit {}, sockets at most {}",
+        list(&settings.allow_connect),
+        list(&settings.allow_listen),
+        settings
+            .memory_limit
+            .map_or("none".to_owned(), sandbox::human_limit),
+        settings
+            .max_sockets
+            .unwrap_or_else(wasock_engine::default_max_sockets)
+    ));
+}
+
+/// Raise this process's soft descriptor limit to its hard limit, as Go's runtime does at
+/// start: the engine's sockets are this process's descriptors, and the engine's default
+/// socket cap (`wasock_engine::default_max_sockets`) is the soft limit less what it keeps
+/// for the host, so a soft limit of 1,024 (a common default) would cap a server at 768
+/// connections where the hard limit allows far more. A failure is a `-v` note.
+fn raise_descriptor_limit(printer: &Printer) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write one rlimit we own.
+    let raised = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        if limit.rlim_cur >= limit.rlim_max {
+            return;
+        }
+        let wanted = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0
+    };
+    if raised {
+        printer.verbose(format!(
+            "descriptor limit raised from {} to {} for the app's sockets",
+            limit.rlim_cur, limit.rlim_max
+        ));
+    } else {
+        printer.verbose(format!(
+            "could not raise the descriptor limit from {}: {}",
+            limit.rlim_cur,
+            std::io::Error::last_os_error()
+        ));
+    }
 }
 
 /// The user's compile cache, or none (said as a warning): without it the app still runs,
@@ -178,6 +291,7 @@ fn run_instances(
         })
         .collect();
     show_guest(&guests[0], cache.as_ref(), printer);
+    show_sandbox(&spec.sandbox, printer);
     printer.verbose(format!(
         "engine instances: {instances} (WASOCK_INSTANCE 0..{}), one thread each, sharing their ports",
         instances - 1
@@ -219,7 +333,11 @@ fn run_instances(
     >::new()));
     let (finished, ended) = std::sync::mpsc::channel();
     let program = spec.program_name();
+    let mut reached = Vec::with_capacity(apps.len());
     for (index, mut app) in apps.into_iter().enumerate() {
+        // Each instance reports what it was refused (each destination once per instance);
+        // the memory limit's line is the run's.
+        reached.push(observe_sandbox(&mut app, printer));
         let listeners = std::sync::Arc::clone(&listeners);
         let seen = std::sync::Arc::clone(&seen);
         app.on_listen(move |address| {
@@ -271,6 +389,12 @@ fn run_instances(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take();
+    if let Some(flag) = reached
+        .iter()
+        .find(|flag| flag.load(std::sync::atomic::Ordering::Relaxed))
+    {
+        say_memory_limit(spec, flag, code, printer);
+    }
     printer.verbose(format!(
         "instance {index} ended with {code}; stopping the {}",
         if instances == 2 {

@@ -189,7 +189,7 @@ mod tests {
                 ("NAME".into(), "meta".into()),
             ],
             dirs: Vec::new(),
-            instances: None,
+            ..WasockDefaults::default()
         };
         let flags = vec![
             ("NAME".into(), "flag".into()),

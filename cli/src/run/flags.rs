@@ -33,6 +33,9 @@ pub struct RunFlags {
     #[arg(long, value_name = "GUEST:HOST[:readonly]")]
     pub dir: Vec<DirMapping>,
 
+    #[command(flatten)]
+    pub tls: crate::run::tls::TlsFlags,
+
     /// Which runtime runs the app
     #[arg(long, value_enum, default_value_t = Runtime::Auto)]
     pub runtime: Runtime,
@@ -56,6 +59,33 @@ pub struct RunFlags {
         "no_default_features", "manifest_path", "target_dir", "locked", "offline", "frozen",
     ])]
     pub js: Option<PathBuf>,
+
+    /// Let the app connect to HOST[:PORT] only (a name, an IP or a CIDR block; a port or
+    /// `*`); repeatable, added to the metadata's `allow-connect`; enforced by the engine
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub allow_connect: Vec<String>,
+
+    /// Let the app listen on ADDR[:PORT] only; repeatable, added to the metadata's
+    /// `allow-listen`; enforced by the engine
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub allow_listen: Vec<String>,
+
+    /// An `allow-connect` list with no entry (how `watch` hands its child a package's
+    /// empty list, which refuses every connect)
+    #[arg(long, hide = true)]
+    pub allow_connect_none: bool,
+
+    /// An `allow-listen` list with no entry, likewise
+    #[arg(long, hide = true)]
+    pub allow_listen_none: bool,
+
+    /// The most memory the app may have (e.g. 64MiB, 1GiB); on both runtimes
+    #[arg(long, value_name = "SIZE", value_parser = crate::project::metadata::parse_size)]
+    pub memory_limit: Option<u64>,
+
+    /// The most sockets the app may have open at once (the engine); more get EMFILE
+    #[arg(long, value_name = "N", value_parser = crate::run::sandbox::parse_max_sockets)]
+    pub max_sockets: Option<usize>,
 
     /// Arguments for the app
     #[arg(last = true, value_name = "ARGS")]

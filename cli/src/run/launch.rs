@@ -97,7 +97,16 @@ pub fn run_on_wasmedge(
     printer: &Printer,
 ) -> anyhow::Result<i32> {
     let (command, shown) = wasmedge_command(found, spec, aot, printer);
-    run_child(command, &shown, Reporter::new(claimed_port, printer))
+    let code = run_child(command, &shown, Reporter::new(claimed_port, printer))?;
+    // WasmEdge says it only in its own log (on the app's stdout, which `run` leaves alone):
+    // an app that aborted with a memory limit set most likely reached it.
+    if let (Some(limit), 134) = (spec.sandbox.memory_limit, code) {
+        printer.warn(format!(
+            "{}, most likely: WasmEdge ended it as an allocation failure ends an app",
+            crate::run::sandbox::memory_limit_line(limit)
+        ));
+    }
+    Ok(code)
 }
 
 /// The WasmEdge command line for `spec` (said with a `Running` status line, and shown

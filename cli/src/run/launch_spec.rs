@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::project::dirs::DirMapping;
+use crate::run::sandbox::SandboxSettings;
 
 /// A fully resolved app launch: nothing in here is read from the host environment later.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub struct LaunchSpec {
     pub env: Vec<(String, String)>,
     /// Host directories made visible to the guest.
     pub dirs: Vec<DirMapping>,
+    /// Where it may connect and listen, and its limits (`sandbox.rs`).
+    pub sandbox: SandboxSettings,
 }
 
 impl LaunchSpec {
@@ -34,9 +37,15 @@ impl LaunchSpec {
 }
 
 /// The arguments after `wasmedge` for `spec`, in the documented order:
-/// `[--dir GUEST:HOST[:readonly]]... [--env KEY=VALUE]... [--run-mode=aot] MODULE [ARGS]...`.
+/// `[--memory-page-limit N] [--dir GUEST:HOST[:readonly]]... [--env KEY=VALUE]...
+/// [--run-mode=aot] MODULE [ARGS]...`; the page limit is the memory limit in whole 64 KiB
+/// pages (WasmEdge 0.17.1's option: a `memory.grow` past it fails).
 pub fn wasmedge_arguments(spec: &LaunchSpec, run_mode_aot: bool) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
+    if let Some(pages) = spec.sandbox.wasmedge_page_limit() {
+        args.push("--memory-page-limit".into());
+        args.push(pages.to_string().into());
+    }
     for dir in &spec.dirs {
         args.push("--dir".into());
         args.push(dir.to_string().into());
@@ -68,6 +77,10 @@ mod tests {
                 host: "/h".into(),
                 readonly: true,
             }],
+            sandbox: SandboxSettings {
+                memory_limit: Some(64 << 20),
+                ..SandboxSettings::default()
+            },
         };
         let args: Vec<String> = wasmedge_arguments(&spec, true)
             .into_iter()
@@ -76,6 +89,8 @@ mod tests {
         assert_eq!(
             args,
             [
+                "--memory-page-limit",
+                "1024",
                 "--dir",
                 "/d:/h:readonly",
                 "--env",

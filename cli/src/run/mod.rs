@@ -1,6 +1,6 @@
 //! The run stage: from `run`'s flags to a running app. Runtime choice, the app's environment
 //! (metadata, env files, flags), the runtime-neutral launch spec, the WasmEdge child and its
-//! signals, the embedded engine, and readiness (where the app listens, observed). `app.rs`
+//! signals, the embedded engine, and readiness (where the app listens, observed), and the sandbox (policy and limits). `app.rs`
 //! is the pipeline `run` and `watch` share. May use `js/`, `build/`, `project/` and the
 //! shared modules.
 
@@ -14,3 +14,5 @@ pub mod launch;
 pub mod launch_spec;
 pub mod readiness;
 pub mod runtime;
+pub mod sandbox;
+pub mod tls;

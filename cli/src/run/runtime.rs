@@ -18,6 +18,7 @@ pub enum Runtime {
 }
 
 /// The runtime chosen for this run.
+#[derive(Clone)]
 pub enum Chosen {
     WasmEdge(WasmEdge),
     /// With why: asked for, or WasmEdge not found (already known; no second search).

@@ -65,6 +65,39 @@ pub fn say_profile(profile: &str, printer: &Printer) {
     printer.status("Profile", format!("{profile} ({how})"));
 }
 
+/// The package's sandbox as the image's annotations (see [`oci::ALLOW_CONNECT_ANNOTATION`]);
+/// a malformed entry is refused here as `run` refuses it.
+fn sandbox_annotations(
+    defaults: &crate::project::metadata::WasockDefaults,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut annotations = BTreeMap::new();
+    for (list, key, name) in [
+        (
+            &defaults.allow_connect,
+            oci::ALLOW_CONNECT_ANNOTATION,
+            "allow-connect",
+        ),
+        (
+            &defaults.allow_listen,
+            oci::ALLOW_LISTEN_ANNOTATION,
+            "allow-listen",
+        ),
+    ] {
+        if let Some(entries) = list {
+            crate::run::sandbox::check_entries(
+                entries,
+                &format!("[package.metadata.wasock] {name}:"),
+                false,
+            )?;
+            annotations.insert(key.to_owned(), serde_json::to_string(entries)?);
+        }
+    }
+    if let Some(bytes) = defaults.memory_limit {
+        annotations.insert(oci::MEMORY_LIMIT_ANNOTATION.to_owned(), bytes.to_string());
+    }
+    Ok(annotations)
+}
+
 /// Build the app and make its image; `wasmedge` is [`aot_wasmedge`]'s answer.
 pub fn build(
     cargo: &CargoArgs,
@@ -111,6 +144,7 @@ pub fn build(
         env,
         port,
         labels,
+        annotations: sandbox_annotations(&defaults)?,
     })?;
     Ok(AppImage {
         image,

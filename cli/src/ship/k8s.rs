@@ -1,5 +1,13 @@
 //! Kubernetes manifests for an app image: a RuntimeClass, a Deployment and a Service, as
-//! YAML files.
+//! YAML files; with an `allow-connect` list, a NetworkPolicy too.
+//!
+//! The sandbox goes as far as Kubernetes can express it: the memory limit becomes the
+//! container's `resources.limits.memory` (plus [`RUNTIME_HEADROOM`] for the runtime
+//! itself), and `allow-connect`'s IP and CIDR entries the NetworkPolicy's egress rules,
+//! each with its port on TCP and UDP (the engine judges both), beside DNS (port 53), which
+//! the app needs to look names up. A NetworkPolicy cannot name hosts: host-name entries
+//! are left out, each named in a note (in the file and on stderr). `allow-listen` has no
+//! counterpart (a pod's listening addresses are its own).
 //!
 //! A Wasm image runs on a node whose containerd has a Wasm-capable runtime (runwasi's
 //! `containerd-shim-wasmedge`, registered as handler `wasmedge`, or crun built with
@@ -13,6 +21,7 @@
 
 use serde_json::{json, Value};
 
+use crate::run::sandbox::{Entry, EntryHost};
 use crate::ship::oci::VARIANT_ANNOTATION;
 
 /// What the manifests describe.
@@ -29,7 +38,16 @@ pub struct AppDeployment {
     pub replicas: u32,
     /// The RuntimeClass name, which is also its handler (containerd's runtime name).
     pub runtime_class: String,
+    /// The app's memory limit in bytes (`memory-limit`), when it states one.
+    pub memory_limit: Option<u64>,
+    /// Its `allow-connect` list, checked; `None` when it has none (no NetworkPolicy).
+    pub allow_connect: Option<Vec<Entry>>,
 }
+
+/// What the container may use beyond the app's own linear memory: the runtime's heap, its
+/// compiled code and the kernel's socket buffers, so the pod's limit (an OOM kill) comes
+/// after the app's own (a failed `memory.grow`), not before.
+pub const RUNTIME_HEADROOM: u64 = 64 << 20;
 
 /// Resource requests: a socket app on WasmEdge idles in a few MiB; these reserve room for
 /// load without claiming a node. Users tune them in the written file.
@@ -56,14 +74,82 @@ pub fn resource_name(text: &str) -> String {
     }
 }
 
-/// The three manifests, as `(file name, YAML)` in the order `kubectl apply -f DIR` wants
-/// them read (the RuntimeClass before the pods that use it).
+/// The manifests, as `(file name, YAML)` in the order `kubectl apply -f DIR` wants them
+/// read (the RuntimeClass before the pods that use it; the NetworkPolicy, when there is
+/// an `allow-connect` list, before the pods it restricts).
 pub fn manifests(app: &AppDeployment) -> Vec<(&'static str, String)> {
-    vec![
-        ("runtimeclass.yaml", to_yaml(&runtime_class(app))),
-        ("deployment.yaml", to_yaml(&deployment(app))),
-        ("service.yaml", to_yaml(&service(app))),
-    ]
+    let mut files = vec![("runtimeclass.yaml", to_yaml(&runtime_class(app)))];
+    if let Some(policy) = network_policy(app) {
+        let notes: String = network_policy_notes(app)
+            .iter()
+            .map(|note| format!("# note: {note}\n"))
+            .collect();
+        files.push(("networkpolicy.yaml", format!("{notes}{}", to_yaml(&policy))));
+    }
+    files.push(("deployment.yaml", to_yaml(&deployment(app))));
+    files.push(("service.yaml", to_yaml(&service(app))));
+    files
+}
+
+/// One note per host-name entry of `allow-connect`, which a NetworkPolicy cannot express.
+pub fn network_policy_notes(app: &AppDeployment) -> Vec<String> {
+    app.allow_connect
+        .iter()
+        .flatten()
+        .filter(|entry| matches!(entry.host, EntryHost::Name(_)))
+        .map(|entry| {
+            format!(
+                "allow-connect entry `{}` is a host name, which a NetworkPolicy cannot express: it is left out (list its IP addresses or CIDR blocks to allow it here)",
+                entry.text
+            )
+        })
+        .collect()
+}
+
+/// The NetworkPolicy for `allow-connect` (networking.k8s.io/v1): egress to each IP or CIDR
+/// entry on its port (TCP and UDP; all ports for `*`), and DNS anywhere; nothing when the
+/// app has no list.
+pub fn network_policy(app: &AppDeployment) -> Option<Value> {
+    let entries = app.allow_connect.as_ref()?;
+    let mut egress: Vec<Value> = vec![json!({
+        "ports": [
+            { "protocol": "UDP", "port": 53 },
+            { "protocol": "TCP", "port": 53 },
+        ],
+    })];
+    for entry in entries {
+        let EntryHost::Block(cidr) = &entry.host else {
+            continue;
+        };
+        let mut rule = json!({ "to": [{ "ipBlock": { "cidr": cidr } }] });
+        if let Some(port) = entry.port {
+            rule["ports"] = json!([
+                { "protocol": "TCP", "port": port },
+                { "protocol": "UDP", "port": port },
+            ]);
+        }
+        egress.push(rule);
+    }
+    Some(json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": { "name": app.name, "labels": labels(app) },
+        "spec": {
+            "podSelector": { "matchLabels": labels(app) },
+            "policyTypes": ["Egress"],
+            "egress": egress,
+        },
+    }))
+}
+
+/// A byte count as a Kubernetes quantity: `Gi`, `Mi` or `Ki` when whole, else bytes.
+fn quantity(bytes: u64) -> String {
+    for (suffix, scale) in [("Gi", 1u64 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
+        if bytes % scale == 0 {
+            return format!("{}{suffix}", bytes / scale);
+        }
+    }
+    bytes.to_string()
 }
 
 fn labels(app: &AppDeployment) -> Value {
@@ -80,6 +166,15 @@ pub fn runtime_class(app: &AppDeployment) -> Value {
 }
 
 pub fn deployment(app: &AppDeployment) -> Value {
+    let memory_limit = app.memory_limit.map_or_else(
+        || MEMORY_LIMIT.to_owned(),
+        |bytes| quantity(bytes + RUNTIME_HEADROOM),
+    );
+    // A request above the limit is invalid; a small limit lowers the request with it.
+    let memory_request = match app.memory_limit {
+        Some(bytes) if bytes + RUNTIME_HEADROOM < 32 << 20 => memory_limit.clone(),
+        _ => MEMORY_REQUEST.to_owned(),
+    };
     let env: Vec<Value> = app
         .env
         .iter()
@@ -106,8 +201,8 @@ pub fn deployment(app: &AppDeployment) -> Value {
                         "env": env,
                         "ports": [{ "name": "http", "containerPort": app.port, "protocol": "TCP" }],
                         "resources": {
-                            "requests": { "cpu": CPU_REQUEST, "memory": MEMORY_REQUEST },
-                            "limits": { "memory": MEMORY_LIMIT },
+                            "requests": { "cpu": CPU_REQUEST, "memory": memory_request },
+                            "limits": { "memory": memory_limit },
                         },
                         "readinessProbe": {
                             "tcpSocket": { "port": "http" },

@@ -31,6 +31,12 @@ pub const MODULE_PATH: &str = "/app.wasm";
 pub const VARIANT_ANNOTATION: (&str, &str) = ("module.wasm.image/variant", "compat-smart");
 /// Labels on an image whose module is WasmEdge's AOT output.
 pub const AOT_ARCH_LABEL: &str = "org.wasmedge.aot.architecture";
+/// Manifest annotations that record the app's sandbox (`[package.metadata.wasock]`), so
+/// whoever runs the image sees what it expects to reach: the lists as JSON arrays of
+/// their entries, the memory limit in bytes. Absent when the app states none.
+pub const ALLOW_CONNECT_ANNOTATION: &str = "dev.cargo-wasock.allow-connect";
+pub const ALLOW_LISTEN_ANNOTATION: &str = "dev.cargo-wasock.allow-listen";
+pub const MEMORY_LIMIT_ANNOTATION: &str = "dev.cargo-wasock.memory-limit";
 pub const AOT_VERSION_LABEL: &str = "org.wasmedge.aot.version";
 
 /// One content-addressed blob: its media type, bytes and `sha256:` digest.
@@ -81,6 +87,8 @@ pub struct ImageInput {
     pub port: Option<u16>,
     /// Config labels (sorted on output).
     pub labels: BTreeMap<String, String>,
+    /// Manifest annotations beside the Wasm variant's (sorted on output).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// A built image: layer, config and manifest blobs.
@@ -279,10 +287,17 @@ pub fn build_image(input: &ImageInput) -> anyhow::Result<Image> {
         .media_type(MediaType::ImageManifest)
         .config(config.descriptor()?)
         .layers(vec![layer.descriptor()?])
-        .annotations(std::collections::HashMap::from([(
-            VARIANT_ANNOTATION.0.to_owned(),
-            VARIANT_ANNOTATION.1.to_owned(),
-        )]))
+        .annotations(
+            input
+                .annotations
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .chain([(
+                    VARIANT_ANNOTATION.0.to_owned(),
+                    VARIANT_ANNOTATION.1.to_owned(),
+                )])
+                .collect::<std::collections::HashMap<_, _>>(),
+        )
         .build()?;
     let manifest = Blob::new(MediaType::ImageManifest, canonical_json(&manifest)?);
     Ok(Image {
@@ -392,6 +407,7 @@ mod tests {
             env: vec![("A".into(), "1".into()), ("B".into(), "2".into())],
             port: Some(8080),
             labels: BTreeMap::from([("x".into(), "y".into()), ("a".into(), "b".into())]),
+            annotations: BTreeMap::from([(ALLOW_CONNECT_ANNOTATION.into(), "[]".into())]),
         };
         let name = ImageName::parse("hello:1", "--tag").unwrap();
         let mut first = Vec::new();

@@ -354,6 +354,7 @@ impl Instances {
                 args: Vec::new(),
                 env: guest_env(),
                 dirs: guest_dirs()?,
+                sandbox: Default::default(),
             })
         };
         match runtime {

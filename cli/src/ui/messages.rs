@@ -46,13 +46,18 @@ struct Line<'a, T: Serialize> {
 /// reading a pipe sees each message as it happens. `fields` must serialize as a map (a struct
 /// with named fields) and must not have a field named `reason` (it would appear twice). A closed stdout is not an error worth stopping the command for.
 pub fn emit<T: Serialize>(reason: &str, fields: &T) {
+    let mut stdout = std::io::stdout().lock();
+    emit_to(&mut stdout, reason, fields);
+}
+
+/// [`emit`] to `out` instead of stdout (`run`'s messages to `watch` over a pipe).
+pub fn emit_to<T: Serialize>(out: &mut impl std::io::Write, reason: &str, fields: &T) {
     let Ok(mut line) = serde_json::to_vec(&Line { reason, fields }) else {
         debug_assert!(false, "message `{reason}` does not serialize as a map");
         return;
     };
     line.push(b'\n');
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(&line).and_then(|()| stdout.flush());
+    let _ = out.write_all(&line).and_then(|()| out.flush());
 }
 
 /// Passes one line from cargo's own `--message-format json` output through unchanged.

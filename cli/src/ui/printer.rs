@@ -6,6 +6,7 @@
 
 use std::fmt::Display;
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use console::style;
@@ -28,6 +29,9 @@ pub struct Printer {
     terminal: bool,
     /// `--message-format json`: machine-readable messages on stdout besides the status.
     json: bool,
+    /// Where the messages go instead of stdout, when `watch` asked its child for them
+    /// (`run --messages-fd`): a pipe to the parent.
+    messages_to: Option<Arc<Mutex<std::fs::File>>>,
     // Lines are printed through this so that an active bar is lifted out of the way first.
     bars: MultiProgress,
 }
@@ -44,6 +48,7 @@ impl Printer {
             verbosity,
             terminal,
             json: false,
+            messages_to: None,
             bars: MultiProgress::with_draw_target(target),
         }
     }
@@ -60,6 +65,15 @@ impl Printer {
         }
     }
 
+    /// This printer sending its messages (JSON lines, as `--message-format json` prints
+    /// them) to `sink` instead of stdout, which belongs to the app.
+    pub fn with_messages_to(&self, sink: std::fs::File) -> Printer {
+        Printer {
+            messages_to: Some(Arc::new(Mutex::new(sink))),
+            ..self.clone()
+        }
+    }
+
     /// Whether `--message-format json` was given: machine-readable messages go to stdout.
     pub fn json_messages(&self) -> bool {
         self.json
@@ -67,8 +81,13 @@ impl Printer {
 
     /// One `--message-format json` message (see [`crate::ui::messages::emit`]); nothing otherwise.
     pub fn message<T: Serialize>(&self, reason: &str, fields: &T) {
-        if self.json {
-            messages::emit(reason, fields);
+        match &self.messages_to {
+            Some(sink) => {
+                let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
+                messages::emit_to(&mut *sink, reason, fields);
+            }
+            None if self.json => messages::emit(reason, fields),
+            None => {}
         }
     }
 
@@ -122,6 +141,13 @@ impl Printer {
 
     pub fn error(&self, message: impl Display) {
         let label = style("error").red().bold().for_stderr();
+        self.bars.suspend(|| eprintln!("{label}: {message}"));
+    }
+
+    /// Something the app's sandbox refused (`blocked: …`), shown even with `--quiet`.
+    #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
+    pub fn blocked(&self, message: impl Display) {
+        let label = style("blocked").red().bold().for_stderr();
         self.bars.suspend(|| eprintln!("{label}: {message}"));
     }
 

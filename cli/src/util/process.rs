@@ -38,3 +38,42 @@ pub fn die_with_parent(command: &mut Command) {
     #[cfg(not(target_os = "linux"))]
     let _ = command;
 }
+
+/// Hand `fd` to the child as the same descriptor number (it is opened close-on-exec, as Rust
+/// opens everything; the child's copy is made inheritable between fork and exec). The parent's
+/// copy lives in `command` and closes when `command` is dropped, so drop it after spawning:
+/// a reader then sees end-of-file when the child ends. The descriptor number, for the child.
+#[cfg(unix)]
+pub fn pass_fd(command: &mut Command, fd: std::os::fd::OwnedFd) -> i32 {
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::process::CommandExt as _;
+    let number = fd.as_raw_fd();
+    // SAFETY: fcntl on a descriptor the closure owns; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    number
+}
+
+/// The descriptor `fd` that a parent passed with [`pass_fd`], as a file; made close-on-exec
+/// again. Errors when it is not open, or is stdin, stdout or stderr.
+#[cfg(unix)]
+pub fn inherited_fd(fd: i32) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::FromRawFd as _;
+    // SAFETY: F_GETFD/F_SETFD only read and set the descriptor's flags.
+    let open = fd > 2 && unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != -1;
+    if !open {
+        return Err(crate::ui::errors::hint(
+            format!("descriptor {fd} is not an open descriptor this process inherited"),
+            "`--messages-fd` is for `cargo wasock watch`'s own child; drop it",
+        ));
+    }
+    // SAFETY: the descriptor is open, and nothing else in this process owns it: the parent
+    // passed it for this use alone.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
+}

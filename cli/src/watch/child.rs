@@ -2,7 +2,9 @@
 //! engine as this binary's `run --wasm`): started, its listeners observed as `run` observes
 //! them, stopped (SIGINT, then SIGKILL after [`STOP_GRACE`]) and its addresses waited out.
 
+use std::io::{BufRead as _, BufReader, PipeReader};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd as _;
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +37,7 @@ pub fn engine_command(
     instances: u32,
     first: bool,
     printer: &Printer,
-) -> anyhow::Result<(Command, String)> {
+) -> anyhow::Result<(Command, String, Option<PipeReader>)> {
     let program = std::env::current_exe().map_err(|error| {
         hint(
             format!("could not find the cargo-wasock executable to run the app: {error}"),
@@ -53,10 +55,25 @@ pub fn engine_command(
         format!("--wasm={}", spec.module.display()),
         "--inherit-app-env".to_owned(),
     ];
+    // Under `--message-format json` the child's messages come back over a pipe (its stdout
+    // is the app's), for its `blocked` messages: only the engine in the child sees those.
+    let messages = if printer.json_messages() {
+        let (reader, writer) = std::io::pipe().map_err(|error| {
+            hint(
+                format!("could not make a pipe for the app's messages: {error}"),
+                "check the process's descriptor limit (`ulimit -n`)",
+            )
+        })?;
+        arguments.push(format!("--messages-fd={}", writer.as_raw_fd()));
+        Some((reader, writer))
+    } else {
+        None
+    };
     if instances > 1 {
         arguments.push(format!("--instances={instances}"));
     }
     arguments.extend(spec.dirs.iter().map(|dir| format!("--dir={dir}")));
+    arguments.extend(sandbox_arguments(&spec.sandbox));
     if !spec.args.is_empty() {
         arguments.push("--".to_owned());
         arguments.extend(spec.args.iter().cloned());
@@ -88,7 +105,36 @@ pub fn engine_command(
     let mut command = Command::new(program);
     command.args(&arguments);
     environment::pass_to_child(&mut command, &spec.env);
-    Ok((command, shown))
+    let messages = messages.map(|(reader, writer)| {
+        crate::util::process::pass_fd(&mut command, writer.into());
+        reader
+    });
+    Ok((command, shown, messages))
+}
+
+/// `run`'s flags for `sandbox`, already merged with the package's metadata (the child runs
+/// `--wasm`, which reads none); an empty list has its own hidden flag.
+fn sandbox_arguments(sandbox: &crate::run::sandbox::SandboxSettings) -> Vec<String> {
+    let mut arguments = Vec::new();
+    for (list, flag) in [
+        (&sandbox.allow_connect, "allow-connect"),
+        (&sandbox.allow_listen, "allow-listen"),
+    ] {
+        match list {
+            Some(entries) if entries.is_empty() => arguments.push(format!("--{flag}-none")),
+            Some(entries) => {
+                arguments.extend(entries.iter().map(|entry| format!("--{flag}={entry}")))
+            }
+            None => {}
+        }
+    }
+    if let Some(bytes) = sandbox.memory_limit {
+        arguments.push(format!("--memory-limit={bytes}"));
+    }
+    if let Some(count) = sandbox.max_sockets {
+        arguments.push(format!("--max-sockets={count}"));
+    }
+    arguments
 }
 
 /// The app's child process and the observers of its listening sockets.
@@ -99,13 +145,22 @@ pub struct RunningApp {
     stop_polling: Arc<AtomicBool>,
     poller: JoinHandle<()>,
     forwarder: JoinHandle<()>,
+    /// Passes on the engine child's `blocked` messages until the child ends.
+    messages: Option<JoinHandle<()>>,
     reporting: Option<Reporting>,
 }
 
 impl RunningApp {
     /// Observe `child`'s listeners as `run` does (the kernel's tables, never a connection),
-    /// telling `run`'s reporter (for `--port` and `-v`) and remembering them.
-    pub fn observe(child: Child, claimed_port: Option<u16>, printer: &Printer) -> RunningApp {
+    /// telling `run`'s reporter (for `--port` and `-v`) and remembering them; and the
+    /// `blocked` messages the engine child writes to `messages` (see [`engine_command`]),
+    /// said as `run` says them.
+    pub fn observe(
+        child: Child,
+        claimed_port: Option<u16>,
+        messages: Option<PipeReader>,
+        printer: &Printer,
+    ) -> RunningApp {
         let (sender, listeners) = mpsc::channel();
         let stop_polling = Arc::new(AtomicBool::new(false));
         let poller = readiness::watch_process(child.id(), sender, Arc::clone(&stop_polling));
@@ -130,12 +185,17 @@ impl RunningApp {
                 }
             })
         };
+        let messages = messages.map(|reader| {
+            let printer = printer.clone();
+            std::thread::spawn(move || pass_on_blocked(reader, &printer))
+        });
         RunningApp {
             child,
             seen,
             stop_polling,
             poller,
             forwarder,
+            messages,
             reporting,
         }
     }
@@ -147,6 +207,10 @@ impl RunningApp {
         let _ = self.poller.join();
         // The poller's sender is gone, so the forwarder ends, and with it the reporter.
         let _ = self.forwarder.join();
+        // The child is gone, so its end of the pipe is closed and the reader ends.
+        if let Some(messages) = self.messages {
+            let _ = messages.join();
+        }
         drop(self.reporting);
         std::mem::take(&mut *self.seen.lock().unwrap_or_else(PoisonError::into_inner))
     }
@@ -189,6 +253,26 @@ impl RunningApp {
     }
 }
 
+/// The engine child's messages, one JSON line each (`run --messages-fd`): its `blocked`
+/// ones said again as the parent's own messages; its others (`runtime`, `exit`, ...) the
+/// parent says itself. Ends when the child closes its end.
+fn pass_on_blocked(reader: PipeReader, printer: &Printer) {
+    for line in BufReader::new(reader).lines() {
+        let Ok(line) = line else { return };
+        let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(&line) else {
+            continue;
+        };
+        if fields
+            .remove("reason")
+            .as_ref()
+            .and_then(|reason| reason.as_str())
+            == Some("blocked")
+        {
+            printer.message("blocked", &fields);
+        }
+    }
+}
+
 /// Wait until nothing listens on `address` any more (by the kernel's table), at most
 /// [`PORT_RELEASE_WAIT`]; a warning if something still does.
 fn wait_until_released(address: SocketAddr, printer: &Printer) {
@@ -202,5 +286,34 @@ fn wait_until_released(address: SocketAddr, printer: &Printer) {
             return;
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::sandbox::SandboxSettings;
+
+    /// The child runs `--wasm` (no metadata), so it must get the merged sandbox as flags,
+    /// an empty list included: dropping it would open what the package closed.
+    #[test]
+    fn the_child_gets_the_whole_sandbox_as_flags() {
+        let sandbox = SandboxSettings {
+            allow_connect: Some(Vec::new()),
+            allow_listen: Some(vec!["0.0.0.0:8080".into(), "[::1]:*".into()]),
+            memory_limit: Some(64 << 20),
+            max_sockets: Some(100),
+        };
+        assert_eq!(
+            sandbox_arguments(&sandbox),
+            [
+                "--allow-connect-none",
+                "--allow-listen=0.0.0.0:8080",
+                "--allow-listen=[::1]:*",
+                "--memory-limit=67108864",
+                "--max-sockets=100",
+            ]
+        );
+        assert!(sandbox_arguments(&SandboxSettings::default()).is_empty());
     }
 }

@@ -15,7 +15,7 @@ use crate::run::flags::RunFlags;
 use crate::run::launch;
 use crate::run::launch_spec::LaunchSpec;
 use crate::run::runtime::Chosen;
-use crate::ui::errors::{self, hint, usage_error};
+use crate::ui::errors::{self, hint};
 use crate::ui::printer::Printer;
 
 use super::child::{engine_command, RunningApp};
@@ -142,28 +142,32 @@ impl Session {
 
     /// Build as `run` does and describe the launch (env and dirs from the package's
     /// metadata, which the change may have edited, under the flags).
-    pub fn build(&self) -> anyhow::Result<(LaunchSpec, bool, u32)> {
+    pub fn build(&self) -> anyhow::Result<(LaunchSpec, bool, u32, Chosen)> {
         let aot_by = app::aot_by(&self.runtime, self.flags.aot)?;
         let built = build_app(&self.flags.cargo, aot_by, &self.printer)?;
         let defaults = built.project.defaults()?;
         let instances = self.flags.instances.or(defaults.instances).unwrap_or(1);
-        if instances > 1 && matches!(self.runtime, Chosen::WasmEdge(_)) {
-            // `instances` from the metadata, read only now that the package is built.
-            return Err(usage_error(
-                format!("[package.metadata.wasock] asks for {instances} instances, and WasmEdge runs one per process"),
-                "pass `--runtime embedded` (the engine runs the instances on one port), or `--instances 1`",
-            ));
-        }
+        let sandbox = self.values.sandbox.with_defaults(&defaults);
+        // `instances` and the policy from the metadata, read only now that the package is
+        // built (and an edit may change them): chosen as `run` chooses, each cycle.
+        let runtime = app::for_package(
+            self.runtime.clone(),
+            self.flags.runtime,
+            instances,
+            &sandbox,
+            &self.printer,
+        )?;
         let (env, dirs) = self
             .values
             .for_app(&defaults, self.flags.port, &self.printer)?;
-        let (module, aot) = match &self.runtime {
+        let (module, aot) = match &runtime {
             Chosen::WasmEdge(found) => {
                 app::wasmedge_module(found, built.module.path, built.aot, false, &self.printer)?
             }
             Chosen::Embedded(_) => {
-                // With `--aot` the build already compiled it into the engine's cache.
-                if built.aot.is_none() {
+                // With `--aot` for the engine the build already compiled it into the
+                // engine's cache (an `--aot` for a WasmEdge the policy set aside did not).
+                if built.aot.is_none() || matches!(self.runtime, Chosen::WasmEdge(_)) {
                     precompile_for_engine(&built.module.path, &self.printer);
                 }
                 (built.module.path, false)
@@ -174,19 +178,23 @@ impl Session {
             args: self.flags.args.clone(),
             env,
             dirs,
+            sandbox,
         };
-        Ok((spec, aot, instances))
+        Ok((spec, aot, instances, runtime))
     }
 
     pub fn start(
         &self,
-        (spec, aot, instances): (LaunchSpec, bool, u32),
+        (spec, aot, instances, runtime): (LaunchSpec, bool, u32, Chosen),
     ) -> anyhow::Result<RunningApp> {
         if let Some(port) = self.flags.port {
             launch::check_port_free(port)?;
         }
-        let (mut command, shown) = match &self.runtime {
-            Chosen::WasmEdge(found) => launch::wasmedge_command(found, &spec, aot, &self.printer),
+        let (mut command, shown, messages) = match &runtime {
+            Chosen::WasmEdge(found) => {
+                let (command, shown) = launch::wasmedge_command(found, &spec, aot, &self.printer);
+                (command, shown, None)
+            }
             Chosen::Embedded(why) => {
                 engine_command(&spec, why, instances, !self.started_before, &self.printer)?
             }
@@ -198,7 +206,15 @@ impl Session {
                 "check that the program exists and is executable",
             )
         })?;
-        Ok(RunningApp::observe(child, self.flags.port, &self.printer))
+        // Our copy of the messages pipe's write end goes with `command`, so the reader sees
+        // the end of the child.
+        drop(command);
+        Ok(RunningApp::observe(
+            child,
+            self.flags.port,
+            messages,
+            &self.printer,
+        ))
     }
 
     /// Say so when the app ended by itself; the watcher keeps waiting for a change.

@@ -89,19 +89,19 @@ fn pool_put(prepared: &Prepared, conn: Conn) {
 
 /// The async socket as a `Read + Write` for one poll: a socket that is not ready reports
 /// `WouldBlock`, with the task's waker registered for when it is.
-struct PollIo<'a, 'b> {
-    stream: &'a AsyncTcpStream,
-    cx: &'a mut Context<'b>,
+pub(crate) struct PollIo<'a, 'b> {
+    pub(crate) stream: &'a AsyncTcpStream,
+    pub(crate) cx: &'a mut Context<'b>,
 }
 
-fn would_block<T>(poll: Poll<io::Result<T>>) -> io::Result<T> {
+pub(crate) fn would_block<T>(poll: Poll<io::Result<T>>) -> io::Result<T> {
     match poll {
         Poll::Ready(outcome) => outcome,
         Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
     }
 }
 
-fn pending<T>(outcome: io::Result<T>) -> Poll<io::Result<T>> {
+pub(crate) fn pending<T>(outcome: io::Result<T>) -> Poll<io::Result<T>> {
     match outcome {
         Err(error) if error.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
         outcome => Poll::Ready(outcome),

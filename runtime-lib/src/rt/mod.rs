@@ -37,7 +37,7 @@
 //! (through [`JoinHandle::abort`], or when [`block_on`] returns) drops the sockets it owned,
 //! which stop being watched and are closed.
 
-mod client;
+pub(crate) mod client;
 mod executor;
 #[cfg(feature = "hyper")]
 pub mod hyper;

@@ -13,11 +13,12 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use futures_util::FutureExt;
 
+use super::client::{pending, PollIo};
 use super::net::{AsyncTcpListener, AsyncTcpStream};
 use super::{sleep, spawn, timeout, timeout_at};
 use crate::http::{Request, Response};
@@ -25,7 +26,7 @@ use crate::http::{RequestDecoder, RequestEvent, CONTINUE_RESPONSE};
 use crate::net::Shutdown;
 use crate::server::{
     encode_error, encode_request_timeout, finish_response, handler_failed, is_gone_before_accept,
-    is_resource_exhausted, log, response_context, PollServer, ServerConfig, ShutdownHandle,
+    is_resource_exhausted, log, response_context, PollServer, ServerConfig, ShutdownHandle, Wire,
     ACCEPT_BACKOFF, LINGER, READ_CHUNK, SHUTDOWN_GRACE, TICK,
 };
 
@@ -86,6 +87,14 @@ impl PollServer {
                 Err(_) => {}
                 Ok(Ok((stream, _peer))) => {
                     let _ = stream.set_nodelay(true);
+                    let wire = match Wire::accept(&shared.config) {
+                        Ok(wire) => RefCell::new(wire),
+                        Err(error) => {
+                            log(format_args!("could not start TLS: {error}"));
+                            continue;
+                        }
+                    };
+                    let stream = Served { stream, wire };
                     shared.open.set(shared.open.get() + 1);
                     let shared = shared.clone();
                     spawn(async move {
@@ -155,12 +164,73 @@ thread_local! {
     static INPUT: RefCell<Vec<u8>> = RefCell::new(vec![0u8; READ_CHUNK]);
 }
 
+/// A served connection: its socket and its TLS side (plain for HTTP).
+struct Served {
+    stream: AsyncTcpStream,
+    wire: RefCell<Wire>,
+}
+
+impl Served {
+    /// Reads request bytes (plaintext over TLS, moving the handshake on).
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut wire = self.wire.borrow_mut();
+        let mut io = PollIo {
+            stream: &self.stream,
+            cx,
+        };
+        // Records the socket did not take before (a handshake flight): a wait for writing
+        // is registered while they wait.
+        if let Err(error) = wire.flush(&mut io) {
+            if error.kind() != io::ErrorKind::WouldBlock {
+                return Poll::Ready(Err(error));
+            }
+        }
+        let outcome = pending(wire.read(&mut io, buf, 8));
+        if outcome.is_pending() && wire.read_again() {
+            // Stopped at the bound of socket reads, with no waker left with the reactor.
+            io.cx.waker().wake_by_ref();
+        }
+        outcome
+    }
+
+    /// Writes response bytes.
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let mut io = PollIo {
+            stream: &self.stream,
+            cx,
+        };
+        pending(self.wire.borrow_mut().write(&mut io, buf))
+    }
+
+    /// Writes out the TLS records still held.
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut io = PollIo {
+            stream: &self.stream,
+            cx,
+        };
+        pending(self.wire.borrow_mut().flush(&mut io))
+    }
+
+    /// Sends TLS's close_notify (nothing for plain HTTP).
+    fn poll_close_tls(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut io = PollIo {
+            stream: &self.stream,
+            cx,
+        };
+        pending(self.wire.borrow_mut().close(&mut io))
+    }
+
+    fn is_handshaking(&self) -> bool {
+        self.wire.borrow().is_handshaking()
+    }
+}
+
 /// Reads once into the decoder; `Ok(0)` at EOF.
-async fn read_into(stream: &AsyncTcpStream, decoder: &mut RequestDecoder) -> io::Result<usize> {
+async fn read_into(stream: &Served, decoder: &mut RequestDecoder) -> io::Result<usize> {
     poll_fn(|cx| {
         INPUT.with(|input| {
             let mut input = input.borrow_mut();
-            let outcome = stream.poll_read_ref(cx, &mut input);
+            let outcome = stream.poll_read(cx, &mut input);
             if let Poll::Ready(Ok(n)) = outcome {
                 decoder.feed(&input[..n]);
             }
@@ -171,15 +241,11 @@ async fn read_into(stream: &AsyncTcpStream, decoder: &mut RequestDecoder) -> io:
 }
 
 /// Writes all of `bytes`; a peer that takes nothing for `idle_timeout` is given up on.
-async fn write_all(
-    stream: &AsyncTcpStream,
-    mut bytes: &[u8],
-    config: &ServerConfig,
-) -> io::Result<()> {
+async fn write_all(stream: &Served, mut bytes: &[u8], config: &ServerConfig) -> io::Result<()> {
     while !bytes.is_empty() {
         let written = timeout(
             config.idle_timeout,
-            poll_fn(|cx| stream.poll_write_ref(cx, bytes)),
+            poll_fn(|cx| stream.poll_write(cx, bytes)),
         )
         .await??;
         if written == 0 {
@@ -187,7 +253,7 @@ async fn write_all(
         }
         bytes = &bytes[written..];
     }
-    Ok(())
+    timeout(config.idle_timeout, poll_fn(|cx| stream.poll_flush(cx))).await?
 }
 
 /// What ended a connection's wait for more of a request.
@@ -196,7 +262,7 @@ enum Waited {
     Closed,
 }
 
-async fn serve_connection<H, F>(stream: AsyncTcpStream, shared: &Shared<H>)
+async fn serve_connection<H, F>(stream: Served, shared: &Shared<H>)
 where
     H: Fn(Request<Vec<u8>>) -> F,
     F: Future<Output = Response<Vec<u8>>>,
@@ -265,7 +331,7 @@ where
 /// Waits for the next bytes of a request; on the way closes idle connections, answers 408
 /// to requests that take too long, and lets go of idle connections on shutdown.
 async fn wait_for_input<H>(
-    stream: &AsyncTcpStream,
+    stream: &Served,
     decoder: &mut RequestDecoder,
     shared: &Shared<H>,
     last_activity: Instant,
@@ -273,7 +339,9 @@ async fn wait_for_input<H>(
 ) -> Waited {
     let config = &shared.config;
     loop {
-        let mid_request = decoder.is_mid_request();
+        // A TLS handshake is bounded as a request's head is.
+        let handshaking = stream.is_handshaking();
+        let mid_request = decoder.is_mid_request() || handshaking;
         let deadline = if mid_request {
             *request_started.get_or_insert(last_activity) + config.header_read_timeout
         } else {
@@ -294,7 +362,7 @@ async fn wait_for_input<H>(
             Ok(Ok(0)) | Ok(Err(_)) => return Waited::Closed,
             Ok(Ok(_)) => return Waited::Read,
             Err(_) if Instant::now() < deadline => {}
-            Err(_) if mid_request => {
+            Err(_) if mid_request && !handshaking => {
                 let mut output = Vec::new();
                 encode_request_timeout(&mut output);
                 if write_all(stream, &output, config).await.is_ok() {
@@ -323,14 +391,21 @@ where
         .unwrap_or_else(|_| handler_failed())
 }
 
-async fn close_gracefully(stream: AsyncTcpStream) {
+async fn close_gracefully(stream: Served) {
     close_gracefully_ref(&stream).await;
 }
 
 /// Stops sending, then discards what the peer still sends until it closes (or for
 /// [`LINGER`] at most), so the kernel does not answer unread data with a reset that would
 /// destroy the last response in flight.
-async fn close_gracefully_ref(stream: &AsyncTcpStream) {
+async fn close_gracefully_ref(served: &Served) {
+    if timeout(LINGER, poll_fn(|cx| served.poll_close_tls(cx)))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let stream = &served.stream;
     if stream.shutdown(Shutdown::Write).is_err() {
         return;
     }

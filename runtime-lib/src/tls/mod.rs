@@ -1,5 +1,6 @@
-//! TLS clients (feature `tls`): HTTPS in [`Client`](crate::Client) and [`fetch`](crate::fetch),
-//! and [`TlsStream`], a blocking TLS connection for protocols that are not HTTP.
+//! TLS (feature `tls`): HTTPS in [`Client`](crate::Client) and [`fetch`](crate::fetch),
+//! [`TlsStream`], a blocking TLS connection for protocols that are not HTTP, and serving
+//! HTTPS from the servers with a [`TlsServerConfig`] ([`ServerConfig::tls`](crate::ServerConfig::tls)).
 //!
 //! rustls 0.23 with ring's cryptography runs inside the app, so the same code works on
 //! WasmEdge (whose TLS plugin went away in 0.14), on the embedded engine and natively: it
@@ -26,6 +27,13 @@ use rustls::{ClientConnection, Error as RustlsError};
 use rustls_pki_types::{pem::PemObject, CertificateDer, ServerName};
 
 use crate::net::{TcpStream, ToSocketAddrs};
+
+mod async_stream;
+mod server;
+
+pub use async_stream::AsyncTlsStream;
+pub(crate) use server::ServerSession;
+pub use server::{TlsConfigError, TlsServerConfig, CERT_VAR, KEY_VAR};
 
 /// Why a TLS connection failed, in words a person can act on. Carried inside
 /// [`ClientError::Tls`](crate::ClientError::Tls) and, for [`TlsStream`], inside an
