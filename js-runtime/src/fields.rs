@@ -25,6 +25,21 @@ pub(crate) fn fields_of(headers: &HeaderMap) -> Fields {
     fields
 }
 
+/// Every field line of `headers` as a `[name, value]` pair, repeats kept apart and in
+/// order (what the web globals' `Headers` is built from: it combines repeats itself, and
+/// `getSetCookie` needs them apart). Values that are not UTF-8 are decoded lossily.
+pub(crate) fn field_pairs(headers: &HeaderMap) -> Vec<Vec<String>> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            vec![
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            ]
+        })
+        .collect()
+}
+
 /// A plain object `{ name: value }` of `fields`.
 pub(crate) fn fields_object<'js>(ctx: &Ctx<'js>, fields: &Fields) -> Result<Object<'js>> {
     let object = Object::new(ctx.clone())?;

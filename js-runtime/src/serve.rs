@@ -99,16 +99,7 @@ pub fn serve<'js>(
 /// Starts `dispatch` on one request.
 fn call<'js>(ctx: &Ctx<'js>, dispatch: &Function<'js>, request: Request<Vec<u8>>) -> Result<Promise<'js>> {
     let (parts, body) = request.into_parts();
-    let pairs: Vec<Vec<String>> = parts
-        .headers
-        .iter()
-        .map(|(name, value)| {
-            vec![
-                name.as_str().to_string(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            ]
-        })
-        .collect();
+    let pairs = crate::fields::field_pairs(&parts.headers);
     let target = parts
         .uri
         .path_and_query()

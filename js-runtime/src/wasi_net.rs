@@ -4,7 +4,11 @@
 //! - `new WasiTcpServer(port | "ip:port")` listens (on `0.0.0.0:port` for a number, as
 //!   WasmEdge's runtime does), `accept([timeout_ms])` → `Promise<WasiTcpConn>`, `local()`, `close()`;
 //! - a `WasiTcpConn` has `read([timeout_ms])` → `Promise<ArrayBuffer>` (empty at end of
-//!   stream), `write(string | ArrayBuffer | TypedArray)`, `peer()`, `local()`, `close()`.
+//!   stream), `write(string | ArrayBuffer | TypedArray)`, `peer()`, `local()`, `close()`;
+//! - `WasiTlsConn.connect(host, port[, timeout_ms])` → `Promise<WasiTcpConn>` over TLS
+//!   (wasmedge-quickjs's name and call; feature `tls`): the certificate is verified for
+//!   `host` against Mozilla's roots or `SSL_CERT_FILE`, and the connection has the methods
+//!   above, `close()` sending TLS's close_notify first.
 //!
 //! `write` does not wait: it sends what the socket takes at once and leaves the rest to a
 //! background task, in order, so the reference scripts' unawaited `cs.write(...)` works; a
@@ -27,6 +31,8 @@ use rquickjs::prelude::Opt;
 use rquickjs::{Class, Ctx, Exception, JsLifetime, Promise, Result, Value};
 use wasock::net::{SocketAddr, TcpListener};
 use wasock::rt::{self, AsyncTcpListener, AsyncTcpStream};
+#[cfg(feature = "tls")]
+use wasock::AsyncTlsStream;
 
 use crate::bytes::{array_buffer, bytes_of};
 
@@ -41,6 +47,7 @@ impl ModuleDef for WasiNet {
         decl.declare("connect")?;
         decl.declare("WasiTcpConn")?;
         decl.declare("WasiTcpServer")?;
+        decl.declare("WasiTlsConn")?;
         Ok(())
     }
 
@@ -56,6 +63,10 @@ impl ModuleDef for WasiNet {
         exports.export(
             "WasiTcpServer",
             Class::<WasiTcpServer>::create_constructor(ctx)?,
+        )?;
+        exports.export(
+            "WasiTlsConn",
+            Class::<WasiTlsConn>::create_constructor(ctx)?,
         )?;
         Ok(())
     }
@@ -96,10 +107,81 @@ async fn within<T>(
     }
 }
 
+/// What a connection runs over.
+enum Transport {
+    Tcp(AsyncTcpStream),
+    /// TLS over TCP. A `RefCell` because reads and the background writer take turns: each
+    /// borrows it for one poll only, never across an await.
+    #[cfg(feature = "tls")]
+    Tls(RefCell<AsyncTlsStream>),
+}
+
+impl Transport {
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Transport::Tcp(stream) => stream.poll_read_ref(cx, buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => futures_io::AsyncRead::poll_read(
+                std::pin::Pin::new(&mut *tls.borrow_mut()),
+                cx,
+                buf,
+            ),
+        }
+    }
+
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Transport::Tcp(stream) => stream.poll_write_ref(cx, buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => futures_io::AsyncWrite::poll_write(
+                std::pin::Pin::new(&mut *tls.borrow_mut()),
+                cx,
+                buf,
+            ),
+        }
+    }
+
+    /// Waits until what was written is on the wire (TLS keeps records until the socket
+    /// takes them; TCP keeps nothing).
+    #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Transport::Tcp(_) => Poll::Ready(Ok(())),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => {
+                futures_io::AsyncWrite::poll_flush(std::pin::Pin::new(&mut *tls.borrow_mut()), cx)
+            }
+        }
+    }
+
+    /// Writes may happen at once, from `write()` itself: only on TCP, where nothing is
+    /// left behind. TLS writes go through the background task, which also flushes.
+    fn writes_at_once(&self) -> bool {
+        matches!(self, Transport::Tcp(_))
+    }
+
+    fn shutdown(&self) {
+        match self {
+            Transport::Tcp(stream) => {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => {
+                let mut tls = tls.borrow_mut();
+                // close_notify, best effort: the outbox is sent by now, so the socket
+                // takes the one small record at once.
+                let mut cx = Context::from_waker(Waker::noop());
+                let _ = futures_io::AsyncWrite::poll_close(std::pin::Pin::new(&mut *tls), &mut cx);
+                let _ = tls.get_ref().shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
 /// The shared state of one connection: the JS object and the tasks reading or writing
 /// for it each hold one reference; the socket closes when the last goes.
 struct Conn {
-    stream: AsyncTcpStream,
+    transport: Transport,
     peer: String,
     local: String,
     /// Bytes `write` accepted that the socket has not taken yet, in order.
@@ -115,16 +197,19 @@ struct Conn {
 impl Conn {
     fn new(stream: AsyncTcpStream) -> Rc<Conn> {
         let _ = stream.set_nodelay(true);
-        let peer = stream
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| "?".into());
-        let local = stream
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| "?".into());
+        let (peer, local) = addresses(&stream);
+        Conn::over(Transport::Tcp(stream), peer, local)
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls(tls: AsyncTlsStream) -> Rc<Conn> {
+        let (peer, local) = addresses(tls.get_ref());
+        Conn::over(Transport::Tls(RefCell::new(tls)), peer, local)
+    }
+
+    fn over(transport: Transport, peer: String, local: String) -> Rc<Conn> {
         Rc::new(Conn {
-            stream,
+            transport,
             peer,
             local,
             outbox: RefCell::new(Vec::new()),
@@ -136,10 +221,13 @@ impl Conn {
 
     /// Writes from `bytes` what the socket takes without waiting; how much that was.
     fn write_now(&self, bytes: &[u8]) -> io::Result<usize> {
+        if !self.transport.writes_at_once() {
+            return Ok(0);
+        }
         let mut cx = Context::from_waker(Waker::noop());
         let mut written = 0;
         while written < bytes.len() {
-            match self.stream.poll_write_ref(&mut cx, &bytes[written..]) {
+            match self.transport.poll_write(&mut cx, &bytes[written..]) {
                 Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => written += n,
                 Poll::Ready(Err(error)) => return Err(error),
@@ -154,8 +242,21 @@ impl Conn {
     }
 
     fn shutdown(&self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
+        self.transport.shutdown();
     }
+}
+
+/// The peer's and this end's addresses as `ip:port` (`?` where the socket cannot say).
+fn addresses(stream: &AsyncTcpStream) -> (String, String) {
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "?".into());
+    let local = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "?".into());
+    (peer, local)
 }
 
 /// Sends `conn.outbox` until it is empty, then shuts the connection down if `close()` was
@@ -168,7 +269,7 @@ async fn drain_outbox(conn: Rc<Conn>) {
         }
         let mut sent = 0;
         while sent < pending.len() {
-            match poll_fn(|cx| conn.stream.poll_write_ref(cx, &pending[sent..])).await {
+            match poll_fn(|cx| conn.transport.poll_write(cx, &pending[sent..])).await {
                 Ok(0) => {
                     conn.fail(format!("write to {}: the peer stopped reading", conn.peer));
                     break;
@@ -178,6 +279,11 @@ async fn drain_outbox(conn: Rc<Conn>) {
                     conn.fail(format!("write to {}: {error}", conn.peer));
                     break;
                 }
+            }
+        }
+        if conn.failed.borrow().is_none() {
+            if let Err(error) = poll_fn(|cx| conn.transport.poll_flush(cx)).await {
+                conn.fail(format!("write to {}: {error}", conn.peer));
             }
         }
         if conn.failed.borrow().is_some() {
@@ -249,7 +355,7 @@ impl WasiTcpConn {
             let mut buf = vec![0u8; READ_CHUNK];
             let read = within(
                 timeout_ms,
-                poll_fn(|cx| conn.stream.poll_read_ref(cx, &mut buf)),
+                poll_fn(|cx| conn.transport.poll_read(cx, &mut buf)),
             )
             .await;
             match read {
@@ -322,6 +428,73 @@ impl WasiTcpConn {
         if !self.conn.writing.get() {
             self.conn.shutdown();
         }
+    }
+}
+
+/// `wasi_net.WasiTlsConn`: only its static `connect`, as wasmedge-quickjs's scripts call
+/// it; the connection it gives is a [`WasiTcpConn`] over TLS.
+#[derive(Trace, JsLifetime)]
+#[rquickjs::class]
+pub struct WasiTlsConn {}
+
+#[rquickjs::methods]
+impl WasiTlsConn {
+    /// Not constructible from scripts: use `WasiTlsConn.connect(host, port)`.
+    #[qjs(constructor)]
+    pub fn new(ctx: Ctx<'_>) -> Result<Self> {
+        Err(Exception::throw_type(
+            &ctx,
+            "WasiTlsConn cannot be constructed: use wasi_net.WasiTlsConn.connect(host, port)",
+        ))
+    }
+
+    /// `connect(host, port[, timeout_ms])` → `Promise<WasiTcpConn>` over TLS, verified for
+    /// `host` (a name, also sent as SNI, or an IP address). `port` is a number or a numeric
+    /// string. Rejects naming `host:port` and the cause (the TLS failure's text ends with
+    /// `help: …`).
+    #[qjs(static)]
+    pub fn connect<'js>(
+        ctx: Ctx<'js>,
+        host: String,
+        port: Value<'js>,
+        timeout: Opt<Value<'js>>,
+    ) -> Result<Promise<'js>> {
+        let what = format!("TLS connect to {host}");
+        let port = match (port.as_number(), port.as_string()) {
+            (Some(n), _) if (0.0..=65535.0).contains(&n) && n.fract() == 0.0 => Some(n as u16),
+            (_, Some(text)) => text.to_string()?.parse::<u16>().ok(),
+            _ => None,
+        };
+        let Some(port) = port else {
+            return Err(Exception::throw_range(
+                &ctx,
+                &format!("{what}: the port must be a number in 0..=65535"),
+            ));
+        };
+        let timeout_ms = timeout_arg(&ctx, timeout.0, &what)?;
+        let future_ctx = ctx.clone();
+        Promise::wrap_future(&ctx, async move {
+            let ctx = future_ctx;
+            #[cfg(feature = "tls")]
+            let connected = within(timeout_ms, AsyncTlsStream::connect(&host, port))
+                .await
+                .map(Conn::tls);
+            #[cfg(not(feature = "tls"))]
+            let connected: io::Result<Rc<Conn>> = {
+                let _ = timeout_ms;
+                Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "this runtime was built without its `tls` feature",
+                ))
+            };
+            match connected {
+                Ok(conn) => Class::instance(ctx, WasiTcpConn { conn }),
+                Err(error) => Err(Exception::throw_message(
+                    &ctx,
+                    &format!("TLS connect to {host}:{port}: {error}"),
+                )),
+            }
+        })
     }
 }
 

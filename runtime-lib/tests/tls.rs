@@ -373,6 +373,7 @@ fn https_checks_pass_on_the_engine_and_wasmedge() {
 
 use std::io::Write;
 
+use common::pki::read_until_closed;
 use common::ALL;
 use wasock::{ServerConfig, TlsServerConfig};
 
@@ -494,25 +495,6 @@ fn every_server_serves_https_as_it_serves_http() {
     }
 }
 
-/// Reads until the server ends the connection; what it sent, and how long that took.
-fn read_until_closed(mut stream: std::net::TcpStream) -> (Vec<u8>, Duration) {
-    let started = Instant::now();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => break,
-            Err(error) => panic!("the server did not close the connection: {error}"),
-        }
-    }
-    (seen, started.elapsed())
-}
-
 #[test]
 fn plain_http_to_the_tls_port_is_closed() {
     for kind in ALL {
@@ -521,7 +503,7 @@ fn plain_http_to_the_tls_port_is_closed() {
         stream
             .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             .expect("send plain HTTP");
-        let (seen, took) = read_until_closed(stream);
+        let (seen, took) = read_until_closed(stream, Duration::from_secs(20));
         // At most rustls's alert: never an HTTP answer, and no waiting for a timeout.
         assert!(
             seen.len() < 64 && !seen.starts_with(b"HTTP"),
@@ -539,7 +521,7 @@ fn plain_http_to_the_tls_port_is_closed() {
         stream
             .shutdown(std::net::Shutdown::Write)
             .expect("shutdown");
-        let (_, took) = read_until_closed(stream);
+        let (_, took) = read_until_closed(stream, Duration::from_secs(20));
         assert!(
             took < Duration::from_secs(5),
             "{kind:?}: closed after {took:?}"
@@ -581,7 +563,7 @@ fn a_handshake_that_never_finishes_holds_up_no_one() {
         // Both stalled peers are cut: by the header read timeout, or (blocking server) when
         // another peer took their turn.
         for stalled in [silent, partial] {
-            let (seen, took) = read_until_closed(stalled);
+            let (seen, took) = read_until_closed(stalled, Duration::from_secs(20));
             assert!(seen.is_empty() || seen.len() < 64, "{kind:?}: {seen:?}");
             assert!(
                 took < Duration::from_secs(10),

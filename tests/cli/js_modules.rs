@@ -22,7 +22,7 @@ use std::process::Command;
 
 use crate::js::{
     assert_same, body_of, exchange, js_command, js_fixture, new_js_project, response_complete,
-    runtimes, script_command, start, stop, Outcome,
+    runtimes, script_command, start, stop, Outcome, Runtime,
 };
 use crate::support::{build_lock, free_port, printed_path, shared_target_dir, Sandbox};
 
@@ -66,6 +66,31 @@ const EXPECTED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Runs each `(folder, script, expected stdout)` on `runtime` in turn and checks that it
+/// succeeds with exactly that output: the outcome, all outputs in order, for comparing
+/// runtimes.
+fn expect_outputs(runtime: Runtime, sandbox: &Sandbox, runs: &[(&Path, &str, &str)]) -> Outcome {
+    let _build = build_lock();
+    let mut outcome = Outcome::default();
+    for (app, script, expected) in runs {
+        let output = script_command(runtime, sandbox, app, script, &[])
+            .output()
+            .expect("run the script");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let label = app.join(script);
+        assert!(
+            output.status.success(),
+            "{runtime:?} {}: {}\n{stdout}",
+            label.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(stdout, *expected, "{runtime:?} {}", label.display());
+        outcome.stdout.push_str(&stdout);
+    }
+    outcome.exit = Some(0);
+    outcome
+}
+
 #[test]
 fn module_syntax_is_detected_and_imports_resolve_as_node_resolves_them() {
     let test = "module_syntax_is_detected_and_imports_resolve_as_node_resolves_them";
@@ -74,23 +99,11 @@ fn module_syntax_is_detected_and_imports_resolve_as_node_resolves_them() {
         let sandbox = Sandbox::new();
         let app = sandbox.work().join("app");
         copy_tree(&js_fixture("modules"), &app);
-        let _build = build_lock();
-        let mut outcome = Outcome::default();
-        for (script, expected) in EXPECTED {
-            let output = script_command(runtime, &sandbox, &app, script, &[])
-                .output()
-                .expect("run the script");
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            assert!(
-                output.status.success(),
-                "{runtime:?} {script}: {}\n{stdout}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            assert_eq!(stdout, *expected, "{runtime:?} {script}");
-            outcome.stdout.push_str(&stdout);
-        }
-        outcome.exit = Some(0);
-        outcomes.push((runtime, outcome));
+        let runs: Vec<_> = EXPECTED
+            .iter()
+            .map(|(script, expected)| (app.as_path(), *script, *expected))
+            .collect();
+        outcomes.push((runtime, expect_outputs(runtime, &sandbox, &runs)));
     }
     assert_same(test, &outcomes);
 }
@@ -180,23 +193,11 @@ fn npm_packages_run_as_their_docs_show() {
     }
     let mut outcomes = Vec::new();
     for runtime in runtimes(test) {
-        let _build = build_lock();
-        let mut outcome = Outcome::default();
-        for (name, app, expected) in &apps {
-            let output = script_command(runtime, &sandbox, app, "main.js", &[])
-                .output()
-                .expect("run the app");
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            assert!(
-                output.status.success(),
-                "{runtime:?} {name}: {}\n{stdout}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            assert_eq!(stdout, *expected, "{runtime:?} {name}");
-            outcome.stdout.push_str(&stdout);
-        }
-        outcome.exit = Some(0);
-        outcomes.push((runtime, outcome));
+        let runs: Vec<_> = apps
+            .iter()
+            .map(|(_, app, expected)| (app.as_path(), "main.js", expected.as_str()))
+            .collect();
+        outcomes.push((runtime, expect_outputs(runtime, &sandbox, &runs)));
     }
     assert_same(test, &outcomes);
 }

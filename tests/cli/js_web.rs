@@ -19,6 +19,7 @@ use crate::js::{
     wasmedge_js, Outcome, Runtime, IO_TIMEOUT,
 };
 use crate::support::{build_lock, connect, free_port, Sandbox};
+use crate::tls::{pki_dir, SServer};
 
 #[test]
 fn web_globals_behave_as_the_specs_say_on_every_runtime() {
@@ -316,47 +317,23 @@ fn fetch_handler_is_served_through_wasocks_server() {
     assert_same(test, &outcomes);
 }
 
-/// `fetch('https://…')` against `openssl s_server` with a certificate from a private CA made
-/// here: trusted through `SSL_CERT_FILE`, and refused (a `TypeError` naming the certificate)
-/// for a name the certificate does not hold; the same on every runtime.
+/// `fetch('https://…')` and `wasi_net.WasiTlsConn` against `openssl s_server` with the
+/// certificate of the test's private CA (`tests/cli/tls.rs`'s PKI): trusted through
+/// `SSL_CERT_FILE`, and refused (naming the certificate) for a self-signed certificate;
+/// the same on every runtime.
 #[test]
 fn fetch_over_https_trusts_ssl_cert_file_on_every_runtime() {
     let test = "fetch_over_https_trusts_ssl_cert_file_on_every_runtime";
     let sandbox = Sandbox::new();
     let dir = sandbox.work();
     std::fs::copy(js_fixture("https.js"), dir.join("https.js")).expect("copy https.js");
-    let openssl = |args: &[&str]| {
-        let output = Command::new("openssl").args(args).current_dir(&dir).output().expect("run openssl");
-        assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    };
-    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=wasock test CA"]);
-    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.15"]);
-    std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.15\n").unwrap();
-    openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.cnf"]);
-    // A self-signed certificate for the same address, which no CA the app trusts signed.
-    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", "/CN=127.0.0.15", "-addext", "subjectAltName=IP:127.0.0.15"]);
-    let serve = |cert: &str, key: &str| {
-        let port = free_port();
-        let server = Command::new("openssl")
-            .args(["s_server", "-quiet", "-www", "-accept", &format!("127.0.0.15:{port}"), "-cert", cert, "-key", key])
-            .current_dir(&dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start openssl s_server");
-        let deadline = Instant::now() + IO_TIMEOUT;
-        while std::net::TcpStream::connect(("127.0.0.15", port)).is_err() {
-            assert!(Instant::now() < deadline, "openssl s_server did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        (port, server)
-    };
-    let (trusted_port, mut trusted) = serve("server.pem", "server.key");
-    let (untrusted_port, mut untrusted) = serve("self.pem", "self.key");
+    std::fs::copy(pki_dir().join("ca.pem"), dir.join("ca.pem")).expect("copy ca.pem");
+    let trusted = SServer::start();
+    let untrusted = SServer::with_certificate("self.pem", "self.key");
     let env = [
         "SSL_CERT_FILE=ca.pem".to_string(),
-        format!("HTTPS_URL=https://127.0.0.15:{trusted_port}/"),
-        format!("UNTRUSTED_URL=https://127.0.0.15:{untrusted_port}/"),
+        format!("HTTPS_URL=https://127.0.0.1:{}/", trusted.port),
+        format!("UNTRUSTED_URL=https://127.0.0.1:{}/", untrusted.port),
     ];
     let mut outcomes = Vec::new();
     for runtime in runtimes(test) {
@@ -386,12 +363,13 @@ fn fetch_over_https_trusts_ssl_cert_file_on_every_runtime() {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
-        assert_eq!(stdout, "trusted: 200 true true\nuntrusted: TypeError true\n", "{runtime:?}: {stderr}");
+        assert_eq!(
+            stdout,
+            "trusted: 200 true true\nuntrusted: TypeError true\n\
+             WasiTlsConn: HTTP/1.0 200 ok true\nWasiTlsConn untrusted: true\n",
+            "{runtime:?}: {stderr}"
+        );
         outcomes.push((runtime, Outcome { exit: output.status.code(), stdout, client: String::new() }));
-    }
-    for server in [&mut trusted, &mut untrusted] {
-        let _ = server.kill();
-        let _ = server.wait();
     }
     assert_same(test, &outcomes);
 }

@@ -9,7 +9,9 @@
 #[path = "../../runtime-lib/tests/common/pki.rs"]
 mod pki;
 
-use std::io::{Read, Write};
+use pki::read_until_closed;
+
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -85,25 +87,6 @@ pub fn curl(args: &[&str]) -> String {
     stdout_of(&output)
 }
 
-/// Reads until the server ends the connection: what it sent and how long it took.
-fn read_until_closed(mut stream: TcpStream) -> (Vec<u8>, Duration) {
-    let started = Instant::now();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => break,
-            Err(error) => panic!("the app did not close the connection: {error}"),
-        }
-    }
-    (seen, started.elapsed())
-}
-
 #[test]
 fn poll_with_tls_serves_https_through_run_tls_flags() {
     let app = poll_tls_app();
@@ -132,7 +115,7 @@ fn poll_with_tls_serves_https_through_run_tls_flags() {
         plain
             .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             .expect("send plain HTTP");
-        let (seen, took) = read_until_closed(plain);
+        let (seen, took) = read_until_closed(plain, Duration::from_secs(60));
         assert!(
             seen.len() < 64 && !seen.starts_with(b"HTTP"),
             "on {runtime}: {seen:?}"
@@ -149,19 +132,28 @@ fn run_warns_about_tls_paths_the_app_cannot_see() {
     // passes them on; the app's own error line names the file.
     let app = poll_tls_app();
     let sandbox = Sandbox::new();
-    let output = sandbox
-        .std_cmd_on(Runtime::Engine)
-        .args(["run", "--runtime", "embedded", "--wasm"])
-        .arg(&app.wasm)
-        .args(["--port", "0"])
-        .args(["--env", "TLS_CERT=/nowhere/cert.pem"])
-        .args(["--env", "TLS_KEY=/nowhere/key.pem"])
-        .args(["--env", "SSL_CERT_FILE=ca.pem"])
-        .arg("--dir")
-        .arg(format!("/pki:{}:readonly", pki_dir().display()))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo-wasock");
+    // The app with `/pki` mapped and `env` set by --env; it fails at its TLS files.
+    let run_with = |env: &[&str]| {
+        let mut command = sandbox.std_cmd_on(Runtime::Engine);
+        command
+            .args(["run", "--runtime", "embedded", "--wasm"])
+            .arg(&app.wasm)
+            .args(["--port", "0"]);
+        for pair in env {
+            command.args(["--env", pair]);
+        }
+        command
+            .arg("--dir")
+            .arg(format!("/pki:{}:readonly", pki_dir().display()))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run cargo-wasock")
+    };
+    let output = run_with(&[
+        "TLS_CERT=/nowhere/cert.pem",
+        "TLS_KEY=/nowhere/key.pem",
+        "SSL_CERT_FILE=ca.pem",
+    ]);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     for var in ["TLS_CERT", "TLS_KEY", "SSL_CERT_FILE"] {
@@ -179,18 +171,7 @@ fn run_warns_about_tls_paths_the_app_cannot_see() {
         "{stderr}"
     );
     // A path under a mapping draws no warning.
-    let output = sandbox
-        .std_cmd_on(Runtime::Engine)
-        .args(["run", "--runtime", "embedded", "--wasm"])
-        .arg(&app.wasm)
-        .args(["--port", "0"])
-        .args(["--env", "TLS_CERT=/pki/leaf.pem"])
-        .args(["--env", "TLS_KEY=/pki/missing.key"])
-        .arg("--dir")
-        .arg(format!("/pki:{}:readonly", pki_dir().display()))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo-wasock");
+    let output = run_with(&["TLS_CERT=/pki/leaf.pem", "TLS_KEY=/pki/missing.key"]);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains("warning: TLS_"), "{stderr}");
@@ -200,24 +181,25 @@ fn run_warns_about_tls_paths_the_app_cannot_see() {
     );
 }
 
-/// `openssl s_server -www` with the test's certificate on 127.0.0.1; killed on drop.
+/// `openssl s_server -www` with a certificate of the test's PKI on 127.0.0.1; killed on drop.
 pub struct SServer {
     child: Child,
     pub port: u16,
 }
 
 impl SServer {
+    /// With `leaf.pem` (the test CA's, for localhost and 127.0.0.1).
     pub fn start() -> SServer {
+        SServer::with_certificate("leaf.pem", "leaf.key")
+    }
+
+    /// With the certificate and key files `cert` and `key` of [`pki_dir`].
+    pub fn with_certificate(cert: &str, key: &str) -> SServer {
         let port = free_port();
         let child = Command::new("openssl")
             .args(["s_server", "-quiet", "-www", "-accept"])
             .arg(format!("127.0.0.1:{port}"))
-            .args([
-                "-cert",
-                &pki_file("leaf.pem"),
-                "-key",
-                &pki_file("leaf.key"),
-            ])
+            .args(["-cert", &pki_file(cert), "-key", &pki_file(key)])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
@@ -284,7 +266,7 @@ fn axum_serves_https_and_calls_an_https_upstream() {
         plain
             .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             .expect("send plain HTTP");
-        let (seen, _) = read_until_closed(plain);
+        let (seen, _) = read_until_closed(plain, Duration::from_secs(60));
         assert!(!seen.starts_with(b"HTTP"), "on {runtime}: {seen:?}");
         assert!(running.is_running(), "on {runtime}: {}", running.stderr());
     }

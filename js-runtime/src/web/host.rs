@@ -202,16 +202,7 @@ fn fetch<'js>(
             Ok(Err(error)) => Err(Exception::throw_type(&ctx, &format!("{what}: {error}"))),
             Ok(Ok(response)) => {
                 let (parts, body) = response.into_parts();
-                let pairs: Vec<Vec<String>> = parts
-                    .headers
-                    .iter()
-                    .map(|(name, value)| {
-                        vec![
-                            name.as_str().to_string(),
-                            String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                        ]
-                    })
-                    .collect();
+                let pairs = crate::fields::field_pairs(&parts.headers);
                 let values: Vec<Value> = vec![
                     Value::new_int(ctx.clone(), i32::from(parts.status.as_u16())),
                     rquickjs::String::from_str(

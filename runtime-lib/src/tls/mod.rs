@@ -162,6 +162,24 @@ impl fmt::Display for TlsIoError {
 
 impl std::error::Error for TlsIoError {}
 
+/// Writes out the TLS records `conn` has pending, client or server side; `WouldBlock` if
+/// the socket took only part (the rest stays in rustls for the next call).
+fn write_pending_records<Data>(
+    conn: &mut rustls::ConnectionCommon<Data>,
+    io: &mut impl Write,
+) -> io::Result<()> {
+    while conn.wants_write() {
+        // rustls hands over a flight of records at once: the socket writes them vectored.
+        match conn.write_tls(io) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
 fn tls_io_error(target: &str, failure: TlsFailure) -> io::Error {
     let kind = match failure {
         TlsFailure::ClosedDuringHandshake | TlsFailure::Truncated => io::ErrorKind::UnexpectedEof,
@@ -284,16 +302,7 @@ impl TlsSession {
 
     /// Writes out pending TLS records; `WouldBlock` if the socket took only part.
     pub(crate) fn flush_tls(&mut self, io: &mut impl Write) -> io::Result<()> {
-        while self.conn.wants_write() {
-            // rustls hands over a flight of records at once: the socket writes them vectored.
-            match self.conn.write_tls(io) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(())
+        write_pending_records(&mut self.conn, io)
     }
 
     /// Takes all of `buf` as plaintext (sent once the handshake is done) and writes out

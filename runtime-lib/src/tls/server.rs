@@ -242,15 +242,7 @@ impl ServerSession {
 
     /// Writes out pending records; `WouldBlock` if the socket took only part.
     pub(crate) fn flush(&mut self, io: &mut impl Write) -> io::Result<()> {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(io) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(())
+        super::write_pending_records(&mut self.conn, io)
     }
 
     /// Reads plaintext into `buf`: `Ok(0)` once the peer closed (with or without
@@ -282,13 +274,7 @@ impl ServerSession {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Err(error),
             }
-            if let Err(error) = self.conn.process_new_packets() {
-                let _ = self.flush(io);
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("TLS from the client failed: {error}"),
-                ));
-            }
+            self.process_records(io)?;
             // Our handshake flight (or session tickets): the peer waits for it. What the
             // socket does not take now goes with the next flush (`wants_write`).
             match self.flush(io) {
@@ -332,15 +318,22 @@ impl ServerSession {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Err(error),
             }
-            if let Err(error) = self.conn.process_new_packets() {
-                let _ = self.flush(io);
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("TLS from the client failed: {error}"),
-                ));
-            }
+            self.process_records(io)?;
         }
         self.flush(io)
+    }
+
+    /// Processes the records read so far; on rustls's refusal, its alert is written out
+    /// (best effort) and the error is `InvalidData` with rustls's reason.
+    fn process_records(&mut self, io: &mut impl Write) -> io::Result<()> {
+        if let Err(error) = self.conn.process_new_packets() {
+            let _ = self.flush(io);
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("TLS from the client failed: {error}"),
+            ));
+        }
+        Ok(())
     }
 
     /// Queues close_notify once and writes out what is pending; `WouldBlock` until it is

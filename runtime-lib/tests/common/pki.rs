@@ -1,8 +1,12 @@
-//! The test's private PKI, made with the `openssl` CLI: shared by runtime-lib's TLS tests
-//! and the CLI's (`tests/cli/tls.rs` includes this file by path).
+//! The test's private PKI, made with the `openssl` CLI, and what else the TLS tests of
+//! both suites share: runtime-lib's TLS tests and the CLI's (`tests/cli/tls.rs` includes
+//! this file by path).
 
+use std::io::Read;
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 pub fn openssl(dir: &Path, args: &[&str]) {
     let output = Command::new("openssl")
@@ -132,4 +136,23 @@ pub fn make(dir: &Path) {
         "basicConstraints=critical,CA:FALSE",
     ]);
     openssl(dir, &own);
+}
+
+/// Reads until the server ends the connection (a close or a reset), waiting at most
+/// `patience` for each read: what it sent, and how long that took. Panics if the server
+/// keeps the connection open longer.
+pub fn read_until_closed(mut stream: TcpStream, patience: Duration) -> (Vec<u8>, Duration) {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(patience)).expect("timeout");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(error) => panic!("the server did not close the connection: {error}"),
+        }
+    }
+    (seen, started.elapsed())
 }
