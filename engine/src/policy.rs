@@ -34,7 +34,14 @@ use super::abi::{Errno, ERRNO_ACCES};
 /// wasm32-wasip1 decodes WASI's `ACCES` as `io::ErrorKind::PermissionDenied`, and
 /// `wasmedge_wasi_socket` and our `wasock` pass it on unchanged (`from_raw_os_error`), as
 /// the engine's tests see through both (`tests/sandbox.rs`: `error 2 PermissionDenied`);
-/// `tokio_wasi` makes its errors from the raw errno the same way (not tested here). The
+/// `tokio_wasi` passes it on too, by its source (read, not run here): its
+/// `TcpStream::connect` (WasmEdge/tokio `tokio/src/net/tcp/stream.rs`) calls `mio_wasi`'s
+/// (WasmEdge/mio `src/net/tcp/stream.rs`, feature `wasmedge`), which is
+/// `wasmedge_wasi_socket::TcpStream::connect`, whose `sock_connect` errno becomes
+/// `from_raw_os_error` at once (0.5.5 `src/socket.rs`); tokio tries each address and
+/// returns the last error, so the app's `.await` gets `PermissionDenied` before any poll.
+/// That the refusal comes from `sock_connect` itself matters there: `mio_wasi`'s
+/// `take_error` is always `Ok(None)`, so an error reported later would be lost. The
 /// other candidates are worse: `CONNREFUSED` reads as "the server is down" and makes
 /// connection pools retry for ever, and `NOTCAPABLE` (76) is no `ErrorKind` std knows (it
 /// becomes `Uncategorized`, "unknown error").

@@ -106,6 +106,41 @@ fn a_refused_destination_is_said_once_however_often_the_app_retries() {
     assert!(listener.accept().is_ok(), "the allowed connect arrived");
 }
 
+/// `--instances 2`: both instances retry the refused destination and are refused each
+/// time, and the run says it once, as a line and as a message, not once per instance.
+#[test]
+fn instances_share_one_report_per_destination() {
+    let sandbox = Sandbox::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let refused = format!("tcp=127.0.0.2:{port}");
+    let allow = format!("127.0.0.1:{port}");
+    let ran = run_checks(
+        &sandbox,
+        &[
+            "--instances",
+            "2",
+            "--allow-connect",
+            &allow,
+            "--message-format",
+            "json",
+        ],
+        &[refused.clone(), refused, format!("tcp=127.0.0.1:{port}")],
+    );
+    assert_eq!(ran.code, Some(0), "{ran:?}");
+    let denied = format!("tcp 127.0.0.2:{port}: error 2 PermissionDenied");
+    assert_eq!(ran.stdout.matches(&denied).count(), 4, "{ran:?}");
+    let allowed = format!("tcp 127.0.0.1:{port}: ok");
+    assert_eq!(ran.stdout.matches(&allowed).count(), 2, "{ran:?}");
+    let line = format!(
+        "blocked: the app tried to connect to 127.0.0.2:{port}, which allow-connect does not list"
+    );
+    assert_eq!(ran.stderr.matches(&line).count(), 1, "{}", ran.stderr);
+    assert_eq!(ran.stderr.matches("help: add").count(), 1, "{}", ran.stderr);
+    let messages = json_messages(&ran.stdout);
+    assert_eq!(with_reason(&messages, "blocked").len(), 1, "{}", ran.stdout);
+}
+
 /// With a policy, `--runtime auto` takes the engine over a WasmEdge it found (and says
 /// why under `-v`); `--runtime wasmedge` is refused with a help line and runs nothing, as
 /// is `--max-sockets` there; a malformed entry is refused before launch, naming it.

@@ -593,3 +593,39 @@ fn a_package_policy_takes_the_engine_over_a_found_wasmedge() {
         wasmedge.work_invocations()
     );
 }
+
+/// The package's `instances = 2` with a WasmEdge on PATH (the stand-in): like a policy, it
+/// takes the engine, which starts both instances, as `run` would.
+#[test]
+fn package_instances_take_the_engine_over_a_found_wasmedge() {
+    let sandbox = Sandbox::new();
+    let wasmedge = sandbox.fake_wasmedge("0.17.1");
+    let project = crate::support::minimal_project(
+        &sandbox.work(),
+        "watch-instances",
+        "fn main() { println!(\"instance {}\", std::env::var(\"WASOCK_INSTANCE\").unwrap()); }\n",
+        "[package.metadata.wasock]\ninstances = 2\n",
+    );
+    let _build = build_lock();
+    let mut command = sandbox.std_cmd();
+    command
+        .current_dir(&project)
+        .args(["-v", "watch", "--target-dir"])
+        .arg(shared_target_dir());
+    let mut app = RunningApp::spawn(command);
+    app.wait_for_stderr("the app exited with code 0", DEADLINE);
+    app.signal(libc::SIGTERM);
+    app.wait_exit(Duration::from_secs(30));
+    let stderr = app.stderr();
+    assert!(
+        stderr.contains(
+            "2 instances run on the embedded engine: WasmEdge runs one instance per process"
+        ),
+        "{stderr}"
+    );
+    let mut lines: Vec<_> = app.stdout().lines().map(str::to_owned).collect();
+    lines.sort();
+    assert_eq!(lines, ["instance 0", "instance 1"], "{stderr}");
+    let ran_module = |args: &Vec<String>| args.iter().any(|arg| arg.ends_with(".wasm"));
+    assert!(!wasmedge.work_invocations().iter().any(ran_module));
+}

@@ -31,22 +31,37 @@ pub fn guest_spec(spec: &LaunchSpec) -> GuestSpec {
     }
 }
 
+/// The destinations already said in this run: shared by the instances of `--instances N`,
+/// which the engine each reports to on their own, so the run says each one once.
+type Said = std::sync::Arc<std::sync::Mutex<std::collections::HashSet<(&'static str, String)>>>;
+
 /// Tell the user what `app`'s sandbox refused, as the engine reports it (each destination
-/// once): the `blocked` line with its `help:`, and the JSON message. The flag it returns is
-/// set once a `memory.grow` failed at the memory limit, for the line after the app ends.
+/// once per instance; once per run through `said`): the `blocked` line with its `help:`, and
+/// the JSON message. The flag it returns is set once a `memory.grow` failed at the memory
+/// limit, for the line after the app ends.
 fn observe_sandbox(
     app: &mut wasock_engine::PreparedApp,
+    said: &Said,
     printer: &Printer,
 ) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     let reached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = std::sync::Arc::clone(&reached);
     let printer = printer.clone();
+    let said = std::sync::Arc::clone(said);
     app.on_sandbox_event(move |event| match event {
         wasock_engine::SandboxEvent::Blocked(blocked) => {
             let (direction, list) = match blocked.direction {
                 wasock_engine::Direction::Connect => ("connect", "allow-connect"),
                 wasock_engine::Direction::Listen => ("listen", "allow-listen"),
             };
+            // At most the engine's own bound (1,024 per instance) of entries.
+            let first = said
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert((direction, blocked.destination()));
+            if !first {
+                return;
+            }
             sandbox::report_blocked(
                 sandbox::BlockedMessage {
                     direction,
@@ -176,7 +191,7 @@ pub fn run(
         });
         reporting
     });
-    let reached = observe_sandbox(&mut app, printer);
+    let reached = observe_sandbox(&mut app, &Said::default(), printer);
     let program = spec.program_name();
     let code = match app.run_or_trap() {
         Ok(code) => code,
@@ -334,10 +349,11 @@ fn run_instances(
     let (finished, ended) = std::sync::mpsc::channel();
     let program = spec.program_name();
     let mut reached = Vec::with_capacity(apps.len());
+    let said = Said::default();
     for (index, mut app) in apps.into_iter().enumerate() {
-        // Each instance reports what it was refused (each destination once per instance);
-        // the memory limit's line is the run's.
-        reached.push(observe_sandbox(&mut app, printer));
+        // Each instance reports what it was refused (each destination once per instance),
+        // and the run says each destination once; the memory limit's line is the run's.
+        reached.push(observe_sandbox(&mut app, &said, printer));
         let listeners = std::sync::Arc::clone(&listeners);
         let seen = std::sync::Arc::clone(&seen);
         app.on_listen(move |address| {

@@ -39,6 +39,38 @@ pub fn die_with_parent(command: &mut Command) {
     let _ = command;
 }
 
+/// A pipe, both ends close-on-exec: its read end, and its write end (for [`pass_fd`]).
+/// (`std::io::pipe` is newer than the workspace's `rust-version`.)
+#[cfg(unix)]
+pub fn pipe() -> std::io::Result<(std::fs::File, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd as _;
+    let mut fds = [0 as libc::c_int; 2];
+    // Atomically close-on-exec on Linux, so a child another thread forks meanwhile gets
+    // neither end (it would hold the reader's end-of-file back).
+    // SAFETY: pipe2(2)/pipe(2) write two descriptors into the array we own.
+    #[cfg(target_os = "linux")]
+    let made = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    #[cfg(not(target_os = "linux"))]
+    let made = unsafe { libc::pipe(fds.as_mut_ptr()) };
+    if made == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors are new and ours alone; each is owned once from here on.
+    let (reader, writer) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    for fd in fds {
+        // SAFETY: F_SETFD on a descriptor owned above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok((reader, writer))
+}
+
 /// Hand `fd` to the child as the same descriptor number (it is opened close-on-exec, as Rust
 /// opens everything; the child's copy is made inheritable between fork and exec). The parent's
 /// copy lives in `command` and closes when `command` is dropped, so drop it after spawning:

@@ -2,7 +2,8 @@
 //! engine as this binary's `run --wasm`): started, its listeners observed as `run` observes
 //! them, stopped (SIGINT, then SIGKILL after [`STOP_GRACE`]) and its addresses waited out.
 
-use std::io::{BufRead as _, BufReader, PipeReader};
+use std::fs::File;
+use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd as _;
 use std::path::PathBuf;
@@ -37,7 +38,7 @@ pub fn engine_command(
     instances: u32,
     first: bool,
     printer: &Printer,
-) -> anyhow::Result<(Command, String, Option<PipeReader>)> {
+) -> anyhow::Result<(Command, String, Option<File>)> {
     let program = std::env::current_exe().map_err(|error| {
         hint(
             format!("could not find the cargo-wasock executable to run the app: {error}"),
@@ -58,7 +59,7 @@ pub fn engine_command(
     // Under `--message-format json` the child's messages come back over a pipe (its stdout
     // is the app's), for its `blocked` messages: only the engine in the child sees those.
     let messages = if printer.json_messages() {
-        let (reader, writer) = std::io::pipe().map_err(|error| {
+        let (reader, writer) = crate::util::process::pipe().map_err(|error| {
             hint(
                 format!("could not make a pipe for the app's messages: {error}"),
                 "check the process's descriptor limit (`ulimit -n`)",
@@ -106,7 +107,7 @@ pub fn engine_command(
     command.args(&arguments);
     environment::pass_to_child(&mut command, &spec.env);
     let messages = messages.map(|(reader, writer)| {
-        crate::util::process::pass_fd(&mut command, writer.into());
+        crate::util::process::pass_fd(&mut command, writer);
         reader
     });
     Ok((command, shown, messages))
@@ -158,7 +159,7 @@ impl RunningApp {
     pub fn observe(
         child: Child,
         claimed_port: Option<u16>,
-        messages: Option<PipeReader>,
+        messages: Option<File>,
         printer: &Printer,
     ) -> RunningApp {
         let (sender, listeners) = mpsc::channel();
@@ -256,7 +257,7 @@ impl RunningApp {
 /// The engine child's messages, one JSON line each (`run --messages-fd`): its `blocked`
 /// ones said again as the parent's own messages; its others (`runtime`, `exit`, ...) the
 /// parent says itself. Ends when the child closes its end.
-fn pass_on_blocked(reader: PipeReader, printer: &Printer) {
+fn pass_on_blocked(reader: File, printer: &Printer) {
     for line in BufReader::new(reader).lines() {
         let Ok(line) = line else { return };
         let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(&line) else {
