@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    build_lock, free_port, json_messages, real_wasmedge_for, shared_target_dir, stderr_of,
+    build_lock, free_port, json_messages, new_project_in, real_wasmedge_for, shared_target_dir, stderr_of,
     with_reason, RunningApp, Runtime, Sandbox,
 };
 
@@ -85,17 +85,7 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
 #[test]
 fn an_edit_is_served_a_broken_build_keeps_the_old_app_and_sigint_leaves_nothing() {
     let sandbox = Sandbox::new();
-    let output = sandbox
-        .cmd()
-        .args(["new", "watchme", "--template", "poll"])
-        .output()
-        .expect("run new");
-    assert!(
-        output.status.success(),
-        "new failed:\n{}",
-        stderr_of(&output)
-    );
-    let project = sandbox.work().join("watchme");
+    let project = new_project_in(&sandbox, &sandbox.work(), "watchme", "poll");
     let main_rs = project.join("src/main.rs");
     let port = free_port();
     // A secret for the app: it must reach the app on the engine child without showing on
@@ -347,17 +337,7 @@ fn on_the_real_wasmedge_an_edit_is_served_and_each_child_is_observed() {
         return;
     }
     let sandbox = Sandbox::new();
-    let output = sandbox
-        .cmd()
-        .args(["new", "watchreal", "--template", "poll"])
-        .output()
-        .expect("run new");
-    assert!(
-        output.status.success(),
-        "new failed:\n{}",
-        stderr_of(&output)
-    );
-    let project = sandbox.work().join("watchreal");
+    let project = new_project_in(&sandbox, &sandbox.work(), "watchreal", "poll");
     let port = free_port();
     let _build = build_lock();
     let mut command = sandbox.std_cmd_on(Runtime::WasmEdge);
