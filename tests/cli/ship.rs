@@ -367,20 +367,7 @@ fn deploy_writes_manifests_that_pass_kubernetes_schemas() {
         .map(|name| dir.join(name))
         .collect();
 
-    let validate = tool(
-        "kubernetes-validate",
-        "python3 -m pip install kubernetes-validate",
-    )
-    .arg("--strict")
-    .args(&files)
-    .output()
-    .unwrap();
-    assert!(
-        validate.status.success(),
-        "{}{}",
-        stdout_of(&validate),
-        stderr_of(&validate)
-    );
+    assert_valid_kubernetes(&files);
 
     let class = yaml_file(&files[0]);
     assert_eq!(class["kind"], "RuntimeClass");
@@ -744,20 +731,7 @@ fn the_sandbox_ships_as_far_as_kubernetes_and_the_image_can_say_it() {
     .iter()
     .map(|name| dir.join(name))
     .collect();
-    let validate = tool(
-        "kubernetes-validate",
-        "python3 -m pip install kubernetes-validate",
-    )
-    .arg("--strict")
-    .args(&files)
-    .output()
-    .unwrap();
-    assert!(
-        validate.status.success(),
-        "{}{}",
-        stdout_of(&validate),
-        stderr_of(&validate)
-    );
+    assert_valid_kubernetes(&files);
     let text = fs::read_to_string(&files[1]).unwrap();
     assert!(
         text.starts_with("# note: allow-connect entry `db.internal:5432`"),
@@ -810,4 +784,23 @@ fn the_sandbox_ships_as_far_as_kubernetes_and_the_image_can_say_it() {
     );
     assert_eq!(annotations["dev.cargo-wasock.memory-limit"], "67108864");
     assert_eq!(annotations["module.wasm.image/variant"], "compat-smart");
+}
+
+/// Checks `files` with `kubernetes-validate --strict` (Kubernetes' own schemas); fails the
+/// test with its output when any is refused.
+fn assert_valid_kubernetes(files: &[PathBuf]) {
+    let validate = tool(
+        "kubernetes-validate",
+        "python3 -m pip install kubernetes-validate",
+    )
+    .arg("--strict")
+    .args(files)
+    .output()
+    .unwrap();
+    assert!(
+        validate.status.success(),
+        "{}{}",
+        stdout_of(&validate),
+        stderr_of(&validate)
+    );
 }
