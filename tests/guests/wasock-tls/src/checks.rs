@@ -248,10 +248,7 @@ fn tls_stream(port: u16) -> Check {
             Err(error) => return Err(error.to_string()),
         }
     }
-    if !got.starts_with(b"HTTP/1.1 200") || !got.ends_with(b"hello over tls") {
-        return Err(format!("got {:?}", String::from_utf8_lossy(&got)));
-    }
-    Ok(())
+    hello_answer(&got)
 }
 
 fn async_tls_stream(port: u16) -> Check {
@@ -274,11 +271,16 @@ fn async_tls_stream(port: u16) -> Check {
                 Err(error) => return Err(error.to_string()),
             }
         }
-        if !got.starts_with(b"HTTP/1.1 200") || !got.ends_with(b"hello over tls") {
-            return Err(format!("got {:?}", String::from_utf8_lossy(&got)));
-        }
-        Ok(())
+        hello_answer(&got)
     })
+}
+
+/// The server's answer to `GET /hello` read by hand: a 200 whose body is `hello over tls`.
+fn hello_answer(got: &[u8]) -> Check {
+    if !got.starts_with(b"HTTP/1.1 200") || !got.ends_with(b"hello over tls") {
+        return Err(format!("got {:?}", String::from_utf8_lossy(got)));
+    }
+    Ok(())
 }
 
 /// 100 `https://` fetches started at once on one runtime (one thread), each answered with
