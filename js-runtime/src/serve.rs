@@ -5,20 +5,23 @@
 //!
 //! The server's handler futures must be `'static` while JS values live for `'js`, so the two
 //! meet over channels: each request goes, with a one-shot sender for its answer, to one JS
-//! task that calls the script's `dispatch(method, target, pairs, body)` and spawns a task per
-//! request awaiting the promise it returns (`[status, pairs, body]`). A slow handler (one
-//! awaiting an upstream, say) holds only its own connection. The `fetch` handler and Node's
+//! task that keeps the sender under an id and calls the script's `dispatch(…, id)`; the
+//! script answers whenever it is ready with `reply(id, status, pairs, body)`. A slow handler
+//! (one awaiting an upstream, say) holds only its own connection. The `fetch` handler and Node's
 //! `http.createServer` are both built on this in the preludes (`web/prelude.js`,
 //! `node/prelude.js`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Write;
+use std::rc::Rc;
 
 use futures_channel::{mpsc, oneshot};
 use futures_util::StreamExt;
 use rquickjs::module::Evaluated;
 use rquickjs::promise::PromiseState;
-use rquickjs::{Array, Ctx, Exception, Function, Module, Promise, Result, Value};
-use wasock::http::{Request, Response, StatusCode};
+use rquickjs::{Ctx, Exception, Function, Module, Promise, Result, Value};
+use wasock::http::{header, HeaderMap, Request, Response, StatusCode, Uri};
 use wasock::{PollServer, ServerConfig};
 
 use crate::bytes::{array_buffer, bytes_of};
@@ -26,16 +29,21 @@ use crate::fields::header_map;
 
 type Exchange = (Request<Vec<u8>>, oneshot::Sender<Response<Vec<u8>>>);
 
-/// `serve(host, port, dispatch, announce)` → `[address, port, close]` once listening: binds
-/// `host:port` (port 0 picks a free one), prints `listening on http://…/` when `announce`
-/// (as [`wasock::announce`] does for Rust apps), and answers every request with
-/// `await dispatch(method, target, pairs, body: ArrayBuffer)`, which must give
-/// `[status, pairs, body]` (body a string, `ArrayBuffer` or typed array). `close()` stops
-/// accepting; open connections finish (wasock's shutdown, 5 s grace), then the server's
-/// tasks end and no longer keep the script alive.
+/// `serve(host, port, dispatch, announce)` → `[address, port, close, reply]` once
+/// listening: binds `host:port` (port 0 picks a free one), prints `listening on http://…/`
+/// when `announce` (as [`wasock::announce`] does for Rust apps), and calls
+/// `dispatch(method, target, pairs, body: ArrayBuffer, url, id)` for every request (see
+/// [`call`]). The script answers request `id` with `reply(id, status, pairs, body)` (body a
+/// string, `ArrayBuffer`, typed array or null), at once or later: a slow handler holds only
+/// its own connection. `close()` stops accepting; open connections finish (wasock's
+/// shutdown, 5 s grace), then the server's tasks end and no longer keep the script alive.
+///
+/// Replying through one host function, rather than awaiting the promise of each dispatch in
+/// a task of its own, spares every request a task and two promise callbacks.
 ///
 /// Errors: an `Error` `listen on HOST:PORT: …` when the address cannot be bound. A dispatch
-/// that throws or gives something else is answered with 500 and one line on stderr.
+/// that throws, or a reply that is not a response, is answered with 500 and one line on
+/// stderr; a reply for an unknown or answered `id` does nothing.
 pub fn serve<'js>(
     ctx: Ctx<'js>,
     host: String,
@@ -69,20 +77,33 @@ pub fn serve<'js>(
             let _ = writeln!(std::io::stderr(), "error: serving on {addr}: {error}");
         }
     });
+    let local = match addr {
+        std::net::SocketAddr::V4(v4) if v4.ip().is_unspecified() => format!("127.0.0.1:{}", v4.port()),
+        addr => addr.to_string(),
+    };
+    // The answers still to give, by request id; dropping one answers 500.
+    let waiting: Rc<RefCell<HashMap<u32, Reply>>> = Rc::default();
+    let replies = waiting.clone();
+    let reply = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, id: u32, status: Value<'js>, pairs: Value<'js>, body: Value<'js>| {
+            if let Some(sender) = replies.borrow_mut().remove(&id) {
+                let _ = sender.send(response_of(&ctx, status, pairs, body));
+            }
+        },
+    )?
+    .with_name("reply")?;
     let task_ctx = ctx.clone();
     ctx.spawn(async move {
         let ctx = task_ctx;
+        let mut next_id: u32 = 0;
         while let Some((request, reply)) = requests.next().await {
-            match call(&ctx, &dispatch, request) {
-                Ok(promise) => {
-                    let answer_ctx = ctx.clone();
-                    ctx.spawn(async move {
-                        let answer = promise.into_future::<Value>().await;
-                        let _ = reply.send(response_of(&answer_ctx, answer));
-                    });
-                }
-                Err(error) => {
-                    report(&ctx, error);
+            let id = next_id;
+            next_id = next_id.wrapping_add(1);
+            waiting.borrow_mut().insert(id, reply);
+            if let Err(error) = call(&ctx, &dispatch, &local, request, id) {
+                report(&ctx, error);
+                if let Some(reply) = waiting.borrow_mut().remove(&id) {
                     let _ = reply.send(internal_error());
                 }
             }
@@ -93,11 +114,22 @@ pub fn serve<'js>(
         address.into_value(),
         Value::new_int(ctx, i32::from(addr.port())),
         close.into_value(),
+        reply.into_value(),
     ])
 }
 
-/// Starts `dispatch` on one request.
-fn call<'js>(ctx: &Ctx<'js>, dispatch: &Function<'js>, request: Request<Vec<u8>>) -> Result<Promise<'js>> {
+type Reply = oneshot::Sender<Response<Vec<u8>>>;
+
+/// Starts `dispatch` on one request: `dispatch(method, target, pairs, body, url, id)`,
+/// `url` being the request's full URL as WHATWG's parser serializes it, or `null` when the
+/// parts make no valid URL (the prelude then says why). What it returns is not used.
+fn call<'js>(
+    ctx: &Ctx<'js>,
+    dispatch: &Function<'js>,
+    local: &str,
+    request: Request<Vec<u8>>,
+    id: u32,
+) -> Result<()> {
     let (parts, body) = request.into_parts();
     let pairs = crate::fields::field_pairs(&parts.headers);
     let target = parts
@@ -105,17 +137,35 @@ fn call<'js>(ctx: &Ctx<'js>, dispatch: &Function<'js>, request: Request<Vec<u8>>
         .path_and_query()
         .map(|target| target.as_str().to_string())
         .unwrap_or_else(|| parts.uri.to_string());
+    let url = request_url(&parts.uri, &parts.headers, &target, local);
     let body = array_buffer(ctx, body)?;
-    dispatch.call((parts.method.as_str().to_string(), target, pairs, body))
+    dispatch.call::<_, Value>((parts.method.as_str().to_string(), target, pairs, body, url, id))?;
+    Ok(())
 }
 
-/// The response for what `dispatch` gave.
-fn response_of<'js>(ctx: &Ctx<'js>, answer: Result<Value<'js>>) -> Response<Vec<u8>> {
-    let built = answer.and_then(|value| {
-        let parts = Array::from_value(value)?;
-        let status: u16 = parts.get(0)?;
-        let pairs: Vec<Vec<String>> = parts.get(1)?;
-        let body: Value = parts.get(2)?;
+/// The URL a fetch handler's `Request` carries: an absolute-form target as sent, else
+/// `http://` + the Host field (else `local`, the address served on) + the target, parsed
+/// and serialized by the `url` crate (WHATWG URL), as Deno and Bun build `request.url`.
+/// Done here because the same parse in the prelude costs QuickJS several µs a request.
+fn request_url(uri: &Uri, headers: &HeaderMap, target: &str, local: &str) -> Option<String> {
+    let text = if uri.scheme().is_some() {
+        uri.to_string()
+    } else {
+        let host = match headers.get(header::HOST) {
+            Some(host) => host.to_str().ok()?,
+            None => local,
+        };
+        let slash = if target.starts_with('/') { "" } else { "/" };
+        format!("http://{host}{slash}{target}")
+    };
+    url::Url::parse(&text).ok().map(String::from)
+}
+
+/// The response for a `reply(id, status, pairs, body)`.
+fn response_of<'js>(ctx: &Ctx<'js>, status: Value<'js>, pairs: Value<'js>, body: Value<'js>) -> Response<Vec<u8>> {
+    let built = (|| {
+        let status: u16 = rquickjs::FromJs::from_js(ctx, status)?;
+        let pairs: Vec<Vec<String>> = rquickjs::FromJs::from_js(ctx, pairs)?;
         let status = StatusCode::from_u16(status).map_err(|_| {
             Exception::throw_range(ctx, &format!("the response status {status} is not 200 to 599"))
         })?;
@@ -133,7 +183,7 @@ fn response_of<'js>(ctx: &Ctx<'js>, answer: Result<Value<'js>>) -> Response<Vec<
         *response.status_mut() = status;
         *response.headers_mut() = headers;
         Ok(response)
-    });
+    })();
     built.unwrap_or_else(|error| {
         report(ctx, error);
         internal_error()

@@ -13,8 +13,10 @@ const decoder = new TextDecoder()
 
 // ---------------------------------------------------------------- events
 
+// `_events` is made when the first listener is added: a server makes two emitters a request
+// and most never get one.
 class EventEmitter {
-    constructor() { this._events = new Map(); this._maxListeners = 10 }
+    constructor() { this._events = null; this._maxListeners = 10 }
     #list(name) {
         if (!this._events) this._events = new Map()
         let list = this._events.get(name)
@@ -89,6 +91,7 @@ const events = EventEmitter
 
 const ENCODINGS = ['utf8', 'utf-8', 'hex', 'base64', 'base64url', 'latin1', 'binary', 'ascii']
 function checkEncoding(encoding) {
+    if (encoding === 'utf8') return encoding
     const lower = String(encoding).toLowerCase()
     if (!ENCODINGS.includes(lower)) throw new TypeError(`Unknown encoding: ${encoding}`)
     return lower === 'utf-8' ? 'utf8' : lower === 'binary' ? 'latin1' : lower
@@ -263,7 +266,10 @@ const METHODS = ['ACL', 'BIND', 'CHECKOUT', 'CONNECT', 'COPY', 'DELETE', 'GET', 
 function headerObject(pairs) {
     const headers = {}
     const raw = []
-    for (const [name, value] of pairs) {
+    // Index loops, here and on the response's path: QuickJS destructures through the
+    // iterator protocol, several times the cost of reading [0] and [1].
+    for (let i = 0; i < pairs.length; i++) {
+        const name = pairs[i][0], value = pairs[i][1]
         raw.push(name, value)
         const lower = name.toLowerCase()
         if (lower === 'set-cookie') (headers[lower] = headers[lower] || []).push(value)
@@ -274,22 +280,30 @@ function headerObject(pairs) {
 
 // A message whose whole body is known: 'data' then 'end' once someone reads (a 'data' or
 // 'end' listener, resume(), or async iteration), as a paused Node stream starts flowing.
+// `body` is an ArrayBuffer or a Buffer. Made for every request, so what most handlers never
+// read is made on first use: `headers`, `rawHeaders`, `socket`, the body's Buffer; and the
+// fields that start the same for all are the prototype's until assigned.
 class IncomingMessage extends EventEmitter {
-    #body; #flowing = false
+    #pairs; #body; #headers = null; #flowing = false; #encoding = null
     constructor(pairs, body) {
         super()
-        const [headers, rawHeaders] = headerObject(pairs)
-        this.headers = headers
-        this.rawHeaders = rawHeaders
-        this.httpVersion = '1.1'
-        this.httpVersionMajor = 1
-        this.httpVersionMinor = 1
-        this.complete = false
-        this.aborted = false
-        this.readable = true
+        this.#pairs = pairs
         this.#body = body
-        this.socket = { remoteAddress: undefined, encrypted: false, setTimeout() {}, destroy() {} }
-        this.connection = this.socket
+    }
+    get headers() {
+        if (this.#headers === null) this.#headers = headerObject(this.#pairs)[0]
+        return this.#headers
+    }
+    set headers(value) { this.#headers = value }
+    get rawHeaders() { return headerObject(this.#pairs)[1] }
+    get socket() { return ownValue(this, 'socket', { remoteAddress: undefined, encrypted: false, setTimeout() {}, destroy() {} }) }
+    set socket(value) { ownValue(this, 'socket', value) }
+    get connection() { return this.socket }
+    #chunk() {
+        const body = this.#body
+        if (body.byteLength === 0) return null
+        const bytes = body instanceof Buffer ? body : Buffer.from(body)
+        return this.#encoding ? bytes.toString(this.#encoding) : bytes
     }
     on(name, listener) {
         super.on(name, listener)
@@ -300,7 +314,8 @@ class IncomingMessage extends EventEmitter {
         if (this.#flowing) return this
         this.#flowing = true
         queueMicrotask(() => {
-            if (this.#body.length > 0) this.emit('data', this.#encoding ? this.#body.toString(this.#encoding) : this.#body)
+            const chunk = this.#chunk()
+            if (chunk !== null) this.emit('data', chunk)
             this.complete = true
             this.readable = false
             this.emit('end')
@@ -308,7 +323,6 @@ class IncomingMessage extends EventEmitter {
         })
         return this
     }
-    #encoding = null
     setEncoding(encoding) { this.#encoding = checkEncoding(encoding); return this }
     pause() { return this }
     read() { return null }
@@ -321,10 +335,21 @@ class IncomingMessage extends EventEmitter {
     }
     async *[Symbol.asyncIterator]() {
         this.#flowing = true
-        if (this.#body.length > 0) yield this.#encoding ? this.#body.toString(this.#encoding) : this.#body
+        const chunk = this.#chunk()
+        if (chunk !== null) yield chunk
         this.complete = true
         this.readable = false
     }
+}
+Object.assign(IncomingMessage.prototype, {
+    httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1, complete: false, aborted: false, readable: true,
+})
+
+// Defines `name` on `object` as a plain own property (replacing the prototype's lazy
+// accessor) and returns `value`.
+function ownValue(object, name, value) {
+    Object.defineProperty(object, name, { value, writable: true, enumerable: true, configurable: true })
+    return value
 }
 
 function toBytes(chunk, encoding) {
@@ -336,32 +361,34 @@ function toBytes(chunk, encoding) {
 }
 
 // The response of Node's http server. The body is collected and goes out at end(), framed
-// by Content-Length (wasock's server writes whole responses).
+// by Content-Length (wasock's server writes whole responses). As with IncomingMessage, the
+// header map, the chunk list and `socket` are made on first use, and the flags start on the
+// prototype.
 class ServerResponse extends EventEmitter {
-    #headers = new Map(); #chunks = []; #finish
-    constructor(request, finish) {
+    #headers = null; #chunks = null; #reply; #id
+    // `reply(id, status, pairs, body)` sends the response (the host's, from `serve`).
+    constructor(request, reply, id) {
         super()
         this.req = request
         this.statusCode = 200
-        this.statusMessage = undefined
-        this.headersSent = false
-        this.writableEnded = false
-        this.writableFinished = false
-        this.finished = false
-        this.sendDate = true
-        this.#finish = finish
-        this.socket = request.socket
+        this.#reply = reply
+        this.#id = id
     }
+    get socket() { return ownValue(this, 'socket', this.req.socket) }
+    set socket(value) { ownValue(this, 'socket', value) }
+    get connection() { return this.socket }
+    #map() { return this.#headers === null ? (this.#headers = new Map()) : this.#headers }
     setHeader(name, value) {
         if (this.headersSent) throw new Error('Cannot set headers after they are sent to the client')
-        this.#headers.set(String(name).toLowerCase(), [String(name), value])
+        name = String(name)
+        this.#map().set(name.toLowerCase(), [name, value])
         return this
     }
-    getHeader(name) { const entry = this.#headers.get(String(name).toLowerCase()); return entry && entry[1] }
-    getHeaders() { const out = {}; for (const [lower, [, value]] of this.#headers) out[lower] = value; return out }
-    getHeaderNames() { return [...this.#headers.keys()] }
-    hasHeader(name) { return this.#headers.has(String(name).toLowerCase()) }
-    removeHeader(name) { this.#headers.delete(String(name).toLowerCase()) }
+    getHeader(name) { const entry = this.#map().get(String(name).toLowerCase()); return entry && entry[1] }
+    getHeaders() { const out = {}; for (const [lower, [, value]] of this.#map()) out[lower] = value; return out }
+    getHeaderNames() { return [...this.#map().keys()] }
+    hasHeader(name) { return this.#map().has(String(name).toLowerCase()) }
+    removeHeader(name) { this.#map().delete(String(name).toLowerCase()) }
     appendHeader(name, value) {
         const previous = this.getHeader(name)
         const values = previous === undefined ? [] : Array.isArray(previous) ? previous : [previous]
@@ -376,7 +403,8 @@ class ServerResponse extends EventEmitter {
             if (Array.isArray(headers[0])) for (const [n, v] of headers) this.appendHeader(n, v)
             else for (let i = 0; i + 1 < headers.length; i += 2) this.appendHeader(headers[i], headers[i + 1])
         } else if (headers) {
-            for (const name of Object.keys(headers)) this.setHeader(name, headers[name])
+            const names = Object.keys(headers)
+            for (let i = 0; i < names.length; i++) this.setHeader(names[i], headers[names[i]])
         }
         this.headersSent = true
         return this
@@ -386,6 +414,7 @@ class ServerResponse extends EventEmitter {
         if (typeof encoding === 'function') { callback = encoding; encoding = undefined }
         if (this.writableEnded) throw new Error('write after end')
         this.headersSent = true
+        if (this.#chunks === null) this.#chunks = []
         this.#chunks.push(toBytes(chunk, encoding))
         if (callback) queueMicrotask(callback)
         return true
@@ -394,22 +423,36 @@ class ServerResponse extends EventEmitter {
         if (typeof chunk === 'function') { callback = chunk; chunk = undefined }
         if (typeof encoding === 'function') { callback = encoding; encoding = undefined }
         if (this.writableEnded) return this
-        if (chunk !== undefined && chunk !== null) this.#chunks.push(toBytes(chunk, encoding))
+        let body
+        if (this.#chunks === null && typeof chunk === 'string' && (encoding === undefined || checkEncoding(encoding) === 'utf8')) {
+            // One string: the host encodes it (lone surrogates as U+FFFD, as Buffer.from does).
+            body = chunk.toWellFormed()
+        } else {
+            if (chunk !== undefined && chunk !== null) (this.#chunks ??= []).push(toBytes(chunk, encoding))
+            body = this.#chunks === null ? null : this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks)
+        }
         this.headersSent = true
         this.writableEnded = true
         this.finished = true
         const pairs = []
-        for (const [, [name, value]] of this.#headers) {
-            for (const item of Array.isArray(value) ? value : [value]) pairs.push([name, String(item)])
+        if (this.#headers !== null) {
+            for (const entry of this.#headers.values()) {
+                const name = entry[0], value = entry[1]
+                if (Array.isArray(value)) for (const item of value) pairs.push([name, String(item)])
+                else pairs.push([name, String(value)])
+            }
         }
         const status = Number(this.statusCode)
-        this.#finish([status, pairs, Buffer.concat(this.#chunks)])
+        this.#reply(this.#id, status, pairs, body)
         queueMicrotask(() => { this.writableFinished = true; this.emit('finish'); this.emit('close') })
         if (callback) queueMicrotask(callback)
         return this
     }
     setTimeout() { return this }
 }
+Object.assign(ServerResponse.prototype, {
+    statusMessage: undefined, headersSent: false, writableEnded: false, writableFinished: false, finished: false, sendDate: true,
+})
 
 class Server extends EventEmitter {
     #address = null; #close = null
@@ -431,21 +474,27 @@ class Server extends EventEmitter {
         }
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`options.port should be >= 0 and < 65536. Received ${args[0]}.`)
         if (callback) this.once('listening', callback)
-        const dispatch = (method, target, pairs, body) => new Promise((resolve) => {
-            const request = new IncomingMessage(pairs, Buffer.from(body))
+        let reply
+        const dispatch = (method, target, pairs, body, url, id) => {
+            const request = new IncomingMessage(pairs, body)
             request.method = method
             request.url = target
-            const response = new ServerResponse(request, resolve)
+            const response = new ServerResponse(request, reply, id)
             // A listener that throws, or an async one that rejects, answers 500 (when it has
             // not answered yet) and the server goes on; Node would end the process.
             const fail = (error) => {
                 handlerFailed('request handler', error)
                 if (!response.writableEnded) {
                     response.writableEnded = true
-                    resolve([500, [['content-type', 'text/plain']], 'Internal Server Error'])
+                    reply(id, 500, [['content-type', 'text/plain']], 'Internal Server Error')
                 }
             }
-            for (const listener of this.rawListeners('request')) {
+            // A copy when there are several: a `once` listener removes itself as it runs.
+            const found = this._events === null ? undefined : this._events.get('request')
+            const count = found === undefined ? 0 : found.length
+            const listeners = count > 1 ? found.slice() : found
+            for (let i = 0; i < count; i++) {
+                const listener = listeners[i]
                 try {
                     const result = listener.call(this, request, response)
                     if (result && typeof result.then === 'function') result.then(undefined, fail)
@@ -453,9 +502,10 @@ class Server extends EventEmitter {
                     fail(error)
                 }
             }
-        })
+        }
         try {
-            const [address, bound, close] = host.serve(hostname, port, dispatch, false)
+            const [address, bound, close, replyTo] = host.serve(hostname, port, dispatch, false)
+            reply = replyTo
             this.#address = { address, family: address.includes(':') ? 'IPv6' : 'IPv4', port: bound }
             this.#close = close
         } catch (error) {

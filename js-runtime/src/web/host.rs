@@ -14,8 +14,10 @@
 //!   `[status, statusText, pairs, ArrayBuffer]` on wasock's client (a new connection each
 //!   time; `timeoutMs` bounds the whole exchange, default 30 000); `abort(id)` makes it
 //!   reject with `"aborted"` at once and drops the connection.
-//! - `serve(host, port, dispatch, announce)` → `[address, port, close]`: see [`crate::serve`].
+//! - `serve(host, port, dispatch, announce)` → `[address, port, close, reply]`: see
+//!   [`crate::serve`].
 //! - `write(fd, text)`: `text` to stdout (1) or stderr (2), flushed.
+//! - `defer(job, argument)`: `job(argument)` as a microtask.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -24,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::{AbortHandle, Abortable};
 use rquickjs::prelude::{Func, Opt};
-use rquickjs::{ArrayBuffer, Ctx, Exception, Object, Promise, Result, Value};
+use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Promise, Result, Value};
 use url::{quirks, Url};
 use wasock::http::{Method, Request};
 use wasock::{Client, ClientConfig};
@@ -56,7 +58,16 @@ pub fn object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     host.set("serve", Func::from(crate::serve::serve))?;
     host.set("write", Func::from(write))?;
     host.set("exit", Func::from(exit))?;
+    host.set("defer", Func::from(defer))?;
     Ok(host)
+}
+
+/// `defer(job, argument)`: `job(argument)` as a microtask (QuickJS's job queue, the one
+/// promise reactions use), without the promise and reaction `Promise.resolve().then` makes:
+/// `queueMicrotask` is on every Node-style request's path. `job` must not throw (an
+/// exception in a job reaches no script).
+fn defer<'js>(job: Function<'js>, argument: Value<'js>) -> Result<()> {
+    job.defer((argument,))
 }
 
 fn now() -> f64 {

@@ -445,9 +445,13 @@ function clearTimer(id) {
 define('setInterval', setInterval)
 define('clearInterval', clearTimer)
 define('clearTimeout', clearTimer)
+// A microtask's callback: what throws is reported, as browsers do, and the queue goes on.
+function runMicrotask(callback) {
+    try { callback() } catch (error) { reportError(error) }
+}
 define('queueMicrotask', (callback) => {
     if (typeof callback !== 'function') throw new TypeError('queueMicrotask: the callback must be a function')
-    Promise.resolve().then(() => { try { callback() } catch (error) { reportError(error) } })
+    host.defer(runMicrotask, callback)
 })
 
 const timeOrigin = Date.now() - host.now()
@@ -643,7 +647,8 @@ class URLSearchParams {
 define('URLSearchParams', URLSearchParams)
 
 class URL {
-    #parts; #params
+    // The search params are made when first asked for: most URLs never are.
+    #parts; #params = null
     constructor(input, base) {
         const text = String(input)
         const parts = base === undefined ? host.urlParse(text) : host.urlParse(text, String(base))
@@ -654,8 +659,6 @@ class URL {
             throw error
         }
         this.#parts = parts
-        this.#params = new URLSearchParams()
-        URLSearchParams._attach(this.#params, this, parts[9])
     }
     static _parts(url) { return url.#parts }
     static _set(url, part, value) { url.#set(part, value) }
@@ -669,13 +672,19 @@ class URL {
         const parts = host.urlSet(this.#parts[0], part, String(value))
         if (parts == null) throw new TypeError(`Invalid URL: ${value}`)
         this.#parts = parts
-        if (part === 'href' || part === 'search') URLSearchParams._attach(this.#params, this, parts[9])
+        if (this.#params !== null && (part === 'href' || part === 'search')) URLSearchParams._attach(this.#params, this, parts[9])
     }
     _setSearchFromParams(query) {
         this.#parts = host.urlSet(this.#parts[0], 'search', query)
         if (query === '') this.#parts = host.urlSet(this.#parts[0], 'search', '')
     }
-    get searchParams() { return this.#params }
+    get searchParams() {
+        if (this.#params === null) {
+            this.#params = new URLSearchParams()
+            URLSearchParams._attach(this.#params, this, this.#parts[9])
+        }
+        return this.#params
+    }
     toString() { return this.#parts[0] }
     toJSON() { return this.#parts[0] }
     [INSPECT](depth, options) {
@@ -697,14 +706,32 @@ define('URL', URL)
 // ---------------------------------------------------------------- Headers
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+// Names that passed TOKEN, so a server's usual fields skip the regex (QuickJS runs one in
+// about 0.4 µs, a Set lookup in 0.1); bounded so hostile input cannot grow it.
+const VALID_NAMES = new Set()
+function validName(name) {
+    if (VALID_NAMES.has(name)) return true
+    if (!TOKEN.test(name)) return false
+    if (VALID_NAMES.size < 1024) VALID_NAMES.add(name)
+    return true
+}
+// Fetch's "normalize": leading and trailing HTTP whitespace removed.
 function normalizeValue(value) {
-    return String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '')
+    value = String(value)
+    const first = value.charCodeAt(0), last = value.charCodeAt(value.length - 1)
+    if (first > 32 && last > 32) return value
+    return value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '')
 }
 function checkField(name, value, what) {
-    if (!TOKEN.test(name)) throw new TypeError(`Headers.${what}: "${name}" is an invalid header name.`)
+    if (!validName(name)) throw new TypeError(`Headers.${what}: "${name}" is an invalid header name.`)
     if (/[\0\r\n]/.test(value)) throw new TypeError(`Headers.${what}: "${value}" is an invalid header value.`)
 }
+function checkName(name, what) {
+    if (!validName(name)) throw new TypeError(`Headers.${what}: "${name}" is an invalid header name.`)
+}
 
+// Plain loops rather than filter/some with destructuring closures: this is every request's
+// path, and QuickJS interprets each closure call.
 class Headers {
     #list = []; #guard = 'none'
     constructor(init) {
@@ -725,8 +752,22 @@ class Headers {
     }
     static _immutable(headers) { headers.#guard = 'immutable'; return headers }
     static _pairs(headers) { return headers.#list.map(([n, v]) => [n, v]) }
+    // The list itself, for the host to read at once (no copy).
+    static _list(headers) { return headers.#list }
+    // Headers over `list`, pairs of a lowercase valid name and a normalized value that the
+    // host's HTTP parser has already checked (wasock rejects what Fetch would).
+    static _trusted(list) { const headers = new Headers(); headers.#list = list; return headers }
+    // A body's implied content type, added by the constructors when none was given.
+    static _defaultType(headers, type) {
+        if (headers.#index('content-type') < 0) headers.#list.push(['content-type', type])
+    }
     #check(what) {
         if (this.#guard === 'immutable') throw new TypeError(`Headers.${what}: the headers are immutable`)
+    }
+    #index(lower) {
+        const list = this.#list
+        for (let i = 0; i < list.length; i++) if (list[i][0] === lower) return i
+        return -1
     }
     append(name, value) {
         name = String(name); value = normalizeValue(value)
@@ -736,31 +777,34 @@ class Headers {
     }
     delete(name) {
         name = String(name)
-        if (!TOKEN.test(name)) throw new TypeError(`Headers.delete: "${name}" is an invalid header name.`)
+        checkName(name, 'delete')
         this.#check('delete')
         const lower = name.toLowerCase()
-        this.#list = this.#list.filter(([n]) => n !== lower)
+        if (this.#index(lower) >= 0) this.#list = this.#list.filter(([n]) => n !== lower)
     }
     get(name) {
         name = String(name)
-        if (!TOKEN.test(name)) throw new TypeError(`Headers.get: "${name}" is an invalid header name.`)
+        checkName(name, 'get')
         const lower = name.toLowerCase()
-        const values = this.#list.filter(([n]) => n === lower).map(([, v]) => v)
-        return values.length ? values.join(', ') : null
+        const list = this.#list
+        let found = null
+        for (let i = 0; i < list.length; i++) {
+            if (list[i][0] === lower) found = found === null ? list[i][1] : found + ', ' + list[i][1]
+        }
+        return found
     }
     getSetCookie() { return this.#list.filter(([n]) => n === 'set-cookie').map(([, v]) => v) }
     has(name) {
         name = String(name)
-        if (!TOKEN.test(name)) throw new TypeError(`Headers.has: "${name}" is an invalid header name.`)
-        const lower = name.toLowerCase()
-        return this.#list.some(([n]) => n === lower)
+        checkName(name, 'has')
+        return this.#index(name.toLowerCase()) >= 0
     }
     set(name, value) {
         name = String(name); value = normalizeValue(value)
         checkField(name, value, 'set')
         this.#check('set')
         const lower = name.toLowerCase()
-        const index = this.#list.findIndex(([n]) => n === lower)
+        const index = this.#index(lower)
         if (index < 0) { this.#list.push([lower, value]); return }
         this.#list[index] = [lower, value]
         this.#list = this.#list.filter(([n], i) => n !== lower || i === index)
@@ -794,15 +838,21 @@ const NO_STREAMS = 'ReadableStream bodies are not supported by wasock-js; help: 
     'await .text(), .json(), .arrayBuffer() or .bytes(), and give a Response a string, ' +
     'ArrayBuffer, typed array or URLSearchParams'
 
-// A body as bytes and the content type it implies.
+// A body as bytes (or a string, encoded only when read: the host takes strings as UTF-8)
+// and the content type it implies.
 function extractBody(body) {
     if (body === undefined || body === null) return [null, null]
-    if (typeof body === 'string') return [encoder.encode(body), 'text/plain;charset=UTF-8']
+    if (typeof body === 'string') return [body, 'text/plain;charset=UTF-8']
     if (body instanceof URLSearchParams) return [encoder.encode(body.toString()), 'application/x-www-form-urlencoded;charset=UTF-8']
     if (body instanceof ArrayBuffer) return [new Uint8Array(body.slice(0)), null]
     if (ArrayBuffer.isView(body)) return [new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)), null]
     if (typeof body.getReader === 'function' || typeof body[Symbol.asyncIterator] === 'function') throw new TypeError(NO_STREAMS)
-    return [encoder.encode(String(body)), 'text/plain;charset=UTF-8']
+    return [String(body), 'text/plain;charset=UTF-8']
+}
+// A body as the host takes it: bytes, or a string whose lone surrogates are replaced by
+// U+FFFD as TextEncoder replaces them.
+function wireBody(body) {
+    return typeof body === 'string' ? body.toWellFormed() : body
 }
 
 const BODY = Symbol('body')
@@ -813,8 +863,9 @@ class Body {
     get bodyUsed() { return this[USED] }
     _consume(what) {
         if (this[USED]) return Promise.reject(new TypeError(`${what}: Body is unusable: Body has already been read`))
-        this[USED] = this[BODY] !== null
-        return Promise.resolve(this[BODY] || new Uint8Array(0))
+        const body = this[BODY]
+        this[USED] = body !== null
+        return Promise.resolve(body === null ? new Uint8Array(0) : typeof body === 'string' ? encoder.encode(body) : body)
     }
     arrayBuffer() { return this._consume('arrayBuffer').then((bytes) => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) }
     bytes() { return this._consume('bytes').then((bytes) => new Uint8Array(bytes)) }
@@ -833,10 +884,18 @@ function normalizeMethod(method) {
     return METHODS.includes(upper) ? upper : method
 }
 
+const INCOMING = Symbol('incoming')
 class Request extends Body {
     #method; #url; #headers; #signal; #redirect; #controller
     constructor(input, init = {}) {
         super()
+        if (input === INCOMING) {
+            this.#redirect = 'follow'
+            this.#signal = null
+            this.#controller = null
+            this[USED] = false
+            return
+        }
         let source = null
         if (input instanceof Request) {
             source = input
@@ -864,9 +923,11 @@ class Request extends Body {
             if (!['follow', 'error', 'manual'].includes(init.redirect)) throw new TypeError(`Request: '${init.redirect}' is not a valid redirect mode`)
             this.#redirect = init.redirect
         }
-        this.#controller = new AbortController()
         const signal = init.signal !== undefined ? init.signal : this.#signal
+        // Without a signal to follow, the controller is made when `signal` is first read.
+        this.#controller = null
         if (signal) {
+            this.#controller = new AbortController()
             if (signal.aborted) this.#controller.abort(signal.reason)
             else signal.addEventListener('abort', () => this.#controller.abort(signal.reason), { once: true })
         }
@@ -875,7 +936,7 @@ class Request extends Body {
         if (init.body !== undefined && init.body !== null) {
             const [bytes, type] = extractBody(init.body)
             body = bytes
-            if (type && !this.#headers.has('content-type')) this.#headers.set('content-type', type)
+            if (type) Headers._defaultType(this.#headers, type)
         } else if (source && init.body === undefined) {
             if (source.bodyUsed) throw new TypeError('Request: the body of the source Request has already been read')
             body = source[BODY]
@@ -887,10 +948,21 @@ class Request extends Body {
         this[USED] = false
         this[TIMEOUT] = init.timeout
     }
+    // A request the server received: `url` already serialized by the host's WHATWG parser,
+    // `headers` trusted (Headers._trusted), `body` bytes or null. Skips the constructor's
+    // checks, which the host's HTTP parser has made, because it runs for every request.
+    static _incoming(url, method, headers, body) {
+        const request = new Request(INCOMING)
+        request.#url = url
+        request.#method = method
+        request.#headers = headers
+        request[BODY] = body
+        return request
+    }
     get method() { return this.#method }
     get url() { return this.#url }
     get headers() { return this.#headers }
-    get signal() { return this.#controller.signal }
+    get signal() { return (this.#controller ??= new AbortController()).signal }
     get redirect() { return this.#redirect }
     get cache() { return 'default' }
     get credentials() { return 'same-origin' }
@@ -911,8 +983,11 @@ define('Request', Request)
 
 const NULL_BODY = [101, 103, 204, 205, 304]
 const REDIRECTS = [301, 302, 303, 307, 308]
+// Without `init.headers`, the Headers object is made when first read: a handler's usual
+// `new Response(text)` then costs no Headers at all (`_list` gives the host its pairs).
+// `#meta` is `{ type, url, redirected }` for responses that are not the 'default' kind.
 class Response extends Body {
-    #status; #statusText; #headers; #type = 'default'; #url = ''; #redirected = false
+    #status; #statusText; #headers = null; #pendingType = null; #meta = null
     constructor(body = null, init = {}) {
         super()
         if (init === null || typeof init !== 'object') init = {}
@@ -921,15 +996,19 @@ class Response extends Body {
             throw new RangeError(`Failed to construct 'Response': The status provided (${init.status}) is outside the range [200, 599].`)
         }
         const statusText = init.statusText === undefined ? '' : String(init.statusText)
-        if (/[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError(`Response: '${statusText}' is not a valid status text`)
+        if (statusText !== '' && /[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError(`Response: '${statusText}' is not a valid status text`)
         this.#status = status
         this.#statusText = statusText
-        this.#headers = new Headers(init.headers)
         const [bytes, type] = extractBody(body)
-        if (bytes !== null && NULL_BODY.includes(status)) {
+        if (bytes !== null && status !== 200 && NULL_BODY.includes(status)) {
             throw new TypeError(`Response with null body status (${status}) cannot have body`)
         }
-        if (type && !this.#headers.has('content-type')) this.#headers.set('content-type', type)
+        if (init.headers !== undefined) {
+            this.#headers = new Headers(init.headers)
+            if (type) Headers._defaultType(this.#headers, type)
+        } else {
+            this.#pendingType = type
+        }
         this[BODY] = bytes
         this[USED] = false
     }
@@ -938,15 +1017,18 @@ class Response extends Body {
         response.#status = status
         response.#statusText = statusText
         response.#headers = Headers._immutable(new Headers(pairs))
-        response.#type = 'basic'
-        response.#url = url
-        response.#redirected = redirected
+        response.#meta = { type: 'basic', url, redirected }
         response[BODY] = new Uint8Array(bytes)
         return response
     }
     static json(data, init = {}) {
         const text = JSON.stringify(data)
         if (text === undefined) throw new TypeError('Response.json: the data is not JSON-serializable')
+        if (!init || init.headers === undefined) {
+            const response = new Response(text, init)
+            response.#pendingType = 'application/json'
+            return response
+        }
         const headers = new Headers(init && init.headers)
         if (!headers.has('content-type')) headers.set('content-type', 'application/json')
         return new Response(text, { ...init, headers })
@@ -959,32 +1041,41 @@ class Response extends Body {
     static error() {
         const response = new Response(null, { status: 200 })
         response.#status = 0
-        response.#type = 'error'
+        response.#meta = { type: 'error', url: '', redirected: false }
         response.#headers = Headers._immutable(new Headers())
         return response
     }
     get status() { return this.#status }
     get statusText() { return this.#statusText }
     get ok() { return this.#status >= 200 && this.#status <= 299 }
-    get headers() { return this.#headers }
-    get type() { return this.#type }
-    get url() { return this.#url }
-    get redirected() { return this.#redirected }
+    get headers() {
+        if (this.#headers === null) {
+            this.#headers = new Headers()
+            if (this.#pendingType !== null) Headers._defaultType(this.#headers, this.#pendingType)
+        }
+        return this.#headers
+    }
+    // The header pairs for the host to read at once (not copied).
+    static _list(response) {
+        if (response.#headers !== null) return Headers._list(response.#headers)
+        return response.#pendingType === null ? [] : [['content-type', response.#pendingType]]
+    }
+    get type() { return this.#meta === null ? 'default' : this.#meta.type }
+    get url() { return this.#meta === null ? '' : this.#meta.url }
+    get redirected() { return this.#meta !== null && this.#meta.redirected }
     clone() {
         if (this.bodyUsed) throw new TypeError('Response.clone: Body has already been consumed.')
         const copy = new Response(null, { status: 200 })
         copy.#status = this.#status
         copy.#statusText = this.#statusText
-        copy.#headers = new Headers(this.#headers)
-        if (this.#type !== 'default') Headers._immutable(copy.#headers)
-        copy.#type = this.#type
-        copy.#url = this.#url
-        copy.#redirected = this.#redirected
+        copy.#headers = new Headers(this.headers)
+        if (this.#meta !== null) Headers._immutable(copy.#headers)
+        copy.#meta = this.#meta
         copy[BODY] = this[BODY]
         return copy
     }
     [INSPECT](depth, options) {
-        return 'Response ' + inspect({ status: this.#status, statusText: this.#statusText, headers: this.#headers, ok: this.ok, url: this.#url, bodyUsed: this.bodyUsed }, options)
+        return 'Response ' + inspect({ status: this.#status, statusText: this.#statusText, headers: this.headers, ok: this.ok, url: this.url, bodyUsed: this.bodyUsed }, options)
     }
 }
 define('Response', Response)
@@ -998,7 +1089,7 @@ async function fetch(input, init) {
     if (signal.aborted) throw signal.reason
     let url = request.url
     let method = request.method
-    let body = request[BODY]
+    let body = wireBody(request[BODY])
     let redirected = false
     for (let hop = 0; ; hop++) {
         const protocol = url.slice(0, url.indexOf(':') + 1)
@@ -1049,8 +1140,14 @@ function handlerFailed(kind, error) {
 }
 
 // The request a handler sees: its URL the full `http://host/path` from the Host field (or
-// the address served on when the client sent none).
-function incomingRequest(local, method, target, pairs, body) {
+// the address served on when the client sent none). `url` is that URL when the host could
+// parse it; then the pairs come from its HTTP parser and are taken as they are.
+function incomingRequest(local, method, target, pairs, body, parsed) {
+    if (typeof parsed === 'string') {
+        const bytes = body.byteLength > 0 && method !== 'GET' && method !== 'HEAD' ? new Uint8Array(body) : null
+        if (method !== 'GET' && method !== 'POST') method = normalizeMethod(method)
+        return Request._incoming(parsed, method, Headers._trusted(pairs), bytes)
+    }
     const headers = new Headers()
     for (const [name, value] of pairs) headers.append(name, value)
     let url
@@ -1077,22 +1174,23 @@ function serveFetch(handler) {
     let local = ''
     const context = { waitUntil() {}, passThroughOnException() {} }
     const env = {}
-    const dispatch = async (method, target, pairs, body) => {
+    let reply
+    const dispatch = async (method, target, pairs, body, url, id) => {
         try {
-            const request = incomingRequest(local, method, target, pairs, body)
+            const request = incomingRequest(local, method, target, pairs, body, url)
             const response = await handler.fetch(request, env, context)
             if (!(response instanceof Response)) {
                 throw new TypeError(`the fetch handler must return a Response, got ${inspect(response, { depth: 0 })}`)
             }
-            if (response.type === 'error') return INTERNAL_ERROR
-            const bytes = response[BODY]
-            return [response.status, Headers._pairs(response.headers), bytes === null ? null : bytes]
+            if (response.type === 'error') reply(id, ...INTERNAL_ERROR)
+            else reply(id, response.status, Response._list(response), wireBody(response[BODY]))
         } catch (error) {
             handlerFailed('fetch handler', error)
-            return INTERNAL_ERROR
+            reply(id, ...INTERNAL_ERROR)
         }
     }
-    const [address, bound] = host.serve(hostname, port, dispatch, true)
+    const [address, bound, , replyTo] = host.serve(hostname, port, dispatch, true)
+    reply = replyTo
     local = `${address.includes(':') ? `[${address}]` : address}:${bound}`
     if (address === '0.0.0.0') local = `127.0.0.1:${bound}`
     return { hostname: address, port: bound }
