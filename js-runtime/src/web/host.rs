@@ -16,6 +16,10 @@
 //!   reject with `"aborted"` at once and drops the connection.
 //! - `serve(host, port, dispatch, announce)` → `[address, port, close]`: see [`crate::serve`].
 //! - `write(fd, text)`: `text` to stdout (1) or stderr (2), flushed.
+//! - `streams()` → the exports of the vendored WHATWG Streams implementation
+//!   (`vendor/web-streams-polyfill/`, evaluated anew at each call: the prelude calls it
+//!   once, on first use of a stream).
+//! - `digest`, `hmac`, `hmacVerify`: `crypto.subtle`'s hashing (see [`super::subtle`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -56,7 +60,22 @@ pub fn object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     host.set("serve", Func::from(crate::serve::serve))?;
     host.set("write", Func::from(write))?;
     host.set("exit", Func::from(exit))?;
+    host.set("streams", Func::from(streams))?;
+    super::subtle::install(&host)?;
     Ok(host)
+}
+
+/// web-streams-polyfill 4.3.0's UMD bundle (MIT), wrapped so that it takes its CommonJS
+/// branch: a function expression returning its exports.
+const STREAMS: &str = concat!(
+    "(function () { const exports = {}; const module = { exports };\n",
+    include_str!("vendor/web-streams-polyfill/ponyfill.js"),
+    "\nreturn exports })"
+);
+
+fn streams<'js>(ctx: Ctx<'js>) -> Result<Object<'js>> {
+    let factory: rquickjs::Function = super::evaluate(&ctx, "wasock:web-streams", STREAMS)?;
+    factory.call(())
 }
 
 fn now() -> f64 {
