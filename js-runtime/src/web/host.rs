@@ -19,6 +19,8 @@
 //! - `streams()` → the exports of the vendored WHATWG Streams implementation
 //!   (`vendor/web-streams-polyfill/`, evaluated anew at each call: the prelude calls it
 //!   once, on first use of a stream).
+//! - `extras()` → the function expression of `lazy.js` (the web globals evaluated on first
+//!   use: crypto.subtle, Blob, File, FormData, the text stream classes).
 //! - `digest`, `hmac`, `hmacVerify`: `crypto.subtle`'s hashing (see [`super::subtle`]).
 
 use std::cell::{Cell, RefCell};
@@ -61,6 +63,7 @@ pub fn object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     host.set("write", Func::from(write))?;
     host.set("exit", Func::from(exit))?;
     host.set("streams", Func::from(streams))?;
+    host.set("extras", Func::from(extras))?;
     super::subtle::install(&host)?;
     Ok(host)
 }
@@ -76,6 +79,13 @@ const STREAMS: &str = concat!(
 fn streams<'js>(ctx: Ctx<'js>) -> Result<Object<'js>> {
     let factory: rquickjs::Function = super::evaluate(&ctx, "wasock:web-streams", STREAMS)?;
     factory.call(())
+}
+
+/// `lazy.js`: the web globals evaluated on first use (a function expression).
+const LAZY: &str = include_str!("lazy.js");
+
+fn extras<'js>(ctx: Ctx<'js>) -> Result<rquickjs::Function<'js>> {
+    super::evaluate(&ctx, "wasock:web-lazy", LAZY)
 }
 
 fn now() -> f64 {
