@@ -14,7 +14,8 @@
 //! (their output is `expected.txt`, what Node printed for the same script), and `project/`
 //! is a JS project whose build embeds its module graph, run from a folder without files;
 //! `hono` (a web-standard router) serves its docs' app as a fetch handler, tried with
-//! requests on the engine.
+//! requests on the engine (with its streaming helper and JWT middleware), and its
+//! `hono/jwt` helper signs and verifies HS256 tokens as a script on every runtime.
 //! Without npm these tests are skipped with a note.
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,8 @@
 //! globals against the WHATWG specs on every runtime, and `tests/js/serve.js` (a fetch
 //! handler, `export default { fetch }`) is served through wasock's server and tried as a
 //! client would: HEAD, `Expect: 100-continue`, pipelining, errors in the handler, a handler
-//! awaiting a slow upstream while others are answered, concurrent clients, and (on the
+//! awaiting a slow upstream while others are answered, concurrent clients, a
+//! `ReadableStream` response body, `curl -F` uploads parsed by `formData()`, and (on the
 //! engine) a head sent a byte at a time cut by the header timeout. `tests/js/node.js` checks
 //! Node's modules and `http`, and `tests/js/https.js` fetches over HTTPS from `openssl
 //! s_server` with a private CA made here. The helpers are `js.rs`'s (the shared runtime

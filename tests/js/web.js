@@ -1,5 +1,6 @@
-// Checks the web-standard globals against what the WHATWG specs (Fetch, URL, DOM, HTML)
-// define and Node 18+ does, printing one line per check; the CLI test counts them and
+// Checks the web-standard globals against what the specs (WHATWG Fetch, URL, DOM, HTML,
+// Streams, Encoding, File API, XHR's FormData; W3C WebCrypto with FIPS 180 and RFC 4231
+// vectors) define and Node 18+ does, printing one line per check; the CLI test counts them and
 // compares the output across runtimes. Usage: web.js HOST (a loopback address to listen on).
 import * as net from 'wasi_net'
 

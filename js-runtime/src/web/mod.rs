@@ -10,7 +10,8 @@
 //! `random_get` (`getrandom`), the monotonic clock, the HTTP exchange of `fetch` on wasock's
 //! client (abortable), serving through wasock's async server (`crate::serve`), and
 //! `crypto.subtle`'s hashing (`subtle.rs`: RustCrypto's `sha1`, `sha2`, `hmac`).
-//! `Blob`, `File` and `FormData` (with multipart/form-data, RFC 7578) are JavaScript too.
+//! `crypto.subtle`'s keys and errors, `Blob`, `File`, `FormData` (with multipart/form-data,
+//! RFC 7578) and the text stream classes are JavaScript in `lazy.js`, evaluated on first use.
 //!
 //! WHATWG Streams (`ReadableStream`, `WritableStream`, `TransformStream`, …) are the vendored
 //! web-streams-polyfill 4.3.0 (MIT, `vendor/web-streams-polyfill/`), evaluated on first use

@@ -42,9 +42,14 @@ fn digest<'js>(ctx: Ctx<'js>, name: String, data: Value<'js>) -> Result<ArrayBuf
 }
 
 /// The tag of `data` under `key` with the hash `M`, or its check against `expected`.
-fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], data: &[u8], expected: Option<&[u8]>) -> (Vec<u8>, bool) {
+fn mac<M: Mac + hmac::digest::KeyInit>(
+    key: &[u8],
+    data: &[u8],
+    expected: Option<&[u8]>,
+) -> (Vec<u8>, bool) {
     // HMAC takes keys of any length (RFC 2104 §2), so `new_from_slice` cannot fail here.
-    let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    let mut mac =
+        <M as hmac::digest::KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(data);
     match expected {
         Some(expected) => (Vec::new(), mac.verify_slice(expected).is_ok()),
@@ -52,7 +57,13 @@ fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], data: &[u8], expected: Option
     }
 }
 
-fn run_mac(ctx: &Ctx<'_>, hash: &str, key: &[u8], data: &[u8], expected: Option<&[u8]>) -> Result<(Vec<u8>, bool)> {
+fn run_mac(
+    ctx: &Ctx<'_>,
+    hash: &str,
+    key: &[u8],
+    data: &[u8],
+    expected: Option<&[u8]>,
+) -> Result<(Vec<u8>, bool)> {
     Ok(match hash {
         "SHA-1" => mac::<Hmac<Sha1>>(key, data, expected),
         "SHA-256" => mac::<Hmac<Sha256>>(key, data, expected),
@@ -62,7 +73,12 @@ fn run_mac(ctx: &Ctx<'_>, hash: &str, key: &[u8], data: &[u8], expected: Option<
     })
 }
 
-fn hmac<'js>(ctx: Ctx<'js>, hash: String, key: Value<'js>, data: Value<'js>) -> Result<ArrayBuffer<'js>> {
+fn hmac<'js>(
+    ctx: Ctx<'js>,
+    hash: String,
+    key: Value<'js>,
+    data: Value<'js>,
+) -> Result<ArrayBuffer<'js>> {
     let key = bytes_of(&ctx, &key, "crypto.subtle.sign: key")?;
     let data = bytes_of(&ctx, &data, "crypto.subtle.sign")?;
     let (tag, _) = run_mac(&ctx, &hash, &key, &data, None)?;
