@@ -360,7 +360,19 @@ function slowServer(delay, body) {
         if (delay < 0) { held.push(conn); return }
         await new Promise((resolve) => setTimeout(resolve, delay))
         const target = head.split(' ')[1]
-        if (target === '/redirect') {
+        if (target === '/body') {
+            // Echoes the request's Content-Type and Content-Length-framed body (ASCII here).
+            const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? -1)
+            let body = head.slice(head.indexOf('\r\n\r\n') + 4)
+            while (body.length < length) {
+                const chunk = await conn.read()
+                if (chunk.byteLength === 0) break
+                body += new TextDecoder().decode(chunk)
+            }
+            const type = /content-type: *(.*)/i.exec(head)?.[1] ?? '-'
+            const text = `${length}|${type}|${body}`
+            conn.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${text.length}\r\n\r\n${text}`)
+        } else if (target === '/redirect') {
             conn.write(`HTTP/1.1 302 Found\r\nlocation: /final\r\ncontent-length: 0\r\n\r\n`)
         } else {
             const text = body || `${head.split('\r\n')[0]}|${/user-agent: (.*)/i.exec(head)?.[1] || ''}`
@@ -396,6 +408,17 @@ async function fetches() {
     check("redirect: 'manual' gives the 302", manual.status === 302 && manual.headers.get('location') === '/final')
     const posted = await fetch(new Request(`${base}/p`, { method: 'POST', body: 'x' }))
     check('fetch takes a Request', (await posted.text()).startsWith('POST /p '))
+    const streamed = await (await fetch(`${base}/body`, { method: 'POST', body: ReadableStream.from([utf8('s1'), utf8('s2')]), duplex: 'half' })).text()
+    check('fetch sends a stream body whole, with its length', streamed === '4|-|s1s2', streamed)
+    const blobbed = await (await fetch(`${base}/body`, { method: 'PUT', body: new Blob(['{}'], { type: 'application/json' }) })).text()
+    check('fetch sends a Blob with its type', blobbed === '2|application/json|{}', blobbed)
+    const form = new FormData()
+    form.append('k', 'v')
+    form.append('f', new File(['data'], 'f.txt', { type: 'text/plain' }))
+    const [length, type, sent] = (await (await fetch(`${base}/body`, { method: 'POST', body: form })).text()).split('|')
+    const echoed = await new Response(sent, { headers: { 'content-type': type } }).formData()
+    check('fetch sends a FormData as multipart', Number(length) === sent.length && echoed.get('k') === 'v' &&
+        echoed.get('f').name === 'f.txt' && (await echoed.get('f').text()) === 'data', type)
     await rejectsLike('fetch of a bad URL is a TypeError', fetch('not a url'), /^TypeError/)
     await rejectsLike('fetch of an unsupported scheme is a TypeError', fetch('ftp://h/'), /^TypeError/)
     const stalled = slowServer(-1)
