@@ -52,6 +52,7 @@ fn web_globals_behave_as_the_specs_say_on_every_runtime() {
             "Point { x: 1 } { name: 'c', self: [Circular *1] } [Object: null prototype] {} [] {}",
             "Headers { a: '1' } URLSearchParams { 'a' => '1' }",
             "only one|%d|%i",
+            "ReadableStream { locked: false, state: 'readable', supportsBYOB: true } Blob { size: 2, type: 'text/plain' }",
         ] {
             assert!(stdout.lines().any(|l| l == line), "{runtime:?}: no line `{line}` in:\n{stdout}");
         }

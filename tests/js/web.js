@@ -446,6 +446,7 @@ function consoleFormat() {
     console.log(new Point(), cyclic, Object.create(null), [], {})
     console.log(new Headers({ a: '1' }), new URLSearchParams('a=1'))
     console.log('%s|%d|%i', 'only one')
+    console.log(new Response('x').body, new Blob(['ab'], { type: 'text/plain' }))
 }
 
 urls()

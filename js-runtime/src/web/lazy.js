@@ -55,7 +55,7 @@ class CryptoKey {
         if (key !== KEY) throw new TypeError('CryptoKey cannot be constructed: use crypto.subtle.importKey or generateKey')
         this.#type = 'secret'
         this.#extractable = !!extractable
-        this.#algorithm = Object.freeze({ name: 'HMAC', hash: Object.freeze({ name: algorithm.hash }), length: algorithm.length })
+        this.#algorithm = Object.freeze({ name: 'HMAC', length: algorithm.length, hash: Object.freeze({ name: algorithm.hash }) })
         this.#usages = usages
         SECRET.set(this, secret)
     }
@@ -395,8 +395,19 @@ function multipartParts(bytes, boundary) {
 
 // ---------------------------------------------------------------- TextEncoderStream, TextDecoderStream
 
-// The Encoding Standard's stream classes over the loaded Streams' TransformStream.
-function textStreams(TransformStream) {
+// What the loaded Streams get here: console.log shows them as Node does (not the
+// polyfill's internal fields), and the Encoding Standard's stream classes over its
+// TransformStream.
+function streamExtras(loaded) {
+    const { ReadableStream, ReadableByteStreamController, WritableStream, TransformStream } = loaded
+    const hook = (Class, show) =>
+        Object.defineProperty(Class.prototype, INSPECT, { value: function (depth, options) { return `${Class.name} ${inspect(show(this), options)}` } })
+    hook(ReadableStream, (stream) => ({
+        locked: stream.locked, state: stream._state,
+        supportsBYOB: stream._readableStreamController instanceof ReadableByteStreamController,
+    }))
+    hook(WritableStream, (stream) => ({ locked: stream.locked, state: stream._state }))
+    hook(TransformStream, (stream) => ({ readable: stream.readable, writable: stream.writable, backpressure: stream._backpressure }))
     class TextEncoderStream {
         #transform
         constructor() {
@@ -471,5 +482,5 @@ function incompleteTail(bytes) {
     return bytes.length
 }
 
-return { Blob, File, FormData, CryptoKey, SubtleCrypto, subtle, textStreams }
+return { Blob, File, FormData, CryptoKey, SubtleCrypto, subtle, streamExtras }
 })

@@ -835,7 +835,7 @@ const settleStreams = lazyGlobals(['ReadableStream', 'ReadableStreamDefaultReade
 function loadStreams() {
     if (streams !== null) return streams
     const loaded = host.streams()
-    streams = { ...loaded, ...loadExtras().textStreams(loaded.TransformStream) }
+    streams = { ...loaded, ...loadExtras().streamExtras(loaded) }
     settleStreams(streams)
     return streams
 }
