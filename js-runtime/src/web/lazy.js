@@ -7,7 +7,7 @@
 'use strict'
 const {
     encoder, decoder, inspect, quote, constructorName, INSPECT, DOMException, Headers,
-    bufferSourceBytes, base64ToBytes, bytesToBase64, B64, loadStreams,
+    bufferSourceBytes, concatBytes, base64ToBytes, bytesToBase64, B64, loadStreams,
 } = shared
 
 // ---------------------------------------------------------------- crypto.subtle
@@ -161,14 +161,6 @@ const subtle = new SubtleCrypto(KEY)
 
 // ---------------------------------------------------------------- Blob, File, FormData
 
-function concatBytes(chunks) {
-    let length = 0
-    for (const chunk of chunks) length += chunk.length
-    const out = new Uint8Array(length)
-    let at = 0
-    for (const chunk of chunks) { out.set(chunk, at); at += chunk.length }
-    return out
-}
 
 // File API: immutable bytes with a MIME type; reading them gives promises, as in browsers.
 class Blob {

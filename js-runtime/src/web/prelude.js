@@ -572,7 +572,6 @@ const crypto = {
 }
 define('crypto', crypto)
 
-
 // ---------------------------------------------------------------- URL, URLSearchParams
 
 const URL_PARTS = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash']
@@ -819,7 +818,7 @@ function loadExtras() {
     if (extras !== null) return extras
     extras = host.extras()(host, {
         encoder, decoder, inspect, quote, constructorName, INSPECT, DOMException, Headers,
-        bufferSourceBytes, base64ToBytes, bytesToBase64, B64, loadStreams,
+        bufferSourceBytes, concatBytes, base64ToBytes, bytesToBase64, B64, loadStreams,
     })
     settleExtras(extras)
     return extras
@@ -854,7 +853,6 @@ const disturbed = (stream) => stream._disturbed === true || (stream.locked && st
 async function readStream(stream, what) {
     const reader = stream.getReader()
     const chunks = []
-    let length = 0
     try {
         for (;;) {
             const { done, value } = await reader.read()
@@ -862,7 +860,6 @@ async function readStream(stream, what) {
             if (!(value instanceof Uint8Array)) {
                 if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
                     chunks.push(bufferSourceBytes(value, what).slice())
-                    length += chunks[chunks.length - 1].length
                     continue
                 }
                 const error = new TypeError(`${what}: a body stream gave a chunk that is not bytes (${inspect(value, { depth: 0 })}); ` +
@@ -871,12 +868,16 @@ async function readStream(stream, what) {
                 throw error
             }
             chunks.push(value)
-            length += value.length
         }
     } finally {
         try { reader.releaseLock() } catch (e) { }
     }
-    if (chunks.length === 1) return chunks[0]
+    return chunks.length === 1 ? chunks[0] : concatBytes(chunks)
+}
+
+function concatBytes(chunks) {
+    let length = 0
+    for (const chunk of chunks) length += chunk.length
     const out = new Uint8Array(length)
     let at = 0
     for (const chunk of chunks) { out.set(chunk, at); at += chunk.length }
@@ -932,7 +933,6 @@ class Body {
         return this[STREAM]
     }
     get bodyUsed() { return this[USED] || (!!this[STREAM] && disturbed(this[STREAM])) }
-    _hasBody() { return this[BODY] !== null || !!this[STREAM] }
     // The whole body's bytes (`null` without a body), marking it used.
     _consume(what) {
         if (this.bodyUsed) return Promise.reject(new TypeError(`${what}: Body is unusable: Body has already been read`))
@@ -1238,7 +1238,7 @@ function serveFetch(handler) {
             }
             if (response.type === 'error') return INTERNAL_ERROR
             // Responses go out whole: a stream is read to its end first.
-            const bytes = response[STREAM] ? await response._consume('the fetch handler\'s Response body') : response[BODY]
+            const bytes = response[STREAM] ? await response._consume("the fetch handler's Response body") : response[BODY]
             return [response.status, Headers._pairs(response.headers), bytes === null ? null : bytes]
         } catch (error) {
             handlerFailed('fetch handler', error)
