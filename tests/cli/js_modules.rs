@@ -14,7 +14,8 @@
 //! (their output is `expected.txt`, what Node printed for the same script), and `project/`
 //! is a JS project whose build embeds its module graph, run from a folder without files;
 //! `hono` (a web-standard router) serves its docs' app as a fetch handler, tried with
-//! requests on the engine.
+//! requests on the engine (with its streaming helper and JWT middleware), and its
+//! `hono/jwt` helper signs and verifies HS256 tokens as a script on every runtime.
 //! Without npm these tests are skipped with a note.
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use crate::js::{
     runtimes, script_command, start, stop, Outcome, Runtime,
 };
 use crate::support::{build_lock, free_port, printed_path, shared_target_dir, Sandbox};
+use crate::tls::curl;
 
 /// Copies the folder `from` into `to` (created), files and folders alike.
 fn copy_tree(from: &Path, to: &Path) {
@@ -181,21 +183,27 @@ fn npm_packages_run_as_their_docs_show() {
     let test = "npm_packages_run_as_their_docs_show";
     let sandbox = Sandbox::new();
     let mut apps = Vec::new();
-    for name in ["uuid", "zod", "commonjs"] {
+    for (name, script, expected) in [
+        ("uuid", "main.js", "expected.txt"),
+        ("zod", "main.js", "expected.txt"),
+        ("commonjs", "main.js", "expected.txt"),
+        // hono/jwt's HS256 tokens: crypto.subtle's HMAC.
+        ("hono", "jwt.js", "jwt.expected.txt"),
+    ] {
         let app = sandbox.work().join(name);
         copy_tree(&js_fixture("npm").join(name), &app);
         if !npm_ci(&app, test) {
             return;
         }
-        let expected =
-            std::fs::read_to_string(app.join("expected.txt")).expect("read expected.txt");
-        apps.push((name, app, expected));
+        let expected = std::fs::read_to_string(app.join(expected))
+            .unwrap_or_else(|error| panic!("read {name}/{expected}: {error}"));
+        apps.push((app, script, expected));
     }
     let mut outcomes = Vec::new();
     for runtime in runtimes(test) {
         let runs: Vec<_> = apps
             .iter()
-            .map(|(_, app, expected)| (app.as_path(), "main.js", expected.as_str()))
+            .map(|(app, script, expected)| (app.as_path(), *script, expected.as_str()))
             .collect();
         outcomes.push((runtime, expect_outputs(runtime, &sandbox, &runs)));
     }
@@ -259,7 +267,9 @@ fn a_js_project_build_embeds_its_module_graph() {
 }
 
 /// Hono's app (`export default app`: it has `fetch(request)`) served by `run --js` on the
-/// engine: a text route, a parameter and query, a JSON POST and its `notFound` handler.
+/// engine: a text route, a parameter and query, a JSON POST, its `notFound` handler, its
+/// streaming helper and `c.body(stream)` (ReadableStream bodies), and its JWT middleware
+/// (crypto.subtle's HMAC) letting a token it signed through and refusing others.
 #[test]
 fn a_router_from_npm_serves_its_docs_app() {
     let test = "a_router_from_npm_serves_its_docs_app";
@@ -297,6 +307,23 @@ fn a_router_from_npm_serves_its_docs_app() {
         get("/nope"),
         ("HTTP/1.1 404 Not Found".into(), "no route for /nope".into())
     );
+    // The streaming helper sets `Transfer-Encoding: chunked` itself: curl decodes it.
+    let url = format!("http://127.0.0.1:{port}");
+    assert_eq!(curl(&[&format!("{url}/stream")]), "one\ntwo\nthree\n");
+    assert_eq!(curl(&[&format!("{url}/body")]), "ab");
+    let (status, token) = get("/token");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let with_token = |token: &str| {
+        ask(&format!(
+            "GET /auth/page HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ))
+    };
+    assert_eq!(
+        with_token(&token),
+        ("HTTP/1.1 200 OK".into(), r#"{"payload":{"sub":"test","exp":4102444800}}"#.into())
+    );
+    assert_eq!(with_token(&format!("{token}x")).0, "HTTP/1.1 401 Unauthorized");
+    assert_eq!(get("/auth/page").0, "HTTP/1.1 401 Unauthorized");
     let printed = stop(server);
     assert!(printed.contains(&format!("listening on http://127.0.0.1:{port}/")), "{printed}");
 }

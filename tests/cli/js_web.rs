@@ -2,7 +2,8 @@
 //! globals against the WHATWG specs on every runtime, and `tests/js/serve.js` (a fetch
 //! handler, `export default { fetch }`) is served through wasock's server and tried as a
 //! client would: HEAD, `Expect: 100-continue`, pipelining, errors in the handler, a handler
-//! awaiting a slow upstream while others are answered, concurrent clients, and (on the
+//! awaiting a slow upstream while others are answered, concurrent clients, a
+//! `ReadableStream` response body, `curl -F` uploads parsed by `formData()`, and (on the
 //! engine) a head sent a byte at a time cut by the header timeout. `tests/js/node.js` checks
 //! Node's modules and `http`, and `tests/js/https.js` fetches over HTTPS from `openssl
 //! s_server` with a private CA made here. The helpers are `js.rs`'s (the shared runtime
@@ -19,7 +20,7 @@ use crate::js::{
     wasmedge_js, Outcome, Runtime, IO_TIMEOUT,
 };
 use crate::support::{build_lock, connect, free_port, Sandbox};
-use crate::tls::{pki_dir, SServer};
+use crate::tls::{curl, pki_dir, SServer};
 
 #[test]
 fn web_globals_behave_as_the_specs_say_on_every_runtime() {
@@ -36,8 +37,8 @@ fn web_globals_behave_as_the_specs_say_on_every_runtime() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
         let checks = stdout.lines().filter(|line| line.starts_with("ok ")).count();
-        assert_eq!(checks, 81, "{runtime:?}: every check of web.js ran: {stdout}");
-        assert!(stdout.ends_with("all 81 checks passed\n"), "{runtime:?}: {stdout}");
+        assert_eq!(checks, 139, "{runtime:?}: every check of web.js ran: {stdout}");
+        assert!(stdout.ends_with("all 139 checks passed\n"), "{runtime:?}: {stdout}");
         // console's format specifiers and object inspection, as Node prints them.
         for line in [
             "n=42.5 42 1.5 {\"a\":[1]} [ 1 ] { b: 2 } %",
@@ -51,6 +52,7 @@ fn web_globals_behave_as_the_specs_say_on_every_runtime() {
             "Point { x: 1 } { name: 'c', self: [Circular *1] } [Object: null prototype] {} [] {}",
             "Headers { a: '1' } URLSearchParams { 'a' => '1' }",
             "only one|%d|%i",
+            "ReadableStream { locked: false, state: 'readable', supportsBYOB: true } Blob { size: 2, type: 'text/plain' }",
         ] {
             assert!(stdout.lines().any(|l| l == line), "{runtime:?}: no line `{line}` in:\n{stdout}");
         }
@@ -256,6 +258,30 @@ fn fetch_handler_is_served_through_wasocks_server() {
             client.push(format!("{target}: {} {body}", status_line(&head)));
         }
 
+        // A ReadableStream body (read to its end, then sent whole), and one whose chunk is not
+        // bytes (500, one line on stderr).
+        let (head, body) = get(port, "/stream");
+        assert!(head.to_ascii_lowercase().contains("content-length: 24\r\n"), "{runtime:?}: {head}");
+        assert_eq!(body, "chunk 0\nchunk 1\nchunk 2\n", "{runtime:?}");
+        client.push(body);
+        assert!(get(port, "/bad-stream").0.starts_with("HTTP/1.1 500 "), "{runtime:?}");
+
+        // curl -F posts a file (64 KiB holding boundary-like bytes) and a field; formData()
+        // parses them, and the file sent back as a Response body is the same bytes.
+        let upload = sandbox.work().join("upload.bin");
+        let bytes: Vec<u8> = (0..65_536u32).map(|i| if i % 97 < 4 { b"\r\n--"[(i % 97) as usize] } else { (i * 7 % 251) as u8 }).collect();
+        std::fs::write(&upload, &bytes).expect("write upload.bin");
+        let url = format!("http://127.0.0.1:{port}/upload");
+        let file = format!("f=@{};type=application/x-test", upload.display());
+        let listed = curl(&["-F", &file, "-F", "note=héllo wörld", &url]);
+        assert_eq!(listed, "f: upload.bin application/x-test 65536 bytes\nnote=héllo wörld\n", "{runtime:?}");
+        client.push(listed);
+        let echoed = sandbox.work().join("echoed.bin");
+        curl(&["-F", &file, "-o", &echoed.display().to_string(), &format!("{url}?echo=f")]);
+        assert!(std::fs::read(&echoed).expect("the echoed file") == bytes, "{runtime:?}: the file came back changed");
+        let form = curl(&["--data-urlencode", "a=1 2", "-d", "b=3", &url]);
+        assert_eq!(form, "a=1 2\nb=3\n", "{runtime:?}");
+
         // A handler awaiting a slow upstream holds only its own request.
         let slow = std::thread::spawn(move || get(port, "/upstream"));
         std::thread::sleep(Duration::from_millis(200));
@@ -308,6 +334,9 @@ fn fetch_handler_is_served_through_wasocks_server() {
             "error: fetch handler failed: Error: boom",
             "error: fetch handler failed: TypeError: rejected",
             "error: fetch handler failed: TypeError: the fetch handler must return a Response, got 'text'",
+            "error: fetch handler failed: TypeError: the fetch handler's Response body: a body stream gave a chunk \
+             that is not bytes ('not bytes'); help: enqueue Uint8Arrays, e.g. new TextEncoder().encode(text), or \
+             pipe text through a TextEncoderStream",
         ] {
             assert!(stderr_lines.lines().any(|l| l == line), "{runtime:?}: no `{line}` in stderr:\n{stderr_lines}");
         }

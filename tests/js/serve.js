@@ -32,6 +32,31 @@ export default {
                 const answer = await fetch(upstream)
                 return new Response(`upstream said ${await answer.text()}`)
             }
+            case '/stream': {
+                // A body made while the response is on its way (read to its end, then sent).
+                let n = 0
+                const body = new ReadableStream({
+                    async pull(controller) {
+                        await new Promise((resolve) => setTimeout(resolve, 5))
+                        if (n === 3) return controller.close()
+                        controller.enqueue(new TextEncoder().encode(`chunk ${n++}\n`))
+                    },
+                })
+                return new Response(body, { headers: { 'content-type': 'text/plain' } })
+            }
+            case '/bad-stream':
+                return new Response(new ReadableStream({ start(c) { c.enqueue('not bytes'); c.close() } }))
+            case '/upload': {
+                // ?echo=NAME answers with that entry (a File as the body), else one line per entry.
+                const form = await request.formData()
+                const echo = url.searchParams.get('echo')
+                if (echo) return new Response(form.get(echo))
+                const lines = []
+                for (const [name, value] of form) {
+                    lines.push(typeof value === 'string' ? `${name}=${value}` : `${name}: ${value.name} ${value.type} ${value.size} bytes`)
+                }
+                return new Response(lines.join('\n') + '\n')
+            }
             default:
                 return new Response('not found', { status: 404 })
         }

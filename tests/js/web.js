@@ -1,5 +1,6 @@
-// Checks the web-standard globals against what the WHATWG specs (Fetch, URL, DOM, HTML)
-// define and Node 18+ does, printing one line per check; the CLI test counts them and
+// Checks the web-standard globals against what the specs (WHATWG Fetch, URL, DOM, HTML,
+// Streams, Encoding, File API, XHR's FormData; W3C WebCrypto with FIPS 180 and RFC 4231
+// vectors) define and Node 18+ does, printing one line per check; the CLI test counts them and
 // compares the output across runtimes. Usage: web.js HOST (a loopback address to listen on).
 import * as net from 'wasi_net'
 
@@ -127,6 +128,160 @@ async function bodies() {
     check('a Request from a Request', derived.method === 'PUT' && derived.headers.get('a') === '1' && (await derived.text()) === 'b')
 }
 
+const utf8 = (text) => new TextEncoder().encode(text)
+const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('')
+
+// Streams (WHATWG Streams, Fetch's body streams, Encoding's stream classes).
+async function streams() {
+    const source = new ReadableStream({
+        start(controller) { for (const part of ['one', 'two', 'three']) controller.enqueue(utf8(part)); controller.close() },
+    })
+    const streamed = new Response(source)
+    check('a Response keeps the ReadableStream it was given', streamed.body === source && !streamed.bodyUsed &&
+        !streamed.headers.has('content-type'))
+    const reader = streamed.body.getReader()
+    const parts = []
+    for (let step = await reader.read(); !step.done; step = await reader.read()) parts.push(new TextDecoder().decode(step.value))
+    check('a body stream reads chunk by chunk', parts.join('|') === 'one|two|three', parts.join('|'))
+    check('reading the body stream makes bodyUsed true', streamed.bodyUsed)
+    await rejectsLike('a read body stream cannot be read again', streamed.text(), /^TypeError/)
+    const whole = new Response('héllo')
+    const body = whole.body
+    check('body of a string Response is a ReadableStream of bytes', body instanceof ReadableStream && whole.body === body && !whole.bodyUsed)
+    const first = await body.getReader().read()
+    check('its chunk is a Uint8Array', first.value instanceof Uint8Array && new TextDecoder().decode(first.value) === 'héllo' && whole.bodyUsed)
+    check('no body is a null body stream', new Response(null).body === null && new Request('http://h/').body === null)
+    const locked = new Response('x')
+    locked.body.getReader()
+    check('a reader locks the stream', locked.body.locked)
+    throwsLike('a locked stream has no second reader', () => locked.body.getReader(), /^TypeError/)
+    await rejectsLike('text() of a locked body is a TypeError', locked.text(), /^TypeError/)
+    throwsLike('clone() of a locked body is a TypeError', () => locked.clone(), /^TypeError/)
+    const held = new ReadableStream()
+    held.getReader()
+    throwsLike('a locked stream is no body', () => new Response(held), /^TypeError/)
+    const released = new Response('y')
+    released.body.getReader().releaseLock()
+    check('releaseLock unlocks the stream', !released.body.locked && (await released.text()) === 'y')
+    const sizes = []
+    for await (const chunk of new Response(new Uint8Array(5)).body) sizes.push(chunk.length)
+    check('a body stream is async iterable', sizes.join() === '5')
+    let cancelled = null
+    const cancelling = new ReadableStream({ pull(c) { c.enqueue(utf8('.')) }, cancel(reason) { cancelled = reason } })
+    const canceller = cancelling.getReader()
+    await canceller.read()
+    await canceller.cancel('enough')
+    check('cancel() reaches the source and ends the stream', cancelled === 'enough' && (await canceller.read()).done)
+    const decoded = new ReadableStream({
+        start(c) { c.enqueue(new Uint8Array([0x61, 0xc3])); c.enqueue(new Uint8Array([0xa9, 0xe2, 0x82])); c.enqueue(new Uint8Array([0xac])); c.close() },
+    }).pipeThrough(new TextDecoderStream())
+    let text = ''
+    for await (const chunk of decoded) text += chunk
+    check('TextDecoderStream joins characters split across chunks', text === 'aé€', text)
+    const upper = new TransformStream({ transform(chunk, controller) { controller.enqueue(chunk.toUpperCase()) } })
+    const written = []
+    await ReadableStream.from(['a', 'b']).pipeThrough(upper).pipeTo(new WritableStream({ write(chunk) { written.push(chunk) } }))
+    check('pipeThrough a TransformStream and pipeTo a WritableStream', written.join() === 'A,B')
+    const encoded = new Response(ReadableStream.from(['x', 'é']).pipeThrough(new TextEncoderStream()))
+    check('TextEncoderStream makes a body of text', (await encoded.text()) === 'xé')
+    const tee = new Response(ReadableStream.from([utf8('t')]))
+    const teeCopy = tee.clone()
+    check('clone() of a stream body tees it', (await tee.text()) === 't' && (await teeCopy.text()) === 't')
+    const posted = new Request('http://h/', { method: 'POST', body: ReadableStream.from([utf8('p1'), utf8('p2')]), duplex: 'half' })
+    check('a Request with a stream body', posted.body instanceof ReadableStream && (await posted.text()) === 'p1p2')
+    await rejectsLike('a chunk that is not bytes is a TypeError', new Response(ReadableStream.from(['text'])).text(), /^TypeError/)
+}
+
+// WebCrypto's SubtleCrypto: FIPS 180-4 digests, RFC 4231 / RFC 2202 HMAC vectors.
+async function subtleCrypto() {
+    const subtle = crypto.subtle
+    const digests = [
+        ['SHA-1', 'a9993e364706816aba3e25717850c26c9cd0d89d'],
+        ['SHA-256', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'],
+        ['SHA-384', 'cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7'],
+        ['SHA-512', 'ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f'],
+    ]
+    for (const [name, expected] of digests) {
+        const got = hex(await subtle.digest(name, utf8('abc')))
+        check(`digest ${name} of "abc" (FIPS 180)`, got === expected, got)
+    }
+    check('digest takes { name } and any typed array', hex(await subtle.digest({ name: 'sha-256' }, new Uint16Array(0))) ===
+        'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+    const key = new Uint8Array(20).fill(0x0b)
+    const vectors = [
+        ['SHA-256', 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7'],
+        ['SHA-384', 'afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6'],
+        ['SHA-512', '87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cdedaa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854'],
+    ]
+    for (const [hash, expected] of vectors) {
+        const k = await subtle.importKey('raw', key, { name: 'HMAC', hash }, false, ['sign'])
+        const got = hex(await subtle.sign('HMAC', k, utf8('Hi There')))
+        check(`HMAC-${hash} (RFC 4231 test case 1)`, got === expected, got)
+    }
+    const jefe = await subtle.importKey('raw', utf8('Jefe'), { name: 'HMAC', hash: { name: 'SHA-1' } }, true, ['sign', 'verify'])
+    const tag = await subtle.sign({ name: 'HMAC' }, jefe, utf8('what do ya want for nothing?'))
+    check('HMAC-SHA-1 (RFC 2202 test case 2)', hex(tag) === 'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79', hex(tag))
+    check('an imported key', jefe instanceof CryptoKey && jefe.type === 'secret' && jefe.extractable &&
+        jefe.algorithm.name === 'HMAC' && jefe.algorithm.hash.name === 'SHA-1' && jefe.algorithm.length === 32 &&
+        jefe.usages.join() === 'sign,verify')
+    check('verify accepts the tag', await subtle.verify('HMAC', jefe, tag, utf8('what do ya want for nothing?')))
+    check('verify refuses another message', !(await subtle.verify('HMAC', jefe, tag, utf8('what do ya want for nothing!'))))
+    const made = await subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, true, ['sign', 'verify'])
+    const raw = await subtle.exportKey('raw', made)
+    check('generateKey makes a key of the hash block size', made.algorithm.length === 512 && raw.byteLength === 64)
+    const jwk = await subtle.exportKey('jwk', made)
+    const again = await subtle.importKey('jwk', jwk, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
+    check('a JWK round trip', jwk.kty === 'oct' && jwk.alg === 'HS256' &&
+        await subtle.verify('HMAC', again, await subtle.sign('HMAC', made, utf8('m')), utf8('m')))
+    const unsupported = await rejectsLike('an unsupported digest is a NotSupportedError', subtle.digest('MD5', utf8('x')), /^NotSupportedError: /)
+    check('the NotSupportedError is a DOMException', unsupported instanceof DOMException && unsupported.code === 9)
+    await rejectsLike('an unsupported algorithm is a NotSupportedError',
+        subtle.importKey('raw', new Uint8Array(16), 'AES-GCM', false, ['encrypt']), /^NotSupportedError: /)
+    await rejectsLike('signing with a verify-only key is an InvalidAccessError', subtle.sign('HMAC', again, utf8('m')), /^InvalidAccessError: /)
+    await rejectsLike('exporting a non-extractable key is an InvalidAccessError', subtle.exportKey('raw', again), /^InvalidAccessError: /)
+    await rejectsLike('a string is not BufferSource data', subtle.digest('SHA-256', 'abc'), /^TypeError: /)
+}
+
+// File API's Blob and File, XHR's FormData, Fetch's body mixins.
+async function blobsAndForms() {
+    const blob = new Blob(['ab', new Uint8Array([0x63]), new Blob(['dé'])], { type: 'Text/Plain' })
+    check('Blob size and type', blob.size === 6 && blob.type === 'text/plain' && blob instanceof Blob)
+    check('Blob text, bytes, arrayBuffer', (await blob.text()) === 'abcdé' && (await blob.bytes())[2] === 0x63 &&
+        (await blob.arrayBuffer()).byteLength === 6)
+    check('Blob.slice with negative indexes', (await blob.slice(1, -2).text()) === 'bcd' && blob.slice(-2).size === 2 &&
+        blob.slice(0, 1, 'x/y').type === 'x/y')
+    check('Blob.stream', (await new Response(blob.stream()).text()) === 'abcdé')
+    const file = new File(['x'], 'a.txt', { type: 'text/plain', lastModified: 42 })
+    check('File', file instanceof Blob && file.name === 'a.txt' && file.lastModified === 42 && file.size === 1)
+    const form = new FormData()
+    form.append('a', '1')
+    form.append('b', blob)
+    form.append('a', 2)
+    form.append('c', file, 'renamed.txt')
+    check('FormData get/getAll/has', form.get('a') === '1' && form.getAll('a').join() === '1,2' && form.has('b') && form.get('z') === null)
+    check('a Blob entry becomes a File named blob', form.get('b') instanceof File && form.get('b').name === 'blob' &&
+        form.get('c').name === 'renamed.txt')
+    form.set('a', '3')
+    form.delete('b')
+    check('FormData set/delete keep the order', [...form.keys()].join() === 'a,c' && form.get('a') === '3')
+    const sent = new Response(form)
+    const type = sent.headers.get('content-type')
+    check('a FormData body is multipart/form-data with a boundary', /^multipart\/form-data; boundary=\S+$/.test(type), type)
+    const back = await sent.formData()
+    check('multipart round trip', back.get('a') === '3' && back.get('c') instanceof File && back.get('c').name === 'renamed.txt' &&
+        back.get('c').type === 'text/plain' && (await back.get('c').text()) === 'x')
+    const multipart = '--XyZ\r\nContent-Disposition: form-data; name="field"\r\n\r\nvalue\r\n--XyZ\r\n' +
+        'Content-Disposition: form-data; name="up"; filename="f.bin"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--\r\n\r\n--XyZ--\r\n'
+    const parsed = await new Request('http://h/', { method: 'POST', body: multipart, headers: { 'content-type': 'multipart/form-data; boundary="XyZ"' } }).formData()
+    check('formData() parses multipart (a file holding CRLF--CRLF)', parsed.get('field') === 'value' &&
+        (await parsed.get('up').text()) === '\r\n--\r\n' && parsed.get('up').name === 'f.bin')
+    const urlencoded = await new Response(new URLSearchParams('a=1&b=x+y')).formData()
+    check('formData() parses urlencoded bodies', urlencoded.get('a') === '1' && urlencoded.get('b') === 'x y')
+    await rejectsLike('formData() of a text body is a TypeError', new Response('a=1').formData(), /^TypeError/)
+    const typed = await new Response('<p>', { headers: { 'content-type': 'text/html' } }).blob()
+    check('blob() takes the Content-Type', typed.type === 'text/html' && (await typed.text()) === '<p>')
+}
+
 function events() {
     const target = new EventTarget()
     const seen = []
@@ -205,7 +360,19 @@ function slowServer(delay, body) {
         if (delay < 0) { held.push(conn); return }
         await new Promise((resolve) => setTimeout(resolve, delay))
         const target = head.split(' ')[1]
-        if (target === '/redirect') {
+        if (target === '/body') {
+            // Echoes the request's Content-Type and Content-Length-framed body (ASCII here).
+            const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? -1)
+            let body = head.slice(head.indexOf('\r\n\r\n') + 4)
+            while (body.length < length) {
+                const chunk = await conn.read()
+                if (chunk.byteLength === 0) break
+                body += new TextDecoder().decode(chunk)
+            }
+            const type = /content-type: *(.*)/i.exec(head)?.[1] ?? '-'
+            const text = `${length}|${type}|${body}`
+            conn.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${text.length}\r\n\r\n${text}`)
+        } else if (target === '/redirect') {
             conn.write(`HTTP/1.1 302 Found\r\nlocation: /final\r\ncontent-length: 0\r\n\r\n`)
         } else {
             const text = body || `${head.split('\r\n')[0]}|${/user-agent: (.*)/i.exec(head)?.[1] || ''}`
@@ -241,6 +408,17 @@ async function fetches() {
     check("redirect: 'manual' gives the 302", manual.status === 302 && manual.headers.get('location') === '/final')
     const posted = await fetch(new Request(`${base}/p`, { method: 'POST', body: 'x' }))
     check('fetch takes a Request', (await posted.text()).startsWith('POST /p '))
+    const streamed = await (await fetch(`${base}/body`, { method: 'POST', body: ReadableStream.from([utf8('s1'), utf8('s2')]), duplex: 'half' })).text()
+    check('fetch sends a stream body whole, with its length', streamed === '4|-|s1s2', streamed)
+    const blobbed = await (await fetch(`${base}/body`, { method: 'PUT', body: new Blob(['{}'], { type: 'application/json' }) })).text()
+    check('fetch sends a Blob with its type', blobbed === '2|application/json|{}', blobbed)
+    const form = new FormData()
+    form.append('k', 'v')
+    form.append('f', new File(['data'], 'f.txt', { type: 'text/plain' }))
+    const [length, type, sent] = (await (await fetch(`${base}/body`, { method: 'POST', body: form })).text()).split('|')
+    const echoed = await new Response(sent, { headers: { 'content-type': type } }).formData()
+    check('fetch sends a FormData as multipart', Number(length) === sent.length && echoed.get('k') === 'v' &&
+        echoed.get('f').name === 'f.txt' && (await echoed.get('f').text()) === 'data', type)
     await rejectsLike('fetch of a bad URL is a TypeError', fetch('not a url'), /^TypeError/)
     await rejectsLike('fetch of an unsupported scheme is a TypeError', fetch('ftp://h/'), /^TypeError/)
     const stalled = slowServer(-1)
@@ -268,11 +446,15 @@ function consoleFormat() {
     console.log(new Point(), cyclic, Object.create(null), [], {})
     console.log(new Headers({ a: '1' }), new URLSearchParams('a=1'))
     console.log('%s|%d|%i', 'only one')
+    console.log(new Response('x').body, new Blob(['ab'], { type: 'text/plain' }))
 }
 
 urls()
 headers()
 await bodies()
+await streams()
+await subtleCrypto()
+await blobsAndForms()
 events()
 await globalsAndTimers()
 await fetches()

@@ -18,6 +18,12 @@
 //!   [`crate::serve`].
 //! - `write(fd, text)`: `text` to stdout (1) or stderr (2), flushed.
 //! - `defer(job, argument)`: `job(argument)` as a microtask.
+//! - `streams()` → the exports of the vendored WHATWG Streams implementation
+//!   (`vendor/web-streams-polyfill/`, evaluated anew at each call: the prelude calls it
+//!   once, on first use of a stream).
+//! - `extras()` → the function expression of `lazy.js` (the web globals evaluated on first
+//!   use: crypto.subtle, Blob, File, FormData, the text stream classes).
+//! - `digest`, `hmac`, `hmacVerify`: `crypto.subtle`'s hashing (see [`super::subtle`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -59,6 +65,9 @@ pub fn object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     host.set("write", Func::from(write))?;
     host.set("exit", Func::from(exit))?;
     host.set("defer", Func::from(defer))?;
+    host.set("streams", Func::from(streams))?;
+    host.set("extras", Func::from(extras))?;
+    super::subtle::install(&host)?;
     Ok(host)
 }
 
@@ -68,6 +77,26 @@ pub fn object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
 /// exception in a job reaches no script).
 fn defer<'js>(job: Function<'js>, argument: Value<'js>) -> Result<()> {
     job.defer((argument,))
+}
+
+/// web-streams-polyfill 4.3.0's UMD bundle (MIT), wrapped so that it takes its CommonJS
+/// branch: a function expression returning its exports.
+const STREAMS: &str = concat!(
+    "(function () { const exports = {}; const module = { exports };\n",
+    include_str!("vendor/web-streams-polyfill/ponyfill.js"),
+    "\nreturn exports })"
+);
+
+fn streams<'js>(ctx: Ctx<'js>) -> Result<Object<'js>> {
+    let factory: rquickjs::Function = super::evaluate(&ctx, "wasock:web-streams", STREAMS)?;
+    factory.call(())
+}
+
+/// `lazy.js`: the web globals evaluated on first use (a function expression).
+const LAZY: &str = include_str!("lazy.js");
+
+fn extras<'js>(ctx: Ctx<'js>) -> Result<rquickjs::Function<'js>> {
+    super::evaluate(&ctx, "wasock:web-lazy", LAZY)
 }
 
 fn now() -> f64 {

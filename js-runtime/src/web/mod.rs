@@ -8,11 +8,19 @@
 //! functions of `host.rs`); what needs the host is Rust: URL parsing by the `url` crate
 //! (WHATWG's URL Standard, its setters through `url::quirks`), random bytes from WASI's
 //! `random_get` (`getrandom`), the monotonic clock, the HTTP exchange of `fetch` on wasock's
-//! client (abortable), and serving through wasock's async server (`crate::serve`).
-//! Streaming bodies (`ReadableStream`) are not supported: `body` throws a `TypeError` that
-//! names the methods to use instead.
+//! client (abortable), serving through wasock's async server (`crate::serve`), and
+//! `crypto.subtle`'s hashing (`subtle.rs`: RustCrypto's `sha1`, `sha2`, `hmac`).
+//! `crypto.subtle`'s keys and errors, `Blob`, `File`, `FormData` (with multipart/form-data,
+//! RFC 7578) and the text stream classes are JavaScript in `lazy.js`, evaluated on first use.
+//!
+//! WHATWG Streams (`ReadableStream`, `WritableStream`, `TransformStream`, …) are the vendored
+//! web-streams-polyfill 4.3.0 (MIT, `vendor/web-streams-polyfill/`), evaluated on first use
+//! (the globals are accessors until then) so that start-up does not pay for them. Bodies are
+//! still whole on the wire: a stream given as a body is read to its end before the request or
+//! response goes out, and `body` streams bytes already received.
 
 mod host;
+mod subtle;
 
 use rquickjs::{Ctx, Function, Object, Result};
 

@@ -572,9 +572,7 @@ const crypto = {
         const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
         return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
     },
-    get subtle() {
-        throw new TypeError('crypto.subtle is not supported by wasock-js; help: crypto.getRandomValues and crypto.randomUUID are')
-    },
+    get subtle() { return loadExtras().subtle },
 }
 define('crypto', crypto)
 
@@ -832,22 +830,131 @@ class Headers {
 }
 define('Headers', Headers)
 
+// ---------------------------------------------------------------- lazily evaluated globals
+
+// Globals that most scripts never touch are evaluated on first use, so that start-up does
+// not pay for parsing them: `lazy.js` (crypto.subtle, Blob, File, FormData, the text stream
+// classes) and the vendored web-streams-polyfill (web/vendor/, 65 KB). Each global is an
+// accessor until then; assigning one replaces it, and loading leaves assigned globals alone.
+// Returns what installs the loaded values.
+function lazyGlobals(names, load) {
+    const getters = {}
+    for (const name of names) {
+        getters[name] = () => load()[name]
+        Object.defineProperty(g, name, {
+            get: getters[name],
+            set(value) { define(name, value) },
+            configurable: true,
+            enumerable: false,
+        })
+    }
+    return (loaded) => {
+        for (const name of names) {
+            const descriptor = Object.getOwnPropertyDescriptor(g, name)
+            if (descriptor && descriptor.get === getters[name]) define(name, loaded[name])
+        }
+    }
+}
+
+let extras = null
+const settleExtras = lazyGlobals(['Blob', 'File', 'FormData', 'CryptoKey', 'SubtleCrypto'], loadExtras)
+function loadExtras() {
+    if (extras !== null) return extras
+    extras = host.extras()(host, {
+        encoder, decoder, inspect, quote, constructorName, INSPECT, DOMException, Headers,
+        bufferSourceBytes, concatBytes, base64ToBytes, bytesToBase64, B64, loadStreams,
+    })
+    settleExtras(extras)
+    return extras
+}
+
+// WHATWG Streams: web-streams-polyfill 4.3.0, plus the Encoding Standard's stream classes.
+let streams = null
+const settleStreams = lazyGlobals(['ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
+    'ReadableStreamBYOBRequest', 'ReadableStreamDefaultController', 'ReadableByteStreamController',
+    'WritableStream', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController', 'TransformStream',
+    'TransformStreamDefaultController', 'ByteLengthQueuingStrategy', 'CountQueuingStrategy',
+    'TextEncoderStream', 'TextDecoderStream'], loadStreams)
+function loadStreams() {
+    if (streams !== null) return streams
+    const loaded = host.streams()
+    streams = { ...loaded, ...loadExtras().streamExtras(loaded) }
+    settleStreams(streams)
+    return streams
+}
+
+// A BufferSource's bytes (a view on them, not a copy).
+function bufferSourceBytes(value, what) {
+    if (value instanceof ArrayBuffer) return new Uint8Array(value)
+    if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+    throw new TypeError(`${what}: expected an ArrayBuffer or a typed array, got ${inspect(value, { depth: 0 })}`)
+}
+
+const isStream = (value) => typeof value === 'object' && value !== null && typeof value.getReader === 'function'
+const disturbed = (stream) => stream._disturbed === true || (stream.locked && stream._disturbed === undefined)
+
+// All the bytes of `stream` (its chunks must be bytes, as Fetch requires), read to its end.
+async function readStream(stream, what) {
+    const reader = stream.getReader()
+    const chunks = []
+    try {
+        for (;;) {
+            const { done, value } = await reader.read()
+            if (done) break
+            if (!(value instanceof Uint8Array)) {
+                if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+                    chunks.push(bufferSourceBytes(value, what).slice())
+                    continue
+                }
+                const error = new TypeError(`${what}: a body stream gave a chunk that is not bytes (${inspect(value, { depth: 0 })}); ` +
+                    'help: enqueue Uint8Arrays, e.g. new TextEncoder().encode(text), or pipe text through a TextEncoderStream')
+                reader.cancel(error).catch(() => {})
+                throw error
+            }
+            chunks.push(value)
+        }
+    } finally {
+        try { reader.releaseLock() } catch (e) { }
+    }
+    return chunks.length === 1 ? chunks[0] : concatBytes(chunks)
+}
+
+function concatBytes(chunks) {
+    let length = 0
+    for (const chunk of chunks) length += chunk.length
+    const out = new Uint8Array(length)
+    let at = 0
+    for (const chunk of chunks) { out.set(chunk, at); at += chunk.length }
+    return out
+}
+
 // ---------------------------------------------------------------- bodies, Request, Response
 
-const NO_STREAMS = 'ReadableStream bodies are not supported by wasock-js; help: read the body with ' +
-    'await .text(), .json(), .arrayBuffer() or .bytes(), and give a Response a string, ' +
-    'ArrayBuffer, typed array or URLSearchParams'
-
-// A body as bytes (or a string, encoded only when read: the host takes strings as UTF-8)
-// and the content type it implies.
+// A body as `[bytes, content type, stream]`: bytes (or a string, encoded only when read: the
+// host takes strings as UTF-8) for everything but a ReadableStream, which stays a stream
+// until it is read (to its end: requests and responses go out whole). Callers index the
+// result: QuickJS destructures through the iterator protocol, and this is every Response's
+// path.
 function extractBody(body) {
-    if (body === undefined || body === null) return [null, null]
-    if (typeof body === 'string') return [body, 'text/plain;charset=UTF-8']
-    if (body instanceof URLSearchParams) return [encoder.encode(body.toString()), 'application/x-www-form-urlencoded;charset=UTF-8']
-    if (body instanceof ArrayBuffer) return [new Uint8Array(body.slice(0)), null]
-    if (ArrayBuffer.isView(body)) return [new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)), null]
-    if (typeof body.getReader === 'function' || typeof body[Symbol.asyncIterator] === 'function') throw new TypeError(NO_STREAMS)
-    return [String(body), 'text/plain;charset=UTF-8']
+    if (body === undefined || body === null) return [null, null, null]
+    if (typeof body === 'string') return [body, 'text/plain;charset=UTF-8', null]
+    if (body instanceof URLSearchParams) return [encoder.encode(body.toString()), 'application/x-www-form-urlencoded;charset=UTF-8', null]
+    if (body instanceof ArrayBuffer) return [new Uint8Array(body.slice(0)), null, null]
+    if (ArrayBuffer.isView(body)) return [new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)), null, null]
+    // A Blob or FormData exists only once lazy.js is loaded.
+    if (extras !== null && body instanceof extras.Blob) return [extras.Blob._bytes(body), body.type || null, null]
+    if (extras !== null && body instanceof extras.FormData) {
+        const [bytes, type] = extras.FormData._multipart(body)
+        return [bytes, type, null]
+    }
+    if (isStream(body)) {
+        if (body.locked || disturbed(body)) throw new TypeError('the body ReadableStream is locked or has been read from; help: pass a stream nobody has read')
+        return [null, null, body]
+    }
+    if (typeof body[Symbol.asyncIterator] === 'function') {
+        throw new TypeError('an async iterable is not a body; help: wrap it in ReadableStream.from(iterable)')
+    }
+    return [String(body), 'text/plain;charset=UTF-8', null]
 }
 // A body as the host takes it: bytes, or a string whose lone surrogates are replaced by
 // U+FFFD as TextEncoder replaces them.
@@ -856,13 +963,37 @@ function wireBody(body) {
 }
 
 const BODY = Symbol('body')
+const STREAM = Symbol('stream')
 const USED = Symbol('bodyUsed')
 const TIMEOUT = Symbol('timeout')
 class Body {
-    get body() { throw new TypeError(NO_STREAMS) }
-    get bodyUsed() { return this[USED] }
+    // The body as a ReadableStream of Uint8Arrays (null without a body), made on first use.
+    get body() {
+        if (this[STREAM]) return this[STREAM]
+        if (this[BODY] === null || this[BODY] === undefined) return null
+        const bytes = typeof this[BODY] === 'string' ? encoder.encode(this[BODY]) : this[BODY]
+        const used = this[USED]
+        this[BODY] = null
+        const { ReadableStream } = loadStreams()
+        this[STREAM] = new ReadableStream({
+            type: 'bytes',
+            start(controller) {
+                if (!used && bytes.length) controller.enqueue(bytes.slice())
+                controller.close()
+            },
+        })
+        return this[STREAM]
+    }
+    get bodyUsed() { return this[USED] || (!!this[STREAM] && disturbed(this[STREAM])) }
+    // The whole body's bytes (`null` without a body), marking it used.
     _consume(what) {
-        if (this[USED]) return Promise.reject(new TypeError(`${what}: Body is unusable: Body has already been read`))
+        if (this.bodyUsed) return Promise.reject(new TypeError(`${what}: Body is unusable: Body has already been read`))
+        const stream = this[STREAM]
+        if (stream) {
+            if (stream.locked) return Promise.reject(new TypeError(`${what}: the body's ReadableStream is locked to a reader; help: read the body through that reader, or release its lock`))
+            this[USED] = true
+            return readStream(stream, what)
+        }
         const body = this[BODY]
         this[USED] = body !== null
         return Promise.resolve(body === null ? new Uint8Array(0) : typeof body === 'string' ? encoder.encode(body) : body)
@@ -871,8 +1002,14 @@ class Body {
     bytes() { return this._consume('bytes').then((bytes) => new Uint8Array(bytes)) }
     text() { return this._consume('text').then((bytes) => decoder.decode(bytes)) }
     json() { return this.text().then((text) => JSON.parse(text)) }
-    formData() { return Promise.reject(new TypeError('formData() is not supported by wasock-js; help: parse .text() with new URLSearchParams(text)')) }
-    blob() { return Promise.reject(new TypeError('blob() is not supported by wasock-js; help: use .arrayBuffer() or .bytes()')) }
+    blob() {
+        const type = this.headers.get('content-type') || ''
+        return this._consume('blob').then((bytes) => new (loadExtras().Blob)([bytes], { type }))
+    }
+    formData() {
+        const type = this.headers.get('content-type') || ''
+        return this._consume('formData').then((bytes) => loadExtras().FormData._parse(bytes, type))
+    }
 }
 
 const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']
@@ -933,18 +1070,24 @@ class Request extends Body {
         }
         this.#signal = signal || null
         let body = null
+        let stream = null
         if (init.body !== undefined && init.body !== null) {
-            const [bytes, type] = extractBody(init.body)
+            const [bytes, type, given] = extractBody(init.body)
             body = bytes
+            stream = given
             if (type) Headers._defaultType(this.#headers, type)
         } else if (source && init.body === undefined) {
             if (source.bodyUsed) throw new TypeError('Request: the body of the source Request has already been read')
             body = source[BODY]
+            // A stream moves to the new Request, and the source's body counts as used (Fetch).
+            stream = source[STREAM] || null
+            if (stream) source[USED] = true
         }
-        if (body !== null && (this.#method === 'GET' || this.#method === 'HEAD')) {
+        if ((body !== null || stream !== null) && (this.#method === 'GET' || this.#method === 'HEAD')) {
             throw new TypeError('Request with GET/HEAD method cannot have body.')
         }
         this[BODY] = body
+        if (stream !== null) this[STREAM] = stream
         this[USED] = false
         this[TIMEOUT] = init.timeout
     }
@@ -972,8 +1115,11 @@ class Request extends Body {
     get integrity() { return '' }
     get keepalive() { return false }
     clone() {
-        if (this.bodyUsed) throw new TypeError('Request.clone: Body has already been consumed.')
-        return new Request(this)
+        if (this.bodyUsed || (this[STREAM] && this[STREAM].locked)) throw new TypeError('Request.clone: Body has already been consumed.')
+        if (!this[STREAM]) return new Request(this)
+        const [mine, theirs] = this[STREAM].tee()
+        this[STREAM] = mine
+        return new Request(this, { body: theirs })
     }
     [INSPECT](depth, options) {
         return 'Request ' + inspect({ method: this.#method, url: this.#url, headers: this.#headers, bodyUsed: this.bodyUsed }, options)
@@ -999,8 +1145,9 @@ class Response extends Body {
         if (statusText !== '' && /[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError(`Response: '${statusText}' is not a valid status text`)
         this.#status = status
         this.#statusText = statusText
-        const [bytes, type] = extractBody(body)
-        if (bytes !== null && status !== 200 && NULL_BODY.includes(status)) {
+        const extracted = extractBody(body)
+        const bytes = extracted[0], type = extracted[1], stream = extracted[2]
+        if ((bytes !== null || stream !== null) && status !== 200 && NULL_BODY.includes(status)) {
             throw new TypeError(`Response with null body status (${status}) cannot have body`)
         }
         if (init.headers !== undefined) {
@@ -1010,6 +1157,7 @@ class Response extends Body {
             this.#pendingType = type
         }
         this[BODY] = bytes
+        if (stream !== null) this[STREAM] = stream
         this[USED] = false
     }
     static _fetched(status, statusText, pairs, bytes, url, redirected) {
@@ -1064,14 +1212,20 @@ class Response extends Body {
     get url() { return this.#meta === null ? '' : this.#meta.url }
     get redirected() { return this.#meta !== null && this.#meta.redirected }
     clone() {
-        if (this.bodyUsed) throw new TypeError('Response.clone: Body has already been consumed.')
+        if (this.bodyUsed || (this[STREAM] && this[STREAM].locked)) throw new TypeError('Response.clone: Body has already been consumed.')
         const copy = new Response(null, { status: 200 })
         copy.#status = this.#status
         copy.#statusText = this.#statusText
         copy.#headers = new Headers(this.headers)
         if (this.#meta !== null) Headers._immutable(copy.#headers)
         copy.#meta = this.#meta
-        copy[BODY] = this[BODY]
+        if (this[STREAM]) {
+            const [mine, theirs] = this[STREAM].tee()
+            this[STREAM] = mine
+            copy[STREAM] = theirs
+        } else {
+            copy[BODY] = this[BODY]
+        }
         return copy
     }
     [INSPECT](depth, options) {
@@ -1089,7 +1243,8 @@ async function fetch(input, init) {
     if (signal.aborted) throw signal.reason
     let url = request.url
     let method = request.method
-    let body = wireBody(request[BODY])
+    // Bodies go out whole: a stream is read to its end first.
+    let body = wireBody(request[STREAM] ? await request._consume('fetch') : request[BODY])
     let redirected = false
     for (let hop = 0; ; hop++) {
         const protocol = url.slice(0, url.indexOf(':') + 1)
@@ -1183,7 +1338,11 @@ function serveFetch(handler) {
                 throw new TypeError(`the fetch handler must return a Response, got ${inspect(response, { depth: 0 })}`)
             }
             if (response.type === 'error') reply(id, ...INTERNAL_ERROR)
-            else reply(id, response.status, Response._list(response), wireBody(response[BODY]))
+            else {
+                // Responses go out whole: a stream is read to its end first.
+                const bytes = response[STREAM] ? await response._consume("the fetch handler's Response body") : response[BODY]
+                reply(id, response.status, Response._list(response), wireBody(bytes))
+            }
         } catch (error) {
             handlerFailed('fetch handler', error)
             reply(id, ...INTERNAL_ERROR)
