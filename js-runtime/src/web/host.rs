@@ -7,6 +7,8 @@
 //! - `urlParse(input, base?)` → the 11 components `[href, origin, protocol, username,
 //!   password, host, hostname, port, pathname, search, hash]` of WHATWG's URL parser, or
 //!   `null` when `input` (or `base`) is not a valid URL.
+//! - `urlRecord(input, base?)` → the same parse as a `UrlRecord` (`get(index)`,
+//!   `set(part, value)`; see [`super::url_record`]), or `null`: what `new URL` keeps.
 //! - `urlSet(href, component, value)` → the components after WHATWG's setter for
 //!   `component` (`href`: `null` when invalid; other setters ignore bad values, as specified).
 //! - `formParse(text)` / `formSerialize(pairs)`: `application/x-www-form-urlencoded`.
@@ -33,7 +35,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::{AbortHandle, Abortable};
 use rquickjs::prelude::{Func, Opt};
 use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Promise, Result, Value};
-use url::{quirks, Url};
+use url::Url;
 use wasock::http::{Method, Request};
 use wasock::{Client, ClientConfig};
 
@@ -56,6 +58,7 @@ pub fn object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     host.set("now", Func::from(now))?;
     host.set("randomBytes", Func::from(random_bytes))?;
     host.set("urlParse", Func::from(url_parse))?;
+    host.set("urlRecord", Func::from(super::url_record::url_record))?;
     host.set("urlSet", Func::from(url_set))?;
     host.set("formParse", Func::from(form_parse))?;
     host.set("formSerialize", Func::from(form_serialize))?;
@@ -118,58 +121,16 @@ fn random_bytes<'js>(ctx: Ctx<'js>, count: usize) -> Result<ArrayBuffer<'js>> {
 }
 
 fn components(url: &Url) -> Vec<String> {
-    vec![
-        quirks::href(url).to_string(),
-        quirks::origin(url),
-        quirks::protocol(url).to_string(),
-        quirks::username(url).to_string(),
-        quirks::password(url).to_string(),
-        quirks::host(url).to_string(),
-        quirks::hostname(url).to_string(),
-        quirks::port(url).to_string(),
-        quirks::pathname(url).to_string(),
-        quirks::search(url).to_string(),
-        quirks::hash(url).to_string(),
-    ]
+    (0..11).map(|index| super::url_record::component(url, index)).collect()
 }
 
 fn url_parse(input: String, base: Opt<String>) -> Option<Vec<String>> {
-    let url = match base.0 {
-        Some(base) => Url::parse(&base).ok()?.join(&input).ok()?,
-        None => Url::parse(&input).ok()?,
-    };
-    Some(components(&url))
+    super::url_record::parse(&input, base.0.as_deref()).map(|url| components(&url))
 }
 
 fn url_set(href: String, component: String, value: String) -> Option<Vec<String>> {
     let mut url = Url::parse(&href).ok()?;
-    // WHATWG's setters ignore values they cannot apply (an `Err(())` here); only `href` fails.
-    match component.as_str() {
-        "href" => quirks::set_href(&mut url, &value).ok()?,
-        "protocol" => {
-            let _ = quirks::set_protocol(&mut url, &value);
-        }
-        "username" => {
-            let _ = quirks::set_username(&mut url, &value);
-        }
-        "password" => {
-            let _ = quirks::set_password(&mut url, &value);
-        }
-        "host" => {
-            let _ = quirks::set_host(&mut url, &value);
-        }
-        "hostname" => {
-            let _ = quirks::set_hostname(&mut url, &value);
-        }
-        "port" => {
-            let _ = quirks::set_port(&mut url, &value);
-        }
-        "pathname" => quirks::set_pathname(&mut url, &value),
-        "search" => quirks::set_search(&mut url, &value),
-        "hash" => quirks::set_hash(&mut url, &value),
-        _ => return None,
-    }
-    Some(components(&url))
+    super::url_record::set(&mut url, &component, &value).then(|| components(&url))
 }
 
 fn form_parse(text: String) -> Vec<Vec<String>> {

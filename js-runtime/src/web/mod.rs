@@ -20,6 +20,7 @@
 //! response goes out, and `body` streams bytes already received.
 
 mod host;
+mod url_record;
 mod subtle;
 
 use rquickjs::{Ctx, Function, Object, Result};

@@ -645,46 +645,45 @@ class URLSearchParams {
 define('URLSearchParams', URLSearchParams)
 
 class URL {
-    // The search params are made when first asked for: most URLs never are.
-    #parts; #params = null
+    // The parsed URL lives on the host (`#record`, a UrlRecord): each component is made as a
+    // string only when read. The search params are made when first asked for.
+    #record; #params = null
     constructor(input, base) {
         const text = String(input)
-        const parts = base === undefined ? host.urlParse(text) : host.urlParse(text, String(base))
-        if (parts == null) {
+        const record = base === undefined ? host.urlRecord(text) : host.urlRecord(text, String(base))
+        if (record == null) {
             const error = new TypeError(base === undefined ? `Invalid URL: ${text}` : `Invalid URL: ${text} (base ${base})`)
             error.code = 'ERR_INVALID_URL'
             error.input = text
             throw error
         }
-        this.#parts = parts
+        this.#record = record
     }
-    static _parts(url) { return url.#parts }
+    static _get(url, index) { return url.#record.get(index) }
     static _set(url, part, value) { url.#set(part, value) }
     static canParse(input, base) {
-        return (base === undefined ? host.urlParse(String(input)) : host.urlParse(String(input), String(base))) != null
+        return (base === undefined ? host.urlRecord(String(input)) : host.urlRecord(String(input), String(base))) != null
     }
     static parse(input, base) {
         try { return new URL(input, base) } catch (e) { return null }
     }
     #set(part, value) {
-        const parts = host.urlSet(this.#parts[0], part, String(value))
-        if (parts == null) throw new TypeError(`Invalid URL: ${value}`)
-        this.#parts = parts
-        if (this.#params !== null && (part === 'href' || part === 'search')) URLSearchParams._attach(this.#params, this, parts[9])
+        if (!this.#record.set(part, String(value))) throw new TypeError(`Invalid URL: ${value}`)
+        if (this.#params !== null && (part === 'href' || part === 'search')) URLSearchParams._attach(this.#params, this, this.#record.get(9))
     }
     _setSearchFromParams(query) {
-        this.#parts = host.urlSet(this.#parts[0], 'search', query)
-        if (query === '') this.#parts = host.urlSet(this.#parts[0], 'search', '')
+        this.#record.set('search', query)
+        if (query === '') this.#record.set('search', '')
     }
     get searchParams() {
         if (this.#params === null) {
             this.#params = new URLSearchParams()
-            URLSearchParams._attach(this.#params, this, this.#parts[9])
+            URLSearchParams._attach(this.#params, this, this.#record.get(9))
         }
         return this.#params
     }
-    toString() { return this.#parts[0] }
-    toJSON() { return this.#parts[0] }
+    toString() { return this.#record.get(0) }
+    toJSON() { return this.#record.get(0) }
     [INSPECT](depth, options) {
         const shown = {}
         for (const part of URL_PARTS) shown[part] = this[part]
@@ -692,13 +691,10 @@ class URL {
     }
 }
 URL_PARTS.forEach((part, index) => {
-    const descriptor = { get() { return this.__parts()[index] }, enumerable: true, configurable: true }
-    if (part !== 'origin') descriptor.set = function (value) { this.__set(part, value) }
+    const descriptor = { get() { return URL._get(this, index) }, enumerable: true, configurable: true }
+    if (part !== 'origin') descriptor.set = function (value) { URL._set(this, part, value) }
     Object.defineProperty(URL.prototype, part, descriptor)
 })
-// Accessors for the loop above (private names are not reachable from outside the class body).
-Object.defineProperty(URL.prototype, '__parts', { value: function () { return URL._parts(this) } })
-Object.defineProperty(URL.prototype, '__set', { value: function (part, value) { URL._set(this, part, value) } })
 define('URL', URL)
 
 // ---------------------------------------------------------------- Headers
