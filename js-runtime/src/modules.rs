@@ -14,7 +14,8 @@
 //! own keys that is an identifier as a named export (Node finds those by a static scan; here
 //! the file runs when the importing module is loaded, so they are the keys it set). A
 //! `require` of an ES module or a builtin returns its namespace (a builtin's `default`
-//! export when it has one), evaluated synchronously.
+//! export when it has one), evaluated synchronously. A module a package's `browser` field
+//! maps to `false` ([`resolve::EMPTY_MODULE`]) loads as an empty CommonJS file.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -72,7 +73,12 @@ impl Modules {
         .find(|name| self.builtins.contains(name))
     }
 
+    /// A module's source; [`resolve::EMPTY_MODULE`]'s is empty (CommonJS: `module.exports`
+    /// stays `{}`).
     fn read(&self, path: &str) -> Option<Vec<u8>> {
+        if path == resolve::EMPTY_MODULE {
+            return Some(Vec::new());
+        }
         self.resolver.borrow().files.read(path).map(Cow::into_owned)
     }
 
