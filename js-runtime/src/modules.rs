@@ -372,7 +372,14 @@ pub fn install<'js>(ctx: &Ctx<'js>, modules: &Shared, entry: &str) -> rquickjs::
     let import_sync = Function::new(
         ctx.clone(),
         |ctx: Ctx<'js>, name: String, builtin: bool| -> rquickjs::Result<Value<'js>> {
-            let promise = Module::import(&ctx, name.as_str())?;
+            // `name` is a resolved path; QuickJS resolves it again, from the calling file,
+            // where a path like `lib/x.mjs` would read as a package: `file://` keeps it a path.
+            let specifier = if builtin {
+                name
+            } else {
+                format!("file://{name}")
+            };
+            let promise = Module::import(&ctx, specifier.as_str())?;
             let namespace: Object = promise.finish()?;
             if builtin && namespace.contains_key("default")? {
                 return namespace.get("default");
