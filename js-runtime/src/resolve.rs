@@ -289,8 +289,9 @@ impl<F: Files> Resolver<F> {
             }
             return self.index(package).ok_or_else(|| {
                 ResolveError(format!(
-                    "Cannot find the entry point of package '{specifier}' ({}: no `exports`, `browser`, `module`, `main` or index.js) imported from {}",
+                    "Cannot find the entry point of package '{specifier}' ({}: no `exports`, `{}` or index.js) imported from {}",
                     display_path(package),
+                    kind.entry_fields().join("`, `"),
                     display_path(referrer)
                 ))
             });
@@ -1026,6 +1027,15 @@ mod tests {
         assert_eq!(
             r.resolve("e", main, Kind::Import).unwrap(),
             "node_modules/e/e.js"
+        );
+        let mut r = resolver(&[
+            ("src/main.js", ""),
+            ("node_modules/none/package.json", r#"{"browser":"./no.js"}"#),
+        ]);
+        assert_eq!(
+            r.resolve("none", main, Kind::Require).unwrap_err().0,
+            "Cannot find the entry point of package 'none' (./node_modules/none: no `exports`, \
+             `browser`, `main` or index.js) imported from ./src/main.js"
         );
     }
 
