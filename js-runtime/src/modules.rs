@@ -14,7 +14,8 @@
 //! own keys that is an identifier as a named export (Node finds those by a static scan; here
 //! the file runs when the importing module is loaded, so they are the keys it set). A
 //! `require` of an ES module or a builtin returns its namespace (a builtin's `default`
-//! export when it has one), evaluated synchronously.
+//! export when it has one), evaluated synchronously. A module a package's `browser` field
+//! maps to `false` ([`resolve::EMPTY_MODULE`]) loads as an empty CommonJS file.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -72,7 +73,12 @@ impl Modules {
         .find(|name| self.builtins.contains(name))
     }
 
+    /// A module's source; [`resolve::EMPTY_MODULE`]'s is empty (CommonJS: `module.exports`
+    /// stays `{}`).
     fn read(&self, path: &str) -> Option<Vec<u8>> {
+        if path == resolve::EMPTY_MODULE {
+            return Some(Vec::new());
+        }
         self.resolver.borrow().files.read(path).map(Cow::into_owned)
     }
 
@@ -366,7 +372,14 @@ pub fn install<'js>(ctx: &Ctx<'js>, modules: &Shared, entry: &str) -> rquickjs::
     let import_sync = Function::new(
         ctx.clone(),
         |ctx: Ctx<'js>, name: String, builtin: bool| -> rquickjs::Result<Value<'js>> {
-            let promise = Module::import(&ctx, name.as_str())?;
+            // `name` is a resolved path; QuickJS resolves it again, from the calling file,
+            // where a path like `lib/x.mjs` would read as a package: `file://` keeps it a path.
+            let specifier = if builtin {
+                name
+            } else {
+                format!("file://{name}")
+            };
+            let promise = Module::import(&ctx, specifier.as_str())?;
             let namespace: Object = promise.finish()?;
             if builtin && namespace.contains_key("default")? {
                 return namespace.get("default");

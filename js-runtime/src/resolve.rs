@@ -1,9 +1,12 @@
 //! Module specifiers to files, the way Node resolves them (nodejs.org/api/esm.html,
 //! "Resolution Algorithm Specification", and `require`'s lookup in modules.html): relative
-//! and absolute paths, `#imports`, and bare specifiers from `node_modules` folders walking
-//! up, through `package.json`'s `exports` (conditions, subpath patterns), then `module`,
-//! then `main`, then `index.js`. Pure Rust over a [`Files`] view (the disk, or an app's
-//! embedded bundle), so the same code runs in the runtime and in a project's build script.
+//! and absolute paths, `#imports`, a package's own name (PACKAGE_SELF_RESOLVE), and bare
+//! specifiers from `node_modules` folders walking up, through `package.json`'s `exports`
+//! (conditions, subpath patterns), else the entry fields ([`IMPORT_ENTRY_FIELDS`]) and
+//! `index.js`. A package without `exports` may also swap files and modules for web ones
+//! through its `browser` field, as bundlers do (github.com/defunctzombie/package-browser-field-spec).
+//! Pure Rust over a [`Files`] view (the disk, or an app's embedded bundle), so the same code
+//! runs in the runtime and in a project's build script.
 //!
 //! Paths are `/`-separated and normalized (no `.` or `..` segments, no trailing `/`):
 //! relative to the guest's working directory (`src/main.js`; the empty string is that
@@ -23,6 +26,21 @@ use serde_json::Value;
 pub const IMPORT_CONDITIONS: &[&str] = &["worker", "browser", "import", "module", "default"];
 /// The export conditions a `require` matches.
 pub const REQUIRE_CONDITIONS: &[&str] = &["worker", "browser", "require", "default"];
+
+/// The `package.json` fields an `import` takes a package's entry from when it has no
+/// `exports`, first found file wins: a string `browser` (the web build, for the same reason
+/// as the `browser` condition), then `module` (the ES build), then `main`; then `index.js`.
+/// The order of webpack's and esbuild's `mainFields` for browser targets. An object
+/// `browser` is no entry: it maps the file the other fields chose (see [`EMPTY_MODULE`]).
+pub const IMPORT_ENTRY_FIELDS: &[&str] = &["browser", "module", "main"];
+/// The entry fields for `require`: a string `browser`, then `main` (`module` is ES syntax).
+pub const REQUIRE_ENTRY_FIELDS: &[&str] = &["browser", "main"];
+
+/// What a module mapped to `false` by a package's `browser` object resolves to (a name no
+/// resolved path takes: resolved paths are normalized files, and this one has no folder
+/// and a `:`). The loader gives it as an empty CommonJS module: `module.exports` is `{}`,
+/// the default export of an `import`. One module shared by every package that maps to it.
+pub const EMPTY_MODULE: &str = "wasock:empty-module";
 
 /// Extensions tried after the exact path, in order (Node's `require` tries `.js`, `.json`).
 const EXTENSIONS: &[&str] = &[".js", ".mjs", ".cjs", ".json"];
@@ -77,6 +95,13 @@ impl Kind {
             Kind::Require => REQUIRE_CONDITIONS,
         }
     }
+
+    fn entry_fields(self) -> &'static [&'static str] {
+        match self {
+            Kind::Import => IMPORT_ENTRY_FIELDS,
+            Kind::Require => REQUIRE_ENTRY_FIELDS,
+        }
+    }
 }
 
 /// How a file is evaluated (Node's "format", from its extension and the nearest
@@ -118,8 +143,25 @@ impl<F: Files> Resolver<F> {
     }
 
     /// The file `specifier` names when `referrer` (a normalized path) imports or requires
-    /// it. Builtin module names are the caller's to recognize first.
+    /// it, or [`EMPTY_MODULE`]. Builtin module names are the caller's to recognize first (so
+    /// a builtin wins over a `browser` field's replacement of its name).
     pub fn resolve(
+        &mut self,
+        specifier: &str,
+        referrer: &str,
+        kind: Kind,
+    ) -> Result<String, ResolveError> {
+        if is_bare(specifier) {
+            if let Some(replaced) = self.browser_module(specifier, referrer, kind)? {
+                return Ok(replaced);
+            }
+        }
+        let found = self.resolve_unmapped(specifier, referrer, kind)?;
+        self.browser_file(found, specifier, referrer, kind)
+    }
+
+    /// [`Resolver::resolve`] before the `browser` field's replacements.
+    fn resolve_unmapped(
         &mut self,
         specifier: &str,
         referrer: &str,
@@ -157,6 +199,9 @@ impl<F: Files> Resolver<F> {
                 display_path(referrer)
             ))
         })?;
+        if let Some(scope) = self.self_reference(name, from) {
+            return self.package_entry(&scope, &subpath, kind, specifier, referrer);
+        }
         let mut dir = Some(from.to_string());
         while let Some(at) = dir {
             if !at.ends_with("node_modules") {
@@ -221,8 +266,8 @@ impl<F: Files> Resolver<F> {
                 let found = exports_resolve(package, subpath, exports, kind.conditions()).map_err(
                     |message| {
                         ResolveError(format!(
-                            "{message} in {}/package.json, imported as '{specifier}' from {}",
-                            display_path(package),
+                            "{message} in {}, imported as '{specifier}' from {}",
+                            package_json_path(package),
                             display_path(referrer)
                         ))
                     },
@@ -231,12 +276,7 @@ impl<F: Files> Resolver<F> {
             }
         }
         if subpath == "." {
-            // `module` is the ES build bundlers pick; `require` wants the CommonJS `main`.
-            let fields: &[&str] = match kind {
-                Kind::Import => &["module", "main"],
-                Kind::Require => &["main"],
-            };
-            for field in fields {
+            for field in kind.entry_fields() {
                 if let Some(main) = json
                     .as_ref()
                     .and_then(|json| json.get(*field))
@@ -249,8 +289,9 @@ impl<F: Files> Resolver<F> {
             }
             return self.index(package).ok_or_else(|| {
                 ResolveError(format!(
-                    "Cannot find the entry point of package '{specifier}' ({}: no `exports`, `main` or index.js) imported from {}",
+                    "Cannot find the entry point of package '{specifier}' ({}: no `exports`, `{}` or index.js) imported from {}",
                     display_path(package),
+                    kind.entry_fields().join("`, `"),
                     display_path(referrer)
                 ))
             });
@@ -262,6 +303,123 @@ impl<F: Files> Resolver<F> {
                     display_path(referrer)
                 ))
             })
+    }
+
+    /// PACKAGE_SELF_RESOLVE: the folder of the package scope of `from` when its
+    /// `package.json` is named `name` and has `exports` (through which the name resolves,
+    /// never through `node_modules`); `None` otherwise.
+    fn self_reference(&mut self, name: &str, from: &str) -> Option<String> {
+        let scope = self.package_scope(from)?;
+        let json = self.package_json(&scope)?;
+        let named = json.get("name").and_then(Value::as_str) == Some(name);
+        let exports = json
+            .get("exports")
+            .is_some_and(|exports| !exports.is_null());
+        (named && exports).then_some(scope)
+    }
+
+    /// The object form of the `browser` field of the package scope of `dir`, with the
+    /// scope's folder; `None` when the package has `exports` (which wins, as in bundlers).
+    fn browser_map(&mut self, dir: &str) -> Option<(String, Rc<Value>)> {
+        let scope = self.package_scope(dir)?;
+        let json = self.package_json(&scope)?;
+        if json
+            .get("exports")
+            .is_some_and(|exports| !exports.is_null())
+            || !json.get("browser").is_some_and(Value::is_object)
+        {
+            return None;
+        }
+        Some((scope, json))
+    }
+
+    /// A bare `specifier` that the `browser` object of the referrer's package replaces
+    /// (`"fs": false`, `"node-fetch": "./fetch-shim.js"`, `"a": "b"`).
+    fn browser_module(
+        &mut self,
+        specifier: &str,
+        referrer: &str,
+        kind: Kind,
+    ) -> Result<Option<String>, ResolveError> {
+        let Some((scope, json)) = self.browser_map(dirname(referrer)) else {
+            return Ok(None);
+        };
+        match json["browser"].get(specifier) {
+            Some(value) => self.browser_target(&scope, specifier, value, specifier, referrer, kind),
+            None => Ok(None),
+        }
+    }
+
+    /// `path`, or its replacement when the `browser` object of its package maps it (keys
+    /// are `./` paths from the package's folder, matched with or without an extension).
+    fn browser_file(
+        &mut self,
+        path: String,
+        specifier: &str,
+        referrer: &str,
+        kind: Kind,
+    ) -> Result<String, ResolveError> {
+        if path == EMPTY_MODULE {
+            return Ok(path);
+        }
+        let Some((scope, json)) = self.browser_map(dirname(&path)) else {
+            return Ok(path);
+        };
+        let Some(map) = json["browser"].as_object() else {
+            return Ok(path);
+        };
+        for (key, value) in map {
+            if !key.starts_with("./") {
+                continue;
+            }
+            let file = join(&scope, key);
+            if file == path || self.file_with_extensions(&file).as_deref() == Some(path.as_str()) {
+                let replaced =
+                    self.browser_target(&scope, key, value, specifier, referrer, kind)?;
+                return Ok(replaced.unwrap_or(path));
+            }
+        }
+        Ok(path)
+    }
+
+    /// A `browser` object's value for `key`: `false` is [`EMPTY_MODULE`], a `./` path a file
+    /// of the package, another string a module resolved from the package's folder (without
+    /// further `browser` replacement, so a map cannot loop); other values are ignored
+    /// (`Ok(None)`), as bundlers ignore them.
+    fn browser_target(
+        &mut self,
+        scope: &str,
+        key: &str,
+        value: &Value,
+        specifier: &str,
+        referrer: &str,
+        kind: Kind,
+    ) -> Result<Option<String>, ResolveError> {
+        match value {
+            Value::Bool(false) => Ok(Some(EMPTY_MODULE.to_string())),
+            Value::String(target) if target.starts_with("./") || target.starts_with("../") => {
+                let path = join(scope, target);
+                self.file_or_directory(&path).map(Some).ok_or_else(|| {
+                    ResolveError(format!(
+                        "Cannot find module '{}' (the `browser` field's replacement for '{key}' in {}, asked for as '{specifier}') imported from {}",
+                        display_path(&path),
+                        package_json_path(scope),
+                        display_path(referrer)
+                    ))
+                })
+            }
+            Value::String(target) => self
+                .resolve_unmapped(target, &join(scope, "package.json"), kind)
+                .map(Some)
+                .map_err(|error| {
+                    ResolveError(format!(
+                        "{error} (the `browser` field's replacement for '{key}' in {}, asked for as '{specifier}' from {})",
+                        package_json_path(scope),
+                        display_path(referrer)
+                    ))
+                }),
+            _ => Ok(None),
+        }
     }
 
     /// An `exports`/`imports` target must exist as written (Node adds no extension).
@@ -308,19 +466,20 @@ impl<F: Files> Resolver<F> {
             }
             Ok(None) => Err(not_defined()),
             Err(message) => Err(ResolveError(format!(
-                "{message} in {}/package.json, imported as '{specifier}' from {}",
-                display_path(&scope),
+                "{message} in {}, imported as '{specifier}' from {}",
+                package_json_path(&scope),
                 display_path(referrer)
             ))),
         }
     }
 
-    /// How `path` is evaluated: by extension, then the `type` of its package scope.
+    /// How `path` is evaluated: by extension, then the `type` of its package scope
+    /// ([`EMPTY_MODULE`] is CommonJS).
     pub fn format(&mut self, path: &str) -> Format {
         if path.ends_with(".mjs") {
             return Format::Module;
         }
-        if path.ends_with(".cjs") {
+        if path.ends_with(".cjs") || path == EMPTY_MODULE {
             return Format::CommonJs;
         }
         if path.ends_with(".json") {
@@ -525,6 +684,17 @@ fn target_resolve(
     }
 }
 
+/// Whether `specifier` names a package (not a path, a `file:` URL or an `#import`).
+fn is_bare(specifier: &str) -> bool {
+    !(specifier.starts_with("./")
+        || specifier.starts_with("../")
+        || specifier == "."
+        || specifier == ".."
+        || specifier.starts_with('/')
+        || specifier.starts_with("file://")
+        || specifier.starts_with('#'))
+}
+
 /// A bare specifier's package name (`pkg` or `@scope/pkg`) and subpath (`.` or `./rest`).
 fn split_package(specifier: &str) -> Option<(&str, String)> {
     let end = if specifier.starts_with('@') {
@@ -591,6 +761,11 @@ pub fn normalize(path: &str) -> String {
     } else {
         joined
     }
+}
+
+/// The `package.json` of the package folder `dir`, as messages show it.
+fn package_json_path(dir: &str) -> String {
+    display_path(&join(dir, "package.json"))
 }
 
 /// A path as messages show it (`./` for the working directory's files, as scripts write them).
@@ -723,6 +898,250 @@ mod tests {
         );
         assert_eq!(r.format("node_modules/p/web.mjs"), Format::Module);
         assert_eq!(r.format("src/main.js"), Format::Detect);
+    }
+
+    #[test]
+    fn self_reference_through_exports() {
+        let mut r = resolver(&[
+            (
+                "package.json",
+                r#"{"name":"app","exports":{".":"./src/index.js","./util":{"import":"./src/util.mjs","require":"./src/util.cjs"}}}"#,
+            ),
+            ("src/main.js", ""),
+            ("src/index.js", ""),
+            ("src/util.mjs", ""),
+            ("src/util.cjs", ""),
+            // Never chosen: a package refers to itself through its own `exports`.
+            ("node_modules/app/index.js", ""),
+            ("node_modules/app/util.js", ""),
+            (
+                "node_modules/p/package.json",
+                r#"{"name":"p","exports":{"./a":"./a.js"}}"#,
+            ),
+            ("node_modules/p/a.js", ""),
+            ("node_modules/p/lib/x.js", ""),
+            // No `exports`: no self-reference, `node_modules` as before.
+            ("other/package.json", r#"{"name":"q","main":"main.js"}"#),
+            ("other/main.js", ""),
+            ("other/x.js", ""),
+            ("node_modules/q/index.js", ""),
+            ("nulled/package.json", r#"{"name":"q","exports":null}"#),
+            ("nulled/x.js", ""),
+        ]);
+        let main = "src/main.js";
+        assert_eq!(
+            r.resolve("app", main, Kind::Import).unwrap(),
+            "src/index.js"
+        );
+        assert_eq!(
+            r.resolve("app/util", main, Kind::Import).unwrap(),
+            "src/util.mjs"
+        );
+        assert_eq!(
+            r.resolve("app/util", main, Kind::Require).unwrap(),
+            "src/util.cjs"
+        );
+        let error = r.resolve("app/util.js", main, Kind::Import).unwrap_err().0;
+        assert_eq!(
+            error,
+            "Package subpath './util.js' is not defined by \"exports\" for the conditions \
+             [\"worker\", \"browser\", \"import\", \"module\", \"default\"] in ./package.json, \
+             imported as 'app/util.js' from ./src/main.js"
+        );
+        let inside = "node_modules/p/lib/x.js";
+        assert_eq!(
+            r.resolve("p/a", inside, Kind::Import).unwrap(),
+            "node_modules/p/a.js"
+        );
+        let error = r.resolve("p", inside, Kind::Import).unwrap_err().0;
+        assert!(
+            error.starts_with("Package subpath '.' is not defined")
+                && error.ends_with(
+                    "in ./node_modules/p/package.json, imported as 'p' from ./node_modules/p/lib/x.js"
+                ),
+            "{error}"
+        );
+        assert_eq!(
+            r.resolve("q", "other/x.js", Kind::Import).unwrap(),
+            "node_modules/q/index.js"
+        );
+        assert_eq!(
+            r.resolve("q", "nulled/x.js", Kind::Import).unwrap(),
+            "node_modules/q/index.js"
+        );
+        // Another package's name still comes from `node_modules`.
+        assert_eq!(
+            r.resolve("p/a", main, Kind::Import).unwrap(),
+            "node_modules/p/a.js"
+        );
+    }
+
+    #[test]
+    fn browser_string_is_the_entry() {
+        let mut r = resolver(&[
+            ("src/main.js", ""),
+            (
+                "node_modules/b/package.json",
+                r#"{"main":"./node.js","module":"./esm.js","browser":"./web.js"}"#,
+            ),
+            ("node_modules/b/node.js", ""),
+            ("node_modules/b/esm.js", ""),
+            ("node_modules/b/web.js", ""),
+            (
+                "node_modules/gone/package.json",
+                r#"{"main":"./node.js","module":"./esm.js","browser":"./missing.js"}"#,
+            ),
+            ("node_modules/gone/node.js", ""),
+            ("node_modules/gone/esm.js", ""),
+            (
+                "node_modules/e/package.json",
+                r#"{"exports":"./e.js","browser":"./web.js"}"#,
+            ),
+            ("node_modules/e/e.js", ""),
+            ("node_modules/e/web.js", ""),
+        ]);
+        let main = "src/main.js";
+        assert_eq!(
+            r.resolve("b", main, Kind::Import).unwrap(),
+            "node_modules/b/web.js"
+        );
+        assert_eq!(
+            r.resolve("b", main, Kind::Require).unwrap(),
+            "node_modules/b/web.js"
+        );
+        // Subpaths are files of the package; the string form only names the entry.
+        assert_eq!(
+            r.resolve("b/node", main, Kind::Import).unwrap(),
+            "node_modules/b/node.js"
+        );
+        // A `browser` file that is not there falls through to the next field.
+        assert_eq!(
+            r.resolve("gone", main, Kind::Import).unwrap(),
+            "node_modules/gone/esm.js"
+        );
+        assert_eq!(
+            r.resolve("gone", main, Kind::Require).unwrap(),
+            "node_modules/gone/node.js"
+        );
+        // `exports` wins.
+        assert_eq!(
+            r.resolve("e", main, Kind::Import).unwrap(),
+            "node_modules/e/e.js"
+        );
+        let mut r = resolver(&[
+            ("src/main.js", ""),
+            ("node_modules/none/package.json", r#"{"browser":"./no.js"}"#),
+        ]);
+        assert_eq!(
+            r.resolve("none", main, Kind::Require).unwrap_err().0,
+            "Cannot find the entry point of package 'none' (./node_modules/none: no `exports`, \
+             `browser`, `main` or index.js) imported from ./src/main.js"
+        );
+    }
+
+    #[test]
+    fn browser_object_replaces_files_and_modules() {
+        let mut r = resolver(&[
+            ("src/main.js", ""),
+            (
+                "node_modules/c/package.json",
+                r#"{"main":"./lib/node.js","browser":{"./lib/node.js":"./lib/web.js","./lib/fs-helper":false,
+                   "fs":false,"node-fetch":"./lib/fetch.js","buffer":"buf-shim","./lib/gone.js":"./lib/missing.js",
+                   "stream":"no-such-package","./lib/ignored.js":true}}"#,
+            ),
+            ("node_modules/c/lib/node.js", ""),
+            ("node_modules/c/lib/web.js", ""),
+            ("node_modules/c/lib/fs-helper.js", ""),
+            ("node_modules/c/lib/fetch.js", ""),
+            ("node_modules/c/lib/gone.js", ""),
+            ("node_modules/c/lib/ignored.js", ""),
+            ("node_modules/buf-shim/index.js", ""),
+            (
+                "node_modules/d/package.json",
+                r#"{"exports":{".":"./d.js","./node":"./node.js"},"browser":{"./d.js":"./web.js","./node.js":false,"fs":false}}"#,
+            ),
+            ("node_modules/d/d.js", ""),
+            ("node_modules/d/node.js", ""),
+            ("node_modules/d/web.js", ""),
+        ]);
+        let main = "src/main.js";
+        for kind in [Kind::Import, Kind::Require] {
+            assert_eq!(
+                r.resolve("c", main, kind).unwrap(),
+                "node_modules/c/lib/web.js"
+            );
+        }
+        assert_eq!(
+            r.resolve("c/lib/node.js", main, Kind::Import).unwrap(),
+            "node_modules/c/lib/web.js"
+        );
+        assert_eq!(
+            r.resolve("c/lib/node", main, Kind::Import).unwrap(),
+            "node_modules/c/lib/web.js"
+        );
+        let inside = "node_modules/c/lib/web.js";
+        let at = |r: &mut Resolver<Memory>, s: &str| r.resolve(s, inside, Kind::Import);
+        assert_eq!(
+            at(&mut r, "./node.js").unwrap(),
+            "node_modules/c/lib/web.js"
+        );
+        assert_eq!(at(&mut r, "./node").unwrap(), "node_modules/c/lib/web.js");
+        assert_eq!(at(&mut r, "./fs-helper.js").unwrap(), EMPTY_MODULE);
+        assert_eq!(at(&mut r, "fs").unwrap(), EMPTY_MODULE);
+        assert_eq!(
+            r.resolve("fs", inside, Kind::Require).unwrap(),
+            EMPTY_MODULE
+        );
+        assert_eq!(
+            at(&mut r, "node-fetch").unwrap(),
+            "node_modules/c/lib/fetch.js"
+        );
+        assert_eq!(
+            at(&mut r, "buffer").unwrap(),
+            "node_modules/buf-shim/index.js"
+        );
+        assert_eq!(
+            at(&mut r, "./ignored.js").unwrap(),
+            "node_modules/c/lib/ignored.js"
+        );
+        assert_eq!(r.format(EMPTY_MODULE), Format::CommonJs);
+        let error = at(&mut r, "./gone.js").unwrap_err().0;
+        assert_eq!(
+            error,
+            "Cannot find module './node_modules/c/lib/missing.js' (the `browser` field's replacement \
+             for './lib/gone.js' in ./node_modules/c/package.json, asked for as './gone.js') \
+             imported from ./node_modules/c/lib/web.js"
+        );
+        let error = at(&mut r, "stream").unwrap_err().0;
+        assert_eq!(
+            error,
+            "Cannot find package 'no-such-package' imported from ./node_modules/c/package.json \
+             (the `browser` field's replacement for 'stream' in ./node_modules/c/package.json, \
+             asked for as 'stream' from ./node_modules/c/lib/web.js)"
+        );
+        // Only the package's own files and imports are replaced.
+        let error = r.resolve("fs", main, Kind::Import).unwrap_err().0;
+        assert_eq!(
+            error,
+            "Cannot find package 'fs' imported from ./src/main.js"
+        );
+        // `exports` wins over the whole `browser` field.
+        assert_eq!(
+            r.resolve("d", main, Kind::Import).unwrap(),
+            "node_modules/d/d.js"
+        );
+        assert_eq!(
+            r.resolve("d/node", main, Kind::Import).unwrap(),
+            "node_modules/d/node.js"
+        );
+        let error = r
+            .resolve("fs", "node_modules/d/d.js", Kind::Import)
+            .unwrap_err()
+            .0;
+        assert_eq!(
+            error,
+            "Cannot find package 'fs' imported from ./node_modules/d/d.js"
+        );
     }
 
     #[test]

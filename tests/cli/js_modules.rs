@@ -1,13 +1,17 @@
 //! ES modules, CommonJS and npm packages in the JS runtime (issue 23): module detection
 //! (top-level `await`, `import.meta`), Node's resolution (relative files, JSON, `#imports`,
-//! `node_modules` packages through `exports` conditions and patterns, `module`, `main`),
+//! `node_modules` packages through `exports` conditions and patterns, `module`, `main`, a
+//! package's own name through its `exports`, the `browser` field's entry and replacements),
 //! CommonJS through `require` and as the default export of an import, and the error of an
 //! import that does not resolve. Scripts run with `run --js` on the engine and directly on
 //! the real WasmEdge (interpreted and AOT) where it is installed, outputs compared.
 //!
 //! The fixture `tests/js/modules/` is a small app with hand-written packages in its
 //! `node_modules` (an ES package with `node`/`worker` builds, a CommonJS package, a
-//! `module.exports = function` package, a scoped package with `module` and `main`).
+//! `module.exports = function` package, a scoped package with `module` and `main`, a
+//! package with a string `browser` entry and one whose `browser` object swaps a file for
+//! another and `fs` and a file for empty modules); its own `package.json` has `exports`
+//! for `packages.js` to import the app by name.
 //!
 //! Real npm packages (`tests/js/npm/`): each app ships its `package.json` and lockfile and
 //! is installed here with `npm ci`; `uuid`, `zod` and the CommonJS `ms` run as scripts
@@ -55,6 +59,13 @@ const EXPECTED: &[(&str, &str)] = &[
          module field: the ES build\n\
          require in a module file: hello require!\n\
          not exported: true\n",
+    ),
+    (
+        "packages.js",
+        "self-reference: package import 3\n\
+         browser object: the web build {} {}\n\
+         browser false in require: {\"fs\":{},\"serverOnly\":{}}\n\
+         browser string: the browser entry the browser entry\n",
     ),
     ("tla.js", "top-level await: 42\n"),
     ("meta.js", "import.meta: file:///meta.js meta.js true\n"),
