@@ -12,7 +12,7 @@ use crate::wasi_http::Buffer;
 /// a detached buffer.
 pub fn bytes_of<'js>(ctx: &Ctx<'js>, value: &Value<'js>, what: &str) -> Result<Vec<u8>> {
     if let Some(text) = value.as_string() {
-        return Ok(text.to_string()?.into_bytes());
+        return utf8_of(text);
     }
     if let Some(object) = value.as_object() {
         if let Some(buffer) = ArrayBuffer::from_object(object.clone()) {
@@ -39,6 +39,27 @@ pub fn bytes_of<'js>(ctx: &Ctx<'js>, value: &Value<'js>, what: &str) -> Result<V
             value.type_name()
         ),
     ))
+}
+
+/// `text` in UTF-8, each lone surrogate as U+FFFD (the WHATWG Encoding Standard's UTF-8
+/// encode, what `TextEncoder` and `Buffer.from` give): QuickJS writes a lone surrogate as its
+/// own 3-byte sequence (`ED A0..BF ..`, never valid UTF-8), which is swapped in place for
+/// U+FFFD's 3 bytes (`EF BF BD`).
+pub fn utf8_of(text: &rquickjs::String<'_>) -> Result<Vec<u8>> {
+    let text = text.clone().to_cstring()?;
+    // SAFETY: `as_ptr` points at `len` bytes that live as long as `text`.
+    let mut bytes =
+        unsafe { std::slice::from_raw_parts(text.as_ptr().cast::<u8>(), text.len()) }.to_vec();
+    let mut at = 0;
+    while at + 2 < bytes.len() {
+        if bytes[at] == 0xED && bytes[at + 1] >= 0xA0 {
+            bytes[at..at + 3].copy_from_slice(&[0xEF, 0xBF, 0xBD]);
+            at += 3;
+        } else {
+            at += 1;
+        }
+    }
+    Ok(bytes)
 }
 
 /// A typed array's or `DataView`'s bytes: the `byteLength` bytes from `byteOffset` of its

@@ -228,13 +228,17 @@ impl TextEncoder {
     }
 
     /// `encode(text = "")` → `Uint8Array`.
+    /// Lone surrogates become U+FFFD, as the Encoding Standard's UTF-8 encode says.
     pub fn encode<'js>(
         &self,
         ctx: Ctx<'js>,
-        text: Opt<Coerced<String>>,
+        text: Opt<Coerced<rquickjs::String<'js>>>,
     ) -> Result<TypedArray<'js, u8>> {
-        let text = text.0.map(|text| text.0).unwrap_or_default();
-        TypedArray::new(ctx, text.into_bytes())
+        let bytes = match text.0 {
+            Some(text) => crate::bytes::utf8_of(&text.0)?,
+            None => Vec::new(),
+        };
+        TypedArray::new(ctx, bytes)
     }
 }
 

@@ -136,6 +136,9 @@ class Buffer extends Uint8Array {
     static isEncoding(encoding) { return ENCODINGS.includes(String(encoding).toLowerCase()) }
     static byteLength(value, encoding = 'utf8') {
         if (typeof value !== 'string') return value.byteLength
+        // Counted by the host, without making the bytes (a lone surrogate counts 3, as the
+        // U+FFFD that encoding gives it).
+        if (encoding === 'utf8') return host.utf8Length(value)
         return encode(value, encoding).byteLength
     }
     static concat(list, total) {
@@ -364,8 +367,14 @@ function toBytes(chunk, encoding) {
 // by Content-Length (wasock's server writes whole responses). As with IncomingMessage, the
 // header map, the chunk list and `socket` are made on first use, and the flags start on the
 // prototype.
+// `name: value` as wire pairs (one per item of an array value).
+function addPairs(pairs, name, value) {
+    if (Array.isArray(value)) for (const item of value) pairs.push([name, String(item)])
+    else pairs.push([name, String(value)])
+}
+
 class ServerResponse extends EventEmitter {
-    #headers = null; #chunks = null; #reply; #id
+    #headers = null; #pairs = null; #chunks = null; #reply; #id
     // `reply(id, status, pairs, body)` sends the response (the host's, from `serve`).
     constructor(request, reply, id) {
         super()
@@ -402,6 +411,13 @@ class ServerResponse extends EventEmitter {
         if (Array.isArray(headers)) {
             if (Array.isArray(headers[0])) for (const [n, v] of headers) this.appendHeader(n, v)
             else for (let i = 0; i + 1 < headers.length; i += 2) this.appendHeader(headers[i], headers[i + 1])
+        } else if (headers && this.#headers === null) {
+            // No setHeader before: the object's fields are the response's, as in Node (whose
+            // getHeader then does not see them either), so they go straight to the wire's pairs.
+            const pairs = []
+            const names = Object.keys(headers)
+            for (let i = 0; i < names.length; i++) addPairs(pairs, names[i], headers[names[i]])
+            this.#pairs = pairs
         } else if (headers) {
             const names = Object.keys(headers)
             for (let i = 0; i < names.length; i++) this.setHeader(names[i], headers[names[i]])
@@ -426,7 +442,7 @@ class ServerResponse extends EventEmitter {
         let body
         if (this.#chunks === null && typeof chunk === 'string' && (encoding === undefined || checkEncoding(encoding) === 'utf8')) {
             // One string: the host encodes it (lone surrogates as U+FFFD, as Buffer.from does).
-            body = chunk.toWellFormed()
+            body = chunk
         } else {
             if (chunk !== undefined && chunk !== null) (this.#chunks ??= []).push(toBytes(chunk, encoding))
             body = this.#chunks === null ? null : this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks)
@@ -434,13 +450,10 @@ class ServerResponse extends EventEmitter {
         this.headersSent = true
         this.writableEnded = true
         this.finished = true
-        const pairs = []
-        if (this.#headers !== null) {
-            for (const entry of this.#headers.values()) {
-                const name = entry[0], value = entry[1]
-                if (Array.isArray(value)) for (const item of value) pairs.push([name, String(item)])
-                else pairs.push([name, String(value)])
-            }
+        let pairs = this.#pairs
+        if (pairs === null) {
+            pairs = []
+            if (this.#headers !== null) for (const entry of this.#headers.values()) addPairs(pairs, entry[0], entry[1])
         }
         const status = Number(this.statusCode)
         this.#reply(this.#id, status, pairs, body)

@@ -927,7 +927,7 @@ function concatBytes(chunks) {
 // ---------------------------------------------------------------- bodies, Request, Response
 
 // A body as `[bytes, content type, stream]`: bytes (or a string, encoded only when read: the
-// host takes strings as UTF-8) for everything but a ReadableStream, which stays a stream
+// host takes strings as UTF-8, lone surrogates as U+FFFD) for everything but a ReadableStream, which stays a stream
 // until it is read (to its end: requests and responses go out whole). Callers index the
 // result: QuickJS destructures through the iterator protocol, and this is every Response's
 // path.
@@ -951,11 +951,6 @@ function extractBody(body) {
         throw new TypeError('an async iterable is not a body; help: wrap it in ReadableStream.from(iterable)')
     }
     return [String(body), 'text/plain;charset=UTF-8', null]
-}
-// A body as the host takes it: bytes, or a string whose lone surrogates are replaced by
-// U+FFFD as TextEncoder replaces them.
-function wireBody(body) {
-    return typeof body === 'string' ? body.toWellFormed() : body
 }
 
 const BODY = Symbol('body')
@@ -1240,7 +1235,7 @@ async function fetch(input, init) {
     let url = request.url
     let method = request.method
     // Bodies go out whole: a stream is read to its end first.
-    let body = wireBody(request[STREAM] ? await request._consume('fetch') : request[BODY])
+    let body = request[STREAM] ? await request._consume('fetch') : request[BODY]
     let redirected = false
     for (let hop = 0; ; hop++) {
         const protocol = url.slice(0, url.indexOf(':') + 1)
@@ -1337,7 +1332,7 @@ function serveFetch(handler) {
             else {
                 // Responses go out whole: a stream is read to its end first.
                 const bytes = response[STREAM] ? await response._consume("the fetch handler's Response body") : response[BODY]
-                reply(id, response.status, Response._list(response), wireBody(bytes))
+                reply(id, response.status, Response._list(response), bytes)
             }
         } catch (error) {
             handlerFailed('fetch handler', error)
