@@ -140,6 +140,10 @@ fn engine() -> Result<Engine, EngineError> {
     }
     let mut config = Config::new();
     config.cranelift_opt_level(OptLevel::Speed);
+    // Tables filled at instantiation: every `call_indirect` then skips the check for a
+    // slot not yet initialized. Interpreters in wasm (QuickJS: its C function hooks, its
+    // allocator) make one on most operations; the filling costs microseconds once.
+    config.table_lazy_init(false);
     let engine = Engine::new(&config).map_err(|source| EngineError::Create {
         source: error::boxed(source),
     })?;
