@@ -37,8 +37,8 @@ fn web_globals_behave_as_the_specs_say_on_every_runtime() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
         let checks = stdout.lines().filter(|line| line.starts_with("ok ")).count();
-        assert_eq!(checks, 139, "{runtime:?}: every check of web.js ran: {stdout}");
-        assert!(stdout.ends_with("all 139 checks passed\n"), "{runtime:?}: {stdout}");
+        assert_eq!(checks, 140, "{runtime:?}: every check of web.js ran: {stdout}");
+        assert!(stdout.ends_with("all 140 checks passed\n"), "{runtime:?}: {stdout}");
         // console's format specifiers and object inspection, as Node prints them.
         for line in [
             "n=42.5 42 1.5 {\"a\":[1]} [ 1 ] { b: 2 } %",
@@ -420,7 +420,7 @@ fn node_modules_work_and_the_server_closes_on_every_runtime() {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
-        assert!(stdout.ends_with("all 28 checks passed\n"), "{runtime:?}: {stdout}\n{stderr}");
+        assert!(stdout.ends_with("all 29 checks passed\n"), "{runtime:?}: {stdout}\n{stderr}");
         assert!(
             stderr.lines().any(|l| l == "error: request handler failed: Error: handler threw"),
             "{runtime:?}: {stderr}"

@@ -36,6 +36,9 @@ function buffers() {
     const b = Buffer.from('héllo')
     check('Buffer is the node:buffer one and a Uint8Array', Buffer === ImportedBuffer && b instanceof Uint8Array && Buffer.isBuffer(b))
     check('Buffer.from(string) is UTF-8', b.length === 6 && b.toString() === 'héllo' && Buffer.byteLength('é') === 2)
+    // WHATWG's UTF-8 encode: a lone surrogate is U+FFFD (3 bytes); a pair is one 4-byte character.
+    check('a lone surrogate is U+FFFD', Buffer.from('\ud800x').toString('hex') === 'efbfbd78' &&
+        Buffer.byteLength('\ud800x') === 4 && Buffer.byteLength('\ud83d\ude00') === 4, Buffer.from('\ud800x').toString('hex'))
     check('hex and base64', b.toString('hex') === '68c3a96c6c6f' && b.toString('base64') === 'aMOpbGxv' &&
         Buffer.from('aMOpbGxv', 'base64').equals(b) && Buffer.from('68c3a9', 'hex').toString() === 'hé')
     check('base64url', Buffer.from([251, 255]).toString('base64url') === '-_8' && Buffer.from('-_8', 'base64url')[1] === 255)

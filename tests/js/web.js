@@ -101,6 +101,11 @@ async function bodies() {
     await rejectsLike('a body is read once', r.text(), /^TypeError: .*already been read|unusable/)
     throwsLike('clone after reading throws', () => r.clone(), /^TypeError/)
     check('a clone keeps its own body', new TextDecoder().decode(await copy.arrayBuffer()) === 'héllo')
+    // The Encoding Standard's UTF-8 encode: a lone surrogate becomes U+FFFD, in TextEncoder
+    // and in a string body (which the host encodes).
+    const lone = hex(new TextEncoder().encode('a\udc00\ud83d\ude00'))
+    check('a lone surrogate encodes as U+FFFD', lone === '61efbfbdf09f9880' &&
+        hex(await new Response('\ud800').arrayBuffer()) === 'efbfbd', lone)
     check('Response.bytes', (await new Response(new Uint8Array([1, 2, 3])).bytes()).join() === '1,2,3')
     const json = Response.json({ a: [1] }, { status: 400, headers: { 'x-k': 'v' } })
     check('Response.json', json.status === 400 && json.headers.get('content-type') === 'application/json' &&
