@@ -265,6 +265,10 @@ fn fetch_handler_is_served_through_wasocks_server() {
         assert_eq!(body, "chunk 0\nchunk 1\nchunk 2\n", "{runtime:?}");
         client.push(body);
         assert!(get(port, "/bad-stream").0.starts_with("HTTP/1.1 500 "), "{runtime:?}");
+        // A string body's lone surrogate goes out as U+FFFD's three bytes (Encoding Standard).
+        let (head, body) = get(port, "/lone-surrogate");
+        assert!(head.to_ascii_lowercase().contains("content-length: 5\r\n"), "{runtime:?}: {head}");
+        assert_eq!(body, "a\u{fffd}b", "{runtime:?}");
 
         // curl -F posts a file (64 KiB holding boundary-like bytes) and a field; formData()
         // parses them, and the file sent back as a Response body is the same bytes.

@@ -44,6 +44,9 @@ export default {
                 })
                 return new Response(body, { headers: { 'content-type': 'text/plain' } })
             }
+            case '/lone-surrogate':
+                // A string body with a lone surrogate: the host encodes it as U+FFFD (EF BF BD).
+                return new Response('a\ud800b')
             case '/bad-stream':
                 return new Response(new ReadableStream({ start(c) { c.enqueue('not bytes'); c.close() } }))
             case '/upload': {
