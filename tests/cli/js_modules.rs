@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::js::{
-    assert_same, body_of, exchange, js_command, js_fixture, new_js_project, response_complete,
-    runtimes, script_command, start, stop, Outcome, Runtime,
+    assert_same, body_of, exchange, js_command, js_fixture, new_js_project, repo_root,
+    response_complete, runtimes, script_command, start, stop, Outcome, Runtime,
 };
 use crate::support::{build_lock, free_port, printed_path, shared_target_dir, Sandbox};
 use crate::tls::curl;
@@ -337,4 +337,31 @@ fn a_router_from_npm_serves_its_docs_app() {
     assert_eq!(get("/auth/page").0, "HTTP/1.1 401 Unauthorized");
     let printed = stop(server);
     assert!(printed.contains(&format!("listening on http://127.0.0.1:{port}/")), "{printed}");
+}
+
+/// The resolver's and the bundle's unit tests (`js-runtime/src/resolve.rs`, `bundle.rs`):
+/// the runtime is its own workspace, outside `cargo test --workspace`, so they run here,
+/// natively and without the engine feature (no QuickJS to compile).
+#[test]
+fn the_resolver_and_bundle_unit_tests_pass() {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-runtime-unit");
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "--locked", "--no-default-features", "--manifest-path"])
+        .arg(repo_root().join("js-runtime/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .expect("run cargo test for js-runtime");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "js-runtime's unit tests failed\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let passed: usize = stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("test result: ok. "))
+        .filter_map(|rest| rest.split(' ').next()?.parse::<usize>().ok())
+        .sum();
+    assert!(passed >= 7, "every one of the resolver's and bundle's 7 tests ran: {stdout}");
 }

@@ -265,6 +265,11 @@ fn fetch_handler_is_served_through_wasocks_server() {
         assert_eq!(body, "chunk 0\nchunk 1\nchunk 2\n", "{runtime:?}");
         client.push(body);
         assert!(get(port, "/bad-stream").0.starts_with("HTTP/1.1 500 "), "{runtime:?}");
+        // A Host with userinfo would give request.url credentials, which a Request may not
+        // have (Fetch): the handler is not called, 500.
+        let request = format!("GET / HTTP/1.1\r\nHost: user@127.0.0.1:{port}\r\n\r\n");
+        let (head, _) = ask(port, &request, &["GET"]).remove(0);
+        assert!(head.starts_with("HTTP/1.1 500 "), "{runtime:?}: {head}");
         // A string body's lone surrogate goes out as U+FFFD's three bytes (Encoding Standard).
         let (head, body) = get(port, "/lone-surrogate");
         assert!(head.to_ascii_lowercase().contains("content-length: 5\r\n"), "{runtime:?}: {head}");
