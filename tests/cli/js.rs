@@ -1139,35 +1139,23 @@ pub(crate) fn assert_no_warnings(template: &str, stderr: &str) {
 fn js_templates_build_without_warnings_and_run_on_the_engine() {
     let sandbox = Sandbox::new();
 
-    let project = new_js_project(&sandbox, "web", "js-http");
-    let port = free_port();
-    let app = start(
-        template_run(&sandbox, &project, &["--port", &port.to_string()]),
-        port,
-    );
-    let reply = exchange(
-        port,
-        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n{\"n\":42}",
-        response_complete,
-    );
-    assert_eq!(body_of(&reply), b"{\"received\":{\"n\":42}}");
-    assert_no_warnings("js-http", &app.stderr());
-    drop(app);
-
-    let project = new_js_project(&sandbox, "nodeapp", "js-node");
-    let port = free_port();
-    let app = start(
-        template_run(&sandbox, &project, &["--port", &port.to_string()]),
-        port,
-    );
-    let reply = exchange(
-        port,
-        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n{\"n\":42}",
-        response_complete,
-    );
-    assert_eq!(body_of(&reply), b"{\"received\":{\"n\":42}}");
-    assert_no_warnings("js-node", &app.stderr());
-    drop(app);
+    // The two HTTP templates (a fetch handler, Node's http) answer the same JSON echo.
+    for (name, template) in [("web", "js-http"), ("nodeapp", "js-node")] {
+        let project = new_js_project(&sandbox, name, template);
+        let port = free_port();
+        let app = start(
+            template_run(&sandbox, &project, &["--port", &port.to_string()]),
+            port,
+        );
+        let reply = exchange(
+            port,
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n{\"n\":42}",
+            response_complete,
+        );
+        assert_eq!(body_of(&reply), b"{\"received\":{\"n\":42}}", "{template}");
+        assert_no_warnings(template, &app.stderr());
+        drop(app);
+    }
 
     let project = new_js_project(&sandbox, "echo", "js-echo");
     let port = free_port();

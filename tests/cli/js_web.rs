@@ -22,20 +22,33 @@ use crate::js::{
 use crate::support::{build_lock, connect, free_port, Sandbox};
 use crate::tls::{curl, pki_dir, SServer};
 
-#[test]
-fn web_globals_behave_as_the_specs_say_on_every_runtime() {
-    let test = "web_globals_behave_as_the_specs_say_on_every_runtime";
-    let script = js_fixture("web.js");
+/// Runs the self-checking script `tests/js/NAME` (its argument: the loopback address its
+/// servers use) on each runtime; each run must succeed. Gives each runtime's stdout and
+/// stderr, and the outcomes for `assert_same`.
+fn self_checking_script(test: &str, name: &str, address: &str) -> (Vec<(Runtime, String, String)>, Vec<(Runtime, Outcome)>) {
+    let script = js_fixture(name);
+    let mut runs = Vec::new();
     let mut outcomes = Vec::new();
     for runtime in runtimes(test) {
         let sandbox = Sandbox::new();
         let _build = build_lock();
-        let output = script_command(runtime, &sandbox, script.parent().unwrap(), "web.js", &["127.0.0.11"])
+        let output = script_command(runtime, &sandbox, script.parent().unwrap(), name, &[address])
             .output()
-            .expect("run web.js");
+            .unwrap_or_else(|error| panic!("run {name}: {error}"));
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
+        outcomes.push((runtime, Outcome { exit: output.status.code(), stdout: stdout.clone(), client: String::new() }));
+        runs.push((runtime, stdout, stderr));
+    }
+    (runs, outcomes)
+}
+
+#[test]
+fn web_globals_behave_as_the_specs_say_on_every_runtime() {
+    let test = "web_globals_behave_as_the_specs_say_on_every_runtime";
+    let (runs, outcomes) = self_checking_script(test, "web.js", "127.0.0.11");
+    for (runtime, stdout, _) in &runs {
         let checks = stdout.lines().filter(|line| line.starts_with("ok ")).count();
         assert_eq!(checks, 140, "{runtime:?}: every check of web.js ran: {stdout}");
         assert!(stdout.ends_with("all 140 checks passed\n"), "{runtime:?}: {stdout}");
@@ -56,7 +69,6 @@ fn web_globals_behave_as_the_specs_say_on_every_runtime() {
         ] {
             assert!(stdout.lines().any(|l| l == line), "{runtime:?}: no line `{line}` in:\n{stdout}");
         }
-        outcomes.push((runtime, Outcome { exit: output.status.code(), stdout, client: String::new() }));
     }
     assert_same(test, &outcomes);
 }
@@ -418,23 +430,13 @@ fn fetch_over_https_trusts_ssl_cert_file_on_every_runtime() {
 #[test]
 fn node_modules_work_and_the_server_closes_on_every_runtime() {
     let test = "node_modules_work_and_the_server_closes_on_every_runtime";
-    let script = js_fixture("node.js");
-    let mut outcomes = Vec::new();
-    for runtime in runtimes(test) {
-        let sandbox = Sandbox::new();
-        let _build = build_lock();
-        let output = script_command(runtime, &sandbox, script.parent().unwrap(), "node.js", &["127.0.0.17"])
-            .output()
-            .expect("run node.js");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{runtime:?}: {stdout}\n{stderr}");
+    let (runs, outcomes) = self_checking_script(test, "node.js", "127.0.0.17");
+    for (runtime, stdout, stderr) in &runs {
         assert!(stdout.ends_with("all 29 checks passed\n"), "{runtime:?}: {stdout}\n{stderr}");
         assert!(
             stderr.lines().any(|l| l == "error: request handler failed: Error: handler threw"),
             "{runtime:?}: {stderr}"
         );
-        outcomes.push((runtime, Outcome { exit: output.status.code(), stdout, client: String::new() }));
     }
     assert_same(test, &outcomes);
 }

@@ -4,13 +4,9 @@
 //! - `now()` → ms (float) since the runtime started, monotonic (`performance.now`).
 //! - `randomBytes(n)` → `ArrayBuffer` of `n` bytes from the system's CSPRNG (WASI
 //!   `random_get`; `getrandom` natively); at most 65 536, as `crypto.getRandomValues` allows.
-//! - `urlParse(input, base?)` → the 11 components `[href, origin, protocol, username,
-//!   password, host, hostname, port, pathname, search, hash]` of WHATWG's URL parser, or
-//!   `null` when `input` (or `base`) is not a valid URL.
-//! - `urlRecord(input, base?)` → the same parse as a `UrlRecord` (`get(index)`,
-//!   `set(part, value)`; see [`super::url_record`]), or `null`: what `new URL` keeps.
-//! - `urlSet(href, component, value)` → the components after WHATWG's setter for
-//!   `component` (`href`: `null` when invalid; other setters ignore bad values, as specified).
+//! - `urlRecord(input, base?)` → WHATWG's URL parse of `input` (against `base`) as a
+//!   `UrlRecord` (`get(index)` of its 11 components, `set(part, value)`; see
+//!   [`super::url_record`]), or `null` when either is not a valid URL: what `new URL` keeps.
 //! - `formParse(text)` / `formSerialize(pairs)`: `application/x-www-form-urlencoded`.
 //! - `fetch(method, url, pairs, body, timeoutMs)` → `[promise, id]`: the promise of
 //!   `[status, statusText, pairs, ArrayBuffer]` on wasock's client (a new connection each
@@ -36,7 +32,6 @@ use std::time::{Duration, Instant};
 use futures_util::future::{AbortHandle, Abortable};
 use rquickjs::prelude::{Func, Opt};
 use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Promise, Result, Value};
-use url::Url;
 use wasock::http::{Method, Request};
 use wasock::{Client, ClientConfig};
 
@@ -58,9 +53,7 @@ pub fn object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
     host.set("now", Func::from(now))?;
     host.set("randomBytes", Func::from(random_bytes))?;
-    host.set("urlParse", Func::from(url_parse))?;
     host.set("urlRecord", Func::from(super::url_record::url_record))?;
-    host.set("urlSet", Func::from(url_set))?;
     host.set("formParse", Func::from(form_parse))?;
     host.set("formSerialize", Func::from(form_serialize))?;
     host.set("fetch", Func::from(fetch))?;
@@ -127,19 +120,6 @@ fn random_bytes<'js>(ctx: Ctx<'js>, count: usize) -> Result<ArrayBuffer<'js>> {
         Exception::throw_message(&ctx, &format!("crypto: the system's random source failed: {error}"))
     })?;
     array_buffer(&ctx, bytes)
-}
-
-fn components(url: &Url) -> Vec<String> {
-    (0..11).map(|index| super::url_record::component(url, index)).collect()
-}
-
-fn url_parse(input: String, base: Opt<String>) -> Option<Vec<String>> {
-    super::url_record::parse(&input, base.0.as_deref()).map(|url| components(&url))
-}
-
-fn url_set(href: String, component: String, value: String) -> Option<Vec<String>> {
-    let mut url = Url::parse(&href).ok()?;
-    super::url_record::set(&mut url, &component, &value).then(|| components(&url))
 }
 
 fn form_parse(text: String) -> Vec<Vec<String>> {

@@ -1346,6 +1346,6 @@ function serveFetch(handler) {
     return { hostname: address, port: bound }
 }
 
-const internals = { inspect, format, serveFetch, handlerFailed, incomingRequest, errorText, BODY, base64ToBytes, bytesToBase64, host }
+const internals = { inspect, format, serveFetch, handlerFailed, errorText, BODY, base64ToBytes, bytesToBase64, host }
 Object.defineProperty(g, Symbol.for('wasock.internals'), { value: internals })
 })

@@ -49,7 +49,7 @@ pub fn url_record<'js>(
 }
 
 /// `input` parsed, against `base` when given.
-pub fn parse(input: &str, base: Option<&str>) -> Option<Url> {
+fn parse(input: &str, base: Option<&str>) -> Option<Url> {
     match base {
         Some(base) => Url::parse(base).ok()?.join(input).ok(),
         None => Url::parse(input).ok(),
@@ -57,7 +57,7 @@ pub fn parse(input: &str, base: Option<&str>) -> Option<Url> {
 }
 
 /// Component `index` of `url`, `URL_PARTS`' order.
-pub fn component(url: &Url, index: u32) -> String {
+fn component(url: &Url, index: u32) -> String {
     match index {
         0 => quirks::href(url).to_string(),
         1 => quirks::origin(url),
@@ -75,7 +75,7 @@ pub fn component(url: &Url, index: u32) -> String {
 }
 
 /// The setter for `part` applied to `url`; `false` only for an invalid `href`.
-pub fn set(url: &mut Url, part: &str, value: &str) -> bool {
+fn set(url: &mut Url, part: &str, value: &str) -> bool {
     // WHATWG's setters ignore values they cannot apply (an `Err(())` here); only `href` fails.
     match part {
         "href" => return quirks::set_href(url, value).is_ok(),
